@@ -1,0 +1,132 @@
+//! An in-memory [`Catalog`]: a map behind a mutex. For tests and for
+//! sessions that need no persistence.
+
+use super::{database_exists, database_not_empty, normalize, table_exists, unknown_database};
+use super::{Catalog, Database, IfExists, Partition, Table};
+use crate::error::Result;
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+#[derive(Debug, Default)]
+struct State {
+    databases: BTreeMap<String, Database>,
+    /// (database, table) -> table
+    tables: BTreeMap<(String, String), Table>,
+    /// (database, table) -> partitions
+    partitions: BTreeMap<(String, String), Vec<Partition>>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryCatalog {
+    state: Mutex<State>,
+}
+
+impl MemoryCatalog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied change
+        // (each method mutates once, at its end), so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn known(state: &State) -> Vec<String> {
+    state.databases.keys().cloned().collect()
+}
+
+#[async_trait]
+impl Catalog for MemoryCatalog {
+    async fn create_database(&self, mut db: Database, if_not_exists: bool) -> Result<bool> {
+        db.name = normalize(&db.name);
+        let mut s = self.lock();
+        if s.databases.contains_key(&db.name) {
+            return if if_not_exists { Ok(false) } else { Err(database_exists(&db.name)) };
+        }
+        s.databases.insert(db.name.clone(), db);
+        Ok(true)
+    }
+
+    async fn get_database(&self, name: &str) -> Result<Option<Database>> {
+        Ok(self.lock().databases.get(&normalize(name)).cloned())
+    }
+
+    async fn list_databases(&self) -> Result<Vec<Database>> {
+        Ok(self.lock().databases.values().cloned().collect())
+    }
+
+    async fn drop_database(&self, name: &str, if_exists: bool, cascade: bool) -> Result<bool> {
+        let name = normalize(name);
+        let mut s = self.lock();
+        if !s.databases.contains_key(&name) {
+            return if if_exists { Ok(false) } else { Err(unknown_database(&name, &known(&s))) };
+        }
+        let tables = s.tables.keys().filter(|(d, _)| *d == name).count();
+        if tables > 0 && !cascade {
+            return Err(database_not_empty(&name, tables));
+        }
+        s.tables.retain(|(d, _), _| *d != name);
+        s.partitions.retain(|(d, _), _| *d != name);
+        s.databases.remove(&name);
+        Ok(true)
+    }
+
+    async fn create_table(&self, mut table: Table, if_exists: IfExists) -> Result<bool> {
+        table.name = normalize(&table.name);
+        table.database_name = normalize(&table.database_name);
+        let mut s = self.lock();
+        if !s.databases.contains_key(&table.database_name) {
+            return Err(unknown_database(&table.database_name, &known(&s)));
+        }
+        let key = (table.database_name.clone(), table.name.clone());
+        if let Some(existing) = s.tables.get(&key) {
+            match if_exists {
+                IfExists::Fail => return Err(table_exists(existing)),
+                IfExists::Skip => return Ok(false),
+                IfExists::Replace => {}
+            }
+        }
+        s.partitions.remove(&key);
+        s.tables.insert(key, table);
+        Ok(true)
+    }
+
+    async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
+        Ok(self.lock().tables.get(&(normalize(database), normalize(name))).cloned())
+    }
+
+    async fn list_tables(&self, database: &str) -> Result<Vec<Table>> {
+        let database = normalize(database);
+        let s = self.lock();
+        if !s.databases.contains_key(&database) {
+            return Err(unknown_database(&database, &known(&s)));
+        }
+        Ok(s.tables.iter().filter(|((d, _), _)| *d == database).map(|(_, t)| t.clone()).collect())
+    }
+
+    async fn drop_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
+        let key = (normalize(database), normalize(name));
+        let mut s = self.lock();
+        s.partitions.remove(&key);
+        Ok(s.tables.remove(&key))
+    }
+
+    async fn add_partitions(&self, database: &str, table: &str, partitions: Vec<Partition>) -> Result<()> {
+        let key = (normalize(database), normalize(table));
+        let mut s = self.lock();
+        let list = s.partitions.entry(key).or_default();
+        for p in partitions {
+            list.retain(|q| q.values != p.values);
+            list.push(p);
+        }
+        Ok(())
+    }
+
+    async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>> {
+        let key = (normalize(database), normalize(table));
+        Ok(self.lock().partitions.get(&key).cloned().unwrap_or_default())
+    }
+}

@@ -1,0 +1,99 @@
+//! The catalog: the Glue data model behind one trait.
+//!
+//! - [`model`]: Database, Table, StorageDescriptor, Partition (pure data).
+//! - [`types`]: Glue/Hive type strings <-> Arrow types.
+//! - [`memory`]: an in-memory [`Catalog`], for tests and throwaway sessions.
+//! - [`sqlite`]: the embedded, persistent [`Catalog`] (SQLite in the data dir).
+//! - [`provider`]: adapters that show a [`Catalog`] to DataFusion.
+//!
+//! Both implementations raise the same errors through the helpers at the
+//! bottom of this file, so clients see the same SQLSTATE and message
+//! whichever store is behind the catalog. Names are stored lower-cased, as
+//! Glue does. Must not depend on `engine`, `server` or `repl`.
+
+pub mod memory;
+pub mod model;
+pub mod provider;
+pub mod sqlite;
+pub mod types;
+
+use crate::error::{Error, Result, SqlState};
+use async_trait::async_trait;
+pub use model::{Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType};
+
+/// How `create_table` treats an existing table of the same name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfExists {
+    /// Fail with 42P07.
+    Fail,
+    /// Keep the existing table and report that nothing was created.
+    Skip,
+    /// Replace it (CREATE OR REPLACE VIEW).
+    Replace,
+}
+
+/// The Glue-model catalog. Every method is atomic: it either happens whole
+/// or not at all.
+#[async_trait]
+pub trait Catalog: Send + Sync + std::fmt::Debug {
+    /// Create a database; returns false if it existed and `if_not_exists`.
+    async fn create_database(&self, db: Database, if_not_exists: bool) -> Result<bool>;
+    async fn get_database(&self, name: &str) -> Result<Option<Database>>;
+    async fn list_databases(&self) -> Result<Vec<Database>>;
+    /// Drop a database. Without `cascade` a database holding tables is
+    /// refused (2BP01). Returns false if it did not exist and `if_exists`.
+    async fn drop_database(&self, name: &str, if_exists: bool, cascade: bool) -> Result<bool>;
+
+    /// Create (or replace) a table or view; returns false if skipped.
+    async fn create_table(&self, table: Table, if_exists: IfExists) -> Result<bool>;
+    async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>>;
+    async fn list_tables(&self, database: &str) -> Result<Vec<Table>>;
+    /// Drop a table and its partitions; returns the dropped table.
+    async fn drop_table(&self, database: &str, name: &str) -> Result<Option<Table>>;
+
+    /// Register partitions of a table (replacing ones with the same values).
+    async fn add_partitions(&self, database: &str, table: &str, partitions: Vec<Partition>) -> Result<()>;
+    async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>>;
+}
+
+/// A database that must exist, or 3F000 naming the ones that do.
+pub async fn require_database(catalog: &dyn Catalog, name: &str) -> Result<Database> {
+    match catalog.get_database(name).await? {
+        Some(db) => Ok(db),
+        None => {
+            let known: Vec<String> = catalog.list_databases().await?.into_iter().map(|d| d.name).collect();
+            Err(unknown_database(name, &known))
+        }
+    }
+}
+
+pub fn unknown_database(name: &str, known: &[String]) -> Error {
+    Error::new(
+        SqlState::UndefinedSchema,
+        format!("database {name} does not exist; known databases: {}", known.join(", ")),
+    )
+}
+
+pub fn database_exists(name: &str) -> Error {
+    Error::new(SqlState::DuplicateSchema, format!("database {name} already exists"))
+}
+
+pub fn database_not_empty(name: &str, tables: usize) -> Error {
+    Error::new(
+        SqlState::DependentObjectsStillExist,
+        format!("database {name} is not empty ({tables} tables or views); drop them first or use DROP DATABASE {name} CASCADE"),
+    )
+}
+
+pub fn table_exists(table: &Table) -> Error {
+    let what = if table.is_view() { "view" } else { "table" };
+    Error::new(
+        SqlState::DuplicateTable,
+        format!("{what} {}.{} already exists", table.database_name, table.name),
+    )
+}
+
+/// Lower-case a Glue name, as Glue stores names.
+pub fn normalize(name: &str) -> String {
+    name.to_ascii_lowercase()
+}

@@ -1,0 +1,148 @@
+//! Shows a [`Catalog`] to DataFusion: a `CatalogProviderList` with one
+//! catalog, whose schemas are Glue databases and whose tables are built on
+//! demand from catalog entries.
+//!
+//! DataFusion's `statement_to_plan` first collects every table a statement
+//! references and awaits [`SchemaProvider::table`] for each, then plans
+//! synchronously against that snapshot; so all catalog and storage look-ups
+//! happen before planning, never during it. Views are planned here, from
+//! their stored SQL, by a [`ViewPlanner`] the engine supplies.
+
+use super::{normalize, Catalog, Table};
+use crate::error::{Error, Result, SqlState};
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, TableProvider};
+use datafusion::error::Result as DfResult;
+use std::any::Any;
+use std::sync::Arc;
+
+/// Views nest at most this deep (a view over itself would otherwise loop).
+pub const MAX_VIEW_DEPTH: usize = 16;
+
+/// Builds the DataFusion table for a catalog entry; implemented by the engine
+/// (it knows storage and how to plan a view's SQL).
+#[async_trait]
+pub trait TableFactory: Send + Sync + std::fmt::Debug {
+    /// `depth` counts the views being expanded around this table.
+    async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>>;
+}
+
+/// The catalog list handed to DataFusion: exactly one catalog, `name`.
+#[derive(Debug, Clone)]
+pub struct GlauxCatalogList {
+    catalog: Arc<GlauxCatalog>,
+}
+
+impl GlauxCatalogList {
+    pub fn new(name: &str, catalog: Arc<dyn Catalog>, factory: Arc<dyn TableFactory>, depth: usize) -> Self {
+        GlauxCatalogList { catalog: Arc::new(GlauxCatalog { name: name.to_string(), catalog, factory, depth }) }
+    }
+}
+
+impl CatalogProviderList for GlauxCatalogList {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn register_catalog(&self, _name: String, _catalog: Arc<dyn CatalogProvider>) -> Option<Arc<dyn CatalogProvider>> {
+        None
+    }
+
+    fn catalog_names(&self) -> Vec<String> {
+        vec![self.catalog.name.clone()]
+    }
+
+    fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
+        (name == self.catalog.name).then(|| Arc::clone(&self.catalog) as Arc<dyn CatalogProvider>)
+    }
+}
+
+#[derive(Debug)]
+struct GlauxCatalog {
+    name: String,
+    catalog: Arc<dyn Catalog>,
+    factory: Arc<dyn TableFactory>,
+    depth: usize,
+}
+
+impl CatalogProvider for GlauxCatalog {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    /// Schema names are not listed synchronously (the catalog may be remote);
+    /// SHOW DATABASES asks the catalog directly.
+    fn schema_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        Some(Arc::new(GlauxSchema {
+            database: normalize(name),
+            catalog: Arc::clone(&self.catalog),
+            factory: Arc::clone(&self.factory),
+            depth: self.depth,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct GlauxSchema {
+    database: String,
+    catalog: Arc<dyn Catalog>,
+    factory: Arc<dyn TableFactory>,
+    depth: usize,
+}
+
+#[async_trait]
+impl SchemaProvider for GlauxSchema {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    /// Not listed synchronously; SHOW TABLES asks the catalog directly.
+    fn table_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let found = self.catalog.get_table(&self.database, name).await.map_err(Error::into_datafusion)?;
+        match found {
+            Some(table) => {
+                let provider =
+                    self.factory.table_provider(&table, self.depth).await.map_err(Error::into_datafusion)?;
+                Ok(Some(provider))
+            }
+            None => {
+                // A missing database is a clearer error than a missing table.
+                if self.catalog.get_database(&self.database).await.map_err(Error::into_datafusion)?.is_none() {
+                    let known: Vec<String> = self
+                        .catalog
+                        .list_databases()
+                        .await
+                        .map_err(Error::into_datafusion)?
+                        .into_iter()
+                        .map(|d| d.name)
+                        .collect();
+                    return Err(super::unknown_database(&self.database, &known).into_datafusion());
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    fn table_exist(&self, _name: &str) -> bool {
+        false
+    }
+}
+
+/// The error for a view nested too deeply (or defined in terms of itself).
+pub fn view_too_deep(table: &Table) -> Error {
+    Error::new(
+        SqlState::ProgramLimitExceeded,
+        format!(
+            "view {}.{} nests more than {MAX_VIEW_DEPTH} views deep (does it refer to itself?)",
+            table.database_name, table.name
+        ),
+    )
+}

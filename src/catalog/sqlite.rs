@@ -1,0 +1,226 @@
+//! The embedded, persistent [`Catalog`]: one SQLite file (`catalog.db`) in
+//! the data directory.
+//!
+//! Why SQLite: every DDL statement becomes one ACID transaction, so a server
+//! killed mid-DDL leaves either the old catalog or the new one, never half a
+//! table (WAL journal, `synchronous=FULL`). Each Glue object is stored as a
+//! JSON document keyed by its names, so the Glue model can grow fields
+//! without schema migrations.
+
+use super::{database_exists, database_not_empty, normalize, table_exists, unknown_database};
+use super::{Catalog, Database, IfExists, Partition, Table};
+use crate::error::Result;
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use serde::de::DeserializeOwned;
+use std::path::Path;
+use std::sync::Mutex;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS databases (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tables (
+    database TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    doc      TEXT NOT NULL,
+    PRIMARY KEY (database, name)
+);
+CREATE TABLE IF NOT EXISTS partitions (
+    database TEXT NOT NULL,
+    tbl      TEXT NOT NULL,
+    spec     TEXT NOT NULL,
+    doc      TEXT NOT NULL,
+    PRIMARY KEY (database, tbl, spec)
+);
+";
+
+#[derive(Debug)]
+pub struct SqliteCatalog {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteCatalog {
+    /// Open (creating if needed) the catalog file at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteCatalog { conn: Mutex::new(conn) })
+    }
+
+    /// Run `f` in one transaction, committed only if it returns Ok.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&conn)
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| crate::error::Error::internal(format!("encoding catalog entry: {e}")))
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        crate::error::Error::new(crate::error::SqlState::DataCorrupted, format!("catalog entry is unreadable: {e}"))
+    })
+}
+
+fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map(args, |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(from_json(&row?)?);
+    }
+    Ok(out)
+}
+
+fn database_names(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM databases ORDER BY name")?;
+    let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
+fn has_database(conn: &Connection, name: &str) -> Result<bool> {
+    let found: Option<i64> =
+        conn.query_row("SELECT 1 FROM databases WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+    Ok(found.is_some())
+}
+
+#[async_trait]
+impl Catalog for SqliteCatalog {
+    async fn create_database(&self, mut db: Database, if_not_exists: bool) -> Result<bool> {
+        db.name = normalize(&db.name);
+        self.write(|tx| {
+            if has_database(tx, &db.name)? {
+                return if if_not_exists { Ok(false) } else { Err(database_exists(&db.name)) };
+            }
+            tx.execute("INSERT INTO databases (name, doc) VALUES (?1, ?2)", params![db.name, to_json(&db)?])?;
+            Ok(true)
+        })
+    }
+
+    async fn get_database(&self, name: &str) -> Result<Option<Database>> {
+        self.read(|c| Ok(docs(c, "SELECT doc FROM databases WHERE name = ?1", [normalize(name)])?.pop()))
+    }
+
+    async fn list_databases(&self) -> Result<Vec<Database>> {
+        self.read(|c| docs(c, "SELECT doc FROM databases ORDER BY name", []))
+    }
+
+    async fn drop_database(&self, name: &str, if_exists: bool, cascade: bool) -> Result<bool> {
+        let name = normalize(name);
+        self.write(|tx| {
+            if !has_database(tx, &name)? {
+                return if if_exists { Ok(false) } else { Err(unknown_database(&name, &database_names(tx)?)) };
+            }
+            let tables: i64 = tx.query_row("SELECT count(*) FROM tables WHERE database = ?1", [&name], |r| r.get(0))?;
+            if tables > 0 && !cascade {
+                return Err(database_not_empty(&name, tables as usize));
+            }
+            tx.execute("DELETE FROM partitions WHERE database = ?1", [&name])?;
+            tx.execute("DELETE FROM tables WHERE database = ?1", [&name])?;
+            tx.execute("DELETE FROM databases WHERE name = ?1", [&name])?;
+            Ok(true)
+        })
+    }
+
+    async fn create_table(&self, mut table: Table, if_exists: IfExists) -> Result<bool> {
+        table.name = normalize(&table.name);
+        table.database_name = normalize(&table.database_name);
+        self.write(|tx| {
+            if !has_database(tx, &table.database_name)? {
+                return Err(unknown_database(&table.database_name, &database_names(tx)?));
+            }
+            let existing: Option<Table> = docs(
+                tx,
+                "SELECT doc FROM tables WHERE database = ?1 AND name = ?2",
+                params![table.database_name, table.name],
+            )?
+            .pop();
+            if let Some(existing) = existing {
+                match if_exists {
+                    IfExists::Fail => return Err(table_exists(&existing)),
+                    IfExists::Skip => return Ok(false),
+                    IfExists::Replace => {}
+                }
+            }
+            tx.execute(
+                "DELETE FROM partitions WHERE database = ?1 AND tbl = ?2",
+                params![table.database_name, table.name],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO tables (database, name, doc) VALUES (?1, ?2, ?3)",
+                params![table.database_name, table.name, to_json(&table)?],
+            )?;
+            Ok(true)
+        })
+    }
+
+    async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
+        self.read(|c| {
+            Ok(docs(
+                c,
+                "SELECT doc FROM tables WHERE database = ?1 AND name = ?2",
+                params![normalize(database), normalize(name)],
+            )?
+            .pop())
+        })
+    }
+
+    async fn list_tables(&self, database: &str) -> Result<Vec<Table>> {
+        let database = normalize(database);
+        self.read(|c| {
+            if !has_database(c, &database)? {
+                return Err(unknown_database(&database, &database_names(c)?));
+            }
+            docs(c, "SELECT doc FROM tables WHERE database = ?1 ORDER BY name", [&database])
+        })
+    }
+
+    async fn drop_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
+        let (database, name) = (normalize(database), normalize(name));
+        self.write(|tx| {
+            let existing: Option<Table> =
+                docs(tx, "SELECT doc FROM tables WHERE database = ?1 AND name = ?2", params![database, name])?.pop();
+            tx.execute("DELETE FROM partitions WHERE database = ?1 AND tbl = ?2", params![database, name])?;
+            tx.execute("DELETE FROM tables WHERE database = ?1 AND name = ?2", params![database, name])?;
+            Ok(existing)
+        })
+    }
+
+    async fn add_partitions(&self, database: &str, table: &str, partitions: Vec<Partition>) -> Result<()> {
+        let (database, table) = (normalize(database), normalize(table));
+        self.write(|tx| {
+            for p in &partitions {
+                tx.execute(
+                    "INSERT OR REPLACE INTO partitions (database, tbl, spec, doc) VALUES (?1, ?2, ?3, ?4)",
+                    params![database, table, to_json(&p.values)?, to_json(p)?],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>> {
+        self.read(|c| {
+            docs(
+                c,
+                "SELECT doc FROM partitions WHERE database = ?1 AND tbl = ?2 ORDER BY spec",
+                params![normalize(database), normalize(table)],
+            )
+        })
+    }
+}

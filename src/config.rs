@@ -1,0 +1,276 @@
+//! Configuration: one table of documented settings, read from a TOML file,
+//! then `GLAUX_*` environment variables, then command-line flags (each layer
+//! overrides the one before).
+//!
+//! [`SETTINGS`] is the single definition of every key; `glaux settings` and
+//! docs/configuration.md are generated from it. Depends on nothing else in
+//! glaux but `error`.
+
+use crate::error::{Error, Result, SqlState};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One configuration key.
+pub struct Setting {
+    /// Dotted key, as written in the config file (`[server] port = 5433`
+    /// is `server.port`) and with `--set key=value`.
+    pub key: &'static str,
+    /// Environment variable that sets it.
+    pub env: &'static str,
+    /// Default value ("" for none).
+    pub default: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every setting glaux reads.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "server.bind",
+        env: "GLAUX_BIND",
+        default: "127.0.0.1",
+        doc: "Address the server listens on.",
+    },
+    Setting {
+        key: "server.port",
+        env: "GLAUX_PORT",
+        default: "5433",
+        doc: "TCP port the server listens on (0 picks a free port).",
+    },
+    Setting {
+        key: "data_dir",
+        env: "GLAUX_DATA_DIR",
+        default: "~/.glaux",
+        doc: "Directory holding the embedded catalog (catalog.db), REPL history and sample data.",
+    },
+    Setting {
+        key: "catalog.name",
+        env: "GLAUX_CATALOG_NAME",
+        default: "glaux",
+        doc: "Name of the embedded catalog: the database name Postgres clients connect to.",
+    },
+    Setting {
+        key: "s3.region",
+        env: "GLAUX_S3_REGION",
+        default: "",
+        doc: "AWS region for s3:// locations (falls back to AWS_REGION, then us-east-1).",
+    },
+    Setting {
+        key: "s3.endpoint",
+        env: "GLAUX_S3_ENDPOINT",
+        default: "",
+        doc: "Endpoint URL of an S3-compatible store, e.g. http://127.0.0.1:9000.",
+    },
+    Setting {
+        key: "s3.access_key_id",
+        env: "GLAUX_S3_ACCESS_KEY_ID",
+        default: "",
+        doc: "Access key id (falls back to the standard AWS environment variables).",
+    },
+    Setting {
+        key: "s3.secret_access_key",
+        env: "GLAUX_S3_SECRET_ACCESS_KEY",
+        default: "",
+        doc: "Secret access key (falls back to the standard AWS environment variables).",
+    },
+    Setting {
+        key: "s3.session_token",
+        env: "GLAUX_S3_SESSION_TOKEN",
+        default: "",
+        doc: "Session token for temporary credentials.",
+    },
+    Setting {
+        key: "s3.path_style",
+        env: "GLAUX_S3_PATH_STYLE",
+        default: "false",
+        doc: "Use path-style requests (http://host/bucket/key), as most S3-compatible stores need.",
+    },
+    Setting {
+        key: "s3.allow_http",
+        env: "GLAUX_S3_ALLOW_HTTP",
+        default: "false",
+        doc: "Allow plain http:// endpoints.",
+    },
+    Setting {
+        key: "gcs.service_account_path",
+        env: "GLAUX_GCS_SERVICE_ACCOUNT_PATH",
+        default: "",
+        doc: "Service account JSON file for gs:// locations (else GOOGLE_* environment variables).",
+    },
+    Setting {
+        key: "azure.account",
+        env: "GLAUX_AZURE_ACCOUNT",
+        default: "",
+        doc: "Storage account for az:// locations (else AZURE_* environment variables).",
+    },
+    Setting {
+        key: "azure.access_key",
+        env: "GLAUX_AZURE_ACCESS_KEY",
+        default: "",
+        doc: "Storage account access key for az:// locations.",
+    },
+];
+
+/// Resolved configuration: every key of [`SETTINGS`] with its value.
+#[derive(Debug, Clone)]
+pub struct Config {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let values = SETTINGS.iter().map(|s| (s.key, s.default.to_string())).collect();
+        Config { values }
+    }
+}
+
+impl Config {
+    /// Load: defaults < `file` (if given, or `<data_dir>/glaux.toml` if it
+    /// exists) < environment < `overrides` (from flags).
+    pub fn load(file: Option<&Path>, overrides: &[(String, String)]) -> Result<Config> {
+        let mut config = Config::default();
+        let env = |s: &Setting| std::env::var(s.env).ok();
+        // The data dir decides where the default config file is, so resolve
+        // it first from the layers above the file.
+        for s in SETTINGS {
+            if let Some(v) = env(s) {
+                config.set(s.key, &v)?;
+            }
+        }
+        for (k, v) in overrides {
+            config.set(k, v)?;
+        }
+        let file = match file {
+            Some(f) => Some(f.to_path_buf()),
+            None => Some(config.data_dir().join("glaux.toml")).filter(|p| p.exists()),
+        };
+        if let Some(path) = file {
+            let mut from_file = Config::default();
+            from_file.read_file(&path)?;
+            // Re-apply the higher layers over the file.
+            for s in SETTINGS {
+                if let Some(v) = env(s) {
+                    from_file.set(s.key, &v)?;
+                }
+            }
+            for (k, v) in overrides {
+                from_file.set(k, v)?;
+            }
+            config = from_file;
+        }
+        Ok(config)
+    }
+
+    /// Set one key, rejecting unknown keys.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let setting = SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
+            let known: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
+            Error::new(
+                SqlState::ConfigFileError,
+                format!("unknown setting {key}; known settings: {}", known.join(", ")),
+            )
+        })?;
+        self.values.insert(setting.key, value.to_string());
+        Ok(())
+    }
+
+    fn read_file(&mut self, path: &Path) -> Result<()> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::new(SqlState::ConfigFileError, format!("cannot read config file {}: {e}", path.display()))
+        })?;
+        let table: toml::Table = text.parse().map_err(|e| {
+            Error::new(SqlState::ConfigFileError, format!("config file {}: {e}", path.display()))
+        })?;
+        let mut flat = Vec::new();
+        flatten("", &toml::Value::Table(table), &mut flat);
+        for (k, v) in flat {
+            self.set(&k, &v).map_err(|e| {
+                Error::new(SqlState::ConfigFileError, format!("config file {}: {e}", path.display()))
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The raw value of a key ("" when unset).
+    pub fn get(&self, key: &str) -> &str {
+        self.values.get(key).map(String::as_str).unwrap_or("")
+    }
+
+    /// A key's value, or None when empty.
+    pub fn get_opt(&self, key: &str) -> Option<&str> {
+        Some(self.get(key)).filter(|v| !v.is_empty())
+    }
+
+    pub fn get_bool(&self, key: &str) -> Result<bool> {
+        match self.get(key).to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" | "" => Ok(false),
+            other => Err(Error::new(
+                SqlState::ConfigFileError,
+                format!("setting {key} must be true or false, not {other:?}"),
+            )),
+        }
+    }
+
+    pub fn bind(&self) -> &str {
+        self.get("server.bind")
+    }
+
+    pub fn port(&self) -> Result<u16> {
+        self.get("server.port").parse().map_err(|_| {
+            Error::new(
+                SqlState::ConfigFileError,
+                format!("server.port must be a port number, not {:?}", self.get("server.port")),
+            )
+        })
+    }
+
+    pub fn catalog_name(&self) -> &str {
+        self.get("catalog.name")
+    }
+
+    /// The data directory, with a leading `~` expanded.
+    pub fn data_dir(&self) -> PathBuf {
+        let raw = self.get("data_dir");
+        match raw.strip_prefix("~") {
+            Some(rest) => {
+                let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+                home.join(rest.trim_start_matches('/'))
+            }
+            None => PathBuf::from(raw),
+        }
+    }
+
+    /// A config pointing at `data_dir`, everything else default: for tests.
+    pub fn for_data_dir(data_dir: &Path) -> Config {
+        let mut c = Config::default();
+        c.values.insert("data_dir", data_dir.display().to_string());
+        c
+    }
+}
+
+fn flatten(prefix: &str, value: &toml::Value, out: &mut Vec<(String, String)>) {
+    match value {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        other => out.push((prefix.to_string(), other.to_string())),
+    }
+}
+
+/// The settings reference as Markdown (docs/configuration.md).
+pub fn settings_markdown() -> String {
+    let mut out = String::from(
+        "# Configuration\n\nglaux reads, each layer overriding the one before: the defaults below, a TOML file \
+         (`--config FILE`, else `<data_dir>/glaux.toml` if present; `[server] port = 5433` sets `server.port`), \
+         the environment variables, and flags (`--port`, `--bind`, `--data-dir`, or `--set key=value` for any key).\n\n\
+         This page is generated by `glaux settings`.\n\n| key | environment | default | meaning |\n| --- | --- | --- | --- |\n",
+    );
+    for s in SETTINGS {
+        out.push_str(&format!("| `{}` | `{}` | `{}` | {} |\n", s.key, s.env, s.default, s.doc));
+    }
+    out
+}

@@ -1,0 +1,156 @@
+//! Catalog statements: CREATE/DROP DATABASE, CREATE EXTERNAL TABLE,
+//! DROP TABLE, CREATE/DROP VIEW. Each ends in exactly one catalog call,
+//! which is atomic, after every check has passed.
+
+use super::hive_ddl::{CreateDatabase, CreateExternalTable, RowFormat, Storage};
+use super::Session;
+use crate::catalog::types::arrow_to_hive;
+use crate::catalog::{model::now, Catalog, Column, Database, IfExists, StorageDescriptor, Table, TableType};
+use crate::error::{Error, Result, SqlState};
+use crate::table::format::{compression_from_extension, storage_for, StoredAs, TableFormat, COMPRESSION_KEY, LAZY_SIMPLE_SERDE};
+use datafusion::logical_expr::LogicalPlan;
+
+pub async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Result<()> {
+    let mut db = Database::new(&c.name);
+    db.description = c.comment.clone();
+    db.location_uri = c.location.clone();
+    db.parameters = c.properties.clone();
+    catalog.create_database(db, c.if_not_exists).await?;
+    Ok(())
+}
+
+pub async fn drop_database(catalog: &dyn Catalog, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
+    catalog.drop_database(name, if_exists, cascade).await?;
+    Ok(())
+}
+
+/// The StorageDescriptor for the ROW FORMAT / STORED AS clauses given.
+fn storage_descriptor(t: &CreateExternalTable) -> Result<StorageDescriptor> {
+    let (serde, mut params) = match &t.row_format {
+        RowFormat::Default => (None, Default::default()),
+        RowFormat::Serde(class) => (Some(class.clone()), Default::default()),
+        RowFormat::Delimited(p) => (Some(LAZY_SIMPLE_SERDE.to_string()), p.clone()),
+    };
+    params.extend(t.serde_properties.clone());
+    Ok(match &t.storage {
+        Some(Storage::Format(f)) => storage_for(*f, serde, params),
+        None => storage_for(StoredAs::TextFile, serde, params),
+        Some(Storage::InputOutput { input, output }) => {
+            let mut sd = storage_for(StoredAs::TextFile, serde, params);
+            sd.input_format = Some(input.clone());
+            sd.output_format = Some(output.clone());
+            sd
+        }
+    })
+}
+
+pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -> Result<()> {
+    if !t.external {
+        return Err(Error::not_supported("CREATE TABLE without EXTERNAL (managed tables)")
+            .with_hint("create a table over existing files with CREATE EXTERNAL TABLE ... LOCATION '...'"));
+    }
+    let (database, name) = session.qualify(&t.name)?;
+    let location = t.location.clone().ok_or_else(|| {
+        Error::syntax("CREATE EXTERNAL TABLE needs a LOCATION: the folder (or file) holding the data", None)
+    })?;
+    let mut sd = storage_descriptor(t)?;
+    sd.location = Some(location);
+    sd.columns = t.columns.clone();
+    let mut table = Table {
+        name,
+        database_name: database,
+        table_type: TableType::ExternalTable,
+        description: t.comment.clone(),
+        storage_descriptor: sd,
+        partition_keys: t.partition_keys.clone(),
+        parameters: t.properties.clone(),
+        view_original_text: None,
+        view_expanded_text: None,
+        create_time: now(),
+        update_time: now(),
+    };
+    table.parameters.insert("EXTERNAL".into(), "TRUE".into());
+    let format = TableFormat::of_table(&table)?;
+    let state = session.state();
+    let is_text = matches!(format, TableFormat::Csv(_) | TableFormat::Json(_));
+    if is_text && !table.parameters.contains_key(COMPRESSION_KEY) {
+        // Athena decides compression by file extension; glaux records it
+        // once, from the files present at CREATE time.
+        let files = crate::table::data_files(&table, state).await?;
+        if let Some(c) = files.iter().find_map(|f| compression_from_extension(f.location.as_ref())) {
+            table.storage_descriptor.compressed = true;
+            table.storage_descriptor.parameters.insert(COMPRESSION_KEY.into(), c.into());
+        }
+    }
+    if table.storage_descriptor.columns.is_empty() {
+        table.storage_descriptor.columns = crate::table::infer_columns(&table, state).await?;
+    }
+    // Building the provider checks the location, format and types.
+    crate::table::external_table(&table, state.config())?;
+    let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
+    session_catalog(session).create_table(table, mode).await?;
+    Ok(())
+}
+
+fn session_catalog(session: &Session) -> &dyn Catalog {
+    session.catalog()
+}
+
+pub async fn drop_table(catalog: &dyn Catalog, database: &str, name: &str, if_exists: bool, view: bool) -> Result<()> {
+    let what = if view { "view" } else { "table" };
+    match catalog.get_table(database, name).await? {
+        None if if_exists => Ok(()),
+        None => {
+            crate::catalog::require_database(catalog, database).await?;
+            Err(Error::new(SqlState::UndefinedTable, format!("{what} {database}.{name} does not exist")))
+        }
+        Some(t) if t.is_view() != view => {
+            let (is, use_) = if t.is_view() { ("a view", "DROP VIEW") } else { ("a table", "DROP TABLE") };
+            Err(Error::new(SqlState::WrongObjectType, format!("{database}.{name} is {is}; use {use_}")))
+        }
+        Some(_) => {
+            catalog.drop_table(database, name).await?;
+            Ok(())
+        }
+    }
+}
+
+pub async fn create_view(
+    catalog: &dyn Catalog,
+    database: &str,
+    name: &str,
+    sql: &str,
+    plan: &LogicalPlan,
+    or_replace: bool,
+) -> Result<()> {
+    if let Some(existing) = catalog.get_table(database, name).await? {
+        if !existing.is_view() {
+            return Err(Error::new(
+                SqlState::WrongObjectType,
+                format!("{database}.{name} is a table; drop it first or choose another view name"),
+            ));
+        }
+    }
+    let columns = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| Ok(Column::new(f.name().clone(), arrow_to_hive(f.data_type())?)))
+        .collect::<Result<Vec<_>>>()?;
+    let table = Table {
+        name: name.to_string(),
+        database_name: database.to_string(),
+        table_type: TableType::VirtualView,
+        description: None,
+        storage_descriptor: StorageDescriptor { columns, ..Default::default() },
+        partition_keys: Vec::new(),
+        parameters: [("presto_view".to_string(), "false".to_string())].into_iter().collect(),
+        view_original_text: Some(sql.to_string()),
+        view_expanded_text: Some(sql.to_string()),
+        create_time: now(),
+        update_time: now(),
+    };
+    let mode = if or_replace { IfExists::Replace } else { IfExists::Fail };
+    catalog.create_table(table, mode).await?;
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The engine: the only owner of DataFusion's session state. Frontends
+//! (server, REPL) see [`Engine`], [`Session`], [`Output`] and [`Prepared`],
+//! never DataFusion planning, the catalog or storage.
+//!
+//! - [`session`]: per-connection state and statement execution.
+//! - [`statement`]: splitting scripts and classifying statements.
+//! - [`hive_ddl`]: the Athena/Hive DDL parser.
+//! - [`ddl`]: catalog statements (CREATE/DROP DATABASE, TABLE, VIEW).
+//! - [`show`]: SHOW, DESCRIBE and SHOW CREATE TABLE results.
+//!
+//! Every table a statement references is resolved through the catalog
+//! before DataFusion plans it (see `catalog::provider`).
+
+pub mod ddl;
+pub mod hive_ddl;
+pub mod session;
+pub mod show;
+pub mod statement;
+
+pub use session::{Output, Prepared, Session};
+pub use statement::{split, SqlText};
+
+use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
+use crate::catalog::sqlite::SqliteCatalog;
+use crate::catalog::{Catalog, Database, Table, TableType};
+use crate::config::Config;
+use crate::error::{Error, Result, SqlState};
+use crate::table::store::{ByteCounter, StoreRegistry};
+use async_trait::async_trait;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::ViewTable;
+use datafusion::common::config::Dialect;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::SessionConfig;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use std::sync::Arc;
+
+/// The database (schema) every catalog has and sessions start in.
+pub const DEFAULT_DATABASE: &str = "public";
+
+/// One glaux instance: configuration, the catalog, storage and the
+/// DataFusion runtime shared by all sessions.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Shared {
+    config: Config,
+    catalog_name: String,
+    catalog: Arc<dyn Catalog>,
+    runtime: Arc<RuntimeEnv>,
+    bytes_read: Arc<ByteCounter>,
+}
+
+impl Engine {
+    /// Open the engine on the embedded catalog in the configured data dir.
+    pub async fn open(config: Config) -> Result<Engine> {
+        let dir = config.data_dir();
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::new(SqlState::IoError, format!("cannot create data directory {}: {e}", dir.display()))
+        })?;
+        let catalog = SqliteCatalog::open(&dir.join("catalog.db"))?;
+        Engine::with_catalog(config, Arc::new(catalog)).await
+    }
+
+    /// Open the engine over any catalog implementation.
+    pub async fn with_catalog(config: Config, catalog: Arc<dyn Catalog>) -> Result<Engine> {
+        catalog.create_database(Database::new(DEFAULT_DATABASE), true).await?;
+        let bytes_read = Arc::new(ByteCounter::default());
+        let registry = StoreRegistry::new(config.clone(), Arc::clone(&bytes_read));
+        // The list-files cache is off: files added under a LOCATION must
+        // be visible to the next query, as in Athena.
+        let runtime = RuntimeEnvBuilder::new()
+            .with_object_store_registry(Arc::new(registry))
+            .with_object_list_cache_limit(0)
+            .build_arc()?;
+        let catalog_name = config.catalog_name().to_string();
+        Ok(Engine { shared: Arc::new(Shared { config, catalog_name, catalog, runtime, bytes_read }) })
+    }
+
+    /// The catalog names clients may connect to (Postgres database names).
+    pub fn catalog_names(&self) -> Vec<String> {
+        vec![self.shared.catalog_name.clone()]
+    }
+
+    /// Start a session for `user` in catalog `catalog` (3D000 if unknown).
+    pub fn session(&self, user: &str, catalog: Option<&str>) -> Result<Session> {
+        if let Some(name) = catalog {
+            if name != self.shared.catalog_name {
+                return Err(Error::new(
+                    SqlState::UndefinedDatabase,
+                    format!("database \"{name}\" does not exist; connect to database \"{}\"", self.shared.catalog_name),
+                ));
+            }
+        }
+        Ok(Session::new(Arc::clone(&self.shared), user))
+    }
+
+    /// Bytes read from storage by all sessions since start.
+    pub fn bytes_read(&self) -> u64 {
+        self.shared.bytes_read.get()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.shared.config
+    }
+}
+
+impl Shared {
+    /// A DataFusion session state whose unqualified names resolve in
+    /// `database`; `depth` counts views being expanded.
+    fn new_state(self: &Arc<Self>, database: &str, depth: usize) -> SessionState {
+        let mut config = SessionConfig::new()
+            .with_default_catalog_and_schema(&self.catalog_name, database)
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(false);
+        config.options_mut().sql_parser.dialect = Dialect::PostgreSQL;
+        let factory: Arc<dyn TableFactory> = Arc::new(TableBuilder(Arc::clone(self)));
+        let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth);
+        SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(Arc::clone(&self.runtime))
+            .with_default_features()
+            .with_catalog_list(Arc::new(catalogs))
+            .build()
+    }
+
+    async fn view_provider(self: &Arc<Self>, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
+        if depth >= MAX_VIEW_DEPTH {
+            return Err(view_too_deep(table));
+        }
+        let text = table.view_original_text.as_deref().unwrap_or_default();
+        let ast = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(text)
+            .and_then(|mut p| p.parse_statement())
+            .map_err(|e| {
+                Error::new(
+                    SqlState::DataCorrupted,
+                    format!("view {}.{} has unreadable SQL ({e}); recreate it", table.database_name, table.name),
+                )
+            })?;
+        let state = self.new_state(&table.database_name, depth + 1);
+        let plan = state.statement_to_plan(DfStatement::Statement(Box::new(ast))).await?;
+        Ok(Arc::new(ViewTable::new(plan, Some(text.to_string()))))
+    }
+}
+
+/// Builds DataFusion tables for catalog entries (handed to the catalog
+/// adapter; it holds the engine's shared state).
+#[derive(Debug)]
+struct TableBuilder(Arc<Shared>);
+
+#[async_trait]
+impl TableFactory for TableBuilder {
+    async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
+        match table.table_type {
+            TableType::ExternalTable => crate::table::external_table(table, &SessionConfig::new()),
+            TableType::VirtualView => self.0.view_provider(table, depth).await,
+            TableType::Iceberg => Err(Error::not_supported(format!(
+                "reading Iceberg table {}.{}",
+                table.database_name, table.name
+            ))),
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! A session: one connection's state (user, current database, settings)
+//! and the execution of its statements.
+//!
+//! Statements run one at a time. A query is planned by DataFusion against
+//! the tables the catalog resolves, checked to be read-only, and returned as
+//! a stream that produces rows while the client reads them; dropping the
+//! stream cancels the query. Commands (DDL, SHOW, SET) complete before
+//! `run` returns.
+
+use super::statement::{self, SqlText, Statement};
+use super::{ddl, show, Shared, DEFAULT_DATABASE};
+use crate::catalog::require_database;
+use crate::error::{Error, Result, SqlState};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::common::ParamValues;
+use datafusion::error::DataFusionError;
+use datafusion::execution::session_state::SessionState;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::DataFrame;
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::Statement as Ast;
+use datafusion::execution::context::SQLOptions;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What a statement produced.
+pub enum Output {
+    /// Rows, streamed. `tag` is the command tag verb ("SELECT", "SHOW").
+    Rows { schema: SchemaRef, stream: SendableRecordBatchStream, tag: &'static str },
+    /// A command that returns no rows, with its command tag ("CREATE TABLE").
+    Done { tag: String },
+}
+
+impl std::fmt::Debug for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Rows { schema, tag, .. } => write!(f, "Rows({tag}, {} columns)", schema.fields().len()),
+            Output::Done { tag } => write!(f, "Done({tag})"),
+        }
+    }
+}
+
+/// A parsed (and, for queries, planned) statement with its parameter and
+/// result types: what the extended query protocol's Parse/Describe need.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub sql: SqlText,
+    statement: Statement,
+    plan: Option<LogicalPlan>,
+    /// `$1`, `$2`, ...: the type DataFusion inferred, if any.
+    pub param_types: Vec<Option<DataType>>,
+    /// Result columns (empty for commands that return no rows).
+    pub schema: SchemaRef,
+}
+
+/// One client's session.
+pub struct Session {
+    shared: Arc<Shared>,
+    user: String,
+    database: String,
+    state: SessionState,
+    settings: BTreeMap<String, String>,
+}
+
+impl Session {
+    pub(crate) fn new(shared: Arc<Shared>, user: &str) -> Session {
+        let state = shared.new_state(DEFAULT_DATABASE, 0);
+        Session { shared, user: user.to_string(), database: DEFAULT_DATABASE.to_string(), state, settings: BTreeMap::new() }
+    }
+
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The current database (schema) unqualified names resolve in.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub fn catalog_name(&self) -> &str {
+        &self.shared.catalog_name
+    }
+
+    /// Run every statement of a script, stopping at the first error.
+    /// Row outputs of all but the last statement are drained.
+    pub async fn run_script(&mut self, sql: &str) -> Result<Vec<Output>> {
+        let mut outputs = Vec::new();
+        for stmt in statement::split(sql)? {
+            outputs.push(self.run(&stmt).await?);
+        }
+        Ok(outputs)
+    }
+
+    /// Parse, plan and start one statement.
+    pub async fn run(&mut self, sql: &SqlText) -> Result<Output> {
+        let prepared = self.prepare(sql).await?;
+        self.execute(&prepared, ParamValues::List(vec![])).await
+    }
+
+    /// Parse and plan one statement without running it.
+    pub async fn prepare(&mut self, sql: &SqlText) -> Result<Prepared> {
+        let statement = statement::parse(sql)?;
+        let (plan, param_types, schema) = match &statement {
+            Statement::Query(ast) => {
+                let plan = self.plan_query(ast).await?;
+                let types = param_types(&plan)?;
+                let schema = Arc::new(plan.schema().as_arrow().clone());
+                (Some(plan), types, schema)
+            }
+            other => (None, Vec::new(), show::result_schema(other)),
+        };
+        Ok(Prepared { sql: sql.clone(), statement, plan, param_types, schema })
+    }
+
+    /// Run a prepared statement with parameter values (`$1`, ...).
+    pub async fn execute(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
+        match (&prepared.statement, &prepared.plan) {
+            (Statement::Query(_), Some(plan)) => {
+                let plan = if prepared.param_types.is_empty() {
+                    plan.clone()
+                } else {
+                    check_param_count(&prepared.param_types, &params)?;
+                    plan.clone().replace_params_with_values(&params)?
+                };
+                let df = DataFrame::new(self.state.clone(), plan);
+                let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+                let stream = df.execute_stream().await?;
+                Ok(Output::Rows { schema, stream, tag: "SELECT" })
+            }
+            (statement, _) => self.run_command(statement).await,
+        }
+    }
+
+    async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
+        let plan = self
+            .state
+            .statement_to_plan(DfStatement::Statement(Box::new(ast.clone())))
+            .await
+            .map_err(Error::from);
+        let plan = match plan {
+            Ok(plan) => plan,
+            Err(e) => return Err(self.explain_missing_table(e).await),
+        };
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|_| Error::not_supported("this statement"))?;
+        Ok(plan)
+    }
+
+    /// Replace DataFusion's "table 'c.s.t' not found" with a message that
+    /// lists the tables that do exist.
+    async fn explain_missing_table(&self, e: Error) -> Error {
+        let Error::DataFusion(df) = &e else { return e };
+        let DataFusionError::Plan(message) = df.find_root() else { return e };
+        let Some(name) = message.strip_prefix("table '").and_then(|m| m.strip_suffix("' not found")) else {
+            return e;
+        };
+        let parts: Vec<&str> = name.split('.').collect();
+        let (catalog, database, table) = match parts.as_slice() {
+            [c, d, t] => (*c, *d, *t),
+            _ => return e,
+        };
+        if catalog != self.shared.catalog_name {
+            return Error::new(
+                SqlState::UndefinedTable,
+                format!("table {name} does not exist: there is no catalog {catalog} (the catalog is {})", self.shared.catalog_name),
+            );
+        }
+        let known = match self.shared.catalog.list_tables(database).await {
+            Ok(tables) => tables.into_iter().map(|t| t.name).collect::<Vec<_>>(),
+            Err(other) => return other,
+        };
+        let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+        Error::new(
+            SqlState::UndefinedTable,
+            format!("table {database}.{table} does not exist; tables in database {database}: {known}"),
+        )
+    }
+
+    async fn run_command(&mut self, statement: &Statement) -> Result<Output> {
+        let catalog = Arc::clone(&self.shared.catalog);
+        let done = |tag: &str| Ok(Output::Done { tag: tag.to_string() });
+        match statement {
+            Statement::Query(_) => Err(Error::internal("query without a plan")),
+            Statement::CreateDatabase(c) => {
+                ddl::create_database(catalog.as_ref(), c).await?;
+                done("CREATE DATABASE")
+            }
+            Statement::DropDatabase { name, if_exists, cascade } => {
+                ddl::drop_database(catalog.as_ref(), name, *if_exists, *cascade).await?;
+                if *name == self.database {
+                    self.set_database(DEFAULT_DATABASE).await.ok();
+                }
+                done("DROP DATABASE")
+            }
+            Statement::CreateExternalTable(t) => {
+                ddl::create_external_table(self, t).await?;
+                done("CREATE TABLE")
+            }
+            Statement::DropTable { names, if_exists, view } => {
+                for name in names {
+                    let (db, table) = self.qualify(&statement::object_name_parts(name))?;
+                    ddl::drop_table(catalog.as_ref(), &db, &table, *if_exists, *view).await?;
+                }
+                done(if *view { "DROP VIEW" } else { "DROP TABLE" })
+            }
+            Statement::CreateView { name, or_replace, query, sql } => {
+                let (db, view) = self.qualify(&statement::object_name_parts(name))?;
+                let plan = self.plan_query(&Ast::Query(query.clone())).await?;
+                ddl::create_view(catalog.as_ref(), &db, &view, sql, &plan, *or_replace).await?;
+                done("CREATE VIEW")
+            }
+            Statement::Use { database } => {
+                self.set_database(database).await?;
+                done("SET")
+            }
+            Statement::SetVariable { name, value } => {
+                self.set_variable(name, value).await?;
+                done("SET")
+            }
+            Statement::Transaction { tag } => done(tag),
+            other => show::run(self, catalog.as_ref(), other).await,
+        }
+    }
+
+    async fn set_database(&mut self, database: &str) -> Result<()> {
+        let db = require_database(self.shared.catalog.as_ref(), database).await?;
+        self.database = db.name.clone();
+        self.state = self.shared.new_state(&db.name, 0);
+        Ok(())
+    }
+
+    async fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
+        let name = name.to_ascii_lowercase();
+        if name == "search_path" || name == "schema" {
+            // The first schema of the path that exists (Postgres semantics).
+            let first = value.split(',').map(|s| s.trim().trim_matches('"')).find(|s| !s.is_empty() && *s != "$user");
+            if let Some(db) = first {
+                self.set_database(db).await?;
+            }
+        }
+        self.settings.insert(name, value.to_string());
+        Ok(())
+    }
+
+    /// A setting's value: set in this session, else the default.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        let name = name.to_ascii_lowercase();
+        if name == "search_path" {
+            return Some(self.database.clone());
+        }
+        self.settings.get(&name).cloned().or_else(|| show::default_setting(&name).map(str::to_string))
+    }
+
+    /// `[db.]name` (or `catalog.db.name`) -> (database, name).
+    pub fn qualify(&self, parts: &[String]) -> Result<(String, String)> {
+        match parts {
+            [name] => Ok((self.database.clone(), name.clone())),
+            [db, name] => Ok((db.clone(), name.clone())),
+            [catalog, db, name] if *catalog == self.shared.catalog_name => Ok((db.clone(), name.clone())),
+            [catalog, ..] if parts.len() == 3 => Err(Error::new(
+                SqlState::UndefinedDatabase,
+                format!("catalog {catalog} does not exist; the catalog is {}", self.shared.catalog_name),
+            )),
+            _ => Err(Error::syntax(format!("improper qualified name (too many dotted names): {}", parts.join(".")), None)),
+        }
+    }
+
+    pub(crate) fn catalog(&self) -> &dyn crate::catalog::Catalog {
+        self.shared.catalog.as_ref()
+    }
+
+    pub(crate) fn state(&self) -> &SessionState {
+        &self.state
+    }
+}
+
+/// `$1..$n` in order (DataFusion keys them by name).
+fn param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
+    let types = plan.get_parameter_types()?;
+    let mut numbered: Vec<(usize, Option<DataType>)> = types
+        .into_iter()
+        .map(|(k, v)| {
+            let n = k.trim_start_matches('$').parse::<usize>().map_err(|_| {
+                Error::new(SqlState::SyntaxError, format!("parameter {k} must be numbered: $1, $2, ..."))
+            })?;
+            Ok((n, v))
+        })
+        .collect::<Result<_>>()?;
+    numbered.sort_by_key(|(n, _)| *n);
+    let count = numbered.last().map(|(n, _)| *n).unwrap_or(0);
+    let mut out = vec![None; count];
+    for (n, t) in numbered {
+        out[n - 1] = t;
+    }
+    Ok(out)
+}
+
+fn check_param_count(types: &[Option<DataType>], params: &ParamValues) -> Result<()> {
+    let given = match params {
+        ParamValues::List(v) => v.len(),
+        ParamValues::Map(m) => m.len(),
+    };
+    if given != types.len() {
+        return Err(Error::new(
+            SqlState::ProtocolViolation,
+            format!("the statement takes {} parameters but {given} were supplied", types.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// An empty schema, for commands.
+pub(crate) fn no_columns() -> SchemaRef {
+    Arc::new(Schema::empty())
+}

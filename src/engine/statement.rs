@@ -1,0 +1,316 @@
+//! Statements: splitting a script, and classifying each statement as a
+//! query (planned by DataFusion) or a glaux command (catalog DDL, SHOW,
+//! DESCRIBE, session settings).
+//!
+//! Queries and most commands are parsed by sqlparser's PostgreSQL dialect;
+//! Athena's Hive DDL (`CREATE EXTERNAL TABLE`, `CREATE DATABASE ... COMMENT`)
+//! has its own parser in [`super::hive_ddl`], because sqlparser does not
+//! accept all of it (struct/map types, table COMMENT, STORED AS JSON).
+//! Parse errors carry a 1-based character position into the whole script.
+
+use super::hive_ddl;
+use crate::error::{Error, Result};
+use datafusion::sql::sqlparser::ast::{
+    self, ObjectName, ObjectType, ShowCreateObject, ShowStatementFilter, ShowStatementFilterPosition, Statement as Ast,
+};
+use datafusion::sql::sqlparser::dialect::{GenericDialect, PostgreSqlDialect};
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
+
+/// One statement of a script: its text and where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqlText {
+    pub text: String,
+    /// Characters of the script before this statement.
+    pub offset: usize,
+}
+
+/// Split a script into statements at top-level semicolons. Comments-only
+/// pieces are dropped.
+pub fn split(sql: &str) -> Result<Vec<SqlText>> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| Error::syntax(strip_location(&e.message), Some(char_position(sql, e.location))))?;
+    let index = LineIndex::new(sql);
+    let mut out = Vec::new();
+    let mut range: Option<(usize, usize)> = None;
+    for t in &tokens {
+        match &t.token {
+            Token::SemiColon | Token::EOF => {
+                if let Some((start, end)) = range.take() {
+                    out.push(SqlText { text: sql[start..end].to_string(), offset: sql[..start].chars().count() });
+                }
+            }
+            Token::Whitespace(_) => {}
+            _ => {
+                let start = index.byte(t.span.start);
+                let end = index.byte(t.span.end);
+                range = Some(match range {
+                    Some((s, _)) => (s, end),
+                    None => (start, end),
+                });
+            }
+        }
+    }
+    if let Some((start, end)) = range {
+        out.push(SqlText { text: sql[start..end].to_string(), offset: sql[..start].chars().count() });
+    }
+    Ok(out)
+}
+
+/// Byte offsets of line starts, to turn sqlparser locations into offsets.
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineIndex { text, starts }
+    }
+
+    /// Byte offset of a 1-based line/column location.
+    fn byte(&self, loc: Location) -> usize {
+        if loc.line == 0 {
+            return self.text.len();
+        }
+        let line_start = self.starts.get(loc.line as usize - 1).copied().unwrap_or(self.text.len());
+        let line = &self.text[line_start..];
+        line.char_indices().nth(loc.column as usize - 1).map(|(i, _)| line_start + i).unwrap_or(self.text.len())
+    }
+}
+
+/// 1-based character position of a location in `text`.
+fn char_position(text: &str, loc: Location) -> usize {
+    let byte = LineIndex::new(text).byte(loc);
+    text[..byte].chars().count() + 1
+}
+
+/// Remove sqlparser's " at Line: L, Column: C" suffix.
+fn strip_location(message: &str) -> String {
+    match message.rfind(" at Line: ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// A parse error as a 42601 with its position in the whole script.
+pub fn parse_error(stmt: &SqlText, e: ParserError) -> Error {
+    let message = match &e {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m.clone(),
+        ParserError::RecursionLimitExceeded => "statement is nested too deeply".to_string(),
+    };
+    let position = parse_location(&message).map(|loc| stmt.offset + char_position(&stmt.text, loc));
+    let mut text = strip_location(&message);
+    if text.ends_with("found: EOF") {
+        text = text.replace("found: EOF", "found: end of statement");
+    }
+    Error::syntax(format!("syntax error: {text}"), position)
+}
+
+fn parse_location(message: &str) -> Option<Location> {
+    let rest = &message[message.rfind(" at Line: ")? + " at Line: ".len()..];
+    let (line, col) = rest.split_once(", Column: ")?;
+    Some(Location { line: line.trim().parse().ok()?, column: col.trim().parse().ok()? })
+}
+
+/// A classified statement.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// Planned and run by DataFusion: SELECT, WITH, VALUES, EXPLAIN ...
+    Query(Box<Ast>),
+    CreateDatabase(hive_ddl::CreateDatabase),
+    DropDatabase { name: String, if_exists: bool, cascade: bool },
+    ShowDatabases { like: Option<String> },
+    ShowTables { database: Option<String>, like: Option<String> },
+    Describe { table: ObjectName },
+    ShowCreateTable { table: ObjectName },
+    CreateExternalTable(Box<hive_ddl::CreateExternalTable>),
+    DropTable { names: Vec<ObjectName>, if_exists: bool, view: bool },
+    CreateView { name: ObjectName, or_replace: bool, query: Box<ast::Query>, sql: String },
+    Use { database: String },
+    SetVariable { name: String, value: String },
+    ShowVariable { name: String },
+    /// BEGIN/COMMIT/ROLLBACK: accepted, nothing to do (reads only).
+    Transaction { tag: &'static str },
+}
+
+impl Statement {
+    /// Whether this statement returns rows (and so has a row description).
+    pub fn returns_rows(&self) -> bool {
+        matches!(
+            self,
+            Statement::Query(_)
+                | Statement::ShowDatabases { .. }
+                | Statement::ShowTables { .. }
+                | Statement::Describe { .. }
+                | Statement::ShowCreateTable { .. }
+                | Statement::ShowVariable { .. }
+        )
+    }
+}
+
+/// First words of a statement, upper-cased (for routing).
+fn leading_words(text: &str, n: usize) -> Vec<String> {
+    let tokens = Tokenizer::new(&GenericDialect {}, text).tokenize().unwrap_or_default();
+    tokens
+        .into_iter()
+        .filter_map(|t| match t {
+            Token::Word(w) => Some(w.value.to_ascii_uppercase()),
+            Token::Whitespace(_) => None,
+            _ => Some(String::new()),
+        })
+        .take(n)
+        .collect()
+}
+
+/// Parse one statement.
+pub fn parse(stmt: &SqlText) -> Result<Statement> {
+    let words = leading_words(&stmt.text, 4);
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    match w.as_slice() {
+        ["CREATE", "EXTERNAL", ..] | ["CREATE", "TABLE", ..] | ["CREATE", "OR", "REPLACE", "EXTERNAL"] => {
+            return hive_ddl::parse_create_table(stmt).map(|t| Statement::CreateExternalTable(Box::new(t)));
+        }
+        ["CREATE", "DATABASE" | "SCHEMA", ..] => {
+            return hive_ddl::parse_create_database(stmt).map(Statement::CreateDatabase);
+        }
+        _ => {}
+    }
+    let mut statements = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&stmt.text)
+        .and_then(|mut p| p.parse_statements())
+        .map_err(|e| parse_error(stmt, e))?;
+    let ast = match statements.len() {
+        1 => statements.remove(0),
+        _ => return Err(Error::internal("statement splitting left more than one statement")),
+    };
+    classify(stmt, ast)
+}
+
+fn like_filter(filter: Option<ShowStatementFilterPosition>) -> Result<Option<String>> {
+    match filter {
+        None => Ok(None),
+        Some(ShowStatementFilterPosition::Suffix(f) | ShowStatementFilterPosition::Infix(f)) => match f {
+            ShowStatementFilter::Like(p) | ShowStatementFilter::ILike(p) | ShowStatementFilter::NoKeyword(p) => {
+                Ok(Some(p))
+            }
+            ShowStatementFilter::Where(_) => Err(Error::not_supported("SHOW ... WHERE")),
+        },
+    }
+}
+
+fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
+    Ok(match ast {
+        Ast::Query(_) | Ast::Explain { .. } => Statement::Query(Box::new(ast)),
+        Ast::ShowDatabases { show_options, .. } | Ast::ShowSchemas { show_options, .. } => {
+            Statement::ShowDatabases { like: like_filter(show_options.filter_position)? }
+        }
+        Ast::ShowTables { show_options, .. } => Statement::ShowTables {
+            database: show_options.show_in.and_then(|i| i.parent_name).map(|n| object_name_string(&n)),
+            like: like_filter(show_options.filter_position)?,
+        },
+        Ast::ExplainTable { table_name, .. } => Statement::Describe { table: table_name },
+        Ast::ShowCreate { obj_type: ShowCreateObject::Table | ShowCreateObject::View, obj_name } => {
+            Statement::ShowCreateTable { table: obj_name }
+        }
+        Ast::Drop { object_type, if_exists, names, cascade, .. } => match object_type {
+            ObjectType::Table => Statement::DropTable { names, if_exists, view: false },
+            ObjectType::View => Statement::DropTable { names, if_exists, view: true },
+            ObjectType::Schema | ObjectType::Database => {
+                if names.len() != 1 {
+                    return Err(Error::not_supported("dropping several databases in one statement"));
+                }
+                Statement::DropDatabase { name: object_name_string(&names[0]), if_exists, cascade }
+            }
+            other => return Err(Error::not_supported(format!("DROP {other}"))),
+        },
+        Ast::CreateView(view) => {
+            if view.materialized {
+                return Err(Error::not_supported("CREATE MATERIALIZED VIEW"));
+            }
+            if !view.columns.is_empty() {
+                return Err(Error::not_supported("a column list in CREATE VIEW (alias the columns in the query)"));
+            }
+            let sql = view.query.to_string();
+            Statement::CreateView { name: view.name, or_replace: view.or_replace, query: view.query, sql }
+        }
+        Ast::Use(u) => match u {
+            ast::Use::Object(name) | ast::Use::Schema(name) | ast::Use::Database(name) => {
+                Statement::Use { database: object_name_string(&name) }
+            }
+            other => return Err(Error::not_supported(format!("{other}"))),
+        },
+        Ast::Set(set) => set_statement(set)?,
+        Ast::ShowVariable { variable } => Statement::ShowVariable {
+            name: variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" "),
+        },
+        Ast::StartTransaction { .. } => Statement::Transaction { tag: "BEGIN" },
+        Ast::Commit { .. } => Statement::Transaction { tag: "COMMIT" },
+        Ast::Rollback { .. } => Statement::Transaction { tag: "ROLLBACK" },
+        other => {
+            let kind = stmt.text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase();
+            let _ = other;
+            return Err(Error::not_supported(format!("{kind}")));
+        }
+    })
+}
+
+fn set_statement(set: ast::Set) -> Result<Statement> {
+    match set {
+        ast::Set::SingleAssignment { variable, values, .. } => {
+            let name = object_name_string(&variable);
+            let value = values
+                .iter()
+                .map(|v| match v {
+                    ast::Expr::Value(v) => match &v.value {
+                        ast::Value::SingleQuotedString(s) => s.clone(),
+                        other => other.to_string(),
+                    },
+                    ast::Expr::Identifier(i) => i.value.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            Ok(Statement::SetVariable { name, value })
+        }
+        ast::Set::SetTimeZone { value, .. } => Ok(Statement::SetVariable {
+            name: "timezone".into(),
+            value: match value {
+                ast::Expr::Value(v) => match &v.value {
+                    ast::Value::SingleQuotedString(s) => s.clone(),
+                    other => other.to_string(),
+                },
+                other => other.to_string(),
+            },
+        }),
+        other => Err(Error::not_supported(format!("{other}"))),
+    }
+}
+
+/// A dotted name, lower-cased unless quoted.
+pub fn object_name_string(name: &ObjectName) -> String {
+    name.0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(i) if i.quote_style.is_some() => i.value.clone(),
+            Some(i) => i.value.to_ascii_lowercase(),
+            None => part.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The parts of a dotted name, normalized as [`object_name_string`] does.
+pub fn object_name_parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|part| match part.as_ident() {
+            Some(i) if i.quote_style.is_some() => i.value.clone(),
+            Some(i) => i.value.to_ascii_lowercase(),
+            None => part.to_string(),
+        })
+        .collect()
+}

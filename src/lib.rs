@@ -1,0 +1,27 @@
+//! glaux: an interactive, federated SQL engine for data lakes, speaking the
+//! PostgreSQL wire protocol, built on Apache DataFusion.
+//!
+//! Module map (docs/ARCHITECTURE.md has the full picture):
+//!
+//! - [`config`]: settings from file, environment and flags.
+//! - [`error`]: the error type and SQLSTATE codes.
+//! - [`catalog`]: the Glue data model, its stores and DataFusion adapters.
+//! - [`table`]: catalog tables to DataFusion tables (formats, object stores).
+//! - [`engine`]: sessions, statement parsing and execution; the only owner
+//!   of DataFusion's session state.
+//! - [`pgtypes`]: Arrow values as Postgres types and text.
+//! - [`server`]: the PostgreSQL wire-protocol frontend.
+//! - [`repl`]: the interactive shell and script runner.
+//! - [`sample`]: TPC-H sample data.
+//!
+//! Frontends (`server`, `repl`) use only `engine`, `pgtypes` and `error`.
+
+pub mod catalog;
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod pgtypes;
+pub mod repl;
+pub mod sample;
+pub mod server;
+pub mod table;

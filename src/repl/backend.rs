@@ -1,0 +1,152 @@
+//! Where the shell's statements run: an embedded session on the data dir,
+//! or a glaux (or any Postgres) server over the wire.
+
+use super::render::ResultSet;
+use crate::engine::{split, Engine, Output, Session};
+use crate::error::{Error, Result, SqlState};
+use crate::pgtypes;
+use datafusion::arrow::datatypes::DataType;
+use futures::StreamExt;
+use std::time::{Duration, Instant};
+use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
+
+/// Progress of a running statement, for the status line.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub elapsed: Duration,
+    pub rows: usize,
+    pub bytes: u64,
+}
+
+pub enum Backend {
+    Embedded { engine: Engine, session: Box<Session> },
+    Remote { client: Client, cancel: CancelToken },
+}
+
+impl Backend {
+    pub async fn embedded(engine: Engine) -> Result<Backend> {
+        let user = std::env::var("USER").unwrap_or_else(|_| "glaux".into());
+        let session = engine.session(&user, None)?;
+        Ok(Backend::Embedded { engine, session: Box::new(session) })
+    }
+
+    pub async fn remote(url: &str) -> Result<Backend> {
+        let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
+            Error::new(SqlState::IoError, format!("cannot connect to {url}: {}", remote_message(&e)))
+        })?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                log::warn!("connection closed: {e}");
+            }
+        });
+        let cancel = client.cancel_token();
+        Ok(Backend::Remote { client, cancel })
+    }
+
+    /// Run a script; one result per statement. `progress` is called about
+    /// ten times a second while an embedded statement streams rows.
+    pub async fn run(&mut self, sql: &str, progress: &mut dyn FnMut(Progress)) -> Result<Vec<ResultSet>> {
+        match self {
+            Backend::Embedded { engine, session } => {
+                let mut results = Vec::new();
+                for stmt in split(sql)? {
+                    let start = Instant::now();
+                    let bytes_before = engine.bytes_read();
+                    let output = session.run(&stmt).await?;
+                    results.push(collect(output, start, bytes_before, engine, progress).await?);
+                }
+                Ok(results)
+            }
+            Backend::Remote { client, .. } => run_remote(client, sql).await,
+        }
+    }
+
+    /// Ask the server to cancel the running statement (remote only; an
+    /// embedded statement is cancelled by dropping it).
+    pub async fn cancel(&self) {
+        if let Backend::Remote { cancel, .. } = self {
+            let _ = cancel.cancel_query(NoTls).await;
+        }
+    }
+}
+
+fn is_numeric(t: &DataType) -> bool {
+    t.is_numeric()
+}
+
+async fn collect(
+    output: Output,
+    start: Instant,
+    bytes_before: u64,
+    engine: &Engine,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<ResultSet> {
+    match output {
+        Output::Done { tag } => Ok(ResultSet { tag: Some(tag), ..Default::default() }),
+        Output::Rows { schema, mut stream, .. } => {
+            let mut result = ResultSet {
+                columns: schema.fields().iter().map(|f| f.name().clone()).collect(),
+                numeric: schema.fields().iter().map(|f| is_numeric(f.data_type())).collect(),
+                ..Default::default()
+            };
+            let mut last = Instant::now();
+            while let Some(batch) = stream.next().await {
+                result.rows.extend(pgtypes::text_rows(&batch?)?);
+                if last.elapsed() > Duration::from_millis(100) {
+                    last = Instant::now();
+                    progress(Progress {
+                        elapsed: start.elapsed(),
+                        rows: result.rows.len(),
+                        bytes: engine.bytes_read() - bytes_before,
+                    });
+                }
+            }
+            Ok(result)
+        }
+    }
+}
+
+fn remote_message(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => e.to_string(),
+    }
+}
+
+async fn run_remote(client: &Client, sql: &str) -> Result<Vec<ResultSet>> {
+    let messages = client.simple_query(sql).await.map_err(|e| match e.as_db_error() {
+        Some(db) => {
+            let state = crate::error::SqlState::from_code(db.code().code());
+            let mut err = Error::new(state, db.message().to_string());
+            if let Some(h) = db.hint() {
+                err = err.with_hint(h);
+            }
+            err
+        }
+        None => Error::new(SqlState::IoError, format!("server connection: {e}")),
+    })?;
+    let mut results = Vec::new();
+    let mut current = ResultSet::default();
+    for m in messages {
+        match m {
+            SimpleQueryMessage::RowDescription(cols) => {
+                current.columns = cols.iter().map(|c| c.name().to_string()).collect();
+            }
+            SimpleQueryMessage::Row(row) => {
+                if current.columns.is_empty() {
+                    current.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+                }
+                current.rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
+            }
+            SimpleQueryMessage::CommandComplete(_) => {
+                if current.columns.is_empty() {
+                    current.tag = Some("OK".into());
+                }
+                current.numeric = vec![false; current.columns.len()];
+                results.push(std::mem::take(&mut current));
+            }
+            _ => {}
+        }
+    }
+    Ok(results)
+}

@@ -1,0 +1,137 @@
+//! Tables: from a catalog entry ([`Table`]) to a DataFusion `TableProvider`.
+//!
+//! - [`format`]: StorageDescriptor <-> file format (Parquet, ORC, CSV, JSON).
+//! - [`orc`]: the ORC `FileFormat`.
+//! - [`store`]: object stores per location, byte counting, hidden files.
+//!
+//! External tables become DataFusion `ListingTable`s over the table's
+//! LOCATION, with the catalog's columns as the schema (so planning never
+//! opens a file) and `PARTITIONED BY` keys read from Hive-style `k=v/`
+//! folders. Must not depend on `engine`, `server` or `repl`.
+
+pub mod format;
+pub mod orc;
+pub mod store;
+
+use crate::catalog::types::{field_to_hive, hive_to_arrow, hive_to_field};
+use crate::catalog::{Column, Table};
+use crate::error::{Error, Result, SqlState};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::prelude::SessionConfig;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use format::TableFormat;
+use futures::TryStreamExt;
+use object_store::ObjectMeta;
+use std::sync::Arc;
+
+/// The LOCATION of a table as a listable URL.
+fn table_url(table: &Table) -> Result<ListingTableUrl> {
+    let location = table.storage_descriptor.location.as_deref().ok_or_else(|| {
+        Error::new(SqlState::InvalidParameterValue, format!("table {}.{} has no LOCATION", table.database_name, table.name))
+    })?;
+    let url = store::location_url(location)?;
+    ListingTableUrl::parse(&url).map_err(|e| {
+        Error::new(SqlState::InvalidParameterValue, format!("LOCATION {location:?} cannot be used: {e}"))
+    })
+}
+
+/// A local LOCATION must exist; object-store prefixes may be empty.
+fn check_local_location(table: &Table, url: &ListingTableUrl) -> Result<()> {
+    if url.scheme() != "file" {
+        return Ok(());
+    }
+    let path = url.as_str().strip_prefix("file://").unwrap_or(url.as_str());
+    let path = percent_decode(path);
+    if !std::path::Path::new(&path).exists() {
+        return Err(Error::new(
+            SqlState::IoError,
+            format!(
+                "LOCATION {} of table {}.{} does not exist; create the folder or point LOCATION at the data",
+                table.storage_descriptor.location.as_deref().unwrap_or(""),
+                table.database_name,
+                table.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn percent_decode(s: &str) -> String {
+    url::Url::parse(&format!("file://{s}"))
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| s.to_string())
+}
+
+fn listing_options(table: &Table, format: &TableFormat, config: &SessionConfig) -> Result<ListingOptions> {
+    let partition_cols = table
+        .partition_keys
+        .iter()
+        .map(|k| Ok((k.name.clone(), hive_to_arrow(&k.data_type)?)))
+        .collect::<Result<Vec<_>>>()?;
+    // Athena reads every file in the folder whatever its name; files whose
+    // names start with '_' or '.' are hidden by the store (see `store`).
+    Ok(ListingOptions::new(format.file_format())
+        .with_file_extension("")
+        .with_table_partition_cols(partition_cols)
+        .with_session_config_options(config))
+}
+
+/// The DataFusion table for an external (Hive-style) catalog table.
+pub fn external_table(table: &Table, config: &SessionConfig) -> Result<Arc<dyn TableProvider>> {
+    let format = TableFormat::of_table(table)?;
+    let url = table_url(table)?;
+    check_local_location(table, &url)?;
+    let options = listing_options(table, &format, config)?;
+    let schema = table_schema(table)?;
+    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// The Arrow schema of a table's data columns (partition keys excluded).
+pub fn table_schema(table: &Table) -> Result<SchemaRef> {
+    let fields = table
+        .storage_descriptor
+        .columns
+        .iter()
+        .map(|c| hive_to_field(&c.name, &c.data_type))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// The data files under a table's LOCATION (hidden and empty files excluded).
+pub async fn data_files(table: &Table, state: &dyn Session) -> Result<Vec<ObjectMeta>> {
+    let url = table_url(table)?;
+    check_local_location(table, &url)?;
+    let store = state.runtime_env().object_store(url.object_store())?;
+    let files: Vec<ObjectMeta> = url.list_all_files(state, store.as_ref(), "").await?.try_collect().await?;
+    Ok(files.into_iter().filter(|f| f.size > 0).collect())
+}
+
+/// Infer a table's columns from its files (CREATE EXTERNAL TABLE without a
+/// column list). Partition keys are left out of the result.
+pub async fn infer_columns(table: &Table, state: &dyn Session) -> Result<Vec<Column>> {
+    let format = TableFormat::of_table(table)?;
+    let url = table_url(table)?;
+    check_local_location(table, &url)?;
+    let options = listing_options(table, &format, state.config())?;
+    let schema = options.infer_schema(state, &url).await?;
+    if schema.fields().is_empty() {
+        return Err(Error::new(
+            SqlState::InvalidParameterValue,
+            format!(
+                "cannot infer the columns of {}.{}: no data files under {}; list the columns in CREATE EXTERNAL TABLE",
+                table.database_name, table.name, url
+            ),
+        ));
+    }
+    let partition_names: Vec<&str> = table.partition_keys.iter().map(|k| k.name.as_str()).collect();
+    schema
+        .fields()
+        .iter()
+        .filter(|f| !partition_names.contains(&f.name().as_str()))
+        .map(|f| Ok(Column::new(f.name().to_ascii_lowercase(), field_to_hive(f)?)))
+        .collect()
+}

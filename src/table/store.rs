@@ -1,0 +1,242 @@
+//! Object stores: which store serves a location, built from configuration,
+//! and the byte counting every read goes through.
+//!
+//! [`StoreRegistry`] is DataFusion's `ObjectStoreRegistry` for glaux: it
+//! creates the store for `s3://bucket`, `gs://bucket`, `az://container` or
+//! `file://` on first use from the `s3.*`, `gcs.*` and `azure.*` settings
+//! (falling back to the providers' standard environment variables), and
+//! wraps each in a [`CountingStore`] that adds the bytes it serves to a
+//! shared counter (the REPL's progress line reads it) and hides files whose
+//! names start with `_` or `.` from listings, as Athena ignores them.
+
+use crate::config::Config;
+use crate::error::{Error, Result, SqlState};
+use async_trait::async_trait;
+use bytes::Bytes;
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use futures::stream::BoxStream;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
+    PutOptions, PutPayload, PutResult,
+};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use url::Url;
+
+/// Counts the bytes read through all stores of one engine.
+#[derive(Debug, Default)]
+pub struct ByteCounter(AtomicU64);
+
+impl ByteCounter {
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Creates and caches one store per scheme + bucket.
+#[derive(Debug)]
+pub struct StoreRegistry {
+    config: Config,
+    counter: Arc<ByteCounter>,
+    stores: RwLock<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl StoreRegistry {
+    pub fn new(config: Config, counter: Arc<ByteCounter>) -> Self {
+        StoreRegistry { config, counter, stores: RwLock::new(HashMap::new()) }
+    }
+
+    /// The store for `url` (created on first use).
+    pub fn store_for(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+        let key = store_key(url);
+        if let Some(store) = self.stores.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Arc::clone(store));
+        }
+        let inner = build_store(&self.config, url)?;
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(CountingStore { inner, counter: Arc::clone(&self.counter) });
+        let mut stores = self.stores.write().unwrap_or_else(|p| p.into_inner());
+        Ok(Arc::clone(stores.entry(key).or_insert(store)))
+    }
+}
+
+fn store_key(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""))
+}
+
+fn build_store(config: &Config, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+    let bucket = url.host_str().unwrap_or("");
+    let bad = |e: object_store::Error| {
+        Error::new(SqlState::InvalidParameterValue, format!("cannot use location {url}: {e}"))
+    };
+    Ok(match url.scheme() {
+        "file" => Arc::new(object_store::local::LocalFileSystem::new()),
+        "s3" | "s3a" => {
+            use object_store::aws::AmazonS3Builder;
+            let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+            let region = config.get_opt("s3.region").map(str::to_string).or_else(|| std::env::var("AWS_REGION").ok());
+            b = b.with_region(region.unwrap_or_else(|| "us-east-1".into()));
+            if let Some(v) = config.get_opt("s3.endpoint") {
+                b = b.with_endpoint(v);
+            }
+            if let Some(v) = config.get_opt("s3.access_key_id") {
+                b = b.with_access_key_id(v);
+            }
+            if let Some(v) = config.get_opt("s3.secret_access_key") {
+                b = b.with_secret_access_key(v);
+            }
+            if let Some(v) = config.get_opt("s3.session_token") {
+                b = b.with_token(v);
+            }
+            b = b.with_virtual_hosted_style_request(!config.get_bool("s3.path_style")?);
+            b = b.with_allow_http(config.get_bool("s3.allow_http")?);
+            Arc::new(b.build().map_err(bad)?)
+        }
+        "gs" => {
+            use object_store::gcp::GoogleCloudStorageBuilder;
+            let mut b = GoogleCloudStorageBuilder::from_env().with_bucket_name(bucket);
+            if let Some(v) = config.get_opt("gcs.service_account_path") {
+                b = b.with_service_account_path(v);
+            }
+            Arc::new(b.build().map_err(bad)?)
+        }
+        "az" | "abfs" | "abfss" => {
+            use object_store::azure::MicrosoftAzureBuilder;
+            let mut b = MicrosoftAzureBuilder::from_env().with_url(url.as_str());
+            if let Some(v) = config.get_opt("azure.account") {
+                b = b.with_account(v);
+            }
+            if let Some(v) = config.get_opt("azure.access_key") {
+                b = b.with_access_key(v);
+            }
+            Arc::new(b.build().map_err(bad)?)
+        }
+        other => {
+            return Err(Error::new(
+                SqlState::FeatureNotSupported,
+                format!("location scheme {other}:// is not supported; use a local path, file://, s3://, gs:// or az://"),
+            ))
+        }
+    })
+}
+
+impl ObjectStoreRegistry for StoreRegistry {
+    fn register_store(&self, url: &Url, store: Arc<dyn ObjectStore>) -> Option<Arc<dyn ObjectStore>> {
+        let store: Arc<dyn ObjectStore> = Arc::new(CountingStore { inner: store, counter: Arc::clone(&self.counter) });
+        self.stores.write().unwrap_or_else(|p| p.into_inner()).insert(store_key(url), store)
+    }
+
+    fn get_store(&self, url: &Url) -> datafusion::error::Result<Arc<dyn ObjectStore>> {
+        self.store_for(url).map_err(Error::into_datafusion)
+    }
+}
+
+/// An object store that counts the bytes it serves.
+#[derive(Debug)]
+pub struct CountingStore {
+    inner: Arc<dyn ObjectStore>,
+    counter: Arc<ByteCounter>,
+}
+
+impl std::fmt::Display for CountingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Counting({})", self.inner)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for CountingStore {
+    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+        self.inner.put_opts(location, payload, opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+        let result = self.inner.get_opts(location, options).await?;
+        if !result.meta.location.as_ref().is_empty() {
+            self.counter.add(result.range.end - result.range.start);
+        }
+        Ok(result)
+    }
+
+    async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+        let out = self.inner.get_ranges(location, ranges).await?;
+        self.counter.add(out.iter().map(|b| b.len() as u64).sum());
+        Ok(out)
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        let depth = prefix.map(|p| p.parts().count()).unwrap_or(0);
+        self.inner
+            .list(prefix)
+            .try_filter(move |meta| futures::future::ready(!is_hidden(depth, &meta.location)))
+            .boxed()
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        let depth = prefix.map(|p| p.parts().count()).unwrap_or(0);
+        let mut result = self.inner.list_with_delimiter(prefix).await?;
+        result.objects.retain(|meta| !is_hidden(depth, &meta.location));
+        result.common_prefixes.retain(|p| !is_hidden(depth, p));
+        Ok(result)
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// Whether a listed object is hidden, as Hive and Athena treat it: some
+/// path segment below the listed prefix starts with `_` or `.` (`_SUCCESS`,
+/// `.part-0.crc`, `_temporary/`).
+fn is_hidden(prefix_depth: usize, location: &Path) -> bool {
+    location.parts().skip(prefix_depth).any(|part| {
+        let s = part.as_ref();
+        s.starts_with('_') || s.starts_with('.')
+    })
+}
+
+/// Turn a LOCATION as written (a local path, `file://`, `s3://`, ...) into a
+/// URL string DataFusion can list. Local paths become absolute `file://` URLs.
+pub fn location_url(location: &str) -> Result<String> {
+    let location = location.trim();
+    if location.is_empty() {
+        return Err(Error::new(SqlState::InvalidParameterValue, "LOCATION must not be empty"));
+    }
+    if location.contains("://") {
+        let url = Url::parse(location).map_err(|e| {
+            Error::new(SqlState::InvalidParameterValue, format!("LOCATION {location:?} is not a valid URL: {e}"))
+        })?;
+        return Ok(url.to_string());
+    }
+    let path = std::path::Path::new(location);
+    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    let mut url = Url::from_file_path(&absolute).map_err(|_| {
+        Error::new(SqlState::InvalidParameterValue, format!("LOCATION {location:?} is not a valid path"))
+    })?;
+    if absolute.is_dir() && !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    Ok(url.to_string())
+}

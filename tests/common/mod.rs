@@ -1,0 +1,72 @@
+//! Shared by the test binaries: fixtures and an in-process server.
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use glaux::config::Config;
+use glaux::engine::Engine;
+use std::net::SocketAddr;
+use std::path::Path;
+use tokio::sync::oneshot;
+
+/// A glaux server on 127.0.0.1:<free port>, stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start(engine: Engine) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = engine.clone();
+        let task = tokio::spawn(async move {
+            glaux::server::run(listener, serving, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server run");
+        });
+        TestServer { addr, engine, stop: Some(stop), task: Some(task) }
+    }
+
+    /// A libpq-style connection string for `user` on database glaux.
+    pub fn url(&self, user: &str) -> String {
+        format!("host=127.0.0.1 port={} user={user} dbname=glaux", self.addr.port())
+    }
+
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(&self.url("tester"), tokio_postgres::NoTls).await.expect("connect");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    }
+
+    /// Stop accepting and wait for the server task to end.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// A fresh engine on an embedded catalog in `dir`.
+pub async fn engine_in(dir: &Path) -> Engine {
+    Engine::open(Config::for_data_dir(dir)).await.expect("open engine")
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the server driven by a real Postgres client
+//! (tokio-postgres), persistence across restarts, object stores, and
+//! regressions. One test binary; modules by area.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod catalog_store;
+mod s3;
+mod wire;

@@ -1,0 +1,118 @@
+//! Tables on an S3-compatible store: a real moto server started on
+//! loopback (`moto_server`, installed by .ci/run from PyPI).
+
+use crate::common::fixtures;
+use glaux::config::Config;
+use glaux::engine::{Engine, Output};
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as StorePath;
+use object_store::ObjectStoreExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_moto() -> Moto {
+    let port = free_port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server must be installed (pip install 'moto[server]'; .ci/run does this)");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return Moto { child, port };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("moto_server did not start on port {port}");
+}
+
+/// CreateBucket through a plain HTTP PUT (moto does not check signatures).
+async fn create_bucket(port: u16, bucket: &str) {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let req = format!("PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).await.unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+}
+
+#[tokio::test]
+async fn external_tables_on_an_s3_compatible_store() {
+    let moto = start_moto().await;
+    create_bucket(moto.port, "lake").await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixtures::generate(&dir.path().join("data")).await;
+    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    let store = AmazonS3Builder::new()
+        .with_bucket_name("lake")
+        .with_region("us-east-1")
+        .with_endpoint(&endpoint)
+        .with_allow_http(true)
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .build()
+        .unwrap();
+    for (local, key) in [
+        ("orders_parquet/part-0.parquet", "orders/part-0.parquet"),
+        ("orders_parquet/_SUCCESS", "orders/_SUCCESS"),
+        ("orders_csv_gz/part-0.csv.gz", "orders_gz/part-0.csv.gz"),
+    ] {
+        let bytes = std::fs::read(data.join(local)).unwrap();
+        store.put(&StorePath::from(key), bytes.into()).await.unwrap();
+    }
+
+    let mut config = Config::for_data_dir(&dir.path().join("glaux"));
+    for (k, v) in [
+        ("s3.endpoint", endpoint.as_str()),
+        ("s3.region", "us-east-1"),
+        ("s3.access_key_id", "test"),
+        ("s3.secret_access_key", "test"),
+        ("s3.path_style", "true"),
+        ("s3.allow_http", "true"),
+    ] {
+        config.set(k, v).unwrap();
+    }
+    let engine = Engine::open(config).await.unwrap();
+    let mut s = engine.session("u", None).unwrap();
+    s.run_script(
+        "CREATE EXTERNAL TABLE orders STORED AS PARQUET LOCATION 's3://lake/orders/';
+         CREATE EXTERNAL TABLE orders_gz (id bigint, customer string, amount double, placed date)
+           ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://lake/orders_gz/'
+           TBLPROPERTIES ('skip.header.line.count'='1')",
+    )
+    .await
+    .unwrap();
+    for table in ["orders", "orders_gz"] {
+        let out = s.run_script(&format!("SELECT sum(id), count(amount) FROM {table}")).await.unwrap();
+        let Some(Output::Rows { mut stream, .. }) = out.into_iter().next() else { panic!("no rows") };
+        use futures::StreamExt;
+        let batch = stream.next().await.unwrap().unwrap();
+        let rows = glaux::pgtypes::text_rows(&batch).unwrap();
+        assert_eq!(rows, vec![vec![Some("15".to_string()), Some("4".to_string())]], "{table}");
+    }
+    assert!(engine.bytes_read() > 0);
+    // A bucket that does not exist is a storage error, not a crash.
+    let err = s
+        .run_script("CREATE EXTERNAL TABLE nope STORED AS PARQUET LOCATION 's3://no-such-bucket/x/'")
+        .await
+        .unwrap_err();
+    assert_eq!(err.sqlstate().code(), "58030", "{err}");
+}

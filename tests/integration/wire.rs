@@ -1,0 +1,174 @@
+//! The wire protocol with a real client: simple and extended queries,
+//! parameters, binary results, portals with row limits, cancel, start-up
+//! errors, and a server that survives bad input.
+
+use crate::common::{engine_in, fixtures, TestServer};
+use std::time::Duration;
+use tokio_postgres::types::Type;
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+async fn server() -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("glaux")).await;
+    (TestServer::start(engine).await, dir)
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| format!("no db error: {e}"))
+}
+
+#[tokio::test]
+async fn unknown_database_is_fatal_3d000() {
+    let (server, _dir) = server().await;
+    let url = format!("host=127.0.0.1 port={} user=u dbname=nosuch", server.addr.port());
+    let err = tokio_postgres::connect(&url, NoTls).await.err().expect("connect must fail");
+    assert_eq!(code(&err), "3D000");
+    assert!(err.as_db_error().unwrap().message().contains("nosuch"));
+}
+
+#[tokio::test]
+async fn prepared_statements_with_typed_parameters_and_binary_results() {
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    let stmt = client.prepare("SELECT $1::BIGINT + 1 AS n, $2::TEXT AS s, $3::DOUBLE PRECISION * 2 AS d").await.unwrap();
+    assert_eq!(stmt.params(), &[Type::INT8, Type::TEXT, Type::FLOAT8]);
+    assert_eq!(stmt.columns()[0].type_(), &Type::INT8);
+    // tokio-postgres asks for binary results.
+    let row = client.query_one(&stmt, &[&41i64, &"hi", &1.25f64]).await.unwrap();
+    assert_eq!(row.get::<_, i64>("n"), 42);
+    assert_eq!(row.get::<_, String>("s"), "hi");
+    assert_eq!(row.get::<_, f64>("d"), 2.5);
+    // Reused with other values, and with NULL.
+    let row = client.query_one(&stmt, &[&1i64, &None::<String>, &0.0f64]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+}
+
+#[tokio::test]
+async fn binary_values_of_common_types() {
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    let row = client
+        .query_one(
+            "SELECT true AS b, CAST(7 AS SMALLINT) AS i2, CAST(8 AS INT) AS i4, CAST(1.5 AS REAL) AS f4, \
+             DATE '2024-03-04' AS d, TIMESTAMP '2024-03-04 05:06:07.5' AS ts, 'x' AS t, [1, 2] AS arr",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>("b"));
+    assert_eq!(row.get::<_, i16>("i2"), 7);
+    assert_eq!(row.get::<_, i32>("i4"), 8);
+    assert_eq!(row.get::<_, f32>("f4"), 1.5);
+    assert_eq!(row.columns()[4].type_(), &Type::DATE);
+    assert_eq!(row.columns()[5].type_(), &Type::TIMESTAMP);
+    assert_eq!(row.get::<_, Vec<i64>>("arr"), vec![1, 2]);
+}
+
+#[tokio::test]
+async fn multi_statement_simple_query_stops_at_the_first_error() {
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    let messages = client.simple_query("SELECT 1; SELECT 2, 3").await.unwrap();
+    let rows: Vec<_> = messages.iter().filter(|m| matches!(m, SimpleQueryMessage::Row(_))).collect();
+    assert_eq!(rows.len(), 2);
+    let err = client.simple_query("CREATE DATABASE a1; SELECT * FROM nope; CREATE DATABASE a2").await.unwrap_err();
+    assert_eq!(code(&err), "42P01");
+    let dbs = client.simple_query("SHOW DATABASES").await.unwrap();
+    let names: Vec<String> = dbs
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["a1", "public"]);
+}
+
+#[tokio::test]
+async fn portal_row_limits_fetch_in_batches() {
+    let (server, _dir) = server().await;
+    let mut client = server.connect().await;
+    let tx = client.transaction().await.unwrap();
+    let stmt = tx.prepare("SELECT * FROM generate_series(1, 10) AS t(x)").await.unwrap();
+    let portal = tx.bind(&stmt, &[]).await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let batch = tx.query_portal(&portal, 3).await.unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        assert!(batch.len() <= 3);
+        seen.extend(batch.iter().map(|r| r.get::<_, i64>(0)));
+    }
+    assert_eq!(seen, (1..=10).collect::<Vec<i64>>());
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn cancel_request_stops_a_running_query() {
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    let cancel = client.cancel_token();
+    let query = tokio::spawn(async move {
+        client.simple_query("SELECT count(*) FROM generate_series(1, 20000000000) AS a(x) WHERE x % 7 = 3").await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cancel.cancel_query(NoTls).await.unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(30), query).await.expect("cancel took effect").unwrap();
+    assert_eq!(code(&result.unwrap_err()), "57014");
+}
+
+#[tokio::test]
+async fn errors_carry_sqlstate_and_position_and_the_session_survives() {
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    let err = client.simple_query("SELECT 1 +").await.unwrap_err();
+    assert_eq!(code(&err), "42601");
+    let err = client.simple_query("SELECT * FROM missing_table").await.unwrap_err();
+    assert_eq!(code(&err), "42P01");
+    let err = client.simple_query("SELECT 1/0").await.unwrap_err();
+    assert_eq!(code(&err), "22012");
+    let err = client.simple_query("SELECT x FROM (VALUES (1)) AS t(y)").await.unwrap_err();
+    assert_eq!(code(&err), "42703");
+    let err = client.simple_query("INSERT INTO t VALUES (1)").await.unwrap_err();
+    assert_eq!(code(&err), "0A000");
+    let err = client.simple_query("SELEC 1").await.unwrap_err();
+    let db = err.as_db_error().unwrap();
+    assert!(matches!(db.position(), Some(tokio_postgres::error::ErrorPosition::Original(1))), "{db:?}");
+    // The connection still works.
+    let rows = client.simple_query("SELECT 42").await.unwrap();
+    assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("42"))));
+}
+
+#[tokio::test]
+async fn bad_files_give_clear_errors_and_other_sessions_do_not_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixtures::generate(&dir.path().join("data")).await;
+    let engine = engine_in(&dir.path().join("glaux")).await;
+    let server = TestServer::start(engine).await;
+    let a = server.connect().await;
+    let b = server.connect().await;
+    let d = data.display();
+    a.batch_execute(&format!(
+        "CREATE EXTERNAL TABLE corrupt (id bigint) STORED AS PARQUET LOCATION '{d}/corrupt_parquet';
+         CREATE EXTERNAL TABLE truncated (id bigint) STORED AS PARQUET LOCATION '{d}/truncated_parquet';
+         CREATE EXTERNAL TABLE badorc (id bigint) STORED AS ORC LOCATION '{d}/corrupt_orc';
+         CREATE EXTERNAL TABLE ragged (a int, b int, c int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+           LOCATION '{d}/ragged_csv' TBLPROPERTIES ('skip.header.line.count'='1');
+         CREATE EXTERNAL TABLE badvalue (a int, b int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+           LOCATION '{d}/badvalue_csv' TBLPROPERTIES ('skip.header.line.count'='1');
+         CREATE EXTERNAL TABLE good (id bigint, customer string, amount double, placed date)
+           STORED AS PARQUET LOCATION '{d}/orders_parquet'"
+    ))
+    .await
+    .unwrap();
+    for (table, expected) in
+        [("corrupt", "XX001"), ("truncated", "XX001"), ("badorc", "XX001"), ("ragged", "22P04"), ("badvalue", "22P02")]
+    {
+        let err = a.simple_query(&format!("SELECT * FROM {table}")).await.unwrap_err();
+        assert_eq!(code(&err), expected, "{table}: {err:?}");
+        let rows = b.simple_query("SELECT count(*) FROM good").await.unwrap();
+        assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("5"))));
+    }
+}
