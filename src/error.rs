@@ -262,7 +262,9 @@ fn datafusion_message(e: &DataFusionError) -> String {
 
 /// Remove nested "Foo error: " prefixes arrow and DataFusion stack up.
 fn tidy_message(text: &str) -> String {
-    const PREFIXES: [&str; 8] = [
+    const PREFIXES: [&str; 10] = [
+        "Csv error: ",
+        "Json error: ",
         "Error during planning: ",
         "Execution error: ",
         "Arrow error: ",

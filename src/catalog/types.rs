@@ -38,10 +38,23 @@ pub fn hive_to_arrow(hive: &str) -> Result<DataType> {
     Ok(t)
 }
 
-/// The canonical (lower-case, no spaces) spelling of a Hive type string.
+/// The canonical spelling of a Hive type string: `INTEGER` is `int`,
+/// `ARRAY< STRING >` is `array<string>`; varchar/char lengths are kept.
 pub fn normalize_hive_type(hive: &str) -> Result<String> {
-    hive_to_arrow(hive)?; // validate
-    Ok(hive.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase())
+    let arrow = hive_to_arrow(hive)?;
+    let lower = hive.to_ascii_lowercase();
+    if !lower.contains("char") {
+        return arrow_to_hive(&arrow);
+    }
+    let mut out = String::new();
+    for word in lower.split_whitespace() {
+        let joins = out.ends_with(|c: char| "<>(),:".contains(c)) || word.starts_with(|c: char| "<>(),:".contains(c));
+        if !out.is_empty() && !joins {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    Ok(out)
 }
 
 /// The Hive type string for an Arrow field (its metadata wins when present).

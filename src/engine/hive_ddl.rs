@@ -244,7 +244,13 @@ impl<'a> Cursor<'a> {
             }
             let t = self.advance();
             match t {
-                Token::Word(w) => text.push_str(&w.value),
+                Token::Word(w) => {
+                    // Keep words apart, so `bigint LOCATION` is not one word.
+                    if text.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                        text.push(' ');
+                    }
+                    text.push_str(&w.value)
+                }
                 other => text.push_str(&other.to_string()),
             }
         }

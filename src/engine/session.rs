@@ -297,7 +297,33 @@ fn param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     for (n, t) in numbered {
         out[n - 1] = t;
     }
+    // `$1::bigint` types `$1` as bigint, as in PostgreSQL.
+    for (id, t) in cast_placeholder_types(plan)? {
+        if let Some(slot) = id.trim_start_matches('$').parse::<usize>().ok().and_then(|n| out.get_mut(n.wrapping_sub(1))) {
+            slot.get_or_insert(t);
+        }
+    }
     Ok(out)
+}
+
+/// Placeholders that appear directly under a CAST, with the cast's type.
+fn cast_placeholder_types(plan: &LogicalPlan) -> Result<Vec<(String, DataType)>> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::{Cast, Expr};
+    let mut found = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if let Expr::Cast(Cast { expr, data_type }) | Expr::TryCast(datafusion::logical_expr::TryCast { expr, data_type }) = e {
+                    if let Expr::Placeholder(p) = expr.as_ref() {
+                        found.push((p.id.clone(), data_type.clone()));
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
+    Ok(found)
 }
 
 fn check_param_count(types: &[Option<DataType>], params: &ParamValues) -> Result<()> {

@@ -122,7 +122,7 @@ impl CancelHandler for CancelKeys {
 }
 
 fn connection<C: ClientInfo + ?Sized>(client: &C) -> PgWireResult<Arc<Connection>> {
-    client.session_extensions().get::<Connection>().ok_or_else(|| {
+    client.session_extensions().get::<Arc<Connection>>().map(|c| Arc::clone(c.as_ref())).ok_or_else(|| {
         user_error(&Error::new(SqlState::ProtocolViolation, "the connection has not completed start-up"))
     })
 }
@@ -276,8 +276,9 @@ impl QueryParser for StatementParser {
         match stmt {
             WireStatement::Empty => Ok(Vec::new()),
             WireStatement::Prepared(p) => {
-                let wire = pgtypes::wire_schema(&p.schema);
-                pgtypes::fields(&wire, format.unwrap_or(&Format::UnifiedText)).map_err(|e| user_error(&e))
+                let encoding = pgtypes::WireEncoding::new(&p.schema, format.unwrap_or(&Format::UnifiedText))
+                    .map_err(|e| user_error(&e))?;
+                Ok(encoding.fields.as_ref().clone())
             }
         }
     }

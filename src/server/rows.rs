@@ -41,9 +41,9 @@ pub fn response(output: Output, format: &Format, cancel: CancellationToken) -> P
             _ => Response::Execution(Tag::new(&tag)),
         }),
         Output::Rows { schema, stream, tag } => {
-            let wire = pgtypes::wire_schema(&schema);
-            let fields = Arc::new(pgtypes::fields(&wire, format).map_err(|e| user_error(&e))?);
-            let rows = data_rows(stream, wire, Arc::clone(&fields));
+            let encoding = pgtypes::WireEncoding::new(&schema, format).map_err(|e| user_error(&e))?;
+            let fields = Arc::clone(&encoding.fields);
+            let rows = data_rows(stream, encoding);
             let mut response = QueryResponse::new(fields, cancellable(rows, cancel));
             response.set_command_tag(tag);
             Ok(Response::Query(response))
@@ -51,15 +51,11 @@ pub fn response(output: Output, format: &Format, cancel: CancellationToken) -> P
     }
 }
 
-fn data_rows(
-    batches: SendableRecordBatchStream,
-    wire: datafusion::arrow::datatypes::SchemaRef,
-    fields: Arc<Vec<pgwire::api::results::FieldInfo>>,
-) -> BoxStream<'static, PgWireResult<DataRow>> {
+fn data_rows(batches: SendableRecordBatchStream, encoding: pgtypes::WireEncoding) -> BoxStream<'static, PgWireResult<DataRow>> {
     batches
         .flat_map(move |batch| -> BoxStream<'static, PgWireResult<DataRow>> {
-            match batch.map_err(Error::from).and_then(|b| pgtypes::to_wire(&b, &wire)) {
-                Ok(batch) => stream::iter(encode_recordbatch(Arc::clone(&fields), batch).map(|row| {
+            match batch.map_err(Error::from).and_then(|b| encoding.encode(&b)) {
+                Ok(batch) => stream::iter(encode_recordbatch(Arc::clone(&encoding.fields), batch).map(|row| {
                     row.map_err(|e| user_error(&Error::internal(format!("encoding a row: {e}"))))
                 }))
                 .boxed(),

@@ -6,7 +6,7 @@
 //!   each folder also holding a `_SUCCESS` marker and a `.crc` side file.
 //! - `orders_csv_{gz,zst,bz2,xz}/`: the orders as compressed CSV (header).
 //! - `customers_csv/`: a CSV with a header; `lazy_tsv/`: tab-separated,
-//!   `\N` nulls; `opencsv/`: `|`-separated with quotes.
+//!   empty fields as nulls; `opencsv/`: `|`-separated with quotes.
 //! - `sales/region={eu,us}/`: Hive-partitioned Parquet.
 //! - `types_parquet/`: one row of every type; `nested_json/`.
 //! - broken: `corrupt_parquet/`, `truncated_parquet/`, `corrupt_orc/`,
@@ -92,7 +92,7 @@ pub async fn generate(root: &Path) -> PathBuf {
     }
 
     write(&root.join("customers_csv/customers.csv"), "name,country\nalice,FR\nbob,US\ncarol,FR\n");
-    write(&root.join("lazy_tsv/data.tsv"), "1\tone\t\\N\n2\ttwo\t2.5\n");
+    write(&root.join("lazy_tsv/data.tsv"), "1\tone\t\n2\ttwo\t2.5\n");
     write(&root.join("opencsv/data.txt"), "\"1\"|\"a|b\"|\"x\"\n\"2\"|\"say \"\"hi\"\"\"|\"y\"\n");
 
     sql(&ctx, &format!(
@@ -128,7 +128,26 @@ pub async fn generate(root: &Path) -> PathBuf {
     root.to_path_buf()
 }
 
+/// orc-rust writes no date columns: dates go in as ISO strings, and the
+/// reader casts them to the table's `date` type.
 fn write_orc(path: &Path, batch: &RecordBatch) {
+    use datafusion::arrow::compute::cast;
+    let columns: Vec<_> = batch
+        .columns()
+        .iter()
+        .map(|c| if c.data_type() == &DataType::Date32 { cast(c, &DataType::Utf8).expect("cast") } else { Arc::clone(c) })
+        .collect();
+    let fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = if f.data_type() == &DataType::Date32 { DataType::Utf8 } else { f.data_type().clone() };
+            Field::new(f.name(), t, f.is_nullable())
+        })
+        .collect();
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("orc batch");
+    let batch = &batch;
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     let file = std::fs::File::create(path).expect("create orc");
     let mut writer = orc_rust::ArrowWriterBuilder::new(file, batch.schema()).try_build().expect("orc writer");
