@@ -292,18 +292,10 @@ fn set_statement(set: ast::Set) -> Result<Statement> {
 
 /// A dotted name, lower-cased unless quoted.
 pub fn object_name_string(name: &ObjectName) -> String {
-    name.0
-        .iter()
-        .map(|part| match part.as_ident() {
-            Some(i) if i.quote_style.is_some() => i.value.clone(),
-            Some(i) => i.value.to_ascii_lowercase(),
-            None => part.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(".")
+    object_name_parts(name).join(".")
 }
 
-/// The parts of a dotted name, normalized as [`object_name_string`] does.
+/// The parts of a dotted name, lower-cased unless quoted.
 pub fn object_name_parts(name: &ObjectName) -> Vec<String> {
     name.0
         .iter()

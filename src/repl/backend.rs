@@ -89,16 +89,20 @@ async fn collect(
                 numeric: schema.fields().iter().map(|f| is_numeric(f.data_type())).collect(),
                 ..Default::default()
             };
-            let mut last = Instant::now();
-            while let Some(batch) = stream.next().await {
-                result.rows.extend(pgtypes::text_rows(&batch?)?);
-                if last.elapsed() > Duration::from_millis(100) {
-                    last = Instant::now();
-                    progress(Progress {
+            // The status line ticks on a timer, so a query that produces
+            // no rows until the end (an aggregate) still shows progress.
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    batch = stream.next() => match batch {
+                        Some(batch) => result.rows.extend(pgtypes::text_rows(&batch?)?),
+                        None => break,
+                    },
+                    _ = tick.tick() => progress(Progress {
                         elapsed: start.elapsed(),
                         rows: result.rows.len(),
-                        bytes: engine.bytes_read() - bytes_before,
-                    });
+                        bytes: engine.bytes_read().saturating_sub(bytes_before),
+                    }),
                 }
             }
             Ok(result)

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod binary;
 mod catalog_store;
 mod s3;
 mod wire;

@@ -172,3 +172,28 @@ async fn bad_files_give_clear_errors_and_other_sessions_do_not_notice() {
         assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("5"))));
     }
 }
+
+#[tokio::test]
+async fn extended_query_results_stream_before_the_query_finishes() {
+    use futures::StreamExt;
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    // Far too many rows to buffer: the first ones must arrive while the
+    // query is still producing the rest.
+    let rows = client
+        .query_raw("SELECT x FROM generate_series(1, 5000000000) AS t(x)", std::iter::empty::<i64>())
+        .await
+        .unwrap();
+    tokio::pin!(rows);
+    let first: Vec<i64> = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            got.push(rows.next().await.expect("a row").expect("row ok").get::<_, i64>(0));
+        }
+        got
+    })
+    .await
+    .expect("rows arrive while the query runs");
+    assert_eq!(first, [1, 2, 3]);
+    client.cancel_token().cancel_query(NoTls).await.unwrap();
+}
