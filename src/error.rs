@@ -326,15 +326,10 @@ pub fn classify_datafusion(e: &DataFusionError) -> SqlState {
             _ => SqlState::InternalError,
         },
         DataFusionError::Execution(m) => classify_execution_message(m),
-        DataFusionError::External(inner) => {
-            if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-                let _ = io;
-                SqlState::IoError
-            } else if inner.downcast_ref::<object_store::Error>().is_some() {
-                SqlState::IoError
-            } else {
-                SqlState::InternalError
-            }
+        DataFusionError::External(inner)
+            if inner.is::<std::io::Error>() || inner.is::<object_store::Error>() =>
+        {
+            SqlState::IoError
         }
         _ => SqlState::InternalError,
     }

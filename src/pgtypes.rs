@@ -258,11 +258,6 @@ where
     }
 }
 
-/// The Postgres type name of a result column.
-pub fn type_name(t: &DataType) -> String {
-    arrow_pg::datatypes::into_pg_type(&wire_type(t)).map(|t| t.name().to_string()).unwrap_or_else(|_| "text".into())
-}
-
 /// Every value of a batch in Postgres text format (None for NULL), exactly
 /// as the server sends it.
 pub fn text_rows(batch: &RecordBatch) -> Result<Vec<Vec<Option<String>>>> {

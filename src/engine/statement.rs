@@ -250,10 +250,9 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
         Ast::StartTransaction { .. } => Statement::Transaction { tag: "BEGIN" },
         Ast::Commit { .. } => Statement::Transaction { tag: "COMMIT" },
         Ast::Rollback { .. } => Statement::Transaction { tag: "ROLLBACK" },
-        other => {
+        _ => {
             let kind = stmt.text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase();
-            let _ = other;
-            return Err(Error::not_supported(format!("{kind}")));
+            return Err(Error::not_supported(kind));
         }
     })
 }
