@@ -160,6 +160,21 @@ fn base_csv(table: &Table, compression: CompressionTypeVariant) -> Result<CsvOpt
     Ok(o)
 }
 
+/// The text LazySimpleSerDe reads as NULL (`serialization.null.format`,
+/// default `\N`), for LazySimpleSerDe tables; None for other formats.
+pub fn null_marker(table: &Table) -> Option<String> {
+    match TableFormat::of_table(table) {
+        Ok(TableFormat::Csv(_)) => {}
+        _ => return None,
+    }
+    let serde = table.storage_descriptor.serde_info.serialization_library.as_deref().unwrap_or("");
+    if serde.to_ascii_lowercase().contains("opencsv") {
+        return None;
+    }
+    let marker = param(table, "serialization.null.format").unwrap_or("\\N");
+    Some(marker.to_string()).filter(|m| !m.is_empty())
+}
+
 /// Hive's LazySimpleSerDe: delimited text, no quoting, `\N` for NULL.
 fn lazy_simple_options(table: &Table, compression: CompressionTypeVariant) -> Result<CsvOptions> {
     let mut o = base_csv(table, compression)?;

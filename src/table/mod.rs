@@ -86,8 +86,40 @@ pub fn external_table(table: &Table, config: &SessionConfig) -> Result<Arc<dyn T
     check_local_location(table, &url)?;
     let options = listing_options(table, &format, config)?;
     let schema = table_schema(table)?;
+    if let Some(marker) = format::null_marker(table) {
+        return with_null_marker(url, options, &schema, &marker);
+    }
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
+}
+
+/// A LazySimpleSerDe table: its files are read as text columns, then each
+/// value equal to the null marker (`\N`) becomes NULL and the rest are cast
+/// to the column's type (a value that does not parse is an error, 22P02).
+fn with_null_marker(
+    url: ListingTableUrl,
+    options: ListingOptions,
+    schema: &SchemaRef,
+    marker: &str,
+) -> Result<Arc<dyn TableProvider>> {
+    use datafusion::arrow::datatypes::{DataType, Field};
+    use datafusion::common::{Column as ColumnRef, ScalarValue};
+    use datafusion::datasource::{provider_as_source, ViewTable};
+    use datafusion::logical_expr::{cast, lit, when, Expr, LogicalPlanBuilder};
+    let raw: Vec<Field> = schema.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect();
+    let partition_cols: Vec<String> = options.table_partition_cols.iter().map(|(n, _)| n.clone()).collect();
+    let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(Arc::new(Schema::new(raw)));
+    let listing: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+    let column = |name: &str| Expr::Column(ColumnRef::from_name(name));
+    let mut exprs = Vec::new();
+    for f in schema.fields() {
+        let null = lit(ScalarValue::try_from(f.data_type())?);
+        let value = if f.data_type() == &DataType::Utf8 { column(f.name()) } else { cast(column(f.name()), f.data_type().clone()) };
+        exprs.push(when(column(f.name()).eq(lit(marker)), null).otherwise(value)?.alias(f.name()));
+    }
+    exprs.extend(partition_cols.iter().map(|n| column(n)));
+    let plan = LogicalPlanBuilder::scan("files", provider_as_source(listing), None)?.project(exprs)?.build()?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
 }
 
 /// The Arrow schema of a table's data columns (partition keys excluded).

@@ -6,7 +6,7 @@
 //!   each folder also holding a `_SUCCESS` marker and a `.crc` side file.
 //! - `orders_csv_{gz,zst,bz2,xz}/`: the orders as compressed CSV (header).
 //! - `customers_csv/`: a CSV with a header; `lazy_tsv/`: tab-separated,
-//!   empty fields as nulls; `opencsv/`: `|`-separated with quotes.
+//!   `\\N` nulls; `opencsv/`: `|`-separated with quotes.
 //! - `sales/region={eu,us}/`: Hive-partitioned Parquet.
 //! - `types_parquet/`: one row of every type; `nested_json/`.
 //! - broken: `corrupt_parquet/`, `truncated_parquet/`, `corrupt_orc/`,
@@ -92,7 +92,7 @@ pub async fn generate(root: &Path) -> PathBuf {
     }
 
     write(&root.join("customers_csv/customers.csv"), "name,country\nalice,FR\nbob,US\ncarol,FR\n");
-    write(&root.join("lazy_tsv/data.tsv"), "1\tone\t\n2\ttwo\t2.5\n");
+    write(&root.join("lazy_tsv/data.tsv"), "1\tone\t\\N\n2\t\\N\t2.5\n3\t\t\n");
     write(&root.join("opencsv/data.txt"), "\"1\"|\"a|b\"|\"x\"\n\"2\"|\"say \"\"hi\"\"\"|\"y\"\n");
 
     sql(&ctx, &format!(
