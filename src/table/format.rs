@@ -162,10 +162,9 @@ fn base_csv(table: &Table, compression: CompressionTypeVariant) -> Result<CsvOpt
 
 /// The text LazySimpleSerDe reads as NULL (`serialization.null.format`,
 /// default `\N`), for LazySimpleSerDe tables; None for other formats.
-pub fn null_marker(table: &Table) -> Option<String> {
-    match TableFormat::of_table(table) {
-        Ok(TableFormat::Csv(_)) => {}
-        _ => return None,
+pub fn null_marker(table: &Table, format: &TableFormat) -> Option<String> {
+    if !matches!(format, TableFormat::Csv(_)) {
+        return None;
     }
     let serde = table.storage_descriptor.serde_info.serialization_library.as_deref().unwrap_or("");
     if serde.to_ascii_lowercase().contains("opencsv") {

@@ -41,9 +41,8 @@ fn check_local_location(table: &Table, url: &ListingTableUrl) -> Result<()> {
     if url.scheme() != "file" {
         return Ok(());
     }
-    let path = url.as_str().strip_prefix("file://").unwrap_or(url.as_str());
-    let path = percent_decode(path);
-    if !std::path::Path::new(&path).exists() {
+    let exists = url::Url::parse(url.as_str()).ok().and_then(|u| u.to_file_path().ok()).is_some_and(|p| p.exists());
+    if !exists {
         return Err(Error::new(
             SqlState::IoError,
             format!(
@@ -55,14 +54,6 @@ fn check_local_location(table: &Table, url: &ListingTableUrl) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-fn percent_decode(s: &str) -> String {
-    url::Url::parse(&format!("file://{s}"))
-        .ok()
-        .and_then(|u| u.to_file_path().ok())
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| s.to_string())
 }
 
 fn listing_options(table: &Table, format: &TableFormat, config: &SessionConfig) -> Result<ListingOptions> {
@@ -86,7 +77,7 @@ pub fn external_table(table: &Table, config: &SessionConfig) -> Result<Arc<dyn T
     check_local_location(table, &url)?;
     let options = listing_options(table, &format, config)?;
     let schema = table_schema(table)?;
-    if let Some(marker) = format::null_marker(table) {
+    if let Some(marker) = format::null_marker(table, &format) {
         return with_null_marker(url, options, &schema, &marker);
     }
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
