@@ -37,6 +37,19 @@ pub const SETTINGS: &[Setting] = &[
         doc: "TCP port the server listens on (0 picks a free port).",
     },
     Setting {
+        key: "server.max_message_bytes",
+        env: "GLAUX_MAX_MESSAGE_BYTES",
+        default: "67108864",
+        doc: "Largest protocol message a client may send (query text plus parameters), in bytes; \
+              a longer one ends the connection with 54000.",
+    },
+    Setting {
+        key: "server.startup_timeout_secs",
+        env: "GLAUX_STARTUP_TIMEOUT_SECS",
+        default: "60",
+        doc: "Seconds a client has from connecting to finishing authentication.",
+    },
+    Setting {
         key: "data_dir",
         env: "GLAUX_DATA_DIR",
         default: "~/.glaux",
@@ -213,6 +226,13 @@ impl Config {
 
     pub fn bind(&self) -> &str {
         self.get("server.bind")
+    }
+
+    /// A setting that must be a whole number.
+    pub fn number(&self, key: &str) -> Result<u64> {
+        self.get(key).parse().map_err(|_| {
+            Error::new(SqlState::ConfigFileError, format!("{key} must be a whole number, not {:?}", self.get(key)))
+        })
     }
 
     pub fn port(&self) -> Result<u16> {

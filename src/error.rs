@@ -32,6 +32,7 @@ pub enum SqlState {
     FeatureNotSupported,
     InvalidParameterValue,
     InvalidTextRepresentation,
+    InvalidBinaryRepresentation,
     NumericValueOutOfRange,
     DivisionByZero,
     InvalidDatetimeFormat,
@@ -51,7 +52,7 @@ pub enum SqlState {
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 32] = [
+    pub const ALL: [SqlState; 33] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -69,6 +70,7 @@ impl SqlState {
         SqlState::FeatureNotSupported,
         SqlState::InvalidParameterValue,
         SqlState::InvalidTextRepresentation,
+        SqlState::InvalidBinaryRepresentation,
         SqlState::NumericValueOutOfRange,
         SqlState::DivisionByZero,
         SqlState::InvalidDatetimeFormat,
@@ -111,6 +113,7 @@ impl SqlState {
             SqlState::FeatureNotSupported => "0A000",
             SqlState::InvalidParameterValue => "22023",
             SqlState::InvalidTextRepresentation => "22P02",
+            SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::NumericValueOutOfRange => "22003",
             SqlState::DivisionByZero => "22012",
             SqlState::InvalidDatetimeFormat => "22007",

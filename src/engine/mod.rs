@@ -11,8 +11,11 @@
 //! Every table a statement references is resolved through the catalog
 //! before DataFusion plans it (see `catalog::provider`).
 
+mod colnames;
 pub mod ddl;
+mod functions;
 pub mod hive_ddl;
+mod rewrite;
 pub mod session;
 pub mod show;
 pub mod statement;
@@ -128,6 +131,7 @@ impl Shared {
             .with_runtime_env(Arc::clone(&self.runtime))
             .with_default_features()
             .with_catalog_list(Arc::new(catalogs))
+            .with_scalar_functions(functions::all_with(datafusion::execution::SessionStateDefaults::default_scalar_functions()))
             .build()
     }
 
@@ -146,7 +150,7 @@ impl Shared {
                 )
             })?;
         let state = self.new_state(&table.database_name, depth + 1);
-        let plan = state.statement_to_plan(DfStatement::Statement(Box::new(ast))).await?;
+        let plan = state.statement_to_plan(DfStatement::Statement(Box::new(rewrite::for_datafusion(&ast)))).await?;
         Ok(Arc::new(ViewTable::new(plan, Some(text.to_string()))))
     }
 }

@@ -8,10 +8,11 @@
 //! `run` returns.
 
 use super::statement::{self, SqlText, Statement};
+use super::colnames::ColumnNames;
 use super::{ddl, show, Shared, DEFAULT_DATABASE};
 use crate::catalog::require_database;
 use crate::error::{Error, Result, SqlState};
-use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
 use datafusion::execution::session_state::SessionState;
@@ -105,7 +106,7 @@ impl Session {
             Statement::Query(ast) => {
                 let plan = self.plan_query(ast).await?;
                 let types = param_types(&plan)?;
-                let schema = Arc::new(plan.schema().as_arrow().clone());
+                let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(ast).as_ref());
                 (Some(plan), types, schema)
             }
             other => (None, Vec::new(), show::result_schema(other)),
@@ -124,7 +125,7 @@ impl Session {
                     plan.clone().replace_params_with_values(&params)?
                 };
                 let df = DataFrame::new(self.state.clone(), plan);
-                let schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+                let schema = names_of(df.schema().as_arrow(), &prepared.schema);
                 let stream = df.execute_stream().await?;
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
             }
@@ -133,11 +134,13 @@ impl Session {
     }
 
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
-        let plan = self
-            .state
-            .statement_to_plan(DfStatement::Statement(Box::new(ast.clone())))
-            .await
-            .map_err(Error::from);
+        let ast = super::rewrite::for_datafusion(ast);
+        let mut plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
+        if matches!(&plan, Err(e) if e.to_string().contains("Projections require unique expression names")) {
+            let distinct = super::rewrite::with_distinct_output_names(&ast);
+            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(distinct))).await;
+        }
+        let plan = plan.map_err(Error::from);
         let plan = match plan {
             Ok(plan) => plan,
             Err(e) => return Err(self.explain_missing_table(e).await),
@@ -341,6 +344,31 @@ fn check_param_count(types: &[Option<DataType>], params: &ParamValues) -> Result
 }
 
 /// An empty schema, for commands.
+/// The plan's schema with the column names PostgreSQL would give.
+fn client_names(schema: &Schema, names: Option<&ColumnNames>) -> SchemaRef {
+    let count = schema.fields().len();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| match names.and_then(|n| n.name(i, count)) {
+            Some(name) => f.as_ref().clone().with_name(name),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `schema` with the column names of `named` (the prepared statement's).
+fn names_of(schema: &Schema, named: &Schema) -> SchemaRef {
+    if schema.fields().len() != named.fields().len() {
+        return Arc::new(schema.clone());
+    }
+    let fields: Vec<Field> =
+        schema.fields().iter().zip(named.fields()).map(|(f, n)| f.as_ref().clone().with_name(n.name())).collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
 pub(crate) fn no_columns() -> SchemaRef {
     Arc::new(Schema::empty())
 }

@@ -9,7 +9,6 @@ use crate::engine::{split, Engine, Prepared, Session};
 use crate::error::{Error, SqlState};
 use crate::pgtypes;
 use arrow_pg::datatypes::df::deserialize_parameters;
-use arrow_pg::datatypes::into_pg_type;
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::arrow::datatypes::DataType;
@@ -265,10 +264,7 @@ impl QueryParser for StatementParser {
             WireStatement::Prepared(p) => p
                 .param_types
                 .iter()
-                .map(|t| match t {
-                    Some(t) => into_pg_type(&pgtypes::wire_type(t)),
-                    None => Ok(Type::UNKNOWN),
-                })
+                .map(|t| Ok(t.as_ref().map_or(Type::UNKNOWN, pgtypes::pg_type)))
                 .collect(),
         }
     }
@@ -308,7 +304,12 @@ impl ExtendedQueryHandler for Inner {
         let types: Vec<Option<&DataType>> = prepared.param_types.iter().map(Option::as_ref).collect();
         let params = deserialize_parameters(portal, &types).map_err(|e| match e {
             PgWireError::UserError(info) => PgWireError::UserError(info),
-            other => user_error(&Error::new(SqlState::InvalidParameterValue, format!("bad parameter value: {other}"))),
+            other => {
+                let binary = (0..portal.parameter_len()).any(|i| portal.parameter_format.is_binary(i));
+                let state =
+                    if binary { SqlState::InvalidBinaryRepresentation } else { SqlState::InvalidTextRepresentation };
+                user_error(&Error::new(state, format!("bad parameter value: {other}")))
+            }
         })?;
         let conn = connection(client)?;
         let token = conn.start_query();

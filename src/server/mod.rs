@@ -3,12 +3,18 @@
 //! results into protocol messages; it never plans, and never touches the
 //! catalog or storage.
 //!
+//! - [`connection`]: one client from accept to close (negotiation,
+//!   start-up timeout, the message loop).
+//! - [`framing`]: the client's bytes checked message by message before
+//!   pgwire decodes them.
 //! - [`handler`]: start-up, simple and extended query, cancel.
 //! - [`rows`]: result streams to DataRows, errors to ErrorResponses.
 //!
 //! [`run`] serves a bound listener until `shutdown` resolves, so tests can
 //! start a server on port 0; [`serve`] is what `glaux serve` runs.
 
+mod connection;
+mod framing;
 mod handler;
 mod rows;
 
@@ -65,6 +71,11 @@ async fn shutdown_signal() {
 /// Serve connections on `listener` until `shutdown` resolves; then stop
 /// accepting, give open connections a few seconds to finish, and return.
 pub async fn run(listener: TcpListener, engine: Engine, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let config = engine.config();
+    let limits = connection::Limits {
+        startup_timeout: Duration::from_secs(config.number("server.startup_timeout_secs")?),
+        max_message_bytes: usize::try_from(config.number("server.max_message_bytes")?).unwrap_or(usize::MAX),
+    };
     let handlers = Arc::new(Handlers::new(engine));
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
@@ -83,7 +94,7 @@ pub async fn run(listener: TcpListener, engine: Engine, shutdown: impl Future<Ou
                 let _ = socket.set_nodelay(true);
                 let handlers = Arc::clone(&handlers);
                 connections.spawn(async move {
-                    if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                    if let Err(e) = connection::serve(socket, handlers, limits).await {
                         log::debug!("connection from {peer} ended: {e}");
                     }
                 });

@@ -6,7 +6,6 @@
 use crate::engine::Output;
 use crate::error::{Error, SqlState};
 use crate::pgtypes;
-use arrow_pg::datatypes::encode_recordbatch;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::stream::{self, BoxStream, StreamExt};
 use pgwire::api::portal::Format;
@@ -55,10 +54,7 @@ fn data_rows(batches: SendableRecordBatchStream, encoding: pgtypes::WireEncoding
     batches
         .flat_map(move |batch| -> BoxStream<'static, PgWireResult<DataRow>> {
             match batch.map_err(Error::from).and_then(|b| encoding.encode(&b)) {
-                Ok(batch) => stream::iter(encode_recordbatch(Arc::clone(&encoding.fields), batch).map(|row| {
-                    row.map_err(|e| user_error(&Error::internal(format!("encoding a row: {e}"))))
-                }))
-                .boxed(),
+                Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
                 Err(e) => stream::once(async move { Err(user_error(&e)) }).boxed(),
             }
         })

@@ -95,6 +95,7 @@ fn with_null_marker(
 ) -> Result<Arc<dyn TableProvider>> {
     use datafusion::arrow::datatypes::{DataType, Field};
     use datafusion::common::{Column as ColumnRef, ScalarValue};
+    use datafusion::logical_expr::expr::FieldMetadata;
     use datafusion::datasource::{provider_as_source, ViewTable};
     use datafusion::logical_expr::{cast, lit, when, Expr, LogicalPlanBuilder};
     let raw: Vec<Field> = schema.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect();
@@ -106,7 +107,9 @@ fn with_null_marker(
     for f in schema.fields() {
         let null = lit(ScalarValue::try_from(f.data_type())?);
         let value = if f.data_type() == &DataType::Utf8 { column(f.name()) } else { cast(column(f.name()), f.data_type().clone()) };
-        exprs.push(when(column(f.name()).eq(lit(marker)), null).otherwise(value)?.alias(f.name()));
+        // The field's metadata (a declared varchar(n)) survives the projection.
+        let metadata = (!f.metadata().is_empty()).then(|| FieldMetadata::from(f.metadata().clone()));
+        exprs.push(when(column(f.name()).eq(lit(marker)), null).otherwise(value)?.alias_with_metadata(f.name(), metadata));
     }
     exprs.extend(partition_cols.iter().map(|n| column(n)));
     let plan = LogicalPlanBuilder::scan("files", provider_as_source(listing), None)?.project(exprs)?.build()?;

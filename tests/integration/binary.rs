@@ -1,5 +1,6 @@
 //! The `glaux` binary as a user runs it: `serve` on a data dir, a client,
-//! SIGTERM, a restart that finds everything again, and `-c` scripts.
+//! SIGTERM, a restart that finds everything again, SIGKILL in the middle of
+//! DDL, `-c` scripts, and the interactive shell in a terminal.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -11,6 +12,9 @@ const GLAUX: &str = env!("CARGO_BIN_EXE_glaux");
 fn serve(data_dir: &std::path::Path) -> (Child, u16) {
     let mut child = Command::new(GLAUX)
         .args(["--data-dir", data_dir.to_str().unwrap(), "serve", "--port", "0"])
+        // Not the test's stdout: a server left running by a failed test
+        // must not keep the test run's output open.
+        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start glaux serve");
@@ -82,4 +86,138 @@ fn command_flag_runs_a_script_in_each_format() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("42P01"));
+}
+
+/// The first column of every row of a simple query.
+async fn first_column(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
+    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn killing_the_server_mid_ddl_leaves_no_half_made_object() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("data.csv"), "1,one\n2,two\n").unwrap();
+    let (mut child, port) = serve(dir.path());
+    let client = connect(port).await;
+    // Each round makes a database with a partitioned table and a view on
+    // it, and drops the round before's database with CASCADE; the server
+    // is killed (SIGKILL) while this runs.
+    let location = files.display().to_string();
+    let ddl = tokio::spawn(async move {
+        let mut acknowledged: Vec<String> = Vec::new();
+        for i in 0.. {
+            let statements = [
+                format!("CREATE DATABASE d{i}"),
+                format!(
+                    "CREATE EXTERNAL TABLE d{i}.t (a int, b string) PARTITIONED BY (p string) \
+                     ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{location}'"
+                ),
+                format!("CREATE VIEW d{i}.v AS SELECT a, b FROM d{i}.t"),
+                format!("DROP DATABASE IF EXISTS d{} CASCADE", i.max(1) - 1),
+            ];
+            for sql in statements {
+                if client.batch_execute(&sql).await.is_err() {
+                    return acknowledged;
+                }
+                acknowledged.push(sql);
+            }
+        }
+        acknowledged
+    });
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let acknowledged = ddl.await.unwrap();
+    assert!(acknowledged.len() > 8, "too few statements ran before the kill: {acknowledged:?}");
+
+    let (child, port) = serve(dir.path());
+    let client = connect(port).await;
+    let databases = first_column(&client, "SHOW DATABASES").await;
+    for db in databases.iter().filter(|d| d.starts_with('d')) {
+        let tables = first_column(&client, &format!("SHOW TABLES IN {db}")).await;
+        if tables.iter().any(|t| t == "t") {
+            let columns = first_column(&client, &format!("DESCRIBE {db}.t")).await;
+            assert_eq!(columns, ["a", "b", "p"], "{db}.t");
+        }
+        if tables.iter().any(|t| t == "v") {
+            assert!(tables.iter().any(|t| t == "t"), "{db}.v outlived its table");
+            assert_eq!(first_column(&client, &format!("SELECT count(*) FROM {db}.v")).await.len(), 1);
+        }
+    }
+    // Everything acknowledged before the kill is still there.
+    let last_db = acknowledged.iter().rev().find_map(|s| s.strip_prefix("CREATE DATABASE ")).unwrap();
+    assert!(databases.iter().any(|d| d == last_db), "{last_db} missing from {databases:?}");
+    let conn = rusqlite::Connection::open(dir.path().join("catalog.db")).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    drop(client);
+    terminate(child);
+}
+
+#[test]
+fn repl_ctrl_c_cancels_the_running_query_and_the_shell_goes_on() {
+    use std::io::{Read, Write};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    // `script` gives the shell a terminal, as a user's would be; Ctrl-C is
+    // the byte 0x03 typed into it.
+    let command = format!("{GLAUX} --data-dir {} shell", dir.path().display());
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs the shell in a terminal");
+    let output = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let collected = Arc::clone(&output);
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            collected.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    // Wait for `needle` in what the shell printed after byte `from`.
+    let wait_for = |needle: &str, from: usize| {
+        for _ in 0..600 {
+            if output.lock().unwrap()[from..].contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("no {needle:?} in the shell's output:\n{}", output.lock().unwrap());
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    let printed = || output.lock().unwrap().len();
+    wait_for("glaux", 0);
+    stdin.write_all(b"SELECT count(*) FROM generate_series(1, 20000000000) AS a(x) WHERE x % 7 = 3;\n").unwrap();
+    wait_for(" rows ", 0);
+    stdin.write_all(b"\x03").unwrap();
+    wait_for("57014", 0);
+    let from = printed();
+    stdin.write_all(b"SELECT 6 * 7 AS answer;\n").unwrap();
+    wait_for("(1 row)", from);
+    assert!(output.lock().unwrap()[from..].contains("42"));
+    stdin.write_all(b"\\q\n").unwrap();
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "shell exited with {status}:\n{}", output.lock().unwrap());
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("the shell did not exit on \\q:\n{}", output.lock().unwrap());
 }

@@ -7,5 +7,7 @@ mod common;
 
 mod binary;
 mod catalog_store;
+mod protocol;
 mod s3;
+mod types;
 mod wire;

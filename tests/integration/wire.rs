@@ -197,3 +197,35 @@ async fn extended_query_results_stream_before_the_query_finishes() {
     assert_eq!(first, [1, 2, 3]);
     client.cancel_token().cancel_query(NoTls).await.unwrap();
 }
+
+#[tokio::test]
+async fn result_columns_are_named_as_postgresql_names_them() {
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    let names = |stmt: &tokio_postgres::Statement| stmt.columns().iter().map(|c| c.name().to_string()).collect::<Vec<_>>();
+    let stmt = client
+        .prepare(
+            "SELECT 1, 1 + 1, count(*), CAST('1' AS INT), x, x::bigint, CASE WHEN true THEN 1 END, 'a' AS named, \
+             DATE '2024-01-01', (SELECT 2 AS two), upper('a'), 'x'::uuid IS NULL FROM (SELECT 5 AS x) AS s GROUP BY x",
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        names(&stmt),
+        ["?column?", "?column?", "count", "int4", "x", "x", "case", "named", "date", "two", "upper", "?column?"]
+    );
+    let stmt = client.prepare("SELECT 1, *, 2 FROM (SELECT 5 AS x, 6 AS y) AS s").await.unwrap();
+    assert_eq!(names(&stmt), ["?column?", "x", "y", "?column?"]);
+    // Duplicate names are allowed, as in PostgreSQL.
+    let row = client.query_one("SELECT x, x, 1, 1 FROM (SELECT 5 AS x) AS s", &[]).await.unwrap();
+    assert_eq!(row.columns().iter().map(|c| c.name()).collect::<Vec<_>>(), ["x", "x", "?column?", "?column?"]);
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(3)), (5, 1));
+    let stmt = client.prepare("SELECT 1 AS a UNION ALL SELECT 2").await.unwrap();
+    assert_eq!(names(&stmt), ["a"]);
+    // The simple protocol names them the same way.
+    let messages = client.simple_query("SELECT 40 + 2").await.unwrap();
+    let Some(SimpleQueryMessage::Row(row)) = messages.iter().find(|m| matches!(m, SimpleQueryMessage::Row(_))) else {
+        panic!("no row");
+    };
+    assert_eq!(row.columns()[0].name(), "?column?");
+}
