@@ -210,14 +210,67 @@ fn repl_ctrl_c_cancels_the_running_query_and_the_shell_goes_on() {
     stdin.write_all(b"SELECT 6 * 7 AS answer;\n").unwrap();
     wait_for("(1 row)", from);
     assert!(output.lock().unwrap()[from..].contains("42"));
+    // Backslash commands, a statement over several lines, \timing.
+    // Lines are typed one at a time, each after the shell has answered the
+    // one before, as a person types them.
+    let steps: [(&[u8], &str); 8] = [
+        (b"\\?\n", "glaux shell commands"),
+        (b"CREATE DATABASE shop;\n", "CREATE DATABASE\r"),
+        (b"CREATE VIEW shop.totals AS\n", "glaux-> "),
+        (b"SELECT 7 AS amount;\n", "CREATE VIEW\r"),
+        (b"\\l\n", "shop"),
+        (b"\\dt shop\n", "totals"),
+        (b"\\d shop.totals\n", "amount"),
+        (b"\\timing\n", "Timing is on."),
+    ];
+    for (input, expected) in steps {
+        let from = printed();
+        stdin.write_all(input).unwrap();
+        wait_for(expected, from);
+    }
+    let from = printed();
+    stdin.write_all(b"SELECT amount\n").unwrap();
+    wait_for("glaux-> ", from);
+    stdin.write_all(b"FROM shop.totals;\n").unwrap();
+    wait_for("Time:", from);
     stdin.write_all(b"\\q\n").unwrap();
     for _ in 0..200 {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "shell exited with {status}:\n{}", output.lock().unwrap());
+            // History persists in the data dir, multi-line statements whole.
+            let history = std::fs::read_to_string(dir.path().join("history")).unwrap();
+            assert!(history.contains("SELECT 6 * 7 AS answer;"), "{history}");
+            assert!(history.contains("FROM shop.totals;"), "{history}");
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = child.kill();
     panic!("the shell did not exit on \\q:\n{}", output.lock().unwrap());
+}
+
+#[tokio::test]
+async fn shell_connects_to_a_running_server_and_runs_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, port) = serve(&dir.path().join("server"));
+    let script = dir.path().join("script.sql");
+    std::fs::write(&script, "CREATE DATABASE remote;\nCREATE VIEW remote.v AS SELECT 'r' AS side;\nSELECT side FROM remote.v;\n")
+        .unwrap();
+    let url = format!("postgres://me@127.0.0.1:{port}/glaux");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(GLAUX)
+            .args(["--data-dir", dir.path().join("local").to_str().unwrap(), "shell", "--connect", &url, "--format", "csv", "-f"])
+            .arg(&script)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "side\nr\n");
+    // The view was made on the server, not in the local data dir.
+    let client = connect(port).await;
+    assert_eq!(first_column(&client, "SELECT side FROM remote.v").await, ["r"]);
+    drop(client);
+    terminate(child);
 }
