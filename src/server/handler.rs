@@ -264,7 +264,9 @@ impl QueryParser for StatementParser {
             WireStatement::Prepared(p) => p
                 .param_types
                 .iter()
-                .map(|t| Ok(t.as_ref().map_or(Type::UNKNOWN, pgtypes::pg_type)))
+                // A parameter nothing constrains is text, as PostgreSQL
+                // resolves it (`SELECT $1`).
+                .map(|t| Ok(t.as_ref().map_or(Type::TEXT, pgtypes::pg_type)))
                 .collect(),
         }
     }

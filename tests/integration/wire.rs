@@ -38,6 +38,10 @@ async fn prepared_statements_with_typed_parameters_and_binary_results() {
     assert_eq!(row.get::<_, i64>("n"), 42);
     assert_eq!(row.get::<_, String>("s"), "hi");
     assert_eq!(row.get::<_, f64>("d"), 2.5);
+    // A parameter nothing constrains is text, as in PostgreSQL.
+    let free = client.prepare("SELECT $1 AS v").await.unwrap();
+    assert_eq!(free.params(), &[Type::TEXT]);
+    assert_eq!(client.query_one(&free, &[&"as sent"]).await.unwrap().get::<_, String>(0), "as sent");
     // Reused with other values, and with NULL.
     let row = client.query_one(&stmt, &[&1i64, &None::<String>, &0.0f64]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 2);
