@@ -343,32 +343,33 @@ fn check_param_count(types: &[Option<DataType>], params: &ParamValues) -> Result
     Ok(())
 }
 
-/// An empty schema, for commands.
 /// The plan's schema with the column names PostgreSQL would give.
 fn client_names(schema: &Schema, names: Option<&ColumnNames>) -> SchemaRef {
     let count = schema.fields().len();
+    renamed(schema, |i| names.and_then(|n| n.name(i, count)))
+}
+
+/// `schema` with the column names of `named` (the prepared statement's).
+fn names_of(schema: &Schema, named: &Schema) -> SchemaRef {
+    let same_width = schema.fields().len() == named.fields().len();
+    renamed(schema, |i| same_width.then(|| named.field(i).name().as_str()))
+}
+
+/// `schema` with column `i` renamed to `name(i)` where that is Some.
+fn renamed<'a>(schema: &Schema, name: impl Fn(usize) -> Option<&'a str>) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
         .enumerate()
-        .map(|(i, f)| match names.and_then(|n| n.name(i, count)) {
-            Some(name) => f.as_ref().clone().with_name(name),
+        .map(|(i, f)| match name(i) {
+            Some(n) => f.as_ref().clone().with_name(n),
             None => f.as_ref().clone(),
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
 }
 
-/// `schema` with the column names of `named` (the prepared statement's).
-fn names_of(schema: &Schema, named: &Schema) -> SchemaRef {
-    if schema.fields().len() != named.fields().len() {
-        return Arc::new(schema.clone());
-    }
-    let fields: Vec<Field> =
-        schema.fields().iter().zip(named.fields()).map(|(f, n)| f.as_ref().clone().with_name(n.name())).collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
-}
-
+/// An empty schema, for commands.
 pub(crate) fn no_columns() -> SchemaRef {
     Arc::new(Schema::empty())
 }

@@ -277,12 +277,7 @@ fn write_value(values: &Values, row: usize, binary: bool, out: &mut BytesMut) {
 /// Every value of a batch in Postgres text format (None for NULL), exactly
 /// as the server sends it.
 pub fn text_rows(batch: &RecordBatch) -> Result<Vec<Vec<Option<String>>>> {
-    let columns: Vec<Values> = batch
-        .columns()
-        .iter()
-        .zip(batch.schema().fields())
-        .map(|(col, field)| Values::new(col, &Kind::of(field)))
-        .collect::<Result<_>>()?;
+    let columns = WireEncoding::new(batch.schema().as_ref(), &Format::UnifiedText)?.columns(batch)?;
     let mut buf = BytesMut::new();
     let rows = (0..batch.num_rows())
         .map(|row| {
