@@ -170,7 +170,9 @@ fn repl_ctrl_c_cancels_the_running_query_and_the_shell_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     // `script` gives the shell a terminal, as a user's would be; Ctrl-C is
     // the byte 0x03 typed into it.
-    let command = format!("{GLAUX} --data-dir {} shell", dir.path().display());
+    // `exec`: no shell stays between `script` and glaux to be killed by the
+    // SIGINT the terminal sends (dash, a common /bin/sh, would be).
+    let command = format!("exec {GLAUX} --data-dir {} shell", dir.path().display());
     let mut child = Command::new("script")
         .args(["-qfec", &command, "/dev/null"])
         .stdin(Stdio::piped())
