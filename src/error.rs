@@ -47,12 +47,22 @@ pub enum SqlState {
     QueryCanceled,
     InvalidPassword,
     ConfigFileError,
+    UndefinedFunction,
+    InFailedTransaction,
+    InvalidTransactionState,
+    InvalidCursorName,
+    DuplicateCursor,
+    InvalidStatementName,
+    DuplicatePreparedStatement,
+    CantChangeRuntimeParam,
+    TooManyConnections,
+    InvalidAuthorization,
     InternalError,
 }
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 33] = [
+    pub const ALL: [SqlState; 43] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -85,6 +95,16 @@ impl SqlState {
         SqlState::QueryCanceled,
         SqlState::InvalidPassword,
         SqlState::ConfigFileError,
+        SqlState::UndefinedFunction,
+        SqlState::InFailedTransaction,
+        SqlState::InvalidTransactionState,
+        SqlState::InvalidCursorName,
+        SqlState::DuplicateCursor,
+        SqlState::InvalidStatementName,
+        SqlState::DuplicatePreparedStatement,
+        SqlState::CantChangeRuntimeParam,
+        SqlState::TooManyConnections,
+        SqlState::InvalidAuthorization,
         SqlState::InternalError,
     ];
 
@@ -128,6 +148,16 @@ impl SqlState {
             SqlState::QueryCanceled => "57014",
             SqlState::InvalidPassword => "28P01",
             SqlState::ConfigFileError => "F0000",
+            SqlState::UndefinedFunction => "42883",
+            SqlState::InFailedTransaction => "25P02",
+            SqlState::InvalidTransactionState => "25000",
+            SqlState::InvalidCursorName => "34000",
+            SqlState::DuplicateCursor => "42P03",
+            SqlState::InvalidStatementName => "26000",
+            SqlState::DuplicatePreparedStatement => "42P05",
+            SqlState::CantChangeRuntimeParam => "55P02",
+            SqlState::TooManyConnections => "53300",
+            SqlState::InvalidAuthorization => "28000",
             SqlState::InternalError => "XX000",
         }
     }

@@ -9,6 +9,7 @@
 //! - [`table`]: catalog tables to DataFusion tables (formats, object stores).
 //! - [`engine`]: sessions, statement parsing and execution; the only owner
 //!   of DataFusion's session state.
+//! - [`pgcatalog`]: pg_catalog and information_schema over the catalog.
 //! - [`pgtypes`]: Arrow values as Postgres types and text.
 //! - [`server`]: the PostgreSQL wire-protocol frontend.
 //! - [`repl`]: the interactive shell and script runner.
@@ -20,6 +21,7 @@ pub mod catalog;
 pub mod config;
 pub mod engine;
 pub mod error;
+pub mod pgcatalog;
 pub mod pgtypes;
 pub mod repl;
 pub mod sample;

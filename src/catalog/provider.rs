@@ -34,8 +34,16 @@ pub struct GlauxCatalogList {
 }
 
 impl GlauxCatalogList {
-    pub fn new(name: &str, catalog: Arc<dyn Catalog>, factory: Arc<dyn TableFactory>, depth: usize) -> Self {
-        GlauxCatalogList { catalog: Arc::new(GlauxCatalog { name: name.to_string(), catalog, factory, depth }) }
+    /// `system` are schemas served by their own providers (pg_catalog,
+    /// information_schema); every other schema name is a Glue database.
+    pub fn new(
+        name: &str,
+        catalog: Arc<dyn Catalog>,
+        factory: Arc<dyn TableFactory>,
+        depth: usize,
+        system: Vec<(String, Arc<dyn SchemaProvider>)>,
+    ) -> Self {
+        GlauxCatalogList { catalog: Arc::new(GlauxCatalog { name: name.to_string(), catalog, factory, depth, system }) }
     }
 }
 
@@ -63,6 +71,7 @@ struct GlauxCatalog {
     catalog: Arc<dyn Catalog>,
     factory: Arc<dyn TableFactory>,
     depth: usize,
+    system: Vec<(String, Arc<dyn SchemaProvider>)>,
 }
 
 impl CatalogProvider for GlauxCatalog {
@@ -70,13 +79,17 @@ impl CatalogProvider for GlauxCatalog {
         self
     }
 
-    /// Schema names are not listed synchronously (the catalog may be remote);
-    /// SHOW DATABASES asks the catalog directly.
+    /// Only the system schemas: Glue databases are not listed
+    /// synchronously (the catalog may be remote); SHOW DATABASES asks the
+    /// catalog directly.
     fn schema_names(&self) -> Vec<String> {
-        Vec::new()
+        self.system.iter().map(|(name, _)| name.clone()).collect()
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if let Some((_, provider)) = self.system.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Some(Arc::clone(provider));
+        }
         Some(Arc::new(GlauxSchema {
             database: normalize(name),
             catalog: Arc::clone(&self.catalog),

@@ -1,7 +1,8 @@
 //! Glue/Hive column type strings <-> Arrow types.
 //!
 //! `int`, `bigint`, `double`, `decimal(p,s)`, `string`, `varchar(n)`,
-//! `char(n)`, `boolean`, `date`, `timestamp`, `binary`, `array<T>`,
+//! `char(n)`, `boolean`, `date`, `timestamp`, `timestamp with time zone`
+//! (also `timestamptz`), `binary`, `array<T>`,
 //! `struct<name:T,...>` and `map<K,V>` (plus `tinyint`, `smallint`, `float`).
 //! A `varchar(n)` or `char(n)` keeps its declared form in the Arrow field's
 //! metadata (key [`HIVE_TYPE_KEY`]) so mapping back loses nothing.
@@ -86,7 +87,8 @@ pub fn arrow_to_hive(t: &DataType) -> Result<String> {
             "binary".into()
         }
         DataType::Date32 | DataType::Date64 => "date".into(),
-        DataType::Timestamp(_, _) => "timestamp".into(),
+        DataType::Timestamp(_, None) => "timestamp".into(),
+        DataType::Timestamp(_, Some(_)) => "timestamp with time zone".into(),
         DataType::Dictionary(_, value) => arrow_to_hive(value)?,
         DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) | DataType::FixedSizeList(f, _) => {
             format!("array<{}>", field_to_hive(f)?)
@@ -203,7 +205,17 @@ impl TypeParser<'_> {
             }
             "binary" => DataType::Binary,
             "date" => DataType::Date32,
-            "timestamp" => DataType::Timestamp(TimeUnit::Microsecond, None),
+            "timestamp" => {
+                // "timestamp with time zone" (Trino's name), an instant.
+                let save = self.pos;
+                if [self.word(), self.word(), self.word()] == ["with", "time", "zone"] {
+                    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+                } else {
+                    self.pos = save;
+                    DataType::Timestamp(TimeUnit::Microsecond, None)
+                }
+            }
+            "timestamptz" => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             "decimal" | "numeric" => {
                 let p = self.params()?;
                 let (precision, scale) = match p.as_slice() {
@@ -256,7 +268,8 @@ impl TypeParser<'_> {
                     SqlState::UndefinedObject,
                     format!(
                         "type {other:?} does not exist; use one of tinyint, smallint, int, bigint, float, double, \
-                         decimal(p,s), string, varchar(n), char(n), boolean, binary, date, timestamp, array<T>, \
+                         decimal(p,s), string, varchar(n), char(n), boolean, binary, date, timestamp, \
+                         timestamp with time zone, array<T>, \
                          map<K,V>, struct<name:T,...>"
                     ),
                 ))

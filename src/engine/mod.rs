@@ -7,6 +7,9 @@
 //! - [`hive_ddl`]: the Athena/Hive DDL parser.
 //! - [`ddl`]: catalog statements (CREATE/DROP DATABASE, TABLE, VIEW).
 //! - [`show`]: SHOW, DESCRIBE and SHOW CREATE TABLE results.
+//! - [`settings`]: SET, SHOW and RESET of session settings.
+//! - [`transaction`]: transaction blocks, savepoints, the failed state.
+//! - [`stream`]: wrappers of result streams.
 //!
 //! Every table a statement references is resolved through the catalog
 //! before DataFusion plans it (see `catalog::provider`).
@@ -17,10 +20,14 @@ mod functions;
 pub mod hive_ddl;
 mod rewrite;
 pub mod session;
+mod settings;
 pub mod show;
 pub mod statement;
+mod stream;
+pub mod transaction;
 
 pub use session::{Output, Prepared, Session};
+pub use transaction::TxStatus;
 pub use statement::{split, SqlText};
 
 use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
@@ -28,6 +35,7 @@ use crate::catalog::sqlite::SqliteCatalog;
 use crate::catalog::{Catalog, Database, Table, TableType};
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
+use crate::pgcatalog::{self, SessionView, SharedView};
 use crate::table::store::{ByteCounter, StoreRegistry};
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
@@ -117,21 +125,25 @@ impl Engine {
 
 impl Shared {
     /// A DataFusion session state whose unqualified names resolve in
-    /// `database`; `depth` counts views being expanded.
-    fn new_state(self: &Arc<Self>, database: &str, depth: usize) -> SessionState {
+    /// `database`; `depth` counts views being expanded; `view` is the
+    /// session as pg_catalog and the PostgreSQL functions see it.
+    fn new_state(self: &Arc<Self>, database: &str, depth: usize, view: &SharedView) -> SessionState {
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(&self.catalog_name, database)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false);
         config.options_mut().sql_parser.dialect = Dialect::PostgreSQL;
         let factory: Arc<dyn TableFactory> = Arc::new(TableBuilder(Arc::clone(self)));
-        let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth);
+        let system = pgcatalog::schema_providers(view, &self.catalog);
+        let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth, system);
+        let mut functions = functions::all_with(datafusion::execution::SessionStateDefaults::default_scalar_functions());
+        functions.extend(pgcatalog::functions::all(view));
         SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(Arc::clone(&self.runtime))
             .with_default_features()
             .with_catalog_list(Arc::new(catalogs))
-            .with_scalar_functions(functions::all_with(datafusion::execution::SessionStateDefaults::default_scalar_functions()))
+            .with_scalar_functions(functions)
             .build()
     }
 
@@ -149,7 +161,14 @@ impl Shared {
                     format!("view {}.{} has unreadable SQL ({e}); recreate it", table.database_name, table.name),
                 )
             })?;
-        let state = self.new_state(&table.database_name, depth + 1);
+        // A view is planned in its own database, seeing the catalog as the
+        // session that uses it does (a fresh snapshot if it reads pg_catalog).
+        let view = Arc::new(std::sync::RwLock::new(SessionView {
+            schema: table.database_name.clone(),
+            database: self.catalog_name.clone(),
+            ..SessionView::default()
+        }));
+        let state = self.new_state(&table.database_name, depth + 1, &view);
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(rewrite::for_datafusion(&ast)))).await?;
         Ok(Arc::new(ViewTable::new(plan, Some(text.to_string()))))
     }

@@ -6,21 +6,133 @@
 //!   glaux's functions ([`super::functions`]) return tagged Arrow values.
 //! - Duplicate output column names, which DataFusion refuses, get distinct
 //!   aliases when planning fails over them.
+//! - The PostgreSQL catalog dialect clients send ([`catalog_dialect`]):
+//!   unqualified `pg_class` & co. resolve in pg_catalog (searched first, as
+//!   in PostgreSQL), `pg_catalog.f()` is `f()`, `OPERATOR(pg_catalog.~)` is
+//!   `~`, `COLLATE pg_catalog.default` is dropped, and casts to the OID
+//!   types become functions: `x::regclass` is `regclass(x)` (name to OID)
+//!   and `x::regclass::text` is `regclass_name(x)` (OID to name); likewise
+//!   regtype, regnamespace, regproc. `::oid` is an unsigned integer,
+//!   `::name` and `::"char"` are text.
 
+use crate::pgcatalog::tables;
 use datafusion::sql::sqlparser::ast::{
-    DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident,
-    ObjectName, SelectItem, SetExpr, Statement, Value,
+    BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments,
+    Ident, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement, Value,
 };
 use std::ops::ControlFlow;
 
 /// The statement DataFusion is given for `ast`.
 pub fn for_datafusion(ast: &Statement) -> Statement {
     let mut ast = ast.clone();
+    catalog_dialect(&mut ast);
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut ast, |expr| {
         rewrite_type_input(expr);
         ControlFlow::<()>::Continue(())
     });
     ast
+}
+
+/// Rewrite the PostgreSQL catalog dialect (see the module docs).
+fn catalog_dialect(ast: &mut Statement) {
+    let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(ast, |name| {
+        if name.0.len() == 1 {
+            let table = name.0[0].as_ident().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
+            if tables::is_pg_catalog_table(&table) {
+                name.0.insert(0, ObjectNamePart::Identifier(Ident::new("pg_catalog")));
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(ast, |expr| {
+        rewrite_catalog_expr(expr);
+        ControlFlow::<()>::Continue(())
+    });
+}
+
+fn rewrite_catalog_expr(expr: &mut Expr) {
+    match expr {
+        Expr::Function(f) => unqualify_function(&mut f.name),
+        Expr::BinaryOp { op: BinaryOperator::PGCustomBinaryOperator(parts), .. } => {
+            let simple = match parts.last().map(String::as_str) {
+                Some("~") => Some(BinaryOperator::PGRegexMatch),
+                Some("~*") => Some(BinaryOperator::PGRegexIMatch),
+                Some("!~") => Some(BinaryOperator::PGRegexNotMatch),
+                Some("!~*") => Some(BinaryOperator::PGRegexNotIMatch),
+                Some("=") => Some(BinaryOperator::Eq),
+                Some("<>") => Some(BinaryOperator::NotEq),
+                Some("~~") => Some(BinaryOperator::PGLikeMatch),
+                Some("!~~") => Some(BinaryOperator::PGNotLikeMatch),
+                _ => None,
+            };
+            if let (Some(simple), Expr::BinaryOp { op, .. }) = (simple, &mut *expr) {
+                *op = simple;
+            }
+        }
+        Expr::Collate { expr: inner, .. } => {
+            *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+        }
+        Expr::Cast { data_type, expr: inner, format: None, array: false, .. } => {
+            let target = pg_type_name(data_type);
+            let inner_function = match inner.as_ref() {
+                Expr::Function(f) if f.name.0.len() == 1 => f.name.to_string().to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            match target.as_deref() {
+                Some(t @ ("regclass" | "regtype" | "regnamespace" | "regproc")) => {
+                    let arg = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+                    *expr = call(t, arg);
+                }
+                Some("text" | "varchar" | "name" | "character varying")
+                    if matches!(inner_function.as_str(), "regclass" | "regtype" | "regnamespace" | "regproc") =>
+                {
+                    let Expr::Function(f) = inner.as_mut() else { return };
+                    let FunctionArguments::List(list) = &mut f.args else { return };
+                    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.pop() else { return };
+                    *expr = call(&format!("{inner_function}_name"), arg);
+                }
+                Some("oid") => *data_type = DataType::IntUnsigned(None),
+                Some("name" | "\"char\"" | "text") => *data_type = DataType::Text,
+                Some("int2") => *data_type = DataType::SmallInt(None),
+                Some("int4") => *data_type = DataType::Int(None),
+                Some("int8") => *data_type = DataType::BigInt(None),
+                Some("float8") => *data_type = DataType::DoublePrecision,
+                Some("bool") => *data_type = DataType::Boolean,
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `pg_catalog.f` and `information_schema.f` are glaux's `f`.
+fn unqualify_function(name: &mut ObjectName) {
+    let qualified = name.0.len() == 2
+        && name.0[0]
+            .as_ident()
+            .is_some_and(|i| matches!(i.value.to_ascii_lowercase().as_str(), "pg_catalog" | "information_schema"));
+    if qualified {
+        name.0.remove(0);
+    }
+}
+
+/// The PostgreSQL name of a cast's target type when it is one of the
+/// catalog types DataFusion lacks (lower-case, schema dropped).
+fn pg_type_name(t: &DataType) -> Option<String> {
+    match t {
+        DataType::Regclass => Some("regclass".into()),
+        DataType::Text => Some("text".into()),
+        DataType::Varchar(_) | DataType::CharacterVarying(_) => Some("varchar".into()),
+        DataType::Custom(name, modifiers) if modifiers.is_empty() => {
+            let last = name.0.last()?.as_ident()?;
+            Some(if last.quote_style.is_some() && last.value == "char" {
+                "\"char\"".to_string()
+            } else {
+                last.value.to_ascii_lowercase()
+            })
+        }
+        _ => None,
+    }
 }
 
 /// The input function of a Postgres type DataFusion cannot cast to.

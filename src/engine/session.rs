@@ -9,7 +9,9 @@
 
 use super::statement::{self, SqlText, Statement};
 use super::colnames::ColumnNames;
-use super::{ddl, show, Shared, DEFAULT_DATABASE};
+use super::transaction::{Transaction, TxStatus};
+use super::{ddl, settings, show, Shared, DEFAULT_DATABASE};
+use crate::pgcatalog::{self, snapshot as view, SessionView, SharedView};
 use crate::catalog::require_database;
 use crate::error::{Error, Result, SqlState};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -22,7 +24,6 @@ use datafusion::prelude::DataFrame;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement as Ast;
 use datafusion::execution::context::SQLOptions;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a statement produced.
@@ -61,17 +62,80 @@ pub struct Session {
     user: String,
     database: String,
     state: SessionState,
-    settings: BTreeMap<String, String>,
+    /// User, schema and settings as pg_catalog and functions see them.
+    view: SharedView,
+    transaction: Transaction,
+    /// Reported settings changed since the server last asked.
+    changed: Vec<&'static str>,
 }
 
 impl Session {
     pub(crate) fn new(shared: Arc<Shared>, user: &str) -> Session {
-        let state = shared.new_state(DEFAULT_DATABASE, 0);
-        Session { shared, user: user.to_string(), database: DEFAULT_DATABASE.to_string(), state, settings: BTreeMap::new() }
+        let view = Arc::new(std::sync::RwLock::new(SessionView {
+            user: user.to_string(),
+            database: shared.catalog_name.clone(),
+            schema: DEFAULT_DATABASE.to_string(),
+            ..SessionView::default()
+        }));
+        let state = shared.new_state(DEFAULT_DATABASE, 0, &view);
+        Session {
+            shared,
+            user: user.to_string(),
+            database: DEFAULT_DATABASE.to_string(),
+            state,
+            view,
+            transaction: Transaction::default(),
+            changed: Vec::new(),
+        }
     }
 
     pub fn user(&self) -> &str {
         &self.user
+    }
+
+    /// The process id clients see (BackendKeyData, `pg_backend_pid()`).
+    pub fn set_backend_pid(&mut self, pid: i32) {
+        view::write(&self.view).backend_pid = pid;
+    }
+
+    /// Apply the settings a client sent at start-up (`TimeZone`,
+    /// `application_name`, ...). Unknown ones are ignored, as clients send
+    /// options meant for other servers too; bad values are errors.
+    pub fn apply_startup_parameters(&mut self, parameters: &[(String, String)]) -> Result<()> {
+        for (name, value) in parameters {
+            if crate::pgcatalog::settings::find(name).is_some_and(|s| !s.read_only) {
+                settings::set(&mut view::write(&self.view), name, value)?;
+            }
+        }
+        self.changed.clear();
+        Ok(())
+    }
+
+    /// Reported settings (name, value) changed since the last call, for
+    /// ParameterStatus messages.
+    pub fn take_changed_settings(&mut self) -> Vec<(String, String)> {
+        let names = std::mem::take(&mut self.changed);
+        names.into_iter().map(|n| (n.to_string(), self.setting(n).unwrap_or_default())).collect()
+    }
+
+    /// The reported settings and their values, for start-up.
+    pub fn reported_settings(&self) -> Vec<(String, String)> {
+        crate::pgcatalog::settings::SETTINGS
+            .iter()
+            .filter(|s| s.reported)
+            .map(|s| (s.name.to_string(), self.setting(s.name).unwrap_or_default()))
+            .collect()
+    }
+
+    /// The transaction status for ReadyForQuery.
+    pub fn transaction_status(&self) -> TxStatus {
+        self.transaction.status()
+    }
+
+    /// Record that a statement failed (the frontend saw the error), which
+    /// fails an open transaction block.
+    pub fn note_error(&self) {
+        self.transaction.note_error();
     }
 
     /// The current database (schema) unqualified names resolve in.
@@ -101,7 +165,19 @@ impl Session {
 
     /// Parse and plan one statement without running it.
     pub async fn prepare(&mut self, sql: &SqlText) -> Result<Prepared> {
+        let result = self.prepare_unchecked(sql).await;
+        if result.is_err() {
+            self.transaction.note_error();
+        }
+        result
+    }
+
+    async fn prepare_unchecked(&mut self, sql: &SqlText) -> Result<Prepared> {
         let statement = statement::parse(sql)?;
+        self.transaction.check(&statement)?;
+        if let Statement::Query(_) = &statement {
+            self.refresh_snapshot(&sql.text).await?;
+        }
         let (plan, param_types, schema) = match &statement {
             Statement::Query(ast) => {
                 let plan = self.plan_query(ast).await?;
@@ -116,6 +192,42 @@ impl Session {
 
     /// Run a prepared statement with parameter values (`$1`, ...).
     pub async fn execute(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
+        let result = match self.transaction.check(&prepared.statement) {
+            Ok(()) => self.execute_unchecked(prepared, params).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(Output::Rows { schema, stream, tag }) => {
+                let stream = match self.transaction.failure_flag() {
+                    Some(flag) => super::stream::fail_on_error(stream, flag),
+                    None => stream,
+                };
+                Ok(Output::Rows { schema, stream, tag })
+            }
+            Ok(done) => Ok(done),
+            Err(e) => {
+                self.transaction.note_error();
+                Err(e)
+            }
+        }
+    }
+
+    /// Take a fresh catalog snapshot for a statement that reads the system
+    /// catalogs or catalog functions (a cheap test of its text; a false
+    /// positive only costs a catalog listing).
+    async fn refresh_snapshot(&mut self, text: &str) -> Result<()> {
+        view::write(&self.view).snapshot = None;
+        let lower = text.to_ascii_lowercase();
+        let reads_catalog = ["pg_", "information_schema", "regclass", "regnamespace", "_description"]
+            .iter()
+            .any(|needle| lower.contains(needle));
+        if reads_catalog {
+            pgcatalog::snapshot(&self.view, self.shared.catalog.as_ref()).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute_unchecked(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
         match (&prepared.statement, &prepared.plan) {
             (Statement::Query(_), Some(plan)) => {
                 let plan = if prepared.param_types.is_empty() {
@@ -218,14 +330,27 @@ impl Session {
                 done("CREATE VIEW")
             }
             Statement::Use { database } => {
-                self.set_database(database).await?;
+                self.set_variable("search_path", database).await?;
                 done("SET")
             }
             Statement::SetVariable { name, value } => {
                 self.set_variable(name, value).await?;
                 done("SET")
             }
-            Statement::Transaction { tag } => done(tag),
+            Statement::ResetVariable { name } => {
+                self.reset_variables(name.as_deref()).await?;
+                done("RESET")
+            }
+            Statement::Discard { all } => {
+                if *all {
+                    self.reset_variables(None).await?;
+                }
+                done("DISCARD ALL")
+            }
+            Statement::Transaction(command) => {
+                let tag = self.transaction.apply(command)?;
+                done(tag)
+            }
             other => show::run(self, catalog.as_ref(), other).await,
         }
     }
@@ -233,30 +358,45 @@ impl Session {
     async fn set_database(&mut self, database: &str) -> Result<()> {
         let db = require_database(self.shared.catalog.as_ref(), database).await?;
         self.database = db.name.clone();
-        self.state = self.shared.new_state(&db.name, 0);
+        view::write(&self.view).schema = db.name.clone();
+        self.state = self.shared.new_state(&db.name, 0, &self.view);
         Ok(())
     }
 
     async fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
-        let name = name.to_ascii_lowercase();
-        if name == "search_path" || name == "schema" {
+        let mut name = name.to_ascii_lowercase();
+        if name == "schema" {
+            name = "search_path".into();
+        }
+        if name == "search_path" {
             // The first schema of the path that exists (Postgres semantics).
             let first = value.split(',').map(|s| s.trim().trim_matches('"')).find(|s| !s.is_empty() && *s != "$user");
             if let Some(db) = first {
                 self.set_database(db).await?;
             }
         }
-        self.settings.insert(name, value.to_string());
+        let reported = settings::set(&mut view::write(&self.view), &name, value)?;
+        self.changed.extend(reported);
+        Ok(())
+    }
+
+    async fn reset_variables(&mut self, name: Option<&str>) -> Result<()> {
+        let reported = settings::reset(&mut view::write(&self.view), name)?;
+        self.changed.extend(reported);
+        if name.is_none_or(|n| n.eq_ignore_ascii_case("search_path")) && self.database != DEFAULT_DATABASE {
+            self.set_database(DEFAULT_DATABASE).await?;
+        }
         Ok(())
     }
 
     /// A setting's value: set in this session, else the default.
     pub fn setting(&self, name: &str) -> Option<String> {
-        let name = name.to_ascii_lowercase();
-        if name == "search_path" {
-            return Some(self.database.clone());
-        }
-        self.settings.get(&name).cloned().or_else(|| show::default_setting(&name).map(str::to_string))
+        settings::show(&view::read(&self.view), name).ok()
+    }
+
+    /// SHOW's answer for a setting (42704 for an unknown one).
+    pub fn show_setting(&self, name: &str) -> Result<String> {
+        settings::show(&view::read(&self.view), name)
     }
 
     /// `[db.]name` (or `catalog.db.name`) -> (database, name).

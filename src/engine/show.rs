@@ -10,25 +10,6 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::physical_plan::memory::MemoryStream;
 use std::sync::Arc;
 
-/// Settings SHOW answers before a session sets them.
-const DEFAULT_SETTINGS: &[(&str, &str)] = &[
-    ("server_version", "16.0"),
-    ("server_encoding", "UTF8"),
-    ("client_encoding", "UTF8"),
-    ("datestyle", "ISO, MDY"),
-    ("timezone", "UTC"),
-    ("intervalstyle", "postgres"),
-    ("integer_datetimes", "on"),
-    ("standard_conforming_strings", "on"),
-    ("transaction_isolation", "read committed"),
-    ("transaction isolation level", "read committed"),
-    ("max_identifier_length", "63"),
-];
-
-pub fn default_setting(name: &str) -> Option<&'static str> {
-    DEFAULT_SETTINGS.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
-}
-
 fn utf8_schema(names: &[&str]) -> SchemaRef {
     Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>()))
 }
@@ -49,6 +30,7 @@ pub fn result_schema(statement: &Statement) -> SchemaRef {
         Statement::ShowTables { .. } => utf8_schema(&["table_name"]),
         Statement::Describe { .. } => describe_schema(),
         Statement::ShowCreateTable { .. } => utf8_schema(&["createtab_stmt"]),
+        Statement::ShowVariable { name } if name == "all" => utf8_schema(&["name", "setting", "description"]),
         Statement::ShowVariable { name } => utf8_schema(&[name.as_str()]),
         _ => no_columns(),
     }
@@ -126,12 +108,19 @@ pub async fn run(session: &Session, catalog: &dyn Catalog, statement: &Statement
             let table = lookup(session, catalog, &object_name_parts(table)).await?;
             rows(schema, vec![strings(vec![show_create(&table)])])
         }
-        Statement::ShowVariable { name } => {
-            let value = session.setting(name).ok_or_else(|| {
-                Error::new(SqlState::UndefinedObject, format!("unrecognized configuration parameter \"{name}\""))
-            })?;
-            rows(schema, vec![strings(vec![value])])
+        Statement::ShowVariable { name } if name == "all" => {
+            let all = crate::pgcatalog::settings::SETTINGS;
+            let values = all.iter().map(|s| session.setting(s.name).unwrap_or_default()).collect();
+            rows(
+                schema,
+                vec![
+                    strings(all.iter().map(|s| s.name.to_string()).collect()),
+                    strings(values),
+                    strings(all.iter().map(|s| s.description.to_string()).collect()),
+                ],
+            )
         }
+        Statement::ShowVariable { name } => rows(schema, vec![strings(vec![session.show_setting(name)?])]),
         other => Err(Error::internal(format!("{other:?} is not a SHOW statement"))),
     }
 }

@@ -132,9 +132,24 @@ pub enum Statement {
     CreateView { name: ObjectName, or_replace: bool, query: Box<ast::Query>, sql: String },
     Use { database: String },
     SetVariable { name: String, value: String },
+    /// RESET name; `None` is RESET ALL.
+    ResetVariable { name: Option<String> },
+    /// SHOW name; `all` is SHOW ALL.
     ShowVariable { name: String },
-    /// BEGIN/COMMIT/ROLLBACK: accepted, nothing to do (reads only).
-    Transaction { tag: &'static str },
+    /// DISCARD ALL (and PLANS, SEQUENCES, TEMP: nothing to discard).
+    Discard { all: bool },
+    Transaction(TxCommand),
+}
+
+/// A transaction control statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TxCommand {
+    Begin,
+    Commit,
+    Rollback,
+    Savepoint(String),
+    Release(String),
+    RollbackTo(String),
 }
 
 impl Statement {
@@ -247,9 +262,19 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
         Ast::ShowVariable { variable } => Statement::ShowVariable {
             name: variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" "),
         },
-        Ast::StartTransaction { .. } => Statement::Transaction { tag: "BEGIN" },
-        Ast::Commit { .. } => Statement::Transaction { tag: "COMMIT" },
-        Ast::Rollback { .. } => Statement::Transaction { tag: "ROLLBACK" },
+        Ast::StartTransaction { .. } => Statement::Transaction(TxCommand::Begin),
+        Ast::Commit { .. } => Statement::Transaction(TxCommand::Commit),
+        Ast::Rollback { savepoint: None, .. } => Statement::Transaction(TxCommand::Rollback),
+        Ast::Rollback { savepoint: Some(name), .. } => Statement::Transaction(TxCommand::RollbackTo(name.value)),
+        Ast::Savepoint { name } => Statement::Transaction(TxCommand::Savepoint(name.value)),
+        Ast::ReleaseSavepoint { name } => Statement::Transaction(TxCommand::Release(name.value)),
+        Ast::Reset(reset) => Statement::ResetVariable {
+            name: match reset.reset {
+                ast::Reset::ALL => None,
+                ast::Reset::ConfigurationParameter(name) => Some(object_name_string(&name)),
+            },
+        },
+        Ast::Discard { object_type } => Statement::Discard { all: object_type == ast::DiscardObject::ALL },
         _ => {
             let kind = stmt.text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase();
             return Err(Error::not_supported(kind));
@@ -274,6 +299,29 @@ fn set_statement(set: ast::Set) -> Result<Statement> {
                 .collect::<Vec<_>>()
                 .join(", ");
             Ok(Statement::SetVariable { name, value })
+        }
+        // SET [SESSION CHARACTERISTICS AS] TRANSACTION ISOLATION LEVEL ...:
+        // glaux reads consistent snapshots, so every level is accepted and
+        // reported back as set.
+        ast::Set::SetTransaction { modes, session, .. } => {
+            let prefix = if session { "default_" } else { "" };
+            let mut set = Vec::new();
+            for mode in modes {
+                let (name, value) = match mode {
+                    ast::TransactionMode::IsolationLevel(level) => {
+                        ("transaction_isolation", level.to_string().to_ascii_lowercase())
+                    }
+                    ast::TransactionMode::AccessMode(access) => (
+                        "transaction_read_only",
+                        if access == ast::TransactionAccessMode::ReadOnly { "on" } else { "off" }.to_string(),
+                    ),
+                };
+                set.push(Statement::SetVariable { name: format!("{prefix}{name}"), value });
+            }
+            match set.len() {
+                1 => Ok(set.remove(0)),
+                _ => Ok(Statement::SetVariable { name: "transaction_isolation".into(), value: "read committed".into() }),
+            }
         }
         ast::Set::SetTimeZone { value, .. } => Ok(Statement::SetVariable {
             name: "timezone".into(),

@@ -17,6 +17,7 @@ pub fn write(values: &Values, row: usize, out: &mut BytesMut) {
         Values::Int2(a) => out.put_i16(a.value(row)),
         Values::Int4(a) => out.put_i32(a.value(row)),
         Values::Int8(a) => out.put_i64(a.value(row)),
+        Values::Oid(a) => out.put_u32(a.value(row)),
         Values::Float4(a) => out.put_f32(a.value(row)),
         Values::Float8(a) => out.put_f64(a.value(row)),
         Values::Numeric(a) => write_numeric(a.value(row), out),

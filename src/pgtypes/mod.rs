@@ -44,6 +44,9 @@ pub enum Kind {
     Int2,
     Int4,
     Int8,
+    /// `oid`: unsigned 32-bit object ids (Arrow UInt32; the system
+    /// catalogs' key columns).
+    Oid,
     Float4,
     Float8,
     Numeric,
@@ -90,7 +93,8 @@ impl Kind {
             DataType::Boolean => Kind::Bool,
             DataType::Int8 | DataType::Int16 | DataType::UInt8 => Kind::Int2,
             DataType::Int32 | DataType::UInt16 => Kind::Int4,
-            DataType::Int64 | DataType::UInt32 => Kind::Int8,
+            DataType::Int64 => Kind::Int8,
+            DataType::UInt32 => Kind::Oid,
             DataType::UInt64
             | DataType::Decimal32(..)
             | DataType::Decimal64(..)
@@ -119,6 +123,7 @@ impl Kind {
             Kind::Int2 => Type::INT2,
             Kind::Int4 => Type::INT4,
             Kind::Int8 => Type::INT8,
+            Kind::Oid => Type::OID,
             Kind::Float4 => Type::FLOAT4,
             Kind::Float8 => Type::FLOAT8,
             Kind::Numeric => Type::NUMERIC,
@@ -140,6 +145,7 @@ impl Kind {
                 Type::INT2 => Type::INT2_ARRAY,
                 Type::INT4 => Type::INT4_ARRAY,
                 Type::INT8 => Type::INT8_ARRAY,
+                Type::OID => Type::OID_ARRAY,
                 Type::FLOAT4 => Type::FLOAT4_ARRAY,
                 Type::FLOAT8 => Type::FLOAT8_ARRAY,
                 Type::NUMERIC => Type::NUMERIC_ARRAY,
@@ -163,7 +169,7 @@ impl Kind {
         match self {
             Kind::Bool => 1,
             Kind::Int2 => 2,
-            Kind::Int4 | Kind::Float4 | Kind::Date => 4,
+            Kind::Int4 | Kind::Oid | Kind::Float4 | Kind::Date => 4,
             Kind::Int8 | Kind::Float8 | Kind::Time | Kind::Timestamp | Kind::TimestampTz => 8,
             Kind::Interval | Kind::Uuid => 16,
             _ => -1,

@@ -20,6 +20,7 @@ fn write_value(values: &Values, row: usize, out: &mut BytesMut) -> std::fmt::Res
         Values::Int2(a) => write!(out, "{}", a.value(row))?,
         Values::Int4(a) => write!(out, "{}", a.value(row))?,
         Values::Int8(a) => write!(out, "{}", a.value(row))?,
+        Values::Oid(a) => write!(out, "{}", a.value(row))?,
         Values::Float4(a) => out.put_slice(pg_float(a.value(row), 6).as_bytes()),
         Values::Float8(a) => out.put_slice(pg_float(a.value(row), 15).as_bytes()),
         Values::Numeric(a) | Values::Text(a) | Values::Json(a) => out.put_slice(a.value(row).as_bytes()),
@@ -91,7 +92,7 @@ fn write_array(offsets: &[i32], row: usize, elements: &Values, kind: &Kind, out:
 }
 
 fn needs_quotes(element: &[u8], kind: &Kind) -> bool {
-    if matches!(kind, Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Bool | Kind::Numeric | Kind::Float4 | Kind::Float8) {
+    if matches!(kind, Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Oid | Kind::Bool | Kind::Numeric | Kind::Float4 | Kind::Float8) {
         return false;
     }
     element.is_empty()

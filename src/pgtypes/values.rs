@@ -7,7 +7,7 @@ use super::Kind;
 use crate::error::{Error, Result};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, FixedSizeBinaryArray, Float32Array,
-    Float64Array, Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, ListArray, StringArray,
+    Float64Array, Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, ListArray, StringArray, UInt32Array,
     Time64MicrosecondArray, TimestampMicrosecondArray,
 };
 use datafusion::arrow::compute::cast;
@@ -21,6 +21,7 @@ pub enum Values {
     Int2(Int16Array),
     Int4(Int32Array),
     Int8(Int64Array),
+    Oid(UInt32Array),
     Float4(Float32Array),
     Float8(Float64Array),
     /// Exact decimal text (`-12.500`).
@@ -57,6 +58,7 @@ impl Values {
             Kind::Int2 => Values::Int2(cast_to(&col, DataType::Int16)?.as_primitive().clone()),
             Kind::Int4 => Values::Int4(cast_to(&col, DataType::Int32)?.as_primitive().clone()),
             Kind::Int8 => Values::Int8(cast_to(&col, DataType::Int64)?.as_primitive().clone()),
+            Kind::Oid => Values::Oid(cast_to(&col, DataType::UInt32)?.as_primitive().clone()),
             Kind::Float4 => Values::Float4(cast_to(&col, DataType::Float32)?.as_primitive().clone()),
             Kind::Float8 => Values::Float8(cast_to(&col, DataType::Float64)?.as_primitive().clone()),
             Kind::Numeric => Values::Numeric(cast_to(&col, DataType::Utf8)?.as_string::<i32>().clone()),
@@ -95,6 +97,7 @@ impl Values {
             Values::Int2(a) => a.is_null(row),
             Values::Int4(a) => a.is_null(row),
             Values::Int8(a) => a.is_null(row),
+            Values::Oid(a) => a.is_null(row),
             Values::Float4(a) => a.is_null(row),
             Values::Float8(a) => a.is_null(row),
             Values::Numeric(a) | Values::Text(a) | Values::Json(a) => a.is_null(row),

@@ -4,22 +4,24 @@
 //! Each connection's [`Connection`] (its Session and the cancel token of
 //! its running query) lives in pgwire's per-connection extensions.
 
-use super::rows::{cancelled, response, user_error};
-use crate::engine::{split, Engine, Prepared, Session};
+use super::rows::{cancelled, error_info, response, user_error};
+use crate::engine::{split, Engine, Prepared, Session, TxStatus};
 use crate::error::{Error, SqlState};
 use crate::pgtypes;
 use arrow_pg::datatypes::df::deserialize_parameters;
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::arrow::datatypes::DataType;
-use futures::Sink;
+use futures::{Sink, SinkExt};
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, ServerParameterProvider,
     StartupHandler,
 };
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
-use pgwire::api::query::{send_execution_response, send_query_response, ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::query::{
+    send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler, SimpleQueryHandler,
+};
 use pgwire::api::results::{FieldInfo, Response};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
@@ -27,7 +29,10 @@ use pgwire::api::{
     ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
     RandomPidSecretKeyGenerator, Type, DEFAULT_NAME, METADATA_DATABASE, METADATA_USER,
 };
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{Execute, Sync as PgSync};
+use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::simplequery::Query;
+use pgwire::messages::startup::ParameterStatus;
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -127,36 +132,23 @@ fn connection<C: ClientInfo + ?Sized>(client: &C) -> PgWireResult<Arc<Connection
     })
 }
 
-/// The ParameterStatus values sent at start-up.
-struct StartupParameters {
-    user: String,
-    application_name: Option<String>,
-}
+/// The ParameterStatus values sent at start-up: every setting PostgreSQL
+/// reports, as the session has it after the client's start-up parameters.
+struct StartupParameters(Vec<(String, String)>);
 
 impl ServerParameterProvider for StartupParameters {
     fn server_parameters<C>(&self, _client: &C) -> Option<HashMap<String, String>>
     where
         C: ClientInfo,
     {
-        let mut p: HashMap<String, String> = [
-            ("server_version", "16.0"),
-            ("server_encoding", "UTF8"),
-            ("client_encoding", "UTF8"),
-            ("DateStyle", "ISO, MDY"),
-            ("TimeZone", "UTC"),
-            ("IntervalStyle", "postgres"),
-            ("integer_datetimes", "on"),
-            ("standard_conforming_strings", "on"),
-            ("is_superuser", "off"),
-            ("default_transaction_read_only", "off"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        p.insert("session_authorization".into(), self.user.clone());
-        p.insert("application_name".into(), self.application_name.clone().unwrap_or_default());
-        Some(p)
+        Some(self.0.iter().cloned().collect())
     }
+}
+
+fn fatal(e: &Error) -> PgWireError {
+    let mut info = ErrorInfo::new("FATAL".into(), e.sqlstate().code().into(), e.to_string());
+    info.hint = e.hint().map(str::to_string);
+    PgWireError::UserError(Box::new(info))
 }
 
 #[async_trait]
@@ -172,14 +164,20 @@ impl StartupHandler for Inner {
         save_startup_parameters_to_metadata(client, startup);
         let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
         let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
-        let session = self.engine.session(&user, Some(&database)).map_err(|e| {
-            let mut info = ErrorInfo::new("FATAL".into(), e.sqlstate().code().into(), e.to_string());
-            info.hint = e.hint().map(str::to_string);
-            PgWireError::UserError(Box::new(info))
-        })?;
+        let mut session = self.engine.session(&user, Some(&database)).map_err(|e| fatal(&e))?;
+        let parameters: Vec<(String, String)> = client
+            .metadata()
+            .iter()
+            .filter(|(k, _)| k.as_str() != METADATA_USER && k.as_str() != METADATA_DATABASE)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        session.apply_startup_parameters(&parameters).map_err(|e| fatal(&e))?;
         let (pid, secret) = self.pids.generate(&*client);
+        session.set_backend_pid(pid);
         client.set_pid_and_secret_key(pid, secret.clone());
         let key = (pid, secret.to_bytes());
+        let mut reported = session.reported_settings();
+        reported.push(("session_authorization".into(), user.clone()));
         let conn = Arc::new(Connection {
             session: tokio::sync::Mutex::new(session),
             query: Mutex::new(CancellationToken::new()),
@@ -188,42 +186,118 @@ impl StartupHandler for Inner {
         });
         self.cancel_keys.map.lock().unwrap_or_else(|p| p.into_inner()).insert(key, Arc::downgrade(&conn));
         client.session_extensions().insert(conn);
-        let application_name = client.metadata().get("application_name").cloned();
-        finish_authentication(client, &StartupParameters { user, application_name }).await
+        finish_authentication(client, &StartupParameters(reported)).await
+    }
+}
+
+/// ReadyForQuery's status for the session's transaction state.
+fn wire_status(status: TxStatus) -> TransactionStatus {
+    match status {
+        TxStatus::Idle => TransactionStatus::Idle,
+        TxStatus::InBlock => TransactionStatus::Transaction,
+        TxStatus::Failed => TransactionStatus::Error,
+    }
+}
+
+/// Send ParameterStatus for every reported setting the last statement changed.
+async fn send_changed_settings<C>(client: &mut C, session: &mut Session) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    for (name, value) in session.take_changed_settings() {
+        client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value))).await?;
+    }
+    Ok(())
+}
+
+/// The error a failed statement reports; Err for a broken connection.
+fn statement_error(e: PgWireError) -> PgWireResult<ErrorInfo> {
+    match e {
+        PgWireError::UserError(info) => Ok(*info),
+        PgWireError::IoError(io) => Err(PgWireError::IoError(io)),
+        other => Ok(ErrorInfo::from(other)),
     }
 }
 
 #[async_trait]
 impl SimpleQueryHandler for Inner {
-    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    /// Each statement's response is sent before the next statement runs,
+    /// ParameterStatus follows a SET of a reported setting, and
+    /// ReadyForQuery carries the session's transaction status.
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
         let conn = connection(client)?;
-        let statements = match split(query) {
-            Ok(s) => s,
-            Err(e) => return Ok(vec![Response::Error(Box::new(super::rows::error_info(&e)))]),
-        };
-        let token = conn.start_query();
         let mut session = conn.session.lock().await;
-        let mut responses = Vec::with_capacity(statements.len());
-        for stmt in &statements {
-            let result = tokio::select! {
-                r = session.run(stmt) => r,
-                _ = token.cancelled() => Err(cancelled()),
-            };
-            match result.map_err(|e| user_error(&e)).and_then(|o| response(o, &Format::UnifiedText, token.clone())) {
-                Ok(r) => responses.push(r),
-                Err(e) => {
-                    responses.push(Response::Error(Box::new(ErrorInfo::from(e))));
-                    break;
+        match split(&query.query) {
+            Err(e) => {
+                session.note_error();
+                client.feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into())).await?;
+            }
+            Ok(statements) if statements.is_empty() => {
+                client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+            }
+            Ok(statements) => {
+                let token = conn.start_query();
+                for stmt in &statements {
+                    let result = tokio::select! {
+                        r = session.run(stmt) => r,
+                        _ = token.cancelled() => Err(cancelled()),
+                    };
+                    let sent = match result.map_err(|e| user_error(&e)) {
+                        Ok(output) => send_output(client, output, token.clone()).await,
+                        Err(e) => Err(e),
+                    };
+                    send_changed_settings(client, &mut session).await?;
+                    if let Err(e) = sent {
+                        session.note_error();
+                        client.feed(PgWireBackendMessage::ErrorResponse(statement_error(e)?.into())).await?;
+                        break;
+                    }
                 }
             }
         }
-        Ok(responses)
+        let status = wire_status(session.transaction_status());
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        send_ready_for_query(client, status).await
+    }
+
+    /// Not called: `on_query` runs statements itself.
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Err(user_error(&Error::internal("simple queries are run by on_query")))
+    }
+}
+
+/// Send one statement's output in the simple protocol.
+async fn send_output<C>(client: &mut C, output: crate::engine::Output, token: CancellationToken) -> PgWireResult<()>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    match response(output, &Format::UnifiedText, token)? {
+        Response::Query(rows) => send_query_response(client, rows, true).await,
+        Response::Execution(tag) | Response::TransactionStart(tag) | Response::TransactionEnd(tag) => {
+            send_execution_response(client, tag).await
+        }
+        _ => Err(user_error(&Error::internal("unexpected response kind"))),
     }
 }
 
@@ -320,8 +394,28 @@ impl ExtendedQueryHandler for Inner {
             r = session.execute(&prepared, params) => r,
             _ = token.cancelled() => Err(cancelled()),
         }
-        .map_err(|e| user_error(&e))?;
-        response(output, &portal.result_column_format, token)
+        .map_err(|e| user_error(&e));
+        send_changed_settings(client, &mut session).await?;
+        response(output?, &portal.result_column_format, token)
+    }
+
+    /// ReadyForQuery carries the session's transaction status.
+    async fn on_sync<C>(&self, client: &mut C, _message: PgSync) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = WireStatement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Ok(conn) = connection(client) {
+            let status = conn.session.lock().await.transaction_status();
+            client.set_transaction_status(wire_status(status));
+        }
+        // As pgwire's own Sync: drop the unnamed portal, report ready.
+        client.portal_store().rm_portal(DEFAULT_NAME);
+        client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(client.transaction_status()))).await?;
+        client.flush().await?;
+        Ok(())
     }
 
     /// Execute without a row limit streams rows as they are produced
