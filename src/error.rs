@@ -57,12 +57,13 @@ pub enum SqlState {
     CantChangeRuntimeParam,
     TooManyConnections,
     InvalidAuthorization,
+    CardinalityViolation,
     InternalError,
 }
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 43] = [
+    pub const ALL: [SqlState; 44] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -105,6 +106,7 @@ impl SqlState {
         SqlState::CantChangeRuntimeParam,
         SqlState::TooManyConnections,
         SqlState::InvalidAuthorization,
+        SqlState::CardinalityViolation,
         SqlState::InternalError,
     ];
 
@@ -158,6 +160,7 @@ impl SqlState {
             SqlState::CantChangeRuntimeParam => "55P02",
             SqlState::TooManyConnections => "53300",
             SqlState::InvalidAuthorization => "28000",
+            SqlState::CardinalityViolation => "21000",
             SqlState::InternalError => "XX000",
         }
     }

@@ -52,6 +52,19 @@ impl sqllogictest::AsyncDB for Embedded {
         for output in self.session.run_script(&sql).await.map_err(err)? {
             last = match output {
                 Output::Done { .. } => DBOutput::StatementComplete(0),
+                // COPY TO STDOUT: one row per line of text/CSV output.
+                Output::Copy { schema, mut stream, format } => {
+                    let encoder = glaux::pgtypes::copy::CopyEncoder::new(&schema, format);
+                    let mut text = String::from_utf8_lossy(&encoder.start().unwrap_or_default()).into_owned();
+                    while let Some(batch) = stream.next().await {
+                        let batch = batch.map_err(|e| err(e.into()))?;
+                        for row in encoder.rows(&batch).map_err(err)? {
+                            text.push_str(&String::from_utf8_lossy(&row));
+                        }
+                    }
+                    let rows = text.lines().map(|l| vec![l.to_string()]).collect();
+                    DBOutput::Rows { types: vec![DefaultColumnType::Any], rows }
+                }
                 Output::Rows { schema, mut stream, .. } => {
                     let mut rows = Vec::new();
                     while let Some(batch) = stream.next().await {

@@ -10,17 +10,21 @@
 //! - [`settings`]: SET, SHOW and RESET of session settings.
 //! - [`transaction`]: transaction blocks, savepoints, the failed state.
 //! - [`stream`]: wrappers of result streams.
+//! - [`cursor`]: DECLARE / FETCH / CLOSE.
+//! - [`single_value`]: the aggregate behind correlated scalar subqueries.
 //!
 //! Every table a statement references is resolved through the catalog
 //! before DataFusion plans it (see `catalog::provider`).
 
 mod colnames;
+mod cursor;
 pub mod ddl;
 mod functions;
 pub mod hive_ddl;
 mod rewrite;
 pub mod session;
 mod settings;
+mod single_value;
 pub mod show;
 pub mod statement;
 mod stream;
@@ -144,6 +148,11 @@ impl Shared {
             .with_default_features()
             .with_catalog_list(Arc::new(catalogs))
             .with_scalar_functions(functions)
+            .with_aggregate_functions({
+                let mut aggregates = datafusion::execution::SessionStateDefaults::default_aggregate_functions();
+                aggregates.push(Arc::new(single_value::udaf()));
+                aggregates
+            })
             .build()
     }
 

@@ -36,11 +36,15 @@ pub fn for_datafusion(ast: &Statement) -> Statement {
 /// Rewrite the PostgreSQL catalog dialect (see the module docs).
 fn catalog_dialect(ast: &mut Statement) {
     let _ = datafusion::sql::sqlparser::ast::visit_relations_mut(ast, |name| {
-        if name.0.len() == 1 {
-            let table = name.0[0].as_ident().map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
-            if tables::is_pg_catalog_table(&table) {
-                name.0.insert(0, ObjectNamePart::Identifier(Ident::new("pg_catalog")));
-            }
+        let last = name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()).unwrap_or_default();
+        if name.0.len() == 1 && tables::is_pg_catalog_table(&last) {
+            name.0.insert(0, ObjectNamePart::Identifier(Ident::new("pg_catalog")));
+        }
+        // `pg_catalog.generate_series(...)` in FROM is a table function.
+        let in_pg_catalog =
+            name.0.len() == 2 && name.0[0].as_ident().is_some_and(|i| i.value.eq_ignore_ascii_case("pg_catalog"));
+        if in_pg_catalog && !tables::is_pg_catalog_table(&last) {
+            name.0.remove(0);
         }
         ControlFlow::<()>::Continue(())
     });
@@ -67,6 +71,20 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
             };
             if let (Some(simple), Expr::BinaryOp { op, .. }) = (simple, &mut *expr) {
                 *op = simple;
+            }
+        }
+        Expr::Like { pattern, escape_char: escape @ Some(_), .. } | Expr::ILike { pattern, escape_char: escape @ Some(_), .. } => {
+            // DataFusion only escapes with a backslash: restate a constant
+            // pattern written with another escape character.
+            let Some(Value::SingleQuotedString(e)) = escape.as_ref() else { return };
+            let mut chars = e.chars();
+            let (Some(esc), None) = (chars.next(), chars.next()) else { return };
+            if esc == '\\' {
+                return;
+            }
+            if let Some(text) = constant_string(pattern) {
+                **pattern = Expr::value(Value::SingleQuotedString(with_backslash_escapes(&text, esc)));
+                *escape = None;
             }
         }
         Expr::Collate { expr: inner, .. } => {
@@ -103,6 +121,90 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
         }
         _ => {}
     }
+}
+
+/// `ast` with each scalar subquery that selects one plain value (no
+/// aggregate, GROUP BY, DISTINCT or LIMIT) aggregated by `single_value`,
+/// for the correlated subqueries DataFusion refuses unaggregated (catalog
+/// queries are full of them). PostgreSQL's meaning is kept: NULL for no
+/// row, the value for one, error 21000 for more.
+pub fn aggregate_scalar_subqueries(ast: &Statement) -> Statement {
+    let mut ast = ast.clone();
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut ast, |expr| {
+        if let Expr::Subquery(query) = expr {
+            if query.limit_clause.is_none() && query.fetch.is_none() {
+                if let SetExpr::Select(select) = query.body.as_mut() {
+                    let plain = select.distinct.is_none()
+                        && select.having.is_none()
+                        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+                    if plain && select.projection.len() == 1 {
+                        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = &mut select.projection[0] {
+                            if !mentions_aggregate(e) {
+                                let inner = std::mem::replace(e, Expr::value(Value::Null));
+                                *e = call(super::single_value::NAME, inner);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    ast
+}
+
+/// Whether an expression calls a (likely) aggregate function.
+fn mentions_aggregate(expr: &Expr) -> bool {
+    const AGGREGATES: &[&str] = &[
+        "count", "sum", "min", "max", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "every", "json_agg",
+        "stddev", "variance",
+    ];
+    let mut found = false;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        if let Expr::Function(f) = e {
+            let name = f.name.to_string().to_ascii_lowercase();
+            if AGGREGATES.contains(&name.rsplit('.').next().unwrap_or_default()) {
+                found = true;
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
+/// The value of a string literal or a `||` chain of them.
+fn constant_string(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(s.clone()),
+            _ => None,
+        },
+        Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } => {
+            Some(constant_string(left)? + &constant_string(right)?)
+        }
+        Expr::Nested(inner) => constant_string(inner),
+        _ => None,
+    }
+}
+
+/// A LIKE pattern escaped with `esc`, restated with backslash escapes.
+fn with_backslash_escapes(pattern: &str, esc: char) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == esc => match chars.next() {
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push(c),
+            },
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `pg_catalog.f` and `information_schema.f` are glaux's `f`.

@@ -9,11 +9,14 @@
 
 use super::statement::{self, SqlText, Statement};
 use super::colnames::ColumnNames;
+use super::cursor::Cursors;
 use super::transaction::{Transaction, TxStatus};
+use datafusion::physical_plan::memory::MemoryStream;
 use super::{ddl, settings, show, Shared, DEFAULT_DATABASE};
 use crate::pgcatalog::{self, snapshot as view, SessionView, SharedView};
 use crate::catalog::require_database;
 use crate::error::{Error, Result, SqlState};
+use crate::pgtypes::copy::CopyFormat;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
@@ -32,6 +35,8 @@ pub enum Output {
     Rows { schema: SchemaRef, stream: SendableRecordBatchStream, tag: &'static str },
     /// A command that returns no rows, with its command tag ("CREATE TABLE").
     Done { tag: String },
+    /// COPY ... TO STDOUT: rows to send as COPY data in `format`.
+    Copy { schema: SchemaRef, stream: SendableRecordBatchStream, format: CopyFormat },
 }
 
 impl std::fmt::Debug for Output {
@@ -39,6 +44,7 @@ impl std::fmt::Debug for Output {
         match self {
             Output::Rows { schema, tag, .. } => write!(f, "Rows({tag}, {} columns)", schema.fields().len()),
             Output::Done { tag } => write!(f, "Done({tag})"),
+            Output::Copy { format, .. } => write!(f, "Copy({:?})", format.kind),
         }
     }
 }
@@ -67,6 +73,7 @@ pub struct Session {
     transaction: Transaction,
     /// Reported settings changed since the server last asked.
     changed: Vec<&'static str>,
+    cursors: Cursors,
 }
 
 impl Session {
@@ -86,6 +93,7 @@ impl Session {
             view,
             transaction: Transaction::default(),
             changed: Vec::new(),
+            cursors: Cursors::default(),
         }
     }
 
@@ -185,6 +193,7 @@ impl Session {
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(ast).as_ref());
                 (Some(plan), types, schema)
             }
+            Statement::Fetch { name, .. } => (None, Vec::new(), self.cursors.schema(name)?),
             other => (None, Vec::new(), show::result_schema(other)),
         };
         Ok(Prepared { sql: sql.clone(), statement, plan, param_types, schema })
@@ -238,7 +247,7 @@ impl Session {
                 };
                 let df = DataFrame::new(self.state.clone(), plan);
                 let schema = names_of(df.schema().as_arrow(), &prepared.schema);
-                let stream = df.execute_stream().await?;
+                let stream = super::stream::execute_apart(df);
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
             }
             (statement, _) => self.run_command(statement).await,
@@ -251,6 +260,10 @@ impl Session {
         if matches!(&plan, Err(e) if e.to_string().contains("Projections require unique expression names")) {
             let distinct = super::rewrite::with_distinct_output_names(&ast);
             plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(distinct))).await;
+        }
+        if matches!(&plan, Err(e) if e.to_string().contains("Correlated scalar subquery must be aggregated")) {
+            let aggregated = super::rewrite::aggregate_scalar_subqueries(&ast);
+            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(aggregated))).await;
         }
         let plan = plan.map_err(Error::from);
         let plan = match plan {
@@ -347,9 +360,43 @@ impl Session {
                 }
                 done("DISCARD ALL")
             }
+            Statement::CopyTo { query, format } => {
+                let ast = Ast::Query(query.clone());
+                let plan = self.plan_query(&ast).await?;
+                let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
+                let stream = super::stream::execute_apart(DataFrame::new(self.state.clone(), plan));
+                Ok(Output::Copy { schema, stream, format: format.clone() })
+            }
             Statement::Transaction(command) => {
                 let tag = self.transaction.apply(command)?;
+                if !self.transaction.is_open() {
+                    self.cursors.end_transaction();
+                }
                 done(tag)
+            }
+            Statement::Declare { name, query, hold } => {
+                if !*hold && !self.transaction.is_open() {
+                    return Err(Error::new(
+                        SqlState::InvalidTransactionState,
+                        "DECLARE CURSOR can only be used in transaction blocks (or declare it WITH HOLD)",
+                    ));
+                }
+                let ast = Ast::Query(query.clone());
+                let plan = self.plan_query(&ast).await?;
+                let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
+                let stream = super::stream::execute_apart(DataFrame::new(self.state.clone(), plan));
+                self.cursors.declare(name, schema, stream, *hold)?;
+                done("DECLARE CURSOR")
+            }
+            Statement::Fetch { name, count } => {
+                let schema = self.cursors.schema(name)?;
+                let batches = self.cursors.fetch(name, *count).await?;
+                let stream = MemoryStream::try_new(batches, Arc::clone(&schema), None)?;
+                Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "FETCH" })
+            }
+            Statement::Close { name } => {
+                self.cursors.close(name.as_deref())?;
+                done(if name.is_some() { "CLOSE CURSOR" } else { "CLOSE CURSOR ALL" })
             }
             other => show::run(self, catalog.as_ref(), other).await,
         }

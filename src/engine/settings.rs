@@ -83,7 +83,8 @@ fn normalize(setting: &Setting, value: &str) -> Result<String> {
             format!("invalid value for parameter \"{}\": \"{value}\"{why}", setting.name),
         )
     };
-    let trimmed = value.trim();
+    // Start-up parameters may arrive quoted (asyncpg sends 'utf-8').
+    let trimmed = value.trim().trim_matches('\'');
     match setting.vartype {
         "bool" => match trimmed.to_ascii_lowercase().as_str() {
             "on" | "true" | "yes" | "1" | "t" | "y" => Ok("on".into()),

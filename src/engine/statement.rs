@@ -9,7 +9,8 @@
 //! Parse errors carry a 1-based character position into the whole script.
 
 use super::hive_ddl;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
+use crate::pgtypes::copy::{CopyFormat, CopyKind};
 use datafusion::sql::sqlparser::ast::{
     self, ObjectName, ObjectType, ShowCreateObject, ShowStatementFilter, ShowStatementFilterPosition, Statement as Ast,
 };
@@ -139,6 +140,14 @@ pub enum Statement {
     /// DISCARD ALL (and PLANS, SEQUENCES, TEMP: nothing to discard).
     Discard { all: bool },
     Transaction(TxCommand),
+    /// COPY (query) TO STDOUT / COPY table [(columns)] TO STDOUT.
+    CopyTo { query: Box<ast::Query>, format: CopyFormat },
+    /// DECLARE name CURSOR [WITH HOLD] FOR query.
+    Declare { name: String, query: Box<ast::Query>, hold: bool },
+    /// FETCH [FORWARD] [n | ALL | NEXT] FROM name; `None` is ALL.
+    Fetch { name: String, count: Option<usize> },
+    /// CLOSE name; `None` is CLOSE ALL.
+    Close { name: Option<String> },
 }
 
 /// A transaction control statement.
@@ -163,6 +172,7 @@ impl Statement {
                 | Statement::Describe { .. }
                 | Statement::ShowCreateTable { .. }
                 | Statement::ShowVariable { .. }
+                | Statement::Fetch { .. }
         )
     }
 }
@@ -274,12 +284,128 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
                 ast::Reset::ConfigurationParameter(name) => Some(object_name_string(&name)),
             },
         },
+        Ast::Copy { source, to, target, options, legacy_options, .. } => copy_statement(source, to, target, options, legacy_options)?,
+        Ast::Declare { mut stmts } if stmts.len() == 1 => {
+            let d = stmts.remove(0);
+            let (Some(query), [name]) = (d.for_query, d.names.as_slice()) else {
+                return Err(Error::not_supported("DECLARE without a cursor query"));
+            };
+            if d.scroll == Some(true) {
+                return Err(Error::not_supported("SCROLL cursors (glaux cursors only move forward)"));
+            }
+            Statement::Declare { name: ident_name(name), query, hold: d.hold == Some(true) }
+        }
+        Ast::Fetch { name, direction, .. } => {
+            let number = |v: &ast::Value| match v {
+                ast::Value::Number(n, _) => n.parse::<usize>().map_err(|_| Error::syntax(format!("bad FETCH count {n}"), None)),
+                other => Err(Error::syntax(format!("bad FETCH count {other}"), None)),
+            };
+            let count = match direction {
+                ast::FetchDirection::Count { limit } | ast::FetchDirection::Forward { limit: Some(limit) } => Some(number(&limit)?),
+                ast::FetchDirection::Next | ast::FetchDirection::Forward { limit: None } => Some(1),
+                ast::FetchDirection::All | ast::FetchDirection::ForwardAll => None,
+                other => return Err(Error::not_supported(format!("FETCH {other} (glaux cursors only move forward)"))),
+            };
+            Statement::Fetch { name: ident_name(&name), count }
+        }
+        Ast::Close { cursor } => Statement::Close {
+            name: match cursor {
+                ast::CloseCursor::All => None,
+                ast::CloseCursor::Specific { name } => Some(ident_name(&name)),
+            },
+        },
         Ast::Discard { object_type } => Statement::Discard { all: object_type == ast::DiscardObject::ALL },
         _ => {
             let kind = stmt.text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase();
             return Err(Error::not_supported(kind));
         }
     })
+}
+
+/// COPY ... TO STDOUT with its format options. glaux tables are read-only
+/// and the server writes no files, so COPY FROM and COPY TO a file are
+/// refused.
+fn copy_statement(
+    source: ast::CopySource,
+    to: bool,
+    target: ast::CopyTarget,
+    options: Vec<ast::CopyOption>,
+    legacy: Vec<ast::CopyLegacyOption>,
+) -> Result<Statement> {
+    if !to {
+        return Err(Error::not_supported("COPY ... FROM (glaux tables are read-only; create an external table over the file instead)"));
+    }
+    if target != ast::CopyTarget::Stdout {
+        return Err(Error::not_supported("COPY to a server file or program (use COPY ... TO STDOUT, or psql's \\copy)"));
+    }
+    let query = match source {
+        ast::CopySource::Query(q) => q,
+        ast::CopySource::Table { table_name, columns } => {
+            let list = if columns.is_empty() {
+                "*".to_string()
+            } else {
+                columns.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            };
+            let sql = format!("SELECT {list} FROM {table_name}");
+            match Parser::new(&PostgreSqlDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_query()) {
+                Ok(q) => q,
+                Err(e) => return Err(Error::syntax(format!("syntax error in COPY: {e}"), None)),
+            }
+        }
+    };
+    let mut kind = CopyKind::Text;
+    for option in &options {
+        if let ast::CopyOption::Format(f) = option {
+            kind = match f.value.to_ascii_lowercase().as_str() {
+                "text" => CopyKind::Text,
+                "csv" => CopyKind::Csv,
+                "binary" => CopyKind::Binary,
+                other => return Err(Error::new(SqlState::InvalidParameterValue, format!("COPY format \"{other}\" not recognized"))),
+            };
+        }
+    }
+    for option in &legacy {
+        match option {
+            ast::CopyLegacyOption::Binary => kind = CopyKind::Binary,
+            ast::CopyLegacyOption::Csv(_) => kind = CopyKind::Csv,
+            _ => {}
+        }
+    }
+    let mut format = CopyFormat::new(kind);
+    for option in options {
+        match option {
+            ast::CopyOption::Format(_) => {}
+            ast::CopyOption::Header(h) => format.header = h,
+            ast::CopyOption::Delimiter(d) => format.delimiter = d,
+            ast::CopyOption::Null(n) => format.null = n,
+            ast::CopyOption::Quote(q) => format.quote = q,
+            ast::CopyOption::Escape(e) => format.escape = e,
+            ast::CopyOption::Encoding(e) if e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf-8") => {}
+            other => return Err(Error::not_supported(format!("COPY option {other}"))),
+        }
+    }
+    for option in legacy {
+        match option {
+            ast::CopyLegacyOption::Delimiter(d) => format.delimiter = d,
+            ast::CopyLegacyOption::Null(n) => format.null = n,
+            ast::CopyLegacyOption::Csv(csv) => {
+                for o in csv {
+                    match o {
+                        ast::CopyLegacyCsvOption::Header => format.header = true,
+                        ast::CopyLegacyCsvOption::Quote(q) => format.quote = q,
+                        ast::CopyLegacyCsvOption::Escape(e) => format.escape = e,
+                        other => return Err(Error::not_supported(format!("COPY option {other}"))),
+                    }
+                }
+            }
+            ast::CopyLegacyOption::Binary => {}
+            other => return Err(Error::not_supported(format!("COPY option {other}"))),
+        }
+    }
+    if format.header && kind == CopyKind::Binary {
+        return Err(Error::not_supported("COPY HEADER in binary format"));
+    }
+    Ok(Statement::CopyTo { query, format })
 }
 
 fn set_statement(set: ast::Set) -> Result<Statement> {
@@ -334,6 +460,14 @@ fn set_statement(set: ast::Set) -> Result<Statement> {
             },
         }),
         other => Err(Error::not_supported(format!("{other}"))),
+    }
+}
+
+/// An identifier, lower-cased unless quoted.
+fn ident_name(ident: &ast::Ident) -> String {
+    match ident.quote_style {
+        Some(_) => ident.value.clone(),
+        None => ident.value.to_ascii_lowercase(),
     }
 }
 

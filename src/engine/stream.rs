@@ -1,5 +1,6 @@
-//! Wrappers of result streams: noticing an error that arrives while rows
-//! stream (it fails the open transaction block, as any error does).
+//! Result streams: queries run on their own runtime ([`execute_apart`]),
+//! and an error that arrives while rows stream fails the open transaction
+//! block, as any error does.
 
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -16,4 +17,54 @@ pub fn fail_on_error(stream: SendableRecordBatchStream, flag: Arc<AtomicBool>) -
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, watched))
+}
+
+/// The runtime queries execute on, apart from the one serving connections:
+/// a CPU-bound query (a large join that never yields) must not starve the
+/// accept loop, other sessions' I/O or the CancelRequest that would stop
+/// it. Its threads compete with the server's only through the OS
+/// scheduler.
+fn query_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name("glaux-query")
+            .enable_all()
+            .build()
+            .expect("the query runtime starts")
+    })
+}
+
+/// Start `df` on the query runtime; its batches arrive through a small
+/// channel, so a slow client holds back the query. Dropping the returned
+/// stream stops the query (the producing task ends at its next send).
+pub fn execute_apart(df: datafusion::prelude::DataFrame) -> SendableRecordBatchStream {
+    let schema = Arc::new(df.schema().as_arrow().clone());
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    query_runtime().spawn(async move {
+        let mut stream = match df.execute_stream().await {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = sender.send(Err(e)).await;
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = sender.closed() => return,
+                next = stream.next() => match next {
+                    Some(item) => {
+                        if sender.send(item).await.is_err() {
+                            return;
+                        }
+                    }
+                    None => return,
+                },
+            }
+        }
+    });
+    let batches = futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) });
+    Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }

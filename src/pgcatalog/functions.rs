@@ -86,6 +86,12 @@ static DEFS: &[Def] = &[
     def("pg_get_triggerdef", (1, 2), utf8, |_, _| Ok(ScalarValue::Utf8(None))),
     def("pg_get_ruledef", (1, 2), utf8, |_, _| Ok(ScalarValue::Utf8(None))),
     def("pg_get_viewdef", (1, 2), utf8, view_definition),
+    def("pg_get_serial_sequence", (2, 2), utf8, |_, _| Ok(ScalarValue::Utf8(None))),
+    def("pg_get_partkeydef", (1, 1), utf8, |_, _| Ok(ScalarValue::Utf8(None))),
+    def("pg_get_statisticsobjdef_columns", (1, 1), utf8, |_, _| Ok(ScalarValue::Utf8(None))),
+    def("pg_relation_is_publishable", (1, 1), boolean, |_, _| Ok(ScalarValue::Boolean(Some(false)))),
+    def("pg_collation_is_visible", (1, 1), boolean, |_, _| Ok(yes())),
+    def("pg_stat_get_numscans", (1, 1), int8, |_, _| Ok(ScalarValue::Int64(Some(0)))),
     def("pg_get_function_result", (1, 1), utf8, function_result),
     def("pg_get_function_arguments", (1, 1), utf8, function_arguments),
     def("pg_get_function_identity_arguments", (1, 1), utf8, function_arguments),
@@ -114,6 +120,7 @@ static DEFS: &[Def] = &[
     def("pg_indexes_size", (1, 1), int8, |_, _| Ok(ScalarValue::Int64(Some(0)))),
     def("pg_size_pretty", (1, 1), utf8, size_pretty),
     def("parse_ident", (1, 2), text_array, parse_ident),
+    def("quote_ident", (1, 1), utf8, |_, a| Ok(text(quote_ident(&as_text(&a[0]))))),
 ];
 
 fn timestamptz() -> DataType {
@@ -230,6 +237,9 @@ impl ScalarUDFImpl for PgFunction {
                 })
                 .collect();
             return Ok(ColumnarValue::Scalar(call(&values)?));
+        }
+        if args.number_rows == 0 {
+            return Ok(ColumnarValue::Array(datafusion::arrow::array::new_empty_array(&returns)));
         }
         let arrays = ColumnarValue::values_to_arrays(&args.args)?;
         let mut out = Vec::with_capacity(args.number_rows);

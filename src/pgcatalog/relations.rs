@@ -307,7 +307,102 @@ pub static TABLES: &[SystemTable] = &[
         ],
         fill: no_rows,
     },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_opclass",
+        columns: &[
+            ("oid", Oid),
+            ("opcmethod", Oid),
+            ("opcname", Text),
+            ("opcnamespace", Oid),
+            ("opcowner", Oid),
+            ("opcfamily", Oid),
+            ("opcintype", Oid),
+            ("opcdefault", Bool),
+            ("opckeytype", Oid),
+        ],
+        fill: no_rows,
+    },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_policy",
+        columns: &[
+            ("oid", Oid),
+            ("polname", Text),
+            ("polrelid", Oid),
+            ("polcmd", Text),
+            ("polpermissive", Bool),
+            ("polroles", OidArray),
+            ("polqual", Text),
+            ("polwithcheck", Text),
+        ],
+        fill: no_rows,
+    },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_statistic_ext",
+        columns: &[
+            ("oid", Oid),
+            ("stxrelid", Oid),
+            ("stxname", Text),
+            ("stxnamespace", Oid),
+            ("stxowner", Oid),
+            ("stxstattarget", Int4),
+            ("stxkeys", Int2Array),
+            ("stxkind", TextArray),
+            ("stxexprs", Text),
+        ],
+        fill: no_rows,
+    },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_publication",
+        columns: &[
+            ("oid", Oid),
+            ("pubname", Text),
+            ("pubowner", Oid),
+            ("puballtables", Bool),
+            ("pubinsert", Bool),
+            ("pubupdate", Bool),
+            ("pubdelete", Bool),
+            ("pubtruncate", Bool),
+            ("pubviaroot", Bool),
+        ],
+        fill: no_rows,
+    },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_publication_namespace",
+        columns: &[("oid", Oid), ("pnpubid", Oid), ("pnnspid", Oid)],
+        fill: no_rows,
+    },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_publication_rel",
+        columns: &[("oid", Oid), ("prpubid", Oid), ("prrelid", Oid), ("prqual", Text), ("prattrs", Int2Array)],
+        fill: no_rows,
+    },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_stat_user_tables",
+        columns: &[
+            ("relid", Oid),
+            ("schemaname", Text),
+            ("relname", Text),
+            ("seq_scan", Int8),
+            ("n_live_tup", Int8),
+            ("n_dead_tup", Int8),
+        ],
+        fill: pg_stat_user_tables,
+    },
 ];
+
+/// Row counts glaux does not know without reading the files: NULL.
+fn pg_stat_user_tables(cx: &Context, rows: &mut Rows) {
+    for r in cx.snapshot.relations.iter().filter(|r| r.kind == 'r' && !super::SYSTEM_SCHEMAS.contains(&r.schema.as_str())) {
+        rows.push(vec![o(r.oid), text(&r.schema), text(&r.name), null(), null(), null()]);
+    }
+}
 
 fn pg_namespace(cx: &Context, rows: &mut Rows) {
     for ns in &cx.snapshot.namespaces {

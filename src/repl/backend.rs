@@ -83,6 +83,18 @@ async fn collect(
 ) -> Result<ResultSet> {
     match output {
         Output::Done { tag } => Ok(ResultSet { tag: Some(tag), ..Default::default() }),
+        Output::Copy { schema, mut stream, format } => {
+            let encoder = pgtypes::copy::CopyEncoder::new(&schema, format);
+            let mut data = Vec::new();
+            data.extend(encoder.start().unwrap_or_default());
+            while let Some(batch) = stream.next().await {
+                for row in encoder.rows(&batch?)? {
+                    data.extend_from_slice(&row);
+                }
+            }
+            data.extend(encoder.finish().unwrap_or_default());
+            Ok(ResultSet { copy_data: Some(data), ..Default::default() })
+        }
         Output::Rows { schema, mut stream, .. } => {
             let mut result = ResultSet {
                 columns: schema.fields().iter().map(|f| f.name().clone()).collect(),

@@ -10,6 +10,8 @@ pub struct ResultSet {
     pub rows: Vec<Vec<Option<String>>>,
     /// For statements without rows: "CREATE TABLE" and the like.
     pub tag: Option<String>,
+    /// COPY ... TO STDOUT: the data, printed as it is.
+    pub copy_data: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -23,6 +25,9 @@ pub enum OutputFormat {
 }
 
 pub fn render(result: &ResultSet, format: OutputFormat) -> String {
+    if let Some(data) = &result.copy_data {
+        return String::from_utf8_lossy(data).into_owned();
+    }
     if result.columns.is_empty() {
         return match &result.tag {
             Some(tag) if format == OutputFormat::Table => format!("{tag}\n"),

@@ -292,6 +292,9 @@ where
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
+    if let crate::engine::Output::Copy { schema, stream, format } = output {
+        return super::rows::send_copy(client, &schema, stream, format, token).await;
+    }
     match response(output, &Format::UnifiedText, token)? {
         Response::Query(rows) => send_query_response(client, rows, true).await,
         Response::Execution(tag) | Response::TransactionStart(tag) | Response::TransactionEnd(tag) => {

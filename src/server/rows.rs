@@ -6,6 +6,10 @@
 use crate::engine::Output;
 use crate::error::{Error, SqlState};
 use crate::pgtypes;
+use crate::pgtypes::copy::{CopyEncoder, CopyFormat};
+use futures::{Sink, SinkExt};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
+use pgwire::messages::PgWireBackendMessage;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::stream::{self, BoxStream, StreamExt};
 use pgwire::api::portal::Format;
@@ -47,7 +51,61 @@ pub fn response(output: Output, format: &Format, cancel: CancellationToken) -> P
             response.set_command_tag(tag);
             Ok(Response::Query(response))
         }
+        Output::Copy { .. } => {
+            Err(user_error(&Error::not_supported("COPY ... TO STDOUT in the extended query protocol (send it as a simple query)")))
+        }
     }
+}
+
+/// Send COPY ... TO STDOUT: CopyOutResponse, one CopyData per row,
+/// CopyDone and `COPY n`. An error while rows stream ends the copy with an
+/// ErrorResponse (returned), as PostgreSQL does.
+pub async fn send_copy<C>(
+    client: &mut C,
+    schema: &datafusion::arrow::datatypes::Schema,
+    mut stream: SendableRecordBatchStream,
+    format: CopyFormat,
+    cancel: CancellationToken,
+) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: std::fmt::Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let code = format.code();
+    let columns = schema.fields().len();
+    let encoder = CopyEncoder::new(schema, format);
+    let response = CopyOutResponse::new(code, columns as i16, vec![i16::from(code); columns]);
+    client.feed(PgWireBackendMessage::CopyOutResponse(response)).await?;
+    // The binary signature travels with the first row, as PostgreSQL sends
+    // it (clients parse the first CopyData as header plus row).
+    let mut start = encoder.start();
+    let mut rows = 0usize;
+    loop {
+        let batch = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(user_error(&cancelled())),
+            next = stream.next() => match next {
+                Some(batch) => batch.map_err(|e| user_error(&Error::from(e)))?,
+                None => break,
+            },
+        };
+        for row in encoder.rows(&batch).map_err(|e| user_error(&e))? {
+            let payload = match start.take() {
+                Some(head) => [head, row].concat().into(),
+                None => row,
+            };
+            client.feed(PgWireBackendMessage::CopyData(CopyData::new(payload))).await?;
+            rows += 1;
+        }
+    }
+    let end = [start.take(), encoder.finish()].into_iter().flatten().collect::<Vec<_>>().concat();
+    if !end.is_empty() {
+        client.feed(PgWireBackendMessage::CopyData(CopyData::new(end.into()))).await?;
+    }
+    client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;
+    client.feed(PgWireBackendMessage::CommandComplete(Tag::new("COPY").with_rows(rows).into())).await?;
+    Ok(())
 }
 
 fn data_rows(batches: SendableRecordBatchStream, encoding: pgtypes::WireEncoding) -> BoxStream<'static, PgWireResult<DataRow>> {

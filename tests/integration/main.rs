@@ -7,6 +7,7 @@ mod common;
 
 mod binary;
 mod catalog_store;
+mod clients;
 mod protocol;
 mod s3;
 mod types;
