@@ -183,7 +183,7 @@ impl Session {
     async fn prepare_unchecked(&mut self, sql: &SqlText) -> Result<Prepared> {
         let statement = statement::parse(sql)?;
         self.transaction.check(&statement)?;
-        if let Statement::Query(_) = &statement {
+        if matches!(statement, Statement::Query(_) | Statement::CopyTo { .. } | Statement::Declare { .. }) {
             self.refresh_snapshot(&sql.text).await?;
         }
         let (plan, param_types, schema) = match &statement {
