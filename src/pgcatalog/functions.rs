@@ -481,9 +481,9 @@ fn regproc(_: &SessionView, a: &[ScalarValue]) -> std::result::Result<ScalarValu
     }
 }
 
-fn function(a: &ScalarValue) -> Option<system::Proc> {
+fn function(a: &ScalarValue) -> Option<&'static system::Proc> {
     let index = as_oid(a)?.checked_sub(super::oid::FIRST_FUNCTION)? as usize;
-    system::functions().into_iter().nth(index)
+    system::functions().get(index)
 }
 
 fn regproc_name(_: &SessionView, a: &[ScalarValue]) -> std::result::Result<ScalarValue, Error> {
@@ -491,7 +491,7 @@ fn regproc_name(_: &SessionView, a: &[ScalarValue]) -> std::result::Result<Scala
         return Ok(text(as_text(&a[0])));
     }
     Ok(text(match function(&a[0]) {
-        Some(p) => p.name,
+        Some(p) => p.name.clone(),
         None if as_oid(&a[0]) == Some(0) => "-".to_string(),
         None => as_text(&a[0]),
     }))

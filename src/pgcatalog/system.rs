@@ -340,8 +340,14 @@ pub struct Proc {
 }
 
 /// The functions pg_proc lists: the types' input/output functions and the
-/// PostgreSQL functions glaux implements (see `engine::functions`).
-pub fn functions() -> Vec<Proc> {
+/// PostgreSQL functions glaux implements (see `functions`). Built once:
+/// regproc lookups run per row.
+pub fn functions() -> &'static [Proc] {
+    static ALL: std::sync::OnceLock<Vec<Proc>> = std::sync::OnceLock::new();
+    ALL.get_or_init(build_functions)
+}
+
+fn build_functions() -> Vec<Proc> {
     let mut procs: Vec<Proc> = Vec::new();
     let mut add = |name: &str, args: &[u32], result: u32, returns_set: bool| {
         if !procs.iter().any(|p| p.name == name) {

@@ -104,7 +104,13 @@ const SCALARS: &[PgType] = &[
 
 /// Every type: the scalars, then an array type (`_int4`) for each scalar
 /// that has one.
-pub fn all() -> Vec<PgType> {
+/// Built once: catalog queries look types up per row.
+pub fn all() -> &'static [PgType] {
+    static ALL: std::sync::OnceLock<Vec<PgType>> = std::sync::OnceLock::new();
+    ALL.get_or_init(build_all)
+}
+
+fn build_all() -> Vec<PgType> {
     let mut types = SCALARS.to_vec();
     for t in SCALARS.iter().filter(|t| t.array != 0) {
         types.push(PgType {
@@ -128,7 +134,7 @@ pub fn all() -> Vec<PgType> {
 
 /// The type with this OID.
 pub fn by_oid(oid: u32) -> Option<PgType> {
-    all().into_iter().find(|t| t.oid == oid)
+    all().iter().find(|t| t.oid == oid).copied()
 }
 
 /// The type with this pg_type name or SQL name (`int4`, `integer`,
@@ -156,7 +162,7 @@ pub fn by_name(name: &str) -> Option<PgType> {
         let element = by_name(element)?;
         return by_oid(element.array);
     }
-    all().into_iter().find(|t| t.name == alias || (t.category != 'A' && t.sql_name == alias))
+    all().iter().find(|t| t.name == alias || (t.category != 'A' && t.sql_name == alias)).copied()
 }
 
 /// `format_type(oid, typmod)`: the SQL spelling of a type, with its
