@@ -31,6 +31,8 @@ pub enum SqlState {
     PlanningError,
     FeatureNotSupported,
     InvalidParameterValue,
+    NullValueNotAllowed,
+    InvalidEscapeSequence,
     InvalidTextRepresentation,
     InvalidBinaryRepresentation,
     NumericValueOutOfRange,
@@ -63,7 +65,7 @@ pub enum SqlState {
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 44] = [
+    pub const ALL: [SqlState; 46] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -80,6 +82,8 @@ impl SqlState {
         SqlState::PlanningError,
         SqlState::FeatureNotSupported,
         SqlState::InvalidParameterValue,
+        SqlState::NullValueNotAllowed,
+        SqlState::InvalidEscapeSequence,
         SqlState::InvalidTextRepresentation,
         SqlState::InvalidBinaryRepresentation,
         SqlState::NumericValueOutOfRange,
@@ -134,6 +138,8 @@ impl SqlState {
             SqlState::PlanningError => "42000",
             SqlState::FeatureNotSupported => "0A000",
             SqlState::InvalidParameterValue => "22023",
+            SqlState::NullValueNotAllowed => "22004",
+            SqlState::InvalidEscapeSequence => "22025",
             SqlState::InvalidTextRepresentation => "22P02",
             SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::NumericValueOutOfRange => "22003",

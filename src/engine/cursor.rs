@@ -5,6 +5,7 @@
 //! transaction ends, as in PostgreSQL.
 
 use crate::error::{Error, Result, SqlState};
+use crate::pgcatalog::CursorInfo;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
@@ -17,7 +18,9 @@ struct Cursor {
     stream: std::sync::Mutex<SendableRecordBatchStream>,
     /// Rows of a batch a FETCH did not take.
     pending: Option<RecordBatch>,
-    hold: bool,
+    /// The stream has ended (it is not polled again).
+    done: bool,
+    info: CursorInfo,
 }
 
 /// A session's open cursors, by name.
@@ -27,12 +30,19 @@ pub struct Cursors {
 }
 
 impl Cursors {
-    pub fn declare(&mut self, name: &str, schema: SchemaRef, stream: SendableRecordBatchStream, hold: bool) -> Result<()> {
-        if self.open.contains_key(name) {
-            return Err(Error::new(SqlState::DuplicateCursor, format!("cursor \"{name}\" already exists")));
+    /// Open cursor `info.name` over `stream`.
+    pub fn declare(&mut self, info: CursorInfo, schema: SchemaRef, stream: SendableRecordBatchStream) -> Result<()> {
+        if self.open.contains_key(&info.name) {
+            return Err(Error::new(SqlState::DuplicateCursor, format!("cursor \"{}\" already exists", info.name)));
         }
-        self.open.insert(name.to_string(), Cursor { schema, stream: std::sync::Mutex::new(stream), pending: None, hold });
+        let cursor = Cursor { schema, stream: std::sync::Mutex::new(stream), pending: None, done: false, info };
+        self.open.insert(cursor.info.name.clone(), cursor);
         Ok(())
+    }
+
+    /// The open cursors, for pg_cursors.
+    pub fn list(&self) -> Vec<CursorInfo> {
+        self.open.values().map(|c| c.info.clone()).collect()
     }
 
     /// The result columns of cursor `name`.
@@ -48,9 +58,13 @@ impl Cursors {
         while wanted > 0 {
             let batch = match cursor.pending.take() {
                 Some(b) => b,
+                None if cursor.done => break,
                 None => match cursor.stream.get_mut().unwrap_or_else(|e| e.into_inner()).next().await {
                     Some(b) => b?,
-                    None => break,
+                    None => {
+                        cursor.done = true;
+                        break;
+                    }
                 },
             };
             if batch.num_rows() > wanted {
@@ -78,7 +92,7 @@ impl Cursors {
 
     /// A transaction ended: cursors declared without HOLD close.
     pub fn end_transaction(&mut self) {
-        self.open.retain(|_, c| c.hold);
+        self.open.retain(|_, c| c.info.holdable);
     }
 }
 

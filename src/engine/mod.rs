@@ -28,6 +28,7 @@ mod single_value;
 pub mod show;
 pub mod statement;
 mod stream;
+mod table_functions;
 pub mod transaction;
 
 pub use session::{Output, Prepared, Session};
@@ -148,6 +149,7 @@ impl Shared {
             .with_default_features()
             .with_catalog_list(Arc::new(catalogs))
             .with_scalar_functions(functions)
+            .with_table_function_list(table_functions::all())
             .with_aggregate_functions({
                 let mut aggregates = datafusion::execution::SessionStateDefaults::default_aggregate_functions();
                 aggregates.push(Arc::new(single_value::udaf()));

@@ -17,8 +17,8 @@
 
 use crate::pgcatalog::tables;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments,
-    Ident, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement, Value,
+    AccessExpr, BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments,
+    Ident, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement, TableFactor, Value, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -48,15 +48,48 @@ fn catalog_dialect(ast: &mut Statement) {
         }
         ControlFlow::<()>::Continue(())
     });
+    let _ = ast.visit(&mut TableFunctions);
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(ast, |expr| {
         rewrite_catalog_expr(expr);
         ControlFlow::<()>::Continue(())
     });
 }
 
+/// Turns `FROM f(args)` into the form DataFusion plans with its argument
+/// errors reported: planned as a plain table with arguments, an argument
+/// that fails to plan (an unknown function) is silently dropped.
+struct TableFunctions;
+
+impl VisitorMut for TableFunctions {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, alias, args: Some(args), with_ordinality: false, .. } = factor {
+            *factor = TableFactor::Function {
+                lateral: false,
+                name: name.clone(),
+                args: std::mem::take(&mut args.args),
+                alias: alias.take(),
+            };
+        }
+        ControlFlow::Continue(())
+    }
+}
+
 fn rewrite_catalog_expr(expr: &mut Expr) {
     match expr {
-        Expr::Function(f) => unqualify_function(&mut f.name),
+        Expr::Function(f) => {
+            unqualify_function(&mut f.name);
+            // Set-returning functions in a select list: list functions, unnested.
+            let list_form = match f.name.to_string().to_ascii_lowercase().as_str() {
+                "_pg_expandarray" => "glaux_expandarray",
+                "generate_subscripts" => "glaux_subscripts",
+                _ => return,
+            };
+            f.name = ObjectName::from(vec![Ident::new(list_form)]);
+            let inner = std::mem::replace(expr, Expr::value(Value::Null));
+            *expr = call("unnest", inner);
+        }
         Expr::BinaryOp { op: BinaryOperator::PGCustomBinaryOperator(parts), .. } => {
             let simple = match parts.last().map(String::as_str) {
                 Some("~") => Some(BinaryOperator::PGRegexMatch),
@@ -74,18 +107,28 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
             }
         }
         Expr::Like { pattern, escape_char: escape @ Some(_), .. } | Expr::ILike { pattern, escape_char: escape @ Some(_), .. } => {
-            // DataFusion only escapes with a backslash: restate a constant
-            // pattern written with another escape character.
-            let Some(Value::SingleQuotedString(e)) = escape.as_ref() else { return };
-            let mut chars = e.chars();
-            let (Some(esc), None) = (chars.next(), chars.next()) else { return };
-            if esc == '\\' {
+            // DataFusion only escapes with a backslash: restate the pattern.
+            if matches!(escape.as_ref(), Some(Value::SingleQuotedString(e)) if e == "\\") {
                 return;
             }
-            if let Some(text) = constant_string(pattern) {
-                **pattern = Expr::value(Value::SingleQuotedString(with_backslash_escapes(&text, esc)));
-                *escape = None;
+            let Some(esc) = escape.take() else { return };
+            let inner = std::mem::replace(pattern.as_mut(), Expr::value(Value::Null));
+            **pattern = call_with("like_escape", vec![inner, Expr::value(esc)]);
+        }
+        Expr::CompoundFieldAccess { root, access_chain } if matches!(root.as_ref(), Expr::Nested(_)) => {
+            // `(composite).field`, as in `(_pg_expandarray(a)).n`.
+            let mut names = Vec::new();
+            for access in access_chain.iter() {
+                match access {
+                    AccessExpr::Dot(Expr::Identifier(field)) => names.push(field.value.clone()),
+                    _ => return,
+                }
             }
+            let mut out = std::mem::replace(root.as_mut(), Expr::value(Value::Null));
+            for name in names {
+                out = call_with("get_field", vec![out, Expr::value(Value::SingleQuotedString(name))]);
+            }
+            *expr = out;
         }
         Expr::Collate { expr: inner, .. } => {
             *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
@@ -172,41 +215,6 @@ fn mentions_aggregate(expr: &Expr) -> bool {
     found
 }
 
-/// The value of a string literal or a `||` chain of them.
-fn constant_string(expr: &Expr) -> Option<String> {
-    match expr {
-        Expr::Value(v) => match &v.value {
-            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(s.clone()),
-            _ => None,
-        },
-        Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right } => {
-            Some(constant_string(left)? + &constant_string(right)?)
-        }
-        Expr::Nested(inner) => constant_string(inner),
-        _ => None,
-    }
-}
-
-/// A LIKE pattern escaped with `esc`, restated with backslash escapes.
-fn with_backslash_escapes(pattern: &str, esc: char) -> String {
-    let mut out = String::with_capacity(pattern.len());
-    let mut chars = pattern.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c == esc => match chars.next() {
-                Some(next) => {
-                    out.push('\\');
-                    out.push(next);
-                }
-                None => out.push(c),
-            },
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// `pg_catalog.f` and `information_schema.f` are glaux's `f`.
 fn unqualify_function(name: &mut ObjectName) {
     let qualified = name.0.len() == 2
@@ -262,13 +270,17 @@ fn rewrite_type_input(expr: &mut Expr) {
 }
 
 fn call(name: &str, arg: Expr) -> Expr {
+    call_with(name, vec![arg])
+}
+
+fn call_with(name: &str, args: Vec<Expr>) -> Expr {
     Expr::Function(Function {
         name: ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,
         parameters: FunctionArguments::None,
         args: FunctionArguments::List(FunctionArgumentList {
             duplicate_treatment: None,
-            args: vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))],
+            args: args.into_iter().map(|a| FunctionArg::Unnamed(FunctionArgExpr::Expr(a))).collect(),
             clauses: vec![],
         }),
         filter: None,

@@ -13,7 +13,7 @@ use super::cursor::Cursors;
 use super::transaction::{Transaction, TxStatus};
 use datafusion::physical_plan::memory::MemoryStream;
 use super::{ddl, settings, show, Shared, DEFAULT_DATABASE};
-use crate::pgcatalog::{self, snapshot as view, SessionView, SharedView};
+use crate::pgcatalog::{self, snapshot as view, CursorInfo, SessionView, SharedView};
 use crate::catalog::require_database;
 use crate::error::{Error, Result, SqlState};
 use crate::pgtypes::copy::CopyFormat;
@@ -357,6 +357,8 @@ impl Session {
             Statement::Discard { all } => {
                 if *all {
                     self.reset_variables(None).await?;
+                    self.cursors.close(None)?;
+                    self.show_cursors();
                 }
                 done("DISCARD ALL")
             }
@@ -371,6 +373,7 @@ impl Session {
                 let tag = self.transaction.apply(command)?;
                 if !self.transaction.is_open() {
                     self.cursors.end_transaction();
+                    self.show_cursors();
                 }
                 done(tag)
             }
@@ -385,7 +388,14 @@ impl Session {
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
                 let stream = super::stream::execute_apart(DataFrame::new(self.state.clone(), plan));
-                self.cursors.declare(name, schema, stream, *hold)?;
+                let info = CursorInfo {
+                    name: name.clone(),
+                    statement: format!("DECLARE {name} CURSOR{} FOR {query}", if *hold { " WITH HOLD" } else { "" }),
+                    holdable: *hold,
+                    created: chrono::Utc::now().timestamp_micros(),
+                };
+                self.cursors.declare(info, schema, stream)?;
+                self.show_cursors();
                 done("DECLARE CURSOR")
             }
             Statement::Fetch { name, count } => {
@@ -396,10 +406,16 @@ impl Session {
             }
             Statement::Close { name } => {
                 self.cursors.close(name.as_deref())?;
+                self.show_cursors();
                 done(if name.is_some() { "CLOSE CURSOR" } else { "CLOSE CURSOR ALL" })
             }
             other => show::run(self, catalog.as_ref(), other).await,
         }
+    }
+
+    /// Keep pg_cursors current.
+    fn show_cursors(&self) {
+        view::write(&self.view).cursors = self.cursors.list();
     }
 
     async fn set_database(&mut self, database: &str) -> Result<()> {

@@ -65,6 +65,8 @@ pub fn execute_apart(df: datafusion::prelude::DataFrame) -> SendableRecordBatchS
             }
         }
     });
-    let batches = futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) });
+    // Fused: a cursor may be fetched from again after its last row.
+    let batches =
+        futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) }).fuse();
     Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }

@@ -21,11 +21,12 @@ use std::any::Any;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-type Eval = fn(&SessionView, &[ScalarValue]) -> std::result::Result<ScalarValue, Error>;
+pub(super) type Eval = fn(&SessionView, &[ScalarValue]) -> std::result::Result<ScalarValue, Error>;
 
-/// One function: its name, how many arguments, its result type, whether
-/// a NULL argument makes a NULL result (strict), and its body.
-struct Def {
+/// One function: its name, how many arguments (`usize::MAX` at most:
+/// variadic), its result type, whether a NULL argument makes a NULL
+/// result (strict), and its body.
+pub(super) struct Def {
     name: &'static str,
     args: (usize, usize),
     returns: fn() -> DataType,
@@ -33,11 +34,17 @@ struct Def {
     eval: Eval,
 }
 
-const fn def(name: &'static str, args: (usize, usize), returns: fn() -> DataType, eval: Eval) -> Def {
+/// A strict function.
+pub(super) const fn def(name: &'static str, args: (usize, usize), returns: fn() -> DataType, eval: Eval) -> Def {
     Def { name, args, returns, strict: true, eval }
 }
 
-fn utf8() -> DataType {
+/// A function that is given its NULL arguments.
+pub(super) const fn lenient(name: &'static str, args: (usize, usize), returns: fn() -> DataType, eval: Eval) -> Def {
+    Def { name, args, returns, strict: false, eval }
+}
+
+pub(super) fn utf8() -> DataType {
     DataType::Utf8
 }
 fn boolean() -> DataType {
@@ -46,7 +53,7 @@ fn boolean() -> DataType {
 fn oid() -> DataType {
     DataType::UInt32
 }
-fn int4() -> DataType {
+pub(super) fn int4() -> DataType {
     DataType::Int32
 }
 fn int8() -> DataType {
@@ -140,7 +147,10 @@ pub fn version() -> String {
 
 /// The session's functions, to register with DataFusion.
 pub fn all(view: &SharedView) -> Vec<Arc<ScalarUDF>> {
-    DEFS.iter().map(|d| Arc::new(ScalarUDF::from(PgFunction::new(d, view)))).collect()
+    DEFS.iter()
+        .chain(super::builtins::DEFS)
+        .map(|d| Arc::new(ScalarUDF::from(PgFunction::new(d, view))))
+        .collect()
 }
 
 /// Names of the functions that read the catalog snapshot.
@@ -169,7 +179,11 @@ struct PgFunction {
 impl PgFunction {
     fn new(def: &'static Def, view: &SharedView) -> Self {
         let (min, max) = def.args;
-        let forms = (min..=max).map(|n| if n == 0 { TypeSignature::Nullary } else { TypeSignature::Any(n) }).collect();
+        let forms = if max == usize::MAX {
+            vec![TypeSignature::Nullary, TypeSignature::VariadicAny]
+        } else {
+            (min..=max).map(|n| if n == 0 { TypeSignature::Nullary } else { TypeSignature::Any(n) }).collect()
+        };
         PgFunction { def, view: Arc::clone(view), signature: Signature::one_of(forms, Volatility::Stable) }
     }
 }
@@ -253,7 +267,7 @@ impl ScalarUDFImpl for PgFunction {
 
 // ---- argument and result helpers ----
 
-fn text(s: impl Into<String>) -> ScalarValue {
+pub(super) fn text(s: impl Into<String>) -> ScalarValue {
     ScalarValue::Utf8(Some(s.into()))
 }
 
@@ -262,7 +276,7 @@ fn yes() -> ScalarValue {
 }
 
 /// An argument as text (numbers in their decimal form).
-fn as_text(v: &ScalarValue) -> String {
+pub(super) fn as_text(v: &ScalarValue) -> String {
     match v {
         ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => s.clone(),
         other => other.to_string(),
@@ -270,7 +284,7 @@ fn as_text(v: &ScalarValue) -> String {
 }
 
 /// An argument as an OID or integer, if it is a number (or numeric text).
-fn as_int(v: &ScalarValue) -> Option<i64> {
+pub(super) fn as_int(v: &ScalarValue) -> Option<i64> {
     match v {
         ScalarValue::Int8(Some(n)) => Some(i64::from(*n)),
         ScalarValue::Int16(Some(n)) => Some(i64::from(*n)),

@@ -14,6 +14,7 @@
 //! statement's [`Snapshot`], as an in-memory table. Must not depend on
 //! `engine`, `server` or `repl`.
 
+mod builtins;
 pub mod functions;
 pub mod information_schema;
 pub mod oid;
@@ -25,7 +26,7 @@ pub mod system;
 pub mod tables;
 pub mod types;
 
-pub use snapshot::{SessionView, SharedView, Snapshot};
+pub use snapshot::{CursorInfo, SessionView, SharedView, Snapshot};
 
 use crate::catalog::Catalog;
 use crate::error::Error;

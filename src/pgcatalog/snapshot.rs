@@ -25,7 +25,20 @@ pub struct SessionView {
     /// Settings with their current values, by lower-case name.
     pub settings: Vec<(String, String)>,
     pub backend_pid: i32,
+    /// The session's open cursors, for pg_cursors.
+    pub cursors: Vec<CursorInfo>,
     pub snapshot: Option<Arc<Snapshot>>,
+}
+
+/// An open cursor as pg_cursors shows it.
+#[derive(Debug, Clone)]
+pub struct CursorInfo {
+    pub name: String,
+    /// The DECLARE statement's text.
+    pub statement: String,
+    pub holdable: bool,
+    /// Microseconds since the epoch.
+    pub created: i64,
 }
 
 /// Shared between a session and the system tables and functions it plans.

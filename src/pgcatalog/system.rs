@@ -8,6 +8,7 @@ use super::rows::{bool, char, float4, int2, int4, null, oid as o, oids, opt_text
 use super::settings::SETTINGS;
 use super::tables::{no_rows, Context, SystemTable};
 use super::types::{self, io_functions};
+use datafusion::common::ScalarValue;
 use Col::*;
 
 pub static TABLES: &[SystemTable] = &[
@@ -311,6 +312,19 @@ pub static TABLES: &[SystemTable] = &[
         ],
         fill: pg_stat_activity,
     },
+    SystemTable {
+        schema: "pg_catalog",
+        name: "pg_cursors",
+        columns: &[
+            ("name", Text),
+            ("statement", Text),
+            ("is_holdable", Bool),
+            ("is_binary", Bool),
+            ("is_scrollable", Bool),
+            ("creation_time", TimestampTz),
+        ],
+        fill: pg_cursors,
+    },
 ];
 
 fn pg_type(_: &Context, rows: &mut Rows) {
@@ -500,6 +514,16 @@ fn pg_stat_activity(cx: &Context, rows: &mut Rows) {
         text(s.setting("application_name").unwrap_or("")), null(), null(), null(), text("active"), null(),
         text("client backend"),
     ]);
+}
+
+fn pg_cursors(cx: &Context, rows: &mut Rows) {
+    for c in &cx.session.cursors {
+        #[rustfmt::skip]
+        rows.push(vec![
+            text(&c.name), text(&c.statement), bool(c.holdable), bool(false), bool(false),
+            ScalarValue::TimestampMicrosecond(Some(c.created), Some("UTC".into())),
+        ]);
+    }
 }
 
 /// Keyword list for pg_get_keywords() (word, category code, description).

@@ -1,0 +1,77 @@
+//! Table functions (`FROM f(...)`): DataFusion's own, with integer
+//! arguments of any width accepted (PostgreSQL's `generate_series` takes
+//! the `int4` that `array_upper` returns; DataFusion's takes only `int8`),
+//! and PostgreSQL's `pg_get_keywords()`.
+
+use crate::pgcatalog::rows::{char, text, Col, Rows};
+use crate::pgcatalog::system::keywords;
+use datafusion::catalog::{TableFunction, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, ScalarValue};
+use datafusion::datasource::MemTable;
+use datafusion::execution::SessionStateDefaults;
+use datafusion::logical_expr::Expr;
+use std::sync::Arc;
+
+/// The table functions a session knows.
+pub fn all() -> Vec<Arc<TableFunction>> {
+    let mut functions: Vec<Arc<TableFunction>> = SessionStateDefaults::default_table_functions()
+        .into_iter()
+        .map(|f| Arc::new(TableFunction::new(f.name().to_string(), Arc::new(WideIntegers(Arc::clone(f.function()))))))
+        .collect();
+    functions.push(Arc::new(TableFunction::new("pg_get_keywords".into(), Arc::new(Keywords))));
+    functions
+}
+
+/// A table function whose integer literal arguments are widened to `int8`.
+#[derive(Debug)]
+struct WideIntegers(Arc<dyn TableFunctionImpl>);
+
+impl TableFunctionImpl for WideIntegers {
+    fn call(&self, args: &[Expr]) -> Result<Arc<dyn TableProvider>> {
+        let widened: Vec<Expr> = args
+            .iter()
+            .map(|arg| match arg {
+                Expr::Literal(value, meta) if value.data_type().is_integer() && !value.is_null() => {
+                    match value.cast_to(&datafusion::arrow::datatypes::DataType::Int64) {
+                        Ok(wide) => Expr::Literal(wide, meta.clone()),
+                        Err(_) => arg.clone(),
+                    }
+                }
+                Expr::Literal(value, meta) if value.data_type().is_integer() => {
+                    Expr::Literal(ScalarValue::Int64(None), meta.clone())
+                }
+                other => other.clone(),
+            })
+            .collect();
+        self.0.call(&widened)
+    }
+}
+
+/// `pg_get_keywords()`: the SQL keywords glaux's parser knows, with
+/// PostgreSQL's category codes (`R` reserved, `U` unreserved).
+#[derive(Debug)]
+struct Keywords;
+
+impl TableFunctionImpl for Keywords {
+    fn call(&self, _: &[Expr]) -> Result<Arc<dyn TableProvider>> {
+        let mut rows = Rows::new(&[
+            ("word", Col::Text),
+            ("catcode", Col::Text),
+            ("barelabel", Col::Bool),
+            ("catdesc", Col::Text),
+            ("baredesc", Col::Text),
+        ]);
+        for (word, code) in keywords() {
+            let description = if code == 'R' { "reserved" } else { "unreserved" };
+            rows.push(vec![
+                text(word.to_ascii_lowercase()),
+                char(code),
+                ScalarValue::Boolean(Some(code != 'R')),
+                text(description),
+                text(if code == 'R' { "requires AS" } else { "can be bare label" }),
+            ]);
+        }
+        let schema = rows.schema();
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![rows.into_batch().map_err(crate::error::Error::into_datafusion)?]])?))
+    }
+}
