@@ -18,9 +18,11 @@
 
 mod colnames;
 mod cursor;
+mod decorrelate;
 pub mod ddl;
 mod functions;
 pub mod hive_ddl;
+mod literals;
 mod rewrite;
 pub mod session;
 mod settings;
@@ -150,6 +152,11 @@ impl Shared {
             .with_catalog_list(Arc::new(catalogs))
             .with_scalar_functions(functions)
             .with_table_function_list(table_functions::all())
+            .with_analyzer_rules(vec![
+                Arc::new(datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingFunction::new()),
+                Arc::new(literals::UnknownLiterals),
+                Arc::new(datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new()),
+            ])
             .with_aggregate_functions({
                 let mut aggregates = datafusion::execution::SessionStateDefaults::default_aggregate_functions();
                 aggregates.push(Arc::new(single_value::udaf()));

@@ -17,8 +17,9 @@
 
 use crate::pgcatalog::tables;
 use datafusion::sql::sqlparser::ast::{
-    AccessExpr, BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments,
-    Ident, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement, TableFactor, Value, VisitMut, VisitorMut,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
+    FunctionArgumentList, FunctionArguments, OrderByKind,
+    Ident, JoinOperator, ObjectName, ObjectNamePart, SelectItem, SetExpr, Statement, TableAlias, TableAliasColumnDef, TableFactor, Value, VisitMut, VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -49,10 +50,67 @@ fn catalog_dialect(ast: &mut Statement) {
         ControlFlow::<()>::Continue(())
     });
     let _ = ast.visit(&mut TableFunctions);
+    let _ = ast.visit(&mut OverEmptyTables);
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(ast, |expr| {
         rewrite_catalog_expr(expr);
         ControlFlow::<()>::Continue(())
     });
+}
+
+/// A query reading a pg_catalog table that glaux always leaves empty
+/// (psql's `\d+` reads pg_policy with an `ARRAY(subquery)` correlated by
+/// `= ANY`, which DataFusion cannot decorrelate) computes its select list
+/// for no row: its subqueries there become NULL, which changes no answer.
+struct OverEmptyTables;
+
+impl VisitorMut for OverEmptyTables {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut datafusion::sql::sqlparser::ast::Query) -> ControlFlow<()> {
+        nothing_over_empty_tables(query.body.as_mut());
+        ControlFlow::Continue(())
+    }
+}
+
+fn nothing_over_empty_tables(body: &mut SetExpr) {
+    let select = match body {
+        SetExpr::SetOperation { left, right, .. } => {
+            nothing_over_empty_tables(left);
+            nothing_over_empty_tables(right);
+            return;
+        }
+        SetExpr::Select(select) => select,
+        _ => return,
+    };
+    // One always-empty table that every row must come from: no rows.
+    let inner_join =
+        |op: &JoinOperator| matches!(op, JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_));
+    let empty = select.from.iter().any(|t| {
+        is_empty_table(&t.relation) || t.joins.iter().any(|j| inner_join(&j.join_operator) && is_empty_table(&j.relation))
+    });
+    if !empty {
+        return;
+    }
+    for item in select.projection.iter_mut() {
+        let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(item, |e| {
+            let subquery = matches!(e, Expr::Subquery(_))
+                || matches!(e, Expr::Function(f) if matches!(f.args, FunctionArguments::Subquery(_)));
+            if subquery {
+                *e = Expr::value(Value::Null);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+}
+
+fn is_empty_table(factor: &TableFactor) -> bool {
+    let TableFactor::Table { name, args: None, .. } = factor else { return false };
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()).collect();
+    match parts.as_slice() {
+        [table] => tables::is_always_empty(table),
+        [schema, table] => schema == "pg_catalog" && tables::is_always_empty(table),
+        _ => false,
+    }
 }
 
 /// Turns `FROM f(args)` into the form DataFusion plans with its argument
@@ -64,22 +122,84 @@ impl VisitorMut for TableFunctions {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
-        if let TableFactor::Table { name, alias, args: Some(args), with_ordinality: false, .. } = factor {
-            *factor = TableFactor::Function {
-                lateral: false,
-                name: name.clone(),
-                args: std::mem::take(&mut args.args),
-                alias: alias.take(),
-            };
+        let TableFactor::Table { name, alias, args: Some(args), with_ordinality: false, .. } = factor else {
+            return ControlFlow::Continue(());
+        };
+        let function = name.to_string().to_ascii_lowercase();
+        let mut exprs = Vec::new();
+        for arg in std::mem::take(&mut args.args) {
+            match arg {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => exprs.push(e),
+                other => {
+                    args.args.push(other);
+                    return ControlFlow::Continue(());
+                }
+            }
         }
+        let alias = alias.take();
+        *factor = if function == "unnest" {
+            let alias = if exprs.len() == 1 { column_named_as(alias) } else { alias };
+            TableFactor::UNNEST { alias, array_exprs: exprs, with_offset: false, with_offset_alias: None, with_ordinality: false }
+        } else if super::table_functions::is_table_function(&function) {
+            let alias = if function == "generate_series" { column_named_as(alias) } else { alias };
+            let args = exprs.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect();
+            TableFactor::Function { lateral: false, name: name.clone(), args, alias }
+        } else {
+            // A scalar function in FROM is a one-row table of its value.
+            let alias = alias.unwrap_or_else(|| TableAlias {
+                explicit: true,
+                name: Ident::new(function.clone()),
+                columns: vec![],
+            });
+            let column = alias.columns.first().map_or_else(|| alias.name.clone(), |c| c.name.clone());
+            let value = Expr::Function(Function {
+                name: name.clone(),
+                uses_odbc_syntax: false,
+                parameters: FunctionArguments::None,
+                args: FunctionArguments::List(FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args: exprs.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
+                    clauses: vec![],
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: vec![],
+            });
+            let sql = format!("SELECT {value} AS {column}");
+            let Ok(Statement::Query(query)) =
+                datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+                    .try_with_sql(&sql)
+                    .and_then(|mut p| p.parse_statement())
+            else {
+                return ControlFlow::Continue(());
+            };
+            TableFactor::Derived { lateral: false, subquery: query, alias: Some(TableAlias { columns: vec![], ..alias }), sample: None }
+        };
         ControlFlow::Continue(())
     }
 }
+
+/// A function returning one column, aliased without a column list, names
+/// its column after the alias (`generate_series(1, 3) AS i` has column `i`).
+fn column_named_as(alias: Option<TableAlias>) -> Option<TableAlias> {
+    alias.map(|mut a| {
+        if a.columns.is_empty() {
+            a.columns.push(TableAliasColumnDef::from_name(a.name.value.clone()));
+        }
+        a
+    })
+}
+
 
 fn rewrite_catalog_expr(expr: &mut Expr) {
     match expr {
         Expr::Function(f) => {
             unqualify_function(&mut f.name);
+            if let Some(aggregated) = array_subquery(f) {
+                *expr = aggregated;
+                return;
+            }
             // Set-returning functions in a select list: list functions, unnested.
             let list_form = match f.name.to_string().to_ascii_lowercase().as_str() {
                 "_pg_expandarray" => "glaux_expandarray",
@@ -152,67 +272,91 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
                     let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.pop() else { return };
                     *expr = call(&format!("{inner_function}_name"), arg);
                 }
-                Some("oid") => *data_type = DataType::IntUnsigned(None),
-                Some("name" | "\"char\"" | "text") => *data_type = DataType::Text,
-                Some("int2") => *data_type = DataType::SmallInt(None),
-                Some("int4") => *data_type = DataType::Int(None),
-                Some("int8") => *data_type = DataType::BigInt(None),
-                Some("float8") => *data_type = DataType::DoublePrecision,
-                Some("bool") => *data_type = DataType::Boolean,
-                _ => {}
+                Some(name) => {
+                    if let Some(standard) = standard_type(name) {
+                        *data_type = standard;
+                    }
+                }
+                None => {
+                    // `x::pg_catalog.int2[]`
+                    if let DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)) = data_type {
+                        if let Some(standard) = pg_type_name(element).and_then(|n| standard_type(&n)) {
+                            **element = standard;
+                        }
+                    }
+                }
             }
         }
         _ => {}
     }
 }
 
-/// `ast` with each scalar subquery that selects one plain value (no
-/// aggregate, GROUP BY, DISTINCT or LIMIT) aggregated by `single_value`,
-/// for the correlated subqueries DataFusion refuses unaggregated (catalog
-/// queries are full of them). PostgreSQL's meaning is kept: NULL for no
-/// row, the value for one, error 21000 for more.
-pub fn aggregate_scalar_subqueries(ast: &Statement) -> Statement {
-    let mut ast = ast.clone();
-    let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(&mut ast, |expr| {
-        if let Expr::Subquery(query) = expr {
-            if query.limit_clause.is_none() && query.fetch.is_none() {
-                if let SetExpr::Select(select) = query.body.as_mut() {
-                    let plain = select.distinct.is_none()
-                        && select.having.is_none()
-                        && matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
-                    if plain && select.projection.len() == 1 {
-                        if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = &mut select.projection[0] {
-                            if !mentions_aggregate(e) {
-                                let inner = std::mem::replace(e, Expr::value(Value::Null));
-                                *e = call(super::single_value::NAME, inner);
-                            }
-                        }
-                    }
-                }
+/// `ARRAY(SELECT e FROM ... ORDER BY o)` as the scalar subquery
+/// `(SELECT array_agg(e ORDER BY o) FROM ...)`.
+fn array_subquery(f: &Function) -> Option<Expr> {
+    let FunctionArguments::Subquery(query) = &f.args else { return None };
+    if !f.name.to_string().eq_ignore_ascii_case("array") || query.limit_clause.is_some() || query.fetch.is_some() {
+        return None;
+    }
+    if let Some(mapped) = prefix_each(query) {
+        return Some(mapped);
+    }
+    let mut query = query.clone();
+    let order_by = match query.order_by.take().map(|o| o.kind) {
+        None => Vec::new(),
+        Some(OrderByKind::Expressions(list)) => list,
+        Some(OrderByKind::All(_)) => return None,
+    };
+    let SetExpr::Select(select) = query.body.as_mut() else { return None };
+    let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] = select.projection.as_mut_slice()
+    else {
+        return None;
+    };
+    let order_by = order_by
+        .into_iter()
+        .map(|mut o| {
+            // `ORDER BY 1` is the selected value.
+            if matches!(&o.expr, Expr::Value(v) if v.value == Value::Number("1".into(), false)) {
+                o.expr = value.clone();
             }
+            o
+        })
+        .collect::<Vec<_>>();
+    let mut aggregate = call("array_agg", std::mem::replace(value, Expr::value(Value::Null)));
+    if let (Expr::Function(agg), false) = (&mut aggregate, order_by.is_empty()) {
+        if let FunctionArguments::List(list) = &mut agg.args {
+            list.clauses.push(FunctionArgumentClause::OrderBy(order_by));
         }
-        ControlFlow::<()>::Continue(())
-    });
-    ast
+    }
+    *value = aggregate;
+    Some(Expr::Subquery(query))
 }
 
-/// Whether an expression calls a (likely) aggregate function.
-fn mentions_aggregate(expr: &Expr) -> bool {
-    const AGGREGATES: &[&str] = &[
-        "count", "sum", "min", "max", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "every", "json_agg",
-        "stddev", "variance",
-    ];
-    let mut found = false;
-    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
-        if let Expr::Function(f) = e {
-            let name = f.name.to_string().to_ascii_lowercase();
-            if AGGREGATES.contains(&name.rsplit('.').next().unwrap_or_default()) {
-                found = true;
-            }
+/// `ARRAY(SELECT 'p' || x FROM unnest(a) x)` (psql's `\d+` lists toast
+/// options so) as `glaux_prefix_each('p', a)`: DataFusion cannot
+/// decorrelate an unnest of an outer column.
+fn prefix_each(query: &datafusion::sql::sqlparser::ast::Query) -> Option<Expr> {
+    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    if query.order_by.is_some() || select.selection.is_some() || select.from.len() != 1 || !select.from[0].joins.is_empty() {
+        return None;
+    }
+    let TableFactor::UNNEST { alias: Some(alias), array_exprs, with_offset: false, with_ordinality: false, .. } =
+        &select.from[0].relation
+    else {
+        return None;
+    };
+    let column = alias.columns.first().map_or(&alias.name, |c| &c.name);
+    let [SelectItem::UnnamedExpr(Expr::BinaryOp { left, op: BinaryOperator::StringConcat, right })] =
+        select.projection.as_slice()
+    else {
+        return None;
+    };
+    match (left.as_ref(), right.as_ref(), array_exprs.as_slice()) {
+        (prefix @ Expr::Value(_), Expr::Identifier(x), [array]) if x.value == column.value => {
+            Some(call_with("glaux_prefix_each", vec![prefix.clone(), array.clone()]))
         }
-        ControlFlow::<()>::Continue(())
-    });
-    found
+        _ => None,
+    }
 }
 
 /// `pg_catalog.f` and `information_schema.f` are glaux's `f`.
@@ -245,6 +389,21 @@ fn pg_type_name(t: &DataType) -> Option<String> {
     }
 }
 
+/// The type DataFusion knows for a PostgreSQL type name it lacks.
+fn standard_type(name: &str) -> Option<DataType> {
+    Some(match name {
+        "oid" => DataType::IntUnsigned(None),
+        "name" | "\"char\"" | "text" => DataType::Text,
+        "int2" => DataType::SmallInt(None),
+        "int4" => DataType::Int(None),
+        "int8" => DataType::BigInt(None),
+        "float4" => DataType::Real,
+        "float8" => DataType::DoublePrecision,
+        "bool" => DataType::Boolean,
+        _ => return None,
+    })
+}
+
 /// The input function of a Postgres type DataFusion cannot cast to.
 fn input_function(t: &DataType) -> Option<&'static str> {
     match t {
@@ -269,7 +428,7 @@ fn rewrite_type_input(expr: &mut Expr) {
     *expr = call(function, arg);
 }
 
-fn call(name: &str, arg: Expr) -> Expr {
+pub(super) fn call(name: &str, arg: Expr) -> Expr {
     call_with(name, vec![arg])
 }
 

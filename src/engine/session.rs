@@ -255,15 +255,25 @@ impl Session {
     }
 
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
-        let ast = super::rewrite::for_datafusion(ast);
+        let mut ast = super::rewrite::for_datafusion(ast);
         let mut plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         if matches!(&plan, Err(e) if e.to_string().contains("Projections require unique expression names")) {
-            let distinct = super::rewrite::with_distinct_output_names(&ast);
-            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(distinct))).await;
+            ast = super::rewrite::with_distinct_output_names(&ast);
+            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         }
-        if matches!(&plan, Err(e) if e.to_string().contains("Correlated scalar subquery must be aggregated")) {
-            let aggregated = super::rewrite::aggregate_scalar_subqueries(&ast);
-            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(aggregated))).await;
+        // DataFusion refuses some correlated subqueries only when it
+        // analyzes the plan: analyze it here, and restate them if so.
+        let refused = |plan: &datafusion::error::Result<LogicalPlan>| match plan {
+            Err(e) => e.to_string().contains("orrelated"),
+            Ok(p) => self
+                .state
+                .analyzer()
+                .execute_and_check(p.clone(), self.state.config_options(), |_, _| {})
+                .is_err_and(|e| e.to_string().contains("orrelated")),
+        };
+        if refused(&plan) {
+            let restated = super::decorrelate::scalar_subqueries(&ast);
+            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(restated))).await;
         }
         let plan = plan.map_err(Error::from);
         let plan = match plan {

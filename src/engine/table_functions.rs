@@ -22,6 +22,11 @@ pub fn all() -> Vec<Arc<TableFunction>> {
     functions
 }
 
+/// Whether `name` is a table function (not a scalar function in FROM).
+pub fn is_table_function(name: &str) -> bool {
+    name == "pg_get_keywords" || SessionStateDefaults::default_table_functions().iter().any(|f| f.name() == name)
+}
+
 /// A table function whose integer literal arguments are widened to `int8`.
 #[derive(Debug)]
 struct WideIntegers(Arc<dyn TableFunctionImpl>);

@@ -3,7 +3,8 @@
 //! (`%s`, `%I`, `%L`), `json_build_object`, `like_escape`, and the list
 //! forms of two set-returning functions, `glaux_subscripts` for
 //! `generate_subscripts` and `glaux_expandarray` for
-//! `information_schema._pg_expandarray`, which the query rewrite
+//! `information_schema._pg_expandarray`, and `glaux_prefix_each` for one
+//! `ARRAY(SELECT ... FROM unnest(...))` shape, which the query rewrite
 //! ([`crate::engine::rewrite`]) wraps in `unnest`. Arrays are 1-based, as
 //! PostgreSQL's are (glaux's `int2vector` columns too).
 
@@ -25,7 +26,24 @@ pub(super) static DEFS: &[Def] = &[
     lenient("format", (1, usize::MAX), utf8, format),
     lenient("json_build_object", (0, usize::MAX), utf8, json_build_object),
     def("like_escape", (2, 2), utf8, like_escape),
+    def("glaux_prefix_each", (2, 2), text_list, prefix_each),
 ];
+
+fn text_list() -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
+}
+
+/// Each element of a text array with a prefix (`ARRAY(SELECT 'p' || x
+/// FROM unnest(a) x)`, restated by the query rewrite).
+fn prefix_each(_: &SessionView, a: &[ScalarValue]) -> Outcome {
+    let prefix = as_text(&a[0]);
+    let values: Vec<ScalarValue> = elements(&a[1])
+        .unwrap_or_default()
+        .iter()
+        .map(|v| ScalarValue::Utf8((!v.is_null()).then(|| format!("{prefix}{}", as_text(v)))))
+        .collect();
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, &DataType::Utf8)))
+}
 
 fn int4_list() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Int32, true)))

@@ -49,6 +49,12 @@ pub fn is_pg_catalog_table(name: &str) -> bool {
     find("pg_catalog", name).is_some()
 }
 
+/// Whether pg_catalog table `name` never has rows in glaux (pg_policy,
+/// pg_trigger ...: objects glaux has no notion of).
+pub fn is_always_empty(name: &str) -> bool {
+    find("pg_catalog", name).is_some_and(|t| std::ptr::fn_addr_eq(t.fill, no_rows as fn(&Context, &mut Rows)))
+}
+
 /// The system tables as relations, for pg_class and pg_attribute.
 pub fn system_relations() -> Vec<Relation> {
     all()

@@ -1,0 +1,143 @@
+//! PostgreSQL's untyped literals. In PostgreSQL a quoted literal takes
+//! the type of what it is compared with, so `paid = 't'` compares
+//! booleans and `polroles = '{0}'` compares arrays; DataFusion types every
+//! quoted literal as text and refuses those comparisons. [`UnknownLiterals`]
+//! is an analyzer rule, run before DataFusion's type coercion, that
+//! converts a text literal compared with a boolean or an array to that
+//! type, with PostgreSQL's input syntax (`t`, `yes`, `on`, `1` ...;
+//! `{1,2,"a b",NULL}`) and its error for bad input (22P02).
+
+use crate::error::{Error, SqlState};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::logical_expr::expr::BinaryExpr;
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, Operator};
+use datafusion::optimizer::AnalyzerRule;
+
+#[derive(Debug, Default)]
+pub struct UnknownLiterals;
+
+impl AnalyzerRule for UnknownLiterals {
+    fn name(&self) -> &str {
+        "glaux_unknown_literals"
+    }
+
+    fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|plan| {
+            let mut schema = DFSchema::empty();
+            for input in plan.inputs() {
+                schema.merge(input.schema());
+            }
+            if plan.inputs().is_empty() {
+                schema.merge(plan.schema());
+            }
+            plan.map_expressions(|e| e.transform_up(|e| typed(e, &schema)))
+        })
+        .map(|t| t.data)
+    }
+}
+
+fn typed(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else { return Ok(Transformed::no(expr)) };
+    let comparison = matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+            | Operator::IsDistinctFrom
+            | Operator::IsNotDistinctFrom
+    );
+    if !comparison {
+        return Ok(Transformed::no(expr));
+    }
+    let convert = |literal: &Expr, other: &Expr| -> Result<Option<Expr>> {
+        let Expr::Literal(ScalarValue::Utf8(Some(text)) | ScalarValue::Utf8View(Some(text)), _) = literal else {
+            return Ok(None);
+        };
+        let Ok(target) = other.get_type(schema) else { return Ok(None) };
+        let value = match &target {
+            DataType::Boolean => ScalarValue::Boolean(Some(parse_bool(text).map_err(Error::into_datafusion)?)),
+            DataType::List(field) => parse_array(text, field.data_type()).map_err(Error::into_datafusion)?,
+            _ => return Ok(None),
+        };
+        Ok(Some(Expr::Literal(value, None)))
+    };
+    let op: Operator = *op;
+    if let Some(r) = convert(right, left)? {
+        return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr { left: left.clone(), op, right: Box::new(r) })));
+    }
+    if let Some(l) = convert(left, right)? {
+        return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr { left: Box::new(l), op, right: right.clone() })));
+    }
+    Ok(Transformed::no(expr))
+}
+
+/// PostgreSQL's boolean input: `t`/`true`/`yes`/`on`/`1` and their
+/// opposites, any case, unique prefixes accepted.
+pub fn parse_bool(text: &str) -> std::result::Result<bool, Error> {
+    let t = text.trim().to_ascii_lowercase();
+    let prefix_of = |word: &str, min: usize| t.len() >= min && word.starts_with(t.as_str());
+    if t == "1" || prefix_of("true", 1) || prefix_of("yes", 1) || prefix_of("on", 2) {
+        return Ok(true);
+    }
+    if t == "0" || prefix_of("false", 1) || prefix_of("no", 1) || prefix_of("off", 2) {
+        return Ok(false);
+    }
+    Err(Error::new(SqlState::InvalidTextRepresentation, format!("invalid input syntax for type boolean: \"{text}\"")))
+}
+
+/// A one-dimensional array literal (`{1,2}`, `{"a b",NULL}`) as a list of
+/// `element` values.
+fn parse_array(text: &str, element: &DataType) -> std::result::Result<ScalarValue, Error> {
+    let malformed = || Error::new(SqlState::InvalidTextRepresentation, format!("malformed array literal: \"{text}\""));
+    let body = text.trim().strip_prefix('{').and_then(|b| b.strip_suffix('}')).ok_or_else(malformed)?;
+    let mut items: Vec<Option<String>> = Vec::new();
+    if !body.trim().is_empty() {
+        let mut chars = body.chars().peekable();
+        loop {
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+            let mut item = String::new();
+            let mut quoted = false;
+            if chars.peek() == Some(&'"') {
+                quoted = true;
+                chars.next();
+                loop {
+                    match chars.next().ok_or_else(malformed)? {
+                        '"' => break,
+                        '\\' => item.push(chars.next().ok_or_else(malformed)?),
+                        c => item.push(c),
+                    }
+                }
+            }
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if matches!(c, '{' | '}' | '"') || (quoted && !c.is_whitespace()) {
+                    return Err(malformed());
+                }
+                if !quoted {
+                    item.push(c);
+                }
+                chars.next();
+            }
+            let item = if quoted { item } else { item.trim().to_string() };
+            items.push((quoted || !item.eq_ignore_ascii_case("null")).then_some(item));
+            if chars.next().is_none() {
+                break;
+            }
+        }
+    }
+    let values = items
+        .into_iter()
+        .map(|item| ScalarValue::Utf8(item).cast_to(element).map_err(|_| malformed()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, element)))
+}
