@@ -50,6 +50,37 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Seconds a client has from connecting to finishing authentication.",
     },
     Setting {
+        key: "server.max_connections",
+        env: "GLAUX_MAX_CONNECTIONS",
+        default: "100",
+        doc: "Most clients connected at once; one more is refused with 53300.",
+    },
+    Setting {
+        key: "server.auth",
+        env: "GLAUX_AUTH",
+        default: "auto",
+        doc: "How clients authenticate: `auto` (no password for loopback clients while no user is defined, \
+              SCRAM-SHA-256 otherwise), `scram` (always SCRAM-SHA-256) or `trust` (never asks).",
+    },
+    Setting {
+        key: "server.tls_cert",
+        env: "GLAUX_TLS_CERT",
+        default: "",
+        doc: "PEM certificate chain for TLS; with `server.tls_key`, clients may encrypt (SSLRequest or direct TLS).",
+    },
+    Setting {
+        key: "server.tls_key",
+        env: "GLAUX_TLS_KEY",
+        default: "",
+        doc: "PEM private key for `server.tls_cert`.",
+    },
+    Setting {
+        key: "server.require_tls",
+        env: "GLAUX_REQUIRE_TLS",
+        default: "false",
+        doc: "Refuse unencrypted connections (28000); needs `server.tls_cert` and `server.tls_key`.",
+    },
+    Setting {
         key: "data_dir",
         env: "GLAUX_DATA_DIR",
         default: "~/.glaux",

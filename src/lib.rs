@@ -24,6 +24,7 @@ pub mod error;
 pub mod pgcatalog;
 pub mod pgtypes;
 pub mod repl;
+pub mod scram;
 pub mod sample;
 pub mod server;
 pub mod table;

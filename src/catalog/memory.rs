@@ -1,8 +1,8 @@
 //! An in-memory [`Catalog`]: a map behind a mutex. For tests and for
 //! sessions that need no persistence.
 
-use super::{database_exists, database_not_empty, normalize, table_exists, unknown_database};
-use super::{Catalog, Database, IfExists, Partition, Table};
+use super::{check_user_change, database_exists, database_not_empty, normalize, table_exists, unknown_database};
+use super::{Catalog, Database, IfExists, Partition, Table, User};
 use crate::error::Result;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -15,6 +15,7 @@ struct State {
     tables: BTreeMap<(String, String), Table>,
     /// (database, table) -> partitions
     partitions: BTreeMap<(String, String), Vec<Partition>>,
+    users: BTreeMap<String, User>,
 }
 
 #[derive(Debug, Default)]
@@ -128,5 +129,24 @@ impl Catalog for MemoryCatalog {
     async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>> {
         let key = (normalize(database), normalize(table));
         Ok(self.lock().partitions.get(&key).cloned().unwrap_or_default())
+    }
+
+    async fn put_user(&self, user: User, create: bool) -> Result<()> {
+        let mut s = self.lock();
+        check_user_change(&user.name, s.users.contains_key(&user.name), create)?;
+        s.users.insert(user.name.clone(), user);
+        Ok(())
+    }
+
+    async fn get_user(&self, name: &str) -> Result<Option<User>> {
+        Ok(self.lock().users.get(name).cloned())
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        Ok(self.lock().users.values().cloned().collect())
+    }
+
+    async fn drop_user(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().users.remove(name).is_some())
     }
 }

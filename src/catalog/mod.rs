@@ -19,7 +19,7 @@ pub mod types;
 
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
-pub use model::{Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType};
+pub use model::{Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User};
 
 /// How `create_table` treats an existing table of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,23 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Register partitions of a table (replacing ones with the same values).
     async fn add_partitions(&self, database: &str, table: &str, partitions: Vec<Partition>) -> Result<()>;
     async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>>;
+
+    /// Create a user (`create`: 42710 if the name is taken) or replace an
+    /// existing user's verifier (otherwise: 42704 if there is none).
+    async fn put_user(&self, user: User, create: bool) -> Result<()>;
+    async fn get_user(&self, name: &str) -> Result<Option<User>>;
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Drop a user; returns false if there was none.
+    async fn drop_user(&self, name: &str) -> Result<bool>;
+}
+
+/// The check `put_user` makes, shared by the implementations.
+pub fn check_user_change(name: &str, exists: bool, create: bool) -> Result<()> {
+    match (exists, create) {
+        (true, true) => Err(Error::new(SqlState::DuplicateObject, format!("role \"{name}\" already exists"))),
+        (false, false) => Err(Error::new(SqlState::UndefinedObject, format!("role \"{name}\" does not exist"))),
+        _ => Ok(()),
+    }
 }
 
 /// A database that must exist, or 3F000 naming the ones that do.

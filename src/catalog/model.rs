@@ -146,3 +146,12 @@ pub fn now() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+/// A user who may log in: the name and the SCRAM-SHA-256 verifier of the
+/// password (`SCRAM-SHA-256$iterations:salt$StoredKey:ServerKey`, as
+/// PostgreSQL stores it); the password itself is never kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub name: String,
+    pub verifier: String,
+}

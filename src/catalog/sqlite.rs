@@ -7,8 +7,8 @@
 //! JSON document keyed by its names, so the Glue model can grow fields
 //! without schema migrations.
 
-use super::{database_exists, database_not_empty, normalize, table_exists, unknown_database};
-use super::{Catalog, Database, IfExists, Partition, Table};
+use super::{check_user_change, database_exists, database_not_empty, normalize, table_exists, unknown_database};
+use super::{Catalog, Database, IfExists, Partition, Table, User};
 use crate::error::Result;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS partitions (
     spec     TEXT NOT NULL,
     doc      TEXT NOT NULL,
     PRIMARY KEY (database, tbl, spec)
+);
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
 );
 ";
 
@@ -222,5 +226,26 @@ impl Catalog for SqliteCatalog {
                 params![normalize(database), normalize(table)],
             )
         })
+    }
+
+    async fn put_user(&self, user: User, create: bool) -> Result<()> {
+        self.write(|tx| {
+            let exists = tx.query_row("SELECT 1 FROM users WHERE name = ?1", [&user.name], |_| Ok(())).optional()?.is_some();
+            check_user_change(&user.name, exists, create)?;
+            tx.execute("INSERT OR REPLACE INTO users (name, doc) VALUES (?1, ?2)", params![user.name, to_json(&user)?])?;
+            Ok(())
+        })
+    }
+
+    async fn get_user(&self, name: &str) -> Result<Option<User>> {
+        self.read(|c| Ok(docs(c, "SELECT doc FROM users WHERE name = ?1", [name])?.pop()))
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.read(|c| docs(c, "SELECT doc FROM users ORDER BY name", []))
+    }
+
+    async fn drop_user(&self, name: &str) -> Result<bool> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM users WHERE name = ?1", [name])? > 0))
     }
 }

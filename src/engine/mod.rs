@@ -32,6 +32,7 @@ pub mod statement;
 mod stream;
 mod table_functions;
 pub mod transaction;
+mod users;
 
 pub use session::{Output, Prepared, Session};
 pub use transaction::TxStatus;
@@ -123,6 +124,11 @@ impl Engine {
     /// Bytes read from storage by all sessions since start.
     pub fn bytes_read(&self) -> u64 {
         self.shared.bytes_read.get()
+    }
+
+    /// The catalog (users are looked up in it at log-in).
+    pub fn catalog(&self) -> Arc<dyn Catalog> {
+        Arc::clone(&self.shared.catalog)
     }
 
     pub fn config(&self) -> &Config {

@@ -328,6 +328,7 @@ impl Session {
                 ddl::create_database(catalog.as_ref(), c).await?;
                 done("CREATE DATABASE")
             }
+            Statement::User(command) => done(super::users::run(catalog.as_ref(), command).await?),
             Statement::DropDatabase { name, if_exists, cascade } => {
                 ddl::drop_database(catalog.as_ref(), name, *if_exists, *cascade).await?;
                 if *name == self.database {

@@ -123,6 +123,8 @@ pub enum Statement {
     /// Planned and run by DataFusion: SELECT, WITH, VALUES, EXPLAIN ...
     Query(Box<Ast>),
     CreateDatabase(hive_ddl::CreateDatabase),
+    /// CREATE / ALTER / DROP USER.
+    User(super::users::UserCommand),
     DropDatabase { name: String, if_exists: bool, cascade: bool },
     ShowDatabases { like: Option<String> },
     ShowTables { database: Option<String>, like: Option<String> },
@@ -202,6 +204,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
         ["CREATE", "DATABASE" | "SCHEMA", ..] => {
             return hive_ddl::parse_create_database(stmt).map(Statement::CreateDatabase);
         }
+        ["CREATE" | "ALTER" | "DROP", "USER" | "ROLE", ..] => return super::users::parse(stmt),
         _ => {}
     }
     let mut statements = Parser::new(&PostgreSqlDialect {})

@@ -1,17 +1,22 @@
 //! One client connection from accept to close: encryption negotiation
-//! (SSLRequest and GSSENCRequest are declined with `N`), the start-up
+//! (SSLRequest is accepted with `S` when TLS is configured, declined with
+//! `N` otherwise, as GSSENCRequest always is; a TLS ClientHello as the
+//! first bytes is direct TLS), the connection limit (53300), the start-up
 //! timeout, and the message loop, which hands each checked message
 //! ([`super::framing`]) to pgwire's dispatcher and ends a connection whose
-//! input broke the protocol with a FATAL error saying why.
+//! input broke the protocol, or whose start-up failed, with a FATAL error
+//! saying why.
 
 use super::framing::{Checked, Violation, ViolationSlot};
 use super::handler::Handlers;
 use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, DefaultClient, PgWireConnectionState, PgWireServerHandlers};
-use pgwire::error::ErrorInfo;
+use crate::error::SqlState;
+use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use pgwire::tokio::server::{process_error, process_message, PgWireMessageServerCodec};
+use pgwire::tokio::server::{process_error, process_message, MaybeTls, PgWireMessageServerCodec};
+use pgwire::tokio::TlsAcceptor;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +26,8 @@ use tokio_util::codec::Framed;
 
 const SSL_REQUEST_CODE: i32 = 80_877_103;
 const GSSENC_REQUEST_CODE: i32 = 80_877_104;
+/// The first byte of a TLS handshake record.
+const TLS_HANDSHAKE: u8 = 0x16;
 
 /// Limits applied to every connection.
 #[derive(Debug, Clone, Copy)]
@@ -31,17 +38,29 @@ pub struct Limits {
     pub max_message_bytes: usize,
 }
 
-/// Serve one client until it disconnects or breaks the protocol.
-pub async fn serve(mut socket: TcpStream, handlers: Arc<Handlers>, limits: Limits) -> io::Result<()> {
+/// Serve one client until it disconnects or breaks the protocol. Without
+/// a `permit` the server is full: the client is told so (53300).
+pub async fn serve(
+    socket: TcpStream,
+    handlers: Arc<Handlers>,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+) -> io::Result<()> {
     let peer = socket.peer_addr()?;
-    let read = match tokio::time::timeout(limits.startup_timeout, decline_encryption(&mut socket)).await {
-        Ok(read) => read?,
-        Err(_) => return Ok(()),
+    let (stream, read, secure) = match tokio::time::timeout(limits.startup_timeout, negotiate(socket, tls.as_ref())).await {
+        Ok(Ok(Some(negotiated))) => negotiated,
+        Ok(Ok(None)) | Err(_) => return Ok(()),
+        Ok(Err(e)) => return Err(e),
     };
     let violation: ViolationSlot = Arc::new(Mutex::new(None));
-    let checked = Checked::new(socket, read, limits.max_message_bytes, Arc::clone(&violation));
-    let mut socket = Framed::new(checked, PgWireMessageServerCodec::new(DefaultClient::new(peer, false)));
+    let checked = Checked::new(stream, read, limits.max_message_bytes, Arc::clone(&violation));
+    let mut socket = Framed::new(checked, PgWireMessageServerCodec::new(DefaultClient::new(peer, secure)));
     socket.set_state(PgWireConnectionState::AwaitingStartup);
+    if permit.is_none() {
+        let info = ErrorInfo::new("FATAL".into(), SqlState::TooManyConnections.code().into(), "sorry, too many clients already".into());
+        return socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await;
+    }
 
     let startup = handlers.startup_handler();
     let simple = handlers.simple_query_handler();
@@ -92,31 +111,53 @@ pub async fn serve(mut socket: TcpStream, handlers: Arc<Handlers>, limits: Limit
         )
         .await
         {
-            process_error(&mut socket, e, extended_message).await?;
+            let info = ErrorInfo::from(e);
+            if starting || info.is_fatal() {
+                // A failed start-up or a FATAL error ends the connection;
+                // nothing follows the error (no ReadyForQuery).
+                socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await?;
+                break;
+            }
+            process_error(&mut socket, PgWireError::UserError(Box::new(info)), extended_message).await?;
         }
     }
     Ok(())
 }
 
-/// Answer SSLRequest / GSSENCRequest with `N` (no encryption) until the
-/// client sends something else; return the bytes read of that.
-async fn decline_encryption(socket: &mut TcpStream) -> io::Result<BytesMut> {
+/// Negotiate encryption: the stream to speak the protocol on, the bytes
+/// already read of the start-up packet, and whether it is encrypted.
+/// `None` when the client leaves or asks for TLS the server cannot give.
+async fn negotiate(mut socket: TcpStream, tls: Option<&TlsAcceptor>) -> io::Result<Option<(MaybeTls, BytesMut, bool)>> {
+    let mut first = [0u8; 1];
+    if socket.peek(&mut first).await? == 1 && first[0] == TLS_HANDSHAKE {
+        // Direct TLS: the client must name PostgreSQL in ALPN.
+        let Some(tls) = tls else { return Ok(None) };
+        let stream = tls.accept(socket).await?;
+        if stream.get_ref().1.alpn_protocol() != Some(super::tls::ALPN) {
+            return Ok(None);
+        }
+        return Ok(Some((MaybeTls::Tls(Box::new(stream)), BytesMut::new(), true)));
+    }
     loop {
         let mut head = [0u8; 8];
         let mut n = 0;
         while n < 8 {
             let got = socket.read(&mut head[n..]).await?;
             if got == 0 {
-                return Ok(BytesMut::from(&head[..n]));
+                return Ok(Some((MaybeTls::Plain(socket), BytesMut::from(&head[..n]), false)));
             }
             n += got;
         }
         let len = i32::from_be_bytes([head[0], head[1], head[2], head[3]]);
         let code = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
-        if len == 8 && (code == SSL_REQUEST_CODE || code == GSSENC_REQUEST_CODE) {
-            socket.write_all(b"N").await?;
-            continue;
+        match (len, code, tls) {
+            (8, SSL_REQUEST_CODE, Some(tls)) => {
+                socket.write_all(b"S").await?;
+                let stream = tls.accept(socket).await?;
+                return Ok(Some((MaybeTls::Tls(Box::new(stream)), BytesMut::new(), true)));
+            }
+            (8, SSL_REQUEST_CODE | GSSENC_REQUEST_CODE, _) => socket.write_all(b"N").await?,
+            _ => return Ok(Some((MaybeTls::Plain(socket), BytesMut::from(&head[..]), false))),
         }
-        return Ok(BytesMut::from(&head[..]));
     }
 }

@@ -48,16 +48,18 @@ pub struct Handlers {
 
 pub struct Inner {
     engine: Engine,
+    auth: super::auth::Auth,
     pids: RandomPidSecretKeyGenerator,
     cancel_keys: Arc<CancelKeys>,
     parser: Arc<StatementParser>,
 }
 
 impl Handlers {
-    pub fn new(engine: Engine) -> Self {
+    pub fn new(engine: Engine, auth: super::auth::Auth) -> Self {
         Handlers {
             inner: Arc::new(Inner {
                 engine,
+                auth,
                 pids: RandomPidSecretKeyGenerator::default(),
                 cancel_keys: Arc::new(CancelKeys::default()),
                 parser: Arc::new(StatementParser),
@@ -159,9 +161,38 @@ impl StartupHandler for Inner {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(ref startup) = message else { return Ok(()) };
-        protocol_negotiation(client, startup).await?;
-        save_startup_parameters_to_metadata(client, startup);
+        match message {
+            PgWireFrontendMessage::Startup(ref startup) => {
+                protocol_negotiation(client, startup).await?;
+                save_startup_parameters_to_metadata(client, startup);
+                let catalog = self.engine.catalog();
+                if self.auth.password_required(catalog.as_ref(), &*client).await? {
+                    super::auth::begin(client).await
+                } else {
+                    self.complete_startup(client).await
+                }
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(password) => {
+                let catalog = self.engine.catalog();
+                if super::auth::on_password(&self.auth, catalog.as_ref(), client, password).await? {
+                    self.complete_startup(client).await
+                } else {
+                    Ok(())
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Inner {
+    /// The client is who it says: open its session and report ready.
+    async fn complete_startup<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
         let user = client.metadata().get(METADATA_USER).cloned().unwrap_or_default();
         let database = client.metadata().get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
         let mut session = self.engine.session(&user, Some(&database)).map_err(|e| fatal(&e))?;

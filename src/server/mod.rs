@@ -13,10 +13,12 @@
 //! [`run`] serves a bound listener until `shutdown` resolves, so tests can
 //! start a server on port 0; [`serve`] is what `glaux serve` runs.
 
+mod auth;
 mod connection;
 mod framing;
 mod handler;
 mod rows;
+mod tls;
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -76,7 +78,10 @@ pub async fn run(listener: TcpListener, engine: Engine, shutdown: impl Future<Ou
         startup_timeout: Duration::from_secs(config.number("server.startup_timeout_secs")?),
         max_message_bytes: usize::try_from(config.number("server.max_message_bytes")?).unwrap_or(usize::MAX),
     };
-    let handlers = Arc::new(Handlers::new(engine));
+    let auth = auth::Auth::from_config(config)?;
+    let tls = tls::acceptor(config)?;
+    let slots = Arc::new(tokio::sync::Semaphore::new(usize::try_from(config.number("server.max_connections")?).unwrap_or(usize::MAX)));
+    let handlers = Arc::new(Handlers::new(engine, auth));
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
@@ -93,8 +98,10 @@ pub async fn run(listener: TcpListener, engine: Engine, shutdown: impl Future<Ou
                 };
                 let _ = socket.set_nodelay(true);
                 let handlers = Arc::clone(&handlers);
+                let tls = tls.clone();
+                let permit = Arc::clone(&slots).try_acquire_owned().ok();
                 connections.spawn(async move {
-                    if let Err(e) = connection::serve(socket, handlers, limits).await {
+                    if let Err(e) = connection::serve(socket, handlers, limits, tls, permit).await {
                         log::debug!("connection from {peer} ended: {e}");
                     }
                 });
