@@ -390,7 +390,9 @@ fn classify_schema_error(e: &datafusion::common::SchemaError) -> SqlState {
 
 fn classify_plan_message(m: &str) -> SqlState {
     let lower = m.to_ascii_lowercase();
-    if lower.contains("table") && lower.contains("not found") {
+    if lower.contains("invalid function") || (lower.contains("table function") && lower.contains("not found")) {
+        SqlState::UndefinedFunction
+    } else if lower.contains("table") && lower.contains("not found") {
         SqlState::UndefinedTable
     } else if lower.contains("schema") && lower.contains("not found") {
         SqlState::UndefinedSchema
@@ -398,8 +400,6 @@ fn classify_plan_message(m: &str) -> SqlState {
         SqlState::DatatypeMismatch
     } else if lower.contains("unsupported") || lower.contains("not supported") {
         SqlState::FeatureNotSupported
-    } else if lower.contains("invalid function") {
-        SqlState::UndefinedObject
     } else {
         SqlState::PlanningError
     }

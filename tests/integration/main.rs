@@ -10,5 +10,6 @@ mod catalog_store;
 mod clients;
 mod protocol;
 mod s3;
+mod security;
 mod types;
 mod wire;
