@@ -37,6 +37,27 @@ fn query_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// Plan `df` and start it, with every join's output cooperative: a join
+/// can produce batches for a long time without its inputs ever waiting
+/// (a cross join), and only an operator that yields to the runtime lets
+/// the task see that its client has gone and stop.
+async fn start(df: datafusion::prelude::DataFrame) -> datafusion::error::Result<SendableRecordBatchStream> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::physical_plan::{coop::CooperativeExec, ExecutionPlan};
+    let context = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    let plan = plan
+        .transform_up(|node: Arc<dyn ExecutionPlan>| {
+            Ok(if node.name().contains("Join") {
+                Transformed::yes(Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>)
+            } else {
+                Transformed::no(node)
+            })
+        })?
+        .data;
+    datafusion::physical_plan::execute_stream(plan, context)
+}
+
 /// Start `df` on the query runtime; its batches arrive through a small
 /// channel, so a slow client holds back the query. Dropping the returned
 /// stream stops the query (the producing task ends at its next send).
@@ -44,7 +65,7 @@ pub fn execute_apart(df: datafusion::prelude::DataFrame) -> SendableRecordBatchS
     let schema = Arc::new(df.schema().as_arrow().clone());
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     query_runtime().spawn(async move {
-        let mut stream = match df.execute_stream().await {
+        let mut stream = match start(df).await {
             Ok(s) => s,
             Err(e) => {
                 let _ = sender.send(Err(e)).await;

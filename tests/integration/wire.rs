@@ -124,6 +124,52 @@ async fn cancel_request_stops_a_running_query() {
 }
 
 #[tokio::test]
+async fn cancelled_cross_joins_stop_and_leave_the_server_free() {
+    let (server, dir) = server().await;
+    // A 10,000-row Parquet table, cross-joined with itself three times.
+    let file = dir.path().join("numbers/part-0.parquet");
+    let ctx = datafusion::prelude::SessionContext::new();
+    ctx.sql(&format!("COPY (SELECT value AS x FROM generate_series(1, 10000)) TO '{}' STORED AS PARQUET", file.display()))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    let setup = server.connect().await;
+    setup
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE numbers STORED AS PARQUET LOCATION '{}'",
+            file.parent().unwrap().display()
+        ))
+        .await
+        .unwrap();
+    // More cancelled queries than the query runtime has threads: had any
+    // kept running, the last query would wait for a free thread forever.
+    for _ in 0..4 {
+        let client = server.connect().await;
+        let cancel = client.cancel_token();
+        let query = tokio::spawn(async move {
+            client
+                .query(
+                    "SELECT max(a.x + b.x + c.x) FROM numbers a CROSS JOIN numbers b CROSS JOIN numbers c",
+                    &[],
+                )
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel.cancel_query(NoTls).await.unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(30), query).await.expect("cancel took effect").unwrap();
+        assert_eq!(code(&result.unwrap_err()), "57014");
+    }
+    let client = server.connect().await;
+    let answer = tokio::time::timeout(Duration::from_secs(60), client.query_one("SELECT 41 + 1", &[]))
+        .await
+        .expect("the server answers after the cancelled queries")
+        .unwrap();
+    assert_eq!(answer.get::<_, i64>(0), 42);
+}
+
+#[tokio::test]
 async fn errors_carry_sqlstate_and_position_and_the_session_survives() {
     let (server, _dir) = server().await;
     let client = server.connect().await;
