@@ -94,7 +94,7 @@ fn plain_value(select: &mut Select) -> Option<&mut Expr> {
 }
 
 /// Whether an expression calls a (likely) aggregate function.
-fn mentions_aggregate(expr: &Expr) -> bool {
+pub(super) fn mentions_aggregate(expr: &Expr) -> bool {
     const AGGREGATES: &[&str] = &[
         "count", "sum", "min", "max", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "every", "json_agg",
         "stddev", "variance",

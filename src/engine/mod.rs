@@ -27,6 +27,7 @@ mod rewrite;
 pub mod session;
 mod settings;
 mod single_value;
+mod sql_prepare;
 pub mod show;
 pub mod statement;
 mod stream;

@@ -72,6 +72,27 @@ impl VisitorMut for OverEmptyTables {
     }
 }
 
+/// Whether a SELECT reads an always-empty table that every row must come
+/// from (the table itself or an inner join of it): it has no rows.
+fn selects_nothing(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
+    let inner_join =
+        |op: &JoinOperator| matches!(op, JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_));
+    select.from.iter().any(|t| {
+        is_empty_table(&t.relation) || t.joins.iter().any(|j| inner_join(&j.join_operator) && is_empty_table(&j.relation))
+    })
+}
+
+/// A scalar subquery with no rows and no aggregate is NULL.
+fn empty_scalar_subquery(query: &datafusion::sql::sqlparser::ast::Query) -> bool {
+    let SetExpr::Select(select) = query.body.as_ref() else { return false };
+    let ungrouped = matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+    let aggregates = select.projection.iter().any(|item| match item {
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => super::decorrelate::mentions_aggregate(e),
+        _ => true,
+    });
+    ungrouped && select.having.is_none() && !aggregates && selects_nothing(select)
+}
+
 fn nothing_over_empty_tables(body: &mut SetExpr) {
     let select = match body {
         SetExpr::SetOperation { left, right, .. } => {
@@ -82,13 +103,7 @@ fn nothing_over_empty_tables(body: &mut SetExpr) {
         SetExpr::Select(select) => select,
         _ => return,
     };
-    // One always-empty table that every row must come from: no rows.
-    let inner_join =
-        |op: &JoinOperator| matches!(op, JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_));
-    let empty = select.from.iter().any(|t| {
-        is_empty_table(&t.relation) || t.joins.iter().any(|j| inner_join(&j.join_operator) && is_empty_table(&j.relation))
-    });
-    if !empty {
+    if !selects_nothing(select) {
         return;
     }
     for item in select.projection.iter_mut() {
@@ -249,6 +264,13 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
                 out = call_with("get_field", vec![out, Expr::value(Value::SingleQuotedString(name))]);
             }
             *expr = out;
+        }
+        Expr::Subquery(query) if empty_scalar_subquery(query) => *expr = Expr::value(Value::Null),
+        Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right } if !matches!(right.as_ref(), Expr::Subquery(_)) => {
+            // DataFusion has ALL only over subqueries.
+            let value = std::mem::replace(left.as_mut(), Expr::value(Value::Null));
+            let array = std::mem::replace(right.as_mut(), Expr::value(Value::Null));
+            *expr = call_with("glaux_differs_from_all", vec![value, array]);
         }
         Expr::Collate { expr: inner, .. } => {
             *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));

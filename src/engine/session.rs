@@ -74,6 +74,7 @@ pub struct Session {
     /// Reported settings changed since the server last asked.
     changed: Vec<&'static str>,
     cursors: Cursors,
+    sql_prepared: super::sql_prepare::SqlPrepared,
 }
 
 impl Session {
@@ -94,6 +95,7 @@ impl Session {
             transaction: Transaction::default(),
             changed: Vec::new(),
             cursors: Cursors::default(),
+            sql_prepared: Default::default(),
         }
     }
 
@@ -183,8 +185,15 @@ impl Session {
     async fn prepare_unchecked(&mut self, sql: &SqlText) -> Result<Prepared> {
         let statement = statement::parse(sql)?;
         self.transaction.check(&statement)?;
-        if matches!(statement, Statement::Query(_) | Statement::CopyTo { .. } | Statement::Declare { .. }) {
-            self.refresh_snapshot(&sql.text).await?;
+        let statement = match statement {
+            Statement::Execute { name, values } => Statement::Query(Box::new(self.sql_prepared.execute(&name, &values)?)),
+            other => other,
+        };
+        match &statement {
+            Statement::Query(ast) => self.refresh_snapshot(&ast.to_string()).await?,
+            Statement::CopyTo { .. } | Statement::Declare { .. } => self.refresh_snapshot(&sql.text).await?,
+            Statement::Prepare { query, .. } => self.refresh_snapshot(&query.to_string()).await?,
+            _ => {}
         }
         let (plan, param_types, schema) = match &statement {
             Statement::Query(ast) => {
@@ -370,6 +379,7 @@ impl Session {
                     self.reset_variables(None).await?;
                     self.cursors.close(None)?;
                     self.show_cursors();
+                    self.sql_prepared.deallocate(None)?;
                 }
                 done("DISCARD ALL")
             }
@@ -415,6 +425,18 @@ impl Session {
                 let stream = MemoryStream::try_new(batches, Arc::clone(&schema), None)?;
                 Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "FETCH" })
             }
+            Statement::Prepare { name, types, query } => {
+                let probe = self.sql_prepared.prepare(name, types, query)?;
+                if let Err(e) = self.plan_query(&probe).await {
+                    self.sql_prepared.forget(name);
+                    return Err(e);
+                }
+                done("PREPARE")
+            }
+            Statement::Deallocate { name } => {
+                self.sql_prepared.deallocate(name.as_deref())?;
+                done(if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" })
+            }
             Statement::Close { name } => {
                 self.cursors.close(name.as_deref())?;
                 self.show_cursors();
@@ -422,6 +444,11 @@ impl Session {
             }
             other => show::run(self, catalog.as_ref(), other).await,
         }
+    }
+
+    /// The result columns of SQL cursor `name`, if it is open.
+    pub fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        self.cursors.schema(name).ok()
     }
 
     /// Keep pg_cursors current.

@@ -150,6 +150,12 @@ pub enum Statement {
     Fetch { name: String, count: Option<usize> },
     /// CLOSE name; `None` is CLOSE ALL.
     Close { name: Option<String> },
+    /// PREPARE name [(types)] AS query.
+    Prepare { name: String, types: Vec<ast::DataType>, query: Box<Ast> },
+    /// EXECUTE name [(values)]; planned as the stored query.
+    Execute { name: String, values: Vec<ast::Expr> },
+    /// DEALLOCATE name; `None` is DEALLOCATE ALL.
+    Deallocate { name: Option<String> },
 }
 
 /// A transaction control statement.
@@ -288,6 +294,18 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
             },
         },
         Ast::Copy { source, to, target, options, legacy_options, .. } => copy_statement(source, to, target, options, legacy_options)?,
+        Ast::Prepare { name, data_types, statement } => {
+            if !matches!(statement.as_ref(), Ast::Query(_)) {
+                return Err(Error::not_supported("PREPARE of anything but a query"));
+            }
+            Statement::Prepare { name: ident_name(&name), types: data_types, query: statement }
+        }
+        Ast::Execute { name, parameters, immediate: false, .. } => {
+            Statement::Execute { name: super::sql_prepare::execute_name(&name)?, values: parameters }
+        }
+        Ast::Deallocate { name, .. } => Statement::Deallocate {
+            name: (name.quote_style.is_some() || !name.value.eq_ignore_ascii_case("all")).then(|| ident_name(&name)),
+        },
         Ast::Declare { mut stmts } if stmts.len() == 1 => {
             let d = stmts.remove(0);
             let (Some(query), [name]) = (d.for_query, d.names.as_slice()) else {

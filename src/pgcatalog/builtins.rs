@@ -27,7 +27,40 @@ pub(super) static DEFS: &[Def] = &[
     lenient("json_build_object", (0, usize::MAX), utf8, json_build_object),
     def("like_escape", (2, 2), utf8, like_escape),
     def("glaux_prefix_each", (2, 2), text_list, prefix_each),
+    lenient("glaux_differs_from_all", (2, 2), boolean, differs_from_all),
 ];
+
+fn boolean() -> DataType {
+    DataType::Boolean
+}
+
+/// `x <> ALL(array)`, with SQL's NULLs: false if an element equals `x`,
+/// else NULL if `x` or an element is NULL, else true (true for an empty
+/// array).
+fn differs_from_all(_: &SessionView, a: &[ScalarValue]) -> Outcome {
+    let Some(items) = elements(&a[1]) else { return Ok(ScalarValue::Boolean(None)) };
+    if items.is_empty() {
+        return Ok(ScalarValue::Boolean(Some(true)));
+    }
+    if a[0].is_null() {
+        return Ok(ScalarValue::Boolean(None));
+    }
+    let mut unknown = false;
+    for item in &items {
+        if item.is_null() {
+            unknown = true;
+            continue;
+        }
+        let equal = match a[0].cast_to(&item.data_type()) {
+            Ok(value) => value == *item,
+            Err(_) => as_text(&a[0]) == as_text(item),
+        };
+        if equal {
+            return Ok(ScalarValue::Boolean(Some(false)));
+        }
+    }
+    Ok(ScalarValue::Boolean((!unknown).then_some(true)))
+}
 
 fn text_list() -> DataType {
     DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))

@@ -57,6 +57,7 @@ pub static SETTINGS: &[Setting] = &[
     setting("client_min_messages", "notice", "enum", "Sets the message levels that are sent to the client."),
     reported(setting("DateStyle", "ISO, MDY", "string", "Sets the display format for date and time values.")),
     setting("default_transaction_isolation", "read committed", "enum", "Sets the transaction isolation level of each new transaction."),
+    setting("default_table_access_method", "heap", "string", "Sets the default table access method for new tables."),
     setting("default_transaction_read_only", "off", "bool", "Sets the default read-only status of new transactions."),
     setting("escape_string_warning", "on", "bool", "Warn about backslash escapes in ordinary string literals."),
     setting("extra_float_digits", "1", "integer", "Sets the number of digits displayed for floating-point values."),

@@ -20,16 +20,17 @@ use pgwire::api::auth::{
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::{
-    send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler, SimpleQueryHandler,
+    send_describe_response, send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
+    SimpleQueryHandler,
 };
-use pgwire::api::results::{FieldInfo, Response};
+use pgwire::api::results::{DescribePortalResponse, FieldFormat, FieldInfo, Response};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
     ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
     RandomPidSecretKeyGenerator, Type, DEFAULT_NAME, METADATA_DATABASE, METADATA_USER,
 };
-use pgwire::messages::extendedquery::{Execute, Sync as PgSync};
+use pgwire::messages::extendedquery::{Describe, Execute, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL};
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
@@ -431,6 +432,29 @@ impl ExtendedQueryHandler for Inner {
         .map_err(|e| user_error(&e));
         send_changed_settings(client, &mut session).await?;
         response(output?, &portal.result_column_format, token)
+    }
+
+    /// Describe of a portal pgwire does not know may name a SQL cursor
+    /// (psycopg's named cursors DECLARE one, then describe it).
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = WireStatement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if message.target_type == TARGET_TYPE_BYTE_PORTAL && client.portal_store().get_portal(name).is_none() {
+            if let Ok(conn) = connection(client) {
+                let schema = conn.session.lock().await.cursor_schema(name);
+                if let Some(schema) = schema {
+                    let fields =
+                        schema.fields().iter().map(|f| pgtypes::field_info(f, FieldFormat::Text)).collect();
+                    return send_describe_response(client, &DescribePortalResponse::new(fields)).await;
+                }
+            }
+        }
+        self._on_describe(client, message).await
     }
 
     /// ReadyForQuery carries the session's transaction status.
