@@ -13,7 +13,21 @@
 //!   types become functions: `x::regclass` is `regclass(x)` (name to OID)
 //!   and `x::regclass::text` is `regclass_name(x)` (OID to name); likewise
 //!   regtype, regnamespace, regproc. `::oid` is an unsigned integer,
-//!   `::name` and `::"char"` are text.
+//!   `::name` and `::"char"` are text (also as array element types).
+//! - PostgreSQL forms DataFusion plans differently or not at all:
+//!   `LIKE ... ESCAPE 'c'` (through `like_escape`), `x <> ALL(array)`,
+//!   `(composite).field`, `ARRAY(subquery)` (an `array_agg` subquery),
+//!   set-returning functions in a select list (`generate_series`,
+//!   `generate_subscripts`, `_pg_expandarray`: unnested lists), `IN
+//!   (subquery)` in a select list, subqueries in ORDER BY (a hidden
+//!   column), and in FROM: table functions planned with their argument
+//!   errors reported, `unnest`, a scalar function as a one-row table, and
+//!   `f(...) AS a` naming the column `a`.
+//! - Queries over pg_catalog tables glaux always leaves empty (pg_policy,
+//!   pg_attrdef ...): their subqueries, never evaluated, are NULL.
+//!
+//! Correlated subqueries DataFusion refuses are restated separately, only
+//! when it refuses them ([`super::decorrelate`]).
 
 use crate::pgcatalog::tables;
 use datafusion::sql::sqlparser::ast::{
@@ -51,6 +65,8 @@ fn catalog_dialect(ast: &mut Statement) {
     });
     let _ = ast.visit(&mut TableFunctions);
     let _ = ast.visit(&mut OverEmptyTables);
+    let _ = ast.visit(&mut SubqueriesInOrderBy);
+    let _ = ast.visit(&mut InSubqueriesInSelectLists);
     let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(ast, |expr| {
         rewrite_catalog_expr(expr);
         ControlFlow::<()>::Continue(())
@@ -116,6 +132,116 @@ fn nothing_over_empty_tables(body: &mut SetExpr) {
             ControlFlow::<()>::Continue(())
         });
     }
+}
+
+/// `ORDER BY` over a subquery (Grafana sorts by `x IN (SELECT ...)`),
+/// which DataFusion refuses in a sort: the expression becomes a hidden
+/// output column of the query, sorted on by an outer query that drops it.
+struct SubqueriesInOrderBy;
+
+impl VisitorMut for SubqueriesInOrderBy {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut datafusion::sql::sqlparser::ast::Query) -> ControlFlow<()> {
+        let Some(OrderByKind::Expressions(items)) = query.order_by.as_mut().map(|o| &mut o.kind) else {
+            return ControlFlow::Continue(());
+        };
+        let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
+        let grouped = !matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+        if select.distinct.is_some() || grouped || select.having.is_some() {
+            return ControlFlow::Continue(());
+        }
+        let mut hidden = Vec::new();
+        for item in items.iter_mut() {
+            if !has_subquery(&item.expr) {
+                continue;
+            }
+            let alias = Ident::with_quote('"', format!("?order?{}", hidden.len() + 1));
+            let expr = std::mem::replace(&mut item.expr, Expr::Identifier(alias.clone()));
+            select.projection.push(SelectItem::ExprWithAlias { expr, alias: alias.clone() });
+            hidden.push(alias);
+        }
+        if hidden.is_empty() {
+            return ControlFlow::Continue(());
+        }
+        let excluded = hidden.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+        let template = format!("SELECT * EXCLUDE ({excluded}) FROM (SELECT 1) AS \"?ordered\"");
+        // The generic dialect parses `* EXCLUDE (...)`; DataFusion plans it.
+        let Ok(Statement::Query(mut outer)) = datafusion::sql::sqlparser::parser::Parser::new(
+            &datafusion::sql::sqlparser::dialect::GenericDialect {},
+        )
+        .try_with_sql(&template)
+        .and_then(|mut p| p.parse_statement()) else {
+            return ControlFlow::Continue(());
+        };
+        let inner = datafusion::sql::sqlparser::ast::Query {
+            with: None,
+            body: std::mem::replace(&mut query.body, outer.body.clone()),
+            order_by: None,
+            limit_clause: None,
+            fetch: None,
+            locks: vec![],
+            for_clause: None,
+            settings: None,
+            format_clause: None,
+            pipe_operators: vec![],
+        };
+        if let SetExpr::Select(outer_select) = outer.body.as_mut() {
+            if let Some(TableFactor::Derived { subquery, .. }) = outer_select.from.first_mut().map(|t| &mut t.relation) {
+                **subquery = inner;
+            }
+        }
+        query.body = outer.body;
+        ControlFlow::Continue(())
+    }
+}
+
+/// `x IN (SELECT y ...)` in a select list, which DataFusion plans only in
+/// WHERE: `glaux_in_array(x, (SELECT array_agg(y) ...))`, a scalar
+/// subquery and a function with IN's meaning, NULLs included.
+struct InSubqueriesInSelectLists;
+
+impl VisitorMut for InSubqueriesInSelectLists {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut datafusion::sql::sqlparser::ast::Query) -> ControlFlow<()> {
+        let SetExpr::Select(select) = query.body.as_mut() else { return ControlFlow::Continue(()) };
+        for item in select.projection.iter_mut() {
+            let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(item, |e| {
+                if let Expr::InSubquery { expr, subquery, negated } = e {
+                    let template = "(SELECT array_agg(\"?v\") FROM (SELECT 1) AS \"?in\"(\"?v\"))";
+                    let Ok(mut aggregated) =
+                        datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
+                            .try_with_sql(template)
+                            .and_then(|mut p| p.parse_expr())
+                    else {
+                        return ControlFlow::Continue(());
+                    };
+                    if let Expr::Subquery(q) = &mut aggregated {
+                        if let SetExpr::Select(s) = q.body.as_mut() {
+                            if let Some(TableFactor::Derived { subquery: inner, .. }) = s.from.first_mut().map(|t| &mut t.relation) {
+                                *inner = subquery.clone();
+                            }
+                        }
+                    }
+                    let value = std::mem::replace(expr.as_mut(), Expr::value(Value::Null));
+                    let test = call_with("glaux_in_array", vec![value, aggregated]);
+                    *e = if *negated { Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(test) } } else { test };
+                }
+                ControlFlow::<()>::Continue(())
+            });
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+fn has_subquery(expr: &Expr) -> bool {
+    let mut found = false;
+    let _ = datafusion::sql::sqlparser::ast::visit_expressions(expr, |e| {
+        found |= matches!(e, Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. });
+        ControlFlow::<()>::Continue(())
+    });
+    found
 }
 
 fn is_empty_table(factor: &TableFactor) -> bool {
@@ -216,9 +342,11 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
                 return;
             }
             // Set-returning functions in a select list: list functions, unnested.
+            // (DataFusion's generate_series as a scalar function is the list.)
             let list_form = match f.name.to_string().to_ascii_lowercase().as_str() {
                 "_pg_expandarray" => "glaux_expandarray",
                 "generate_subscripts" => "glaux_subscripts",
+                "generate_series" => "generate_series",
                 _ => return,
             };
             f.name = ObjectName::from(vec![Ident::new(list_form)]);

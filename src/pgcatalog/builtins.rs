@@ -28,7 +28,21 @@ pub(super) static DEFS: &[Def] = &[
     def("like_escape", (2, 2), utf8, like_escape),
     def("glaux_prefix_each", (2, 2), text_list, prefix_each),
     lenient("glaux_differs_from_all", (2, 2), boolean, differs_from_all),
+    lenient("glaux_in_array", (2, 2), boolean, in_array),
 ];
+
+/// `x IN (subquery)` over the subquery's values aggregated to an array
+/// (NULL when it had no rows): false for none, else `x = ANY(array)`.
+fn in_array(session: &SessionView, a: &[ScalarValue]) -> Outcome {
+    if a[1].is_null() {
+        return Ok(ScalarValue::Boolean(Some(false)));
+    }
+    let differs = differs_from_all(session, a)?;
+    Ok(match differs {
+        ScalarValue::Boolean(Some(b)) => ScalarValue::Boolean(Some(!b)),
+        other => other,
+    })
+}
 
 fn boolean() -> DataType {
     DataType::Boolean
