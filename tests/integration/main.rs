@@ -8,6 +8,7 @@ mod common;
 mod binary;
 mod catalog_store;
 mod clients;
+mod drivers;
 mod protocol;
 mod s3;
 mod security;
