@@ -47,7 +47,7 @@ impl Cursors {
 
     /// The result columns of cursor `name`.
     pub fn schema(&self, name: &str) -> Result<SchemaRef> {
-        self.open.get(name).map(|c| c.schema.clone()).ok_or_else(|| missing(name))
+        self.open.get(name).map(|c| std::sync::Arc::clone(&c.schema)).ok_or_else(|| missing(name))
     }
 
     /// The next `count` rows (all that remain for `None`).

@@ -23,6 +23,7 @@ pub mod ddl;
 mod functions;
 pub mod hive_ddl;
 mod literals;
+mod reshape;
 mod rewrite;
 pub mod session;
 mod settings;

@@ -244,7 +244,7 @@ fn quote_literal(s: &str) -> String {
 
 /// `json_build_object(k1, v1, ...)` as JSON text.
 fn json_build_object(_: &SessionView, a: &[ScalarValue]) -> Outcome {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(bad_format("argument list must have even number of elements"));
     }
     let mut object = serde_json::Map::new();
