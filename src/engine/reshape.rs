@@ -11,10 +11,10 @@
 //!   in a select list ([`InSubqueriesInSelectLists`]);
 //! - `ARRAY(subquery)` ([`array_subquery`]).
 
-use super::rewrite::{call, call_with};
+use super::rewrite::{call, call_object, call_with};
 use crate::pgcatalog::tables;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArgumentList,
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
     FunctionArguments, Ident, JoinOperator, OrderByKind, SelectItem, SetExpr, Statement, TableAlias, TableAliasColumnDef,
     TableFactor, Value, VisitorMut,
 };
@@ -240,20 +240,7 @@ impl VisitorMut for TableFunctions {
                 columns: vec![],
             });
             let column = alias.columns.first().map_or_else(|| alias.name.clone(), |c| c.name.clone());
-            let value = Expr::Function(Function {
-                name: name.clone(),
-                uses_odbc_syntax: false,
-                parameters: FunctionArguments::None,
-                args: FunctionArguments::List(FunctionArgumentList {
-                    duplicate_treatment: None,
-                    args: exprs.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect(),
-                    clauses: vec![],
-                }),
-                filter: None,
-                null_treatment: None,
-                over: None,
-                within_group: vec![],
-            });
+            let value = call_object(name.clone(), exprs);
             let sql = format!("SELECT {value} AS {column}");
             let Ok(Statement::Query(query)) =
                 datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})

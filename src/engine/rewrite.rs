@@ -253,8 +253,13 @@ pub(super) fn call(name: &str, arg: Expr) -> Expr {
 }
 
 pub(super) fn call_with(name: &str, args: Vec<Expr>) -> Expr {
+    call_object(ObjectName::from(vec![Ident::new(name)]), args)
+}
+
+/// A plain call of function `name`.
+pub(super) fn call_object(name: ObjectName, args: Vec<Expr>) -> Expr {
     Expr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(name)]),
+        name,
         uses_odbc_syntax: false,
         parameters: FunctionArguments::None,
         args: FunctionArguments::List(FunctionArgumentList {

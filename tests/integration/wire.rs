@@ -124,7 +124,7 @@ async fn cancel_request_stops_a_running_query() {
 }
 
 #[tokio::test]
-async fn cancelled_cross_joins_stop_and_leave_the_server_free() {
+async fn cancelled_or_abandoned_cross_joins_stop_and_leave_the_server_free() {
     let (server, dir) = server().await;
     // A 10,000-row Parquet table, cross-joined with itself three times.
     let file = dir.path().join("numbers/part-0.parquet");
@@ -160,6 +160,19 @@ async fn cancelled_cross_joins_stop_and_leave_the_server_free() {
         cancel.cancel_query(NoTls).await.unwrap();
         let result = tokio::time::timeout(Duration::from_secs(30), query).await.expect("cancel took effect").unwrap();
         assert_eq!(code(&result.unwrap_err()), "57014");
+    }
+    // Clients that disconnect mid-query cost nothing either.
+    for _ in 0..4 {
+        let (client, connection) = tokio_postgres::connect(&server.url("tester"), NoTls).await.unwrap();
+        let running = tokio::spawn(connection);
+        let query = tokio::spawn(async move {
+            let _ = client
+                .query("SELECT max(a.x + b.x + c.x) FROM numbers a CROSS JOIN numbers b CROSS JOIN numbers c", &[])
+                .await;
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        query.abort();
+        running.abort();
     }
     let client = server.connect().await;
     let answer = tokio::time::timeout(Duration::from_secs(60), client.query_one("SELECT 41 + 1", &[]))
