@@ -138,6 +138,12 @@ impl Engine {
     }
 }
 
+/// The Arrow time zone of a session's `TimeZone` setting.
+pub(crate) fn session_zone(view: &SharedView) -> String {
+    let zone = pgcatalog::snapshot::read(view).setting("timezone").map(str::to_string);
+    zone.and_then(|z| crate::pgtypes::arrow_time_zone(&z)).unwrap_or_else(|| "UTC".into())
+}
+
 impl Shared {
     /// A DataFusion session state whose unqualified names resolve in
     /// `database`; `depth` counts views being expanded; `view` is the
@@ -148,6 +154,9 @@ impl Shared {
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false);
         config.options_mut().sql_parser.dialect = Dialect::PostgreSQL;
+        // `timestamp with time zone` values are instants in the session's
+        // zone (the session updates this on SET TimeZone).
+        config.options_mut().execution.time_zone = Some(session_zone(view));
         let factory: Arc<dyn TableFactory> = Arc::new(TableBuilder(Arc::clone(self)));
         let system = pgcatalog::schema_providers(view, &self.catalog);
         let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth, system);

@@ -118,6 +118,7 @@ impl Session {
             }
         }
         self.changed.clear();
+        self.apply_time_zone();
         Ok(())
     }
 
@@ -220,7 +221,12 @@ impl Session {
                     Some(flag) => super::stream::fail_on_error(stream, flag),
                     None => stream,
                 };
+                let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
                 Ok(Output::Rows { schema, stream, tag })
+            }
+            Ok(Output::Copy { schema, stream, format }) => {
+                let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
+                Ok(Output::Copy { schema, stream, format })
             }
             Ok(done) => Ok(done),
             Err(e) => {
@@ -254,7 +260,7 @@ impl Session {
                     check_param_count(&prepared.param_types, &params)?;
                     plan.clone().replace_params_with_values(&params)?
                 };
-                let df = DataFrame::new(self.state.clone(), plan);
+                let df = DataFrame::new(self.running_state(), plan);
                 let schema = names_of(df.schema().as_arrow(), &prepared.schema);
                 let stream = super::stream::execute_apart(df);
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
@@ -387,7 +393,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.state.clone(), plan));
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan));
                 Ok(Output::Copy { schema, stream, format: format.clone() })
             }
             Statement::Transaction(command) => {
@@ -408,7 +414,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.state.clone(), plan));
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan));
                 let info = CursorInfo {
                     name: name.clone(),
                     statement: format!("DECLARE {name} CURSOR{} FOR {query}", if *hold { " WITH HOLD" } else { "" }),
@@ -451,6 +457,24 @@ impl Session {
         self.cursors.schema(name).ok()
     }
 
+    /// The state a statement runs with: `now()` is its start time.
+    fn running_state(&self) -> SessionState {
+        let mut state = self.state.clone();
+        state.mark_start_execution();
+        state
+    }
+
+    /// The session's `TimeZone`, as an Arrow time zone.
+    fn time_zone(&self) -> String {
+        super::session_zone(&self.view)
+    }
+
+    /// DataFusion reads and makes `timestamp with time zone` values in it.
+    fn apply_time_zone(&mut self) {
+        let zone = self.time_zone();
+        self.state.config_mut().options_mut().execution.time_zone = Some(zone);
+    }
+
     /// Keep pg_cursors current.
     fn show_cursors(&self) {
         view::write(&self.view).cursors = self.cursors.list();
@@ -478,12 +502,14 @@ impl Session {
         }
         let reported = settings::set(&mut view::write(&self.view), &name, value)?;
         self.changed.extend(reported);
+        self.apply_time_zone();
         Ok(())
     }
 
     async fn reset_variables(&mut self, name: Option<&str>) -> Result<()> {
         let reported = settings::reset(&mut view::write(&self.view), name)?;
         self.changed.extend(reported);
+        self.apply_time_zone();
         if name.is_none_or(|n| n.eq_ignore_ascii_case("search_path")) && self.database != DEFAULT_DATABASE {
             self.set_database(DEFAULT_DATABASE).await?;
         }

@@ -101,6 +101,10 @@ fn normalize(setting: &Setting, value: &str) -> Result<String> {
                 Err(Error::new(SqlState::FeatureNotSupported, format!("client encoding \"{value}\" is not supported; glaux speaks UTF8")))
             }
             "client_encoding" => Ok("UTF8".into()),
+            "TimeZone" => match crate::pgtypes::arrow_time_zone(trimmed) {
+                Some(_) => Ok(trimmed.to_string()),
+                None => Err(invalid("; glaux knows UTC and IANA zone names (Europe/Berlin, Etc/GMT+3)")),
+            },
             _ => Ok(value.to_string()),
         },
     }

@@ -19,6 +19,44 @@ pub fn fail_on_error(stream: SendableRecordBatchStream, flag: Arc<AtomicBool>) -
     Box::pin(RecordBatchStreamAdapter::new(schema, watched))
 }
 
+/// `stream` with its timestamptz columns in time zone `zone`: the same
+/// instants, shown in the session's `TimeZone`.
+pub fn in_time_zone(
+    schema: datafusion::arrow::datatypes::SchemaRef,
+    stream: SendableRecordBatchStream,
+    zone: &str,
+) -> (datafusion::arrow::datatypes::SchemaRef, SendableRecordBatchStream) {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let retimed = |t: &DataType| match t {
+        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != zone => Some(DataType::Timestamp(*unit, Some(zone.into()))),
+        _ => None,
+    };
+    if !schema.fields().iter().any(|f| retimed(f.data_type()).is_some()) {
+        return (schema, stream);
+    }
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match retimed(f.data_type()) {
+            Some(t) => f.as_ref().clone().with_data_type(t),
+            None => f.as_ref().clone(),
+        })
+        .collect();
+    let target = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+    let out = Arc::clone(&target);
+    let batches = stream.map(move |batch| {
+        let batch = batch?;
+        let columns = batch
+            .columns()
+            .iter()
+            .zip(out.fields())
+            .map(|(c, f)| datafusion::arrow::compute::cast(c, f.data_type()))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(datafusion::arrow::array::RecordBatch::try_new(Arc::clone(&out), columns)?)
+    });
+    (Arc::clone(&target), Box::pin(RecordBatchStreamAdapter::new(target, batches)))
+}
+
 /// The runtime queries execute on, apart from the one serving connections:
 /// a CPU-bound query (a large join that never yields) must not starve the
 /// accept loop, other sessions' I/O or the CancelRequest that would stop

@@ -26,7 +26,7 @@ pub fn write(values: &Values, row: usize, out: &mut BytesMut) {
         Values::Uuid(a) => out.put_slice(a.value(row)),
         Values::Date(a) => out.put_i32(a.value(row).saturating_sub(EPOCH_DAYS)),
         Values::Time(a) => out.put_i64(a.value(row)),
-        Values::Timestamp(a) | Values::TimestampTz(a) => out.put_i64(a.value(row).saturating_sub(EPOCH_MICROS)),
+        Values::Timestamp(a) | Values::TimestampTz(a, _) => out.put_i64(a.value(row).saturating_sub(EPOCH_MICROS)),
         Values::Interval(a) => {
             let v = a.value(row);
             out.put_i64(v.nanoseconds / 1000);

@@ -223,6 +223,21 @@ fn char_length(declared: &str) -> Option<i32> {
     declared.split_once('(')?.1.trim_end_matches(')').trim().parse().ok()
 }
 
+/// A PostgreSQL `TimeZone` value as an Arrow time zone: `UTC` (also
+/// `GMT`, `Z`) or an IANA name (`Europe/Berlin`, `Etc/GMT+3`); `None` for
+/// anything else (bare offsets, whose sign PostgreSQL reads the POSIX way,
+/// are refused rather than guessed).
+pub fn arrow_time_zone(name: &str) -> Option<String> {
+    let name = name.trim().trim_matches('\'');
+    if ["utc", "gmt", "z", "zulu", "etc/utc", "universal"].contains(&name.to_ascii_lowercase().as_str()) {
+        return Some("UTC".into());
+    }
+    if name.starts_with(['+', '-']) || name.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    name.parse::<datafusion::arrow::array::timezone::Tz>().ok().map(|_| name.to_string())
+}
+
 /// How one result is encoded: the field descriptions sent to the client
 /// and, per column, its kind and format.
 pub struct WireEncoding {

@@ -1,8 +1,10 @@
 //! PostgreSQL's text output of each kind, as a PostgreSQL 16 server with
-//! `DateStyle = ISO, MDY`, `IntervalStyle = postgres`, `TimeZone = UTC`
-//! and `extra_float_digits = 1` writes it.
+//! `DateStyle = ISO, MDY`, `IntervalStyle = postgres` and
+//! `extra_float_digits = 1` writes it. A timestamptz is shown in the zone
+//! its column carries (the session's `TimeZone`, set by the engine).
 
 use super::values::Values;
+use datafusion::arrow::array::timezone::Tz;
 use super::Kind;
 use bytes::{BufMut, BytesMut};
 use chrono::{Datelike, NaiveDate, Timelike};
@@ -33,12 +35,15 @@ fn write_value(values: &Values, row: usize, out: &mut BytesMut) -> std::fmt::Res
         Values::Date(a) => out.put_slice(pg_date(a.value(row)).as_bytes()),
         Values::Time(a) => out.put_slice(pg_time(a.value(row)).as_bytes()),
         Values::Timestamp(a) => out.put_slice(pg_timestamp(a.value(row)).as_bytes()),
-        Values::TimestampTz(a) => {
-            let text = pg_timestamp(a.value(row));
+        Values::TimestampTz(a, zone) => {
+            let instant = a.value(row);
+            let offset = zone.as_ref().map_or(0, |tz| utc_offset(instant, tz));
+            let text = pg_timestamp(instant + i64::from(offset) * 1_000_000);
+            let offset = pg_offset(offset);
             // The offset goes before an era suffix: `0044-03-15 00:00:00+00 BC`.
             match text.strip_suffix(" BC") {
-                Some(t) => write!(out, "{t}+00 BC")?,
-                None => write!(out, "{text}+00")?,
+                Some(t) => write!(out, "{t}{offset} BC")?,
+                None => write!(out, "{text}{offset}")?,
             }
         }
         Values::Interval(a) => {
@@ -147,6 +152,27 @@ pub fn pg_timestamp(micros: i64) -> String {
             )
         }
         None => micros.to_string(),
+    }
+}
+
+/// Seconds east of UTC in `tz` at an instant (microseconds since the epoch).
+fn utc_offset(micros: i64, tz: &Tz) -> i32 {
+    use chrono::{Offset, TimeZone};
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) => tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc(),
+        None => 0,
+    }
+}
+
+/// An offset as PostgreSQL writes it: `+00`, `-05`, `+05:30`, `+00:19:32`.
+fn pg_offset(seconds: i32) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let s = seconds.unsigned_abs();
+    let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
+    match (m, sec) {
+        (0, 0) => format!("{sign}{h:02}"),
+        (_, 0) => format!("{sign}{h:02}:{m:02}"),
+        _ => format!("{sign}{h:02}:{m:02}:{sec:02}"),
     }
 }
 

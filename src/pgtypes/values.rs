@@ -3,6 +3,7 @@
 //! month-day-nano intervals, `i32`-offset strings and lists, and numerics as
 //! their exact decimal text.
 
+use datafusion::arrow::array::timezone::Tz;
 use super::Kind;
 use crate::error::{Error, Result};
 use datafusion::arrow::array::{
@@ -31,12 +32,21 @@ pub enum Values {
     Date(Date32Array),
     Time(Time64MicrosecondArray),
     Timestamp(TimestampMicrosecondArray),
-    TimestampTz(TimestampMicrosecondArray),
+    /// Instants, and the zone to show them in (`None`: UTC).
+    TimestampTz(TimestampMicrosecondArray, Option<Tz>),
     Interval(IntervalMonthDayNanoArray),
     Uuid(FixedSizeBinaryArray),
     Json(StringArray),
     /// The lists, and all their elements as one column.
     Array(ListArray, Box<Values>, Kind),
+}
+
+/// The zone a timestamptz column is shown in; `None` for UTC.
+fn display_zone(name: &str) -> Option<Tz> {
+    if matches!(name, "UTC" | "+00:00" | "Z") {
+        return None;
+    }
+    name.parse().ok()
 }
 
 fn cast_to(col: &ArrayRef, t: DataType) -> Result<ArrayRef> {
@@ -74,7 +84,8 @@ impl Values {
                     DataType::Timestamp(_, tz) => tz.clone(),
                     _ => Some("UTC".into()),
                 };
-                Values::TimestampTz(cast_to(&col, DataType::Timestamp(micros, tz))?.as_primitive().clone())
+                let zone = tz.as_deref().and_then(display_zone);
+                Values::TimestampTz(cast_to(&col, DataType::Timestamp(micros, tz))?.as_primitive().clone(), zone)
             }
             Kind::Interval => Values::Interval(interval_of(&col)?),
             Kind::Array(item) => {
@@ -104,7 +115,7 @@ impl Values {
             Values::Bytea(a) => a.is_null(row),
             Values::Date(a) => a.is_null(row),
             Values::Time(a) => a.is_null(row),
-            Values::Timestamp(a) | Values::TimestampTz(a) => a.is_null(row),
+            Values::Timestamp(a) | Values::TimestampTz(a, _) => a.is_null(row),
             Values::Interval(a) => a.is_null(row),
             Values::Uuid(a) => a.is_null(row),
             Values::Array(a, _, _) => a.is_null(row),
