@@ -276,6 +276,14 @@ impl Session {
             ast = super::rewrite::with_distinct_output_names(&ast);
             plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         }
+        if matches!(&plan, Err(e) if e.to_string().contains("Cannot infer common argument type for comparison")) {
+            if let Some((parameterized, texts)) = super::literals::as_parameters(&ast) {
+                if let Ok(p) = self.state.statement_to_plan(DfStatement::Statement(Box::new(parameterized))).await {
+                    let values = super::literals::typed_values(&texts, &p)?;
+                    plan = p.replace_params_with_values(&ParamValues::List(values.into_iter().map(Into::into).collect()));
+                }
+            }
+        }
         // DataFusion refuses some correlated subqueries only when it
         // analyzes the plan: analyze it here, and restate them if so.
         let refused = |plan: &datafusion::error::Result<LogicalPlan>| match plan {
