@@ -47,6 +47,17 @@ async fn psql_describes_tables_copies_and_fetches_in_pieces() {
     assert!(out.contains("shop|orders|table|tester"), "{out}\n{err}");
     assert!(out.lines().any(|l| l == "shop|tester"), "{out}\n{err}");
 
+    // \d and \d+ (correlated subqueries over pg_attribute, pg_collation,
+    // pg_policy ...), \l.
+    let (out, err) = psql(&server, commands(&["\\d shop.orders"])).await;
+    for line in ["id|bigint", "customer|text", "amount|numeric(12,2)", "placed|date"] {
+        assert!(out.lines().any(|l| l.starts_with(line)), "{line} in {out}\n{err}");
+    }
+    let (out, err) = psql(&server, commands(&["\\d+ shop.orders"])).await;
+    assert!(out.lines().any(|l| l.starts_with("amount|numeric(12,2)")), "{out}\n{err}");
+    let (out, err) = psql(&server, commands(&["\\l"])).await;
+    assert!(out.lines().any(|l| l.starts_with("glaux|")), "{out}\n{err}");
+
     // COPY TO STDOUT in CSV with a header, and \copy.
     let copy = "COPY (SELECT id, customer FROM shop.orders ORDER BY id LIMIT 2) TO STDOUT WITH (FORMAT csv, HEADER)";
     let (out, err) = psql(&server, commands(&[copy])).await;
