@@ -411,6 +411,9 @@ fn classify_execution_message(m: &str) -> SqlState {
         SqlState::DivisionByZero
     } else if lower.contains("cannot cast") || lower.contains("cast error") {
         SqlState::InvalidTextRepresentation
+    } else if lower.contains("cannot access field") {
+        // `(x).field` on a value that has no fields.
+        SqlState::DatatypeMismatch
     } else if lower.contains("parquet") || lower.contains("orc") || lower.contains("corrupt") {
         SqlState::DataCorrupted
     } else if lower.contains("csv") || lower.contains("json") {
