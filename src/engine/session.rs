@@ -211,6 +211,7 @@ impl Session {
 
     /// Run a prepared statement with parameter values (`$1`, ...).
     pub async fn execute(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
+        let started = tokio::time::Instant::now();
         let result = match self.transaction.check(&prepared.statement) {
             Ok(()) => self.execute_unchecked(prepared, params).await,
             Err(e) => Err(e),
@@ -222,11 +223,11 @@ impl Session {
                     None => stream,
                 };
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Rows { schema, stream, tag })
+                Ok(Output::Rows { schema, stream: self.timed(stream, started), tag })
             }
             Ok(Output::Copy { schema, stream, format }) => {
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Copy { schema, stream, format })
+                Ok(Output::Copy { schema, stream: self.timed(stream, started), format })
             }
             Ok(done) => Ok(done),
             Err(e) => {
@@ -470,6 +471,16 @@ impl Session {
         let mut state = self.state.clone();
         state.mark_start_execution();
         state
+    }
+
+    /// `stream` limited by `statement_timeout` (milliseconds; 0 is none),
+    /// counted from `started`.
+    fn timed(&self, stream: SendableRecordBatchStream, started: tokio::time::Instant) -> SendableRecordBatchStream {
+        let millis = view::read(&self.view).setting("statement_timeout").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        if millis == 0 {
+            return stream;
+        }
+        super::stream::with_deadline(stream, started + std::time::Duration::from_millis(millis))
     }
 
     /// The session's `TimeZone`, as an Arrow time zone.

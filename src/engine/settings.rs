@@ -91,6 +91,9 @@ fn normalize(setting: &Setting, value: &str) -> Result<String> {
             "off" | "false" | "no" | "0" | "f" | "n" => Ok("off".into()),
             _ => Err(invalid("")),
         },
+        "integer" if setting.unit == Some("ms") => milliseconds(trimmed).map(|n| n.to_string()).ok_or_else(|| {
+            invalid("; give milliseconds or a number with a unit (ms, s, min, h, d)")
+        }),
         "integer" => trimmed.parse::<i64>().map(|n| n.to_string()).map_err(|_| invalid("")),
         _ => match setting.name {
             "DateStyle" => date_style(trimmed).ok_or_else(|| invalid("; glaux writes dates in ISO style")),
@@ -108,6 +111,24 @@ fn normalize(setting: &Setting, value: &str) -> Result<String> {
             _ => Ok(value.to_string()),
         },
     }
+}
+
+/// A duration setting in milliseconds: `1500`, `1500ms`, `5s`, `1min`,
+/// `2h`, `1d`, as PostgreSQL reads them.
+fn milliseconds(value: &str) -> Option<i64> {
+    let value = value.trim();
+    let split = value.find(|c: char| !c.is_ascii_digit() && c != '-').unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "ms" => 1,
+        "s" => 1000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return None,
+    };
+    number.checked_mul(scale).filter(|n| *n >= 0)
 }
 
 /// `ISO`, `ISO, MDY`, `ISO, DMY`, ... -> the canonical `ISO, MDY` form.

@@ -19,6 +19,27 @@ pub fn fail_on_error(stream: SendableRecordBatchStream, flag: Arc<AtomicBool>) -
     Box::pin(RecordBatchStreamAdapter::new(schema, watched))
 }
 
+/// `stream`, ended with 57014 once `deadline` passes (statement_timeout);
+/// the query stops when its stream is dropped.
+pub fn with_deadline(stream: SendableRecordBatchStream, deadline: tokio::time::Instant) -> SendableRecordBatchStream {
+    let schema = stream.schema();
+    let timed = futures::stream::unfold(Some(stream), move |state| async move {
+        let mut stream = state?;
+        tokio::select! {
+            biased;
+            _ = tokio::time::sleep_until(deadline) => {
+                let e = crate::error::Error::new(
+                    crate::error::SqlState::QueryCanceled,
+                    "canceling statement due to statement timeout",
+                );
+                Some((Err(e.into_datafusion()), None))
+            }
+            next = stream.next() => next.map(|item| (item, Some(stream))),
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, timed))
+}
+
 /// `stream` with its timestamptz columns in time zone `zone`: the same
 /// instants, shown in the session's `TimeZone`.
 pub fn in_time_zone(
