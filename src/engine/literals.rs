@@ -70,7 +70,7 @@ fn typed(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         let Ok(target) = other.get_type(schema) else { return Ok(None) };
         let value = match &target {
             DataType::Boolean => ScalarValue::Boolean(Some(parse_bool(text).map_err(Error::into_datafusion)?)),
-            DataType::List(field) => parse_array(text, field.data_type()).map_err(Error::into_datafusion)?,
+            DataType::List(field) => crate::pgcatalog::parse_array(text, field.data_type()).map_err(Error::into_datafusion)?,
             _ => return Ok(None),
         };
         Ok(Some(Expr::Literal(value, None)))
@@ -133,7 +133,7 @@ pub fn typed_values(texts: &[String], plan: &LogicalPlan) -> std::result::Result
         .enumerate()
         .map(|(i, text)| match types.get(&format!("${}", i + 1)).cloned().flatten() {
             Some(DataType::Boolean) => Ok(ScalarValue::Boolean(Some(parse_bool(text)?))),
-            Some(DataType::List(field)) => parse_array(text, field.data_type()),
+            Some(DataType::List(field)) => crate::pgcatalog::parse_array(text, field.data_type()),
             Some(t) => ScalarValue::Utf8(Some(text.clone())).cast_to(&t).map_err(|_| {
                 Error::new(SqlState::InvalidTextRepresentation, format!("invalid input syntax for type {t}: \"{text}\""))
             }),
@@ -156,53 +156,3 @@ pub fn parse_bool(text: &str) -> std::result::Result<bool, Error> {
     Err(Error::new(SqlState::InvalidTextRepresentation, format!("invalid input syntax for type boolean: \"{text}\"")))
 }
 
-/// A one-dimensional array literal (`{1,2}`, `{"a b",NULL}`) as a list of
-/// `element` values.
-fn parse_array(text: &str, element: &DataType) -> std::result::Result<ScalarValue, Error> {
-    let malformed = || Error::new(SqlState::InvalidTextRepresentation, format!("malformed array literal: \"{text}\""));
-    let body = text.trim().strip_prefix('{').and_then(|b| b.strip_suffix('}')).ok_or_else(malformed)?;
-    let mut items: Vec<Option<String>> = Vec::new();
-    if !body.trim().is_empty() {
-        let mut chars = body.chars().peekable();
-        loop {
-            while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                chars.next();
-            }
-            let mut item = String::new();
-            let mut quoted = false;
-            if chars.peek() == Some(&'"') {
-                quoted = true;
-                chars.next();
-                loop {
-                    match chars.next().ok_or_else(malformed)? {
-                        '"' => break,
-                        '\\' => item.push(chars.next().ok_or_else(malformed)?),
-                        c => item.push(c),
-                    }
-                }
-            }
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                if matches!(c, '{' | '}' | '"') || (quoted && !c.is_whitespace()) {
-                    return Err(malformed());
-                }
-                if !quoted {
-                    item.push(c);
-                }
-                chars.next();
-            }
-            let item = if quoted { item } else { item.trim().to_string() };
-            items.push((quoted || !item.eq_ignore_ascii_case("null")).then_some(item));
-            if chars.next().is_none() {
-                break;
-            }
-        }
-    }
-    let values = items
-        .into_iter()
-        .map(|item| ScalarValue::Utf8(item).cast_to(element).map_err(|_| malformed()))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, element)))
-}

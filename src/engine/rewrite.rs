@@ -141,6 +141,18 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
         Expr::Collate { expr: inner, .. } => {
             *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
         }
+        Expr::Cast { data_type: DataType::Array(_), expr: inner, format: None, array: false, .. }
+            if matches!(inner.as_ref(), Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_))) =>
+        {
+            // `'{a,b}'::text[]`: PostgreSQL's array input, then the element type.
+            let text = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+            **inner = call("glaux_array_in", text);
+            if let Expr::Cast { data_type: DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)), .. } = expr {
+                if let Some(standard) = pg_type_name(element).and_then(|n| standard_type(&n)) {
+                    **element = standard;
+                }
+            }
+        }
         Expr::Cast { data_type, expr: inner, format: None, array: false, .. } => {
             let target = pg_type_name(data_type);
             let inner_function = match inner.as_ref() {

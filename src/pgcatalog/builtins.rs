@@ -1,5 +1,5 @@
 //! PostgreSQL built-in functions that client and BI-tool queries call and
-//! DataFusion lacks: array bounds (`array_lower`, `array_upper`), `format`
+//! DataFusion lacks: array input (`'{a,b}'::text[]`, as `glaux_array_in`), array bounds (`array_lower`, `array_upper`), `format`
 //! (`%s`, `%I`, `%L`), `json_build_object`, `like_escape`, and the list
 //! forms of two set-returning functions, `glaux_subscripts` for
 //! `generate_subscripts` and `glaux_expandarray` for
@@ -29,6 +29,7 @@ pub(super) static DEFS: &[Def] = &[
     def("glaux_prefix_each", (2, 2), text_list, prefix_each),
     lenient("glaux_differs_from_all", (2, 2), boolean, differs_from_all),
     lenient("glaux_in_array", (2, 2), boolean, in_array),
+    def("glaux_array_in", (1, 1), text_list, |_, a| parse_array(&as_text(&a[0]), &DataType::Utf8)),
 ];
 
 /// `x IN (subquery)` over the subquery's values aggregated to an array
@@ -302,4 +303,55 @@ fn like_escape(_: &SessionView, a: &[ScalarValue]) -> Outcome {
         }
     }
     Ok(text(out))
+}
+
+/// A one-dimensional array literal (`{1,2}`, `{"a b",NULL}`) as a list of
+/// `element` values.
+pub fn parse_array(text: &str, element: &DataType) -> std::result::Result<ScalarValue, Error> {
+    let malformed = || Error::new(SqlState::InvalidTextRepresentation, format!("malformed array literal: \"{text}\""));
+    let body = text.trim().strip_prefix('{').and_then(|b| b.strip_suffix('}')).ok_or_else(malformed)?;
+    let mut items: Vec<Option<String>> = Vec::new();
+    if !body.trim().is_empty() {
+        let mut chars = body.chars().peekable();
+        loop {
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+            let mut item = String::new();
+            let mut quoted = false;
+            if chars.peek() == Some(&'"') {
+                quoted = true;
+                chars.next();
+                loop {
+                    match chars.next().ok_or_else(malformed)? {
+                        '"' => break,
+                        '\\' => item.push(chars.next().ok_or_else(malformed)?),
+                        c => item.push(c),
+                    }
+                }
+            }
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if matches!(c, '{' | '}' | '"') || (quoted && !c.is_whitespace()) {
+                    return Err(malformed());
+                }
+                if !quoted {
+                    item.push(c);
+                }
+                chars.next();
+            }
+            let item = if quoted { item } else { item.trim().to_string() };
+            items.push((quoted || !item.eq_ignore_ascii_case("null")).then_some(item));
+            if chars.next().is_none() {
+                break;
+            }
+        }
+    }
+    let values = items
+        .into_iter()
+        .map(|item| ScalarValue::Utf8(item).cast_to(element).map_err(|_| malformed()))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(ScalarValue::List(ScalarValue::new_list_nullable(&values, element)))
 }

@@ -26,6 +26,7 @@ pub mod system;
 pub mod tables;
 pub mod types;
 
+pub use builtins::parse_array;
 pub use snapshot::{CursorInfo, SessionView, SharedView, Snapshot};
 
 use crate::catalog::Catalog;
