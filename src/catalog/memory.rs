@@ -75,7 +75,7 @@ impl Catalog for MemoryCatalog {
         Ok(true)
     }
 
-    async fn create_table(&self, mut table: Table, if_exists: IfExists) -> Result<bool> {
+    async fn create_table(&self, mut table: Table, if_exists: IfExists, partitions: Vec<Partition>) -> Result<bool> {
         table.name = normalize(&table.name);
         table.database_name = normalize(&table.database_name);
         let mut s = self.lock();
@@ -91,6 +91,9 @@ impl Catalog for MemoryCatalog {
             }
         }
         s.partitions.remove(&key);
+        if !partitions.is_empty() {
+            s.partitions.insert(key.clone(), partitions);
+        }
         s.tables.insert(key, table);
         Ok(true)
     }
@@ -129,6 +132,15 @@ impl Catalog for MemoryCatalog {
     async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>> {
         let key = (normalize(database), normalize(table));
         Ok(self.lock().partitions.get(&key).cloned().unwrap_or_default())
+    }
+
+    async fn drop_partitions(&self, database: &str, table: &str, values: &[Vec<String>]) -> Result<usize> {
+        let key = (normalize(database), normalize(table));
+        let mut s = self.lock();
+        let Some(list) = s.partitions.get_mut(&key) else { return Ok(0) };
+        let before = list.len();
+        list.retain(|p| !values.contains(&p.values));
+        Ok(before - list.len())
     }
 
     async fn put_user(&self, user: User, create: bool) -> Result<()> {

@@ -44,8 +44,9 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// refused (2BP01). Returns false if it did not exist and `if_exists`.
     async fn drop_database(&self, name: &str, if_exists: bool, cascade: bool) -> Result<bool>;
 
-    /// Create (or replace) a table or view; returns false if skipped.
-    async fn create_table(&self, table: Table, if_exists: IfExists) -> Result<bool>;
+    /// Create (or replace) a table or view with its first partitions, in
+    /// one step; returns false if skipped.
+    async fn create_table(&self, table: Table, if_exists: IfExists, partitions: Vec<Partition>) -> Result<bool>;
     async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>>;
     async fn list_tables(&self, database: &str) -> Result<Vec<Table>>;
     /// Drop a table and its partitions; returns the dropped table.
@@ -54,6 +55,8 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Register partitions of a table (replacing ones with the same values).
     async fn add_partitions(&self, database: &str, table: &str, partitions: Vec<Partition>) -> Result<()>;
     async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>>;
+    /// Remove the partitions with these values; returns how many existed.
+    async fn drop_partitions(&self, database: &str, table: &str, values: &[Vec<String>]) -> Result<usize>;
 
     /// Create a user (`create`: 42710 if the name is taken) or replace an
     /// existing user's verifier (otherwise: 42704 if there is none).

@@ -128,7 +128,7 @@ impl Table {
 }
 
 /// A Glue partition: values for the table's partition keys and its own storage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Partition {
     pub values: Vec<String>,
     #[serde(default)]

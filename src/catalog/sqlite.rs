@@ -141,7 +141,7 @@ impl Catalog for SqliteCatalog {
         })
     }
 
-    async fn create_table(&self, mut table: Table, if_exists: IfExists) -> Result<bool> {
+    async fn create_table(&self, mut table: Table, if_exists: IfExists, partitions: Vec<Partition>) -> Result<bool> {
         table.name = normalize(&table.name);
         table.database_name = normalize(&table.database_name);
         self.write(|tx| {
@@ -169,6 +169,12 @@ impl Catalog for SqliteCatalog {
                 "INSERT OR REPLACE INTO tables (database, name, doc) VALUES (?1, ?2, ?3)",
                 params![table.database_name, table.name, to_json(&table)?],
             )?;
+            for p in &partitions {
+                tx.execute(
+                    "INSERT OR REPLACE INTO partitions (database, tbl, spec, doc) VALUES (?1, ?2, ?3, ?4)",
+                    params![table.database_name, table.name, to_json(&p.values)?, to_json(p)?],
+                )?;
+            }
             Ok(true)
         })
     }
@@ -225,6 +231,20 @@ impl Catalog for SqliteCatalog {
                 "SELECT doc FROM partitions WHERE database = ?1 AND tbl = ?2 ORDER BY spec",
                 params![normalize(database), normalize(table)],
             )
+        })
+    }
+
+    async fn drop_partitions(&self, database: &str, table: &str, values: &[Vec<String>]) -> Result<usize> {
+        let (database, table) = (normalize(database), normalize(table));
+        self.write(|tx| {
+            let mut dropped = 0;
+            for v in values {
+                dropped += tx.execute(
+                    "DELETE FROM partitions WHERE database = ?1 AND tbl = ?2 AND spec = ?3",
+                    params![database, table, to_json(v)?],
+                )?;
+            }
+            Ok(dropped)
         })
     }
 

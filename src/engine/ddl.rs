@@ -5,7 +5,7 @@
 use super::hive_ddl::{CreateDatabase, CreateExternalTable, RowFormat, Storage};
 use super::Session;
 use crate::catalog::types::arrow_to_hive;
-use crate::catalog::{model::now, Catalog, Column, Database, IfExists, StorageDescriptor, Table, TableType};
+use crate::catalog::{model::now, Catalog, Column, Database, IfExists, Partition, StorageDescriptor, Table, TableType};
 use crate::error::{Error, Result, SqlState};
 use crate::table::format::{compression_from_extension, storage_for, StoredAs, TableFormat, COMPRESSION_KEY, LAZY_SIMPLE_SERDE};
 use datafusion::logical_expr::LogicalPlan;
@@ -87,8 +87,30 @@ pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -
     }
     // Building the provider checks the location, format and types.
     crate::table::external_table(&table, state.config())?;
+    // A partitioned table starts with the partitions its folders hold
+    // (what MSCK REPAIR TABLE would add); later folders need MSCK REPAIR
+    // or ALTER TABLE ADD PARTITION, as in Athena.
+    let partitions = if table.partition_keys.is_empty() {
+        Vec::new()
+    } else {
+        let found = crate::table::partitioned::discover(&table, state).await?;
+        if let Some(problem) = found.problems.first() {
+            return Err(Error::new(
+                SqlState::InvalidParameterValue,
+                format!(
+                    "the files under LOCATION do not fit PARTITIONED BY: {problem}{}",
+                    if found.problems.len() > 1 { format!(" (and {} more)", found.problems.len() - 1) } else { String::new() }
+                ),
+            )
+            .with_hint("move the files into key=value folders, or check the PARTITIONED BY columns and types"));
+        }
+        found.partitions
+    };
     let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
-    session_catalog(session).create_table(table, mode).await?;
+    let catalog = session_catalog(session);
+    let now = now();
+    let partitions = partitions.into_iter().map(|values| Partition { values, create_time: now, ..Partition::default() }).collect();
+    catalog.create_table(table, mode, partitions).await?;
     Ok(())
 }
 
@@ -151,6 +173,6 @@ pub async fn create_view(
         update_time: now(),
     };
     let mode = if or_replace { IfExists::Replace } else { IfExists::Fail };
-    catalog.create_table(table, mode).await?;
+    catalog.create_table(table, mode, Vec::new()).await?;
     Ok(())
 }

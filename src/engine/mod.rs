@@ -218,6 +218,9 @@ struct TableBuilder(Arc<Shared>);
 impl TableFactory for TableBuilder {
     async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
         match table.table_type {
+            TableType::ExternalTable if !table.partition_keys.is_empty() => Ok(Arc::new(
+                crate::table::partitioned::PartitionedTable::new(table.clone(), Arc::clone(&self.0.catalog))?,
+            )),
             TableType::ExternalTable => crate::table::external_table(table, &SessionConfig::new()),
             TableType::VirtualView => self.0.view_provider(table, depth).await,
             TableType::Iceberg => Err(Error::not_supported(format!(

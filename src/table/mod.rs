@@ -4,13 +4,16 @@
 //! - [`orc`]: the ORC `FileFormat`.
 //! - [`store`]: object stores per location, byte counting, hidden files.
 //!
+//! - [`partitioned`]: `PARTITIONED BY` tables, read through their
+//!   registered partitions, pruned before any file is listed.
+//!
 //! External tables become DataFusion `ListingTable`s over the table's
 //! LOCATION, with the catalog's columns as the schema (so planning never
-//! opens a file) and `PARTITIONED BY` keys read from Hive-style `k=v/`
-//! folders. Must not depend on `engine`, `server` or `repl`.
+//! opens a file). Must not depend on `engine`, `server` or `repl`.
 
 pub mod format;
 pub mod orc;
+pub mod partitioned;
 pub mod store;
 
 use crate::catalog::types::{field_to_hive, hive_to_arrow, hive_to_field};

@@ -104,8 +104,8 @@ async fn first_column(client: &tokio_postgres::Client, sql: &str) -> Vec<String>
 async fn killing_the_server_mid_ddl_leaves_no_half_made_object() {
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    std::fs::write(files.join("data.csv"), "1,one\n2,two\n").unwrap();
+    std::fs::create_dir_all(files.join("p=x")).unwrap();
+    std::fs::write(files.join("p=x/data.csv"), "1,one\n2,two\n").unwrap();
     let (mut child, port) = serve(dir.path());
     let client = connect(port).await;
     // Each round makes a database with a partitioned table and a view on

@@ -68,12 +68,12 @@ async fn exercise(catalog: &dyn Catalog) {
     assert!(!catalog.create_database(Database::new("sales"), true).await.unwrap());
     let dup = catalog.create_database(Database::new("sales"), false).await.unwrap_err();
     assert_eq!(dup.sqlstate(), SqlState::DuplicateSchema);
-    catalog.create_table(sample_table("sales", "Orders"), IfExists::Fail).await.unwrap();
+    catalog.create_table(sample_table("sales", "Orders"), IfExists::Fail, Vec::new()).await.unwrap();
     let t = catalog.get_table("SALES", "orders").await.unwrap().expect("table");
     assert_eq!((t.database_name.as_str(), t.name.as_str()), ("sales", "orders"));
-    let e = catalog.create_table(sample_table("sales", "orders"), IfExists::Fail).await.unwrap_err();
+    let e = catalog.create_table(sample_table("sales", "orders"), IfExists::Fail, Vec::new()).await.unwrap_err();
     assert_eq!(e.sqlstate(), SqlState::DuplicateTable);
-    let e = catalog.create_table(sample_table("nope", "t"), IfExists::Fail).await.unwrap_err();
+    let e = catalog.create_table(sample_table("nope", "t"), IfExists::Fail, Vec::new()).await.unwrap_err();
     assert_eq!(e.sqlstate(), SqlState::UndefinedSchema);
     let e = catalog.drop_database("sales", false, false).await.unwrap_err();
     assert_eq!(e.sqlstate(), SqlState::DependentObjectsStillExist);

@@ -1,0 +1,320 @@
+//! A `PARTITIONED BY` table read through its partitions in the catalog, as
+//! Athena reads one: only registered partitions exist, each at its own
+//! location (by default `table_location/k=v/...`, but anywhere).
+//!
+//! At scan time the partition list is read from the catalog and the
+//! query's conditions on partition columns (`=`, `IN`, ranges, `AND`/`OR`,
+//! casts and functions of them) are evaluated against it, before any file
+//! is listed: only the partitions kept are listed and read. Each is read
+//! as an unpartitioned table over its location, conditions on data
+//! columns pushed down to it (Parquet row-group and page pruning stay on),
+//! with its partition values added as constant columns. A registered
+//! partition whose local folder is missing is empty.
+
+use super::{external_table, store};
+use crate::catalog::types::hive_to_arrow;
+use crate::catalog::{Catalog, Partition, Table};
+use crate::error::{Error, SqlState};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DFSchema, Result, ScalarValue};
+use datafusion::datasource::TableType;
+use datafusion::logical_expr::utils::expr_to_columns;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::{Column as ColumnExpr, Literal};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::projection::ProjectionExec;
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::ExecutionPlan;
+use std::any::Any;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Hive's folder name for a NULL partition value.
+pub const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+#[derive(Debug)]
+pub struct PartitionedTable {
+    table: Table,
+    catalog: Arc<dyn Catalog>,
+    /// Data columns, then partition keys.
+    schema: SchemaRef,
+    data_columns: usize,
+}
+
+impl PartitionedTable {
+    pub fn new(table: Table, catalog: Arc<dyn Catalog>) -> crate::error::Result<Self> {
+        let data = super::table_schema(&table)?;
+        let mut fields: Vec<Field> = data.fields().iter().map(|f| f.as_ref().clone()).collect();
+        for key in &table.partition_keys {
+            fields.push(Field::new(&key.name, hive_to_arrow(&key.data_type)?, true));
+        }
+        let data_columns = data.fields().len();
+        Ok(PartitionedTable { table, catalog, schema: Arc::new(Schema::new(fields)), data_columns })
+    }
+
+    fn key_names(&self) -> HashSet<String> {
+        self.table.partition_keys.iter().map(|k| k.name.clone()).collect()
+    }
+
+    /// Whether `filter` reads partition columns only.
+    fn on_partitions(&self, filter: &Expr) -> bool {
+        let mut columns = HashSet::new();
+        if expr_to_columns(filter, &mut columns).is_err() || columns.is_empty() {
+            return false;
+        }
+        let keys = self.key_names();
+        columns.iter().all(|c| keys.contains(&c.name))
+    }
+
+    /// The typed values of each partition, one column per key.
+    fn partition_values(&self, partitions: &[Partition]) -> crate::error::Result<Vec<Vec<ScalarValue>>> {
+        partitions.iter().map(|p| partition_values(&self.table, p)).collect()
+    }
+
+    /// The partitions every filter keeps.
+    fn prune(
+        &self,
+        state: &dyn Session,
+        partitions: Vec<Partition>,
+        values: Vec<Vec<ScalarValue>>,
+        filters: &[&Expr],
+    ) -> Result<Vec<(Partition, Vec<ScalarValue>)>> {
+        if filters.is_empty() || partitions.is_empty() {
+            return Ok(partitions.into_iter().zip(values).collect());
+        }
+        let keys = &self.schema.fields()[self.data_columns..];
+        let key_schema = Arc::new(Schema::new(keys.iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()));
+        let columns = (0..keys.len())
+            .map(|k| ScalarValue::iter_to_array(values.iter().map(|v| v[k].clone())))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let batch = RecordBatch::try_new(Arc::clone(&key_schema), columns)?;
+        let df_schema = DFSchema::try_from(key_schema.as_ref().clone())?;
+        let mut keep = vec![true; partitions.len()];
+        for filter in filters {
+            let predicate = state.create_physical_expr((*filter).clone(), &df_schema)?;
+            let result = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
+            let Some(mask) = result.as_any().downcast_ref::<BooleanArray>() else { continue };
+            for (i, k) in keep.iter_mut().enumerate() {
+                *k &= mask.is_valid(i) && mask.value(i);
+            }
+        }
+        Ok(partitions.into_iter().zip(values).zip(keep).filter(|(_, k)| *k).map(|(p, _)| p).collect())
+    }
+}
+
+/// A partition's values as typed scalars (22P02 naming the partition when
+/// one does not parse as its key's type).
+pub fn partition_values(table: &Table, partition: &Partition) -> crate::error::Result<Vec<ScalarValue>> {
+    if partition.values.len() != table.partition_keys.len() {
+        return Err(Error::new(
+            SqlState::DataCorrupted,
+            format!(
+                "partition {:?} of {}.{} has {} values for {} partition keys",
+                partition.values,
+                table.database_name,
+                table.name,
+                partition.values.len(),
+                table.partition_keys.len()
+            ),
+        ));
+    }
+    table
+        .partition_keys
+        .iter()
+        .zip(&partition.values)
+        .map(|(key, value)| {
+            let t = hive_to_arrow(&key.data_type)?;
+            if value == DEFAULT_PARTITION {
+                return Ok(ScalarValue::try_from(&t)?);
+            }
+            ScalarValue::Utf8(Some(value.clone())).cast_to(&t).map_err(|_| {
+                Error::new(
+                    SqlState::InvalidTextRepresentation,
+                    format!(
+                        "partition value {value:?} of {}.{} is not a {} (partition key {})",
+                        table.database_name, table.name, key.data_type, key.name
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Where a partition's files are: its own LOCATION, or `k=v/` folders
+/// under the table's.
+pub fn partition_location(table: &Table, partition: &Partition) -> Option<String> {
+    if let Some(location) = partition.storage_descriptor.location.as_deref().filter(|l| !l.is_empty()) {
+        return Some(location.to_string());
+    }
+    let base = table.storage_descriptor.location.as_deref()?.trim_end_matches('/');
+    let path: Vec<String> =
+        table.partition_keys.iter().zip(&partition.values).map(|(k, v)| format!("{}={}", k.name, escape(v))).collect();
+    Some(format!("{base}/{}/", path.join("/")))
+}
+
+/// A partition value as Hive writes it in a folder name.
+fn escape(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if matches!(c, '/' | '=' | '%' | ':' | '#' | '\\' | '"' | '\'') { format!("%{:02X}", c as u32) } else { c.to_string() })
+        .collect()
+}
+
+/// The unpartitioned table over one partition's location, or `None` when
+/// its local folder does not exist.
+fn partition_table(table: &Table, partition: &Partition) -> Option<Table> {
+    let location = partition_location(table, partition)?;
+    if let Ok(url) = store::location_url(&location) {
+        let local = url::Url::parse(&url).ok().filter(|u| u.scheme() == "file").and_then(|u| u.to_file_path().ok());
+        if local.is_some_and(|p| !p.exists()) {
+            return None;
+        }
+    }
+    let mut t = table.clone();
+    t.partition_keys.clear();
+    t.storage_descriptor.location = Some(location);
+    Some(t)
+}
+
+#[async_trait::async_trait]
+impl TableProvider for PartitionedTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| if self.on_partitions(f) { TableProviderFilterPushDown::Exact } else { TableProviderFilterPushDown::Inexact })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let all: Vec<usize> = (0..self.schema.fields().len()).collect();
+        let projection = projection.unwrap_or(&all);
+        let projected = Arc::new(self.schema.project(projection)?);
+        let (partition_filters, data_filters): (Vec<&Expr>, Vec<&Expr>) = filters.iter().partition(|f| self.on_partitions(f));
+        let data_filters: Vec<Expr> = data_filters.into_iter().cloned().collect();
+        let partitions = self
+            .catalog
+            .list_partitions(&self.table.database_name, &self.table.name)
+            .await
+            .map_err(Error::into_datafusion)?;
+        let values = self.partition_values(&partitions).map_err(Error::into_datafusion)?;
+        let kept = self.prune(state, partitions, values, &partition_filters)?;
+
+        let data_projection: Vec<usize> = projection.iter().copied().filter(|i| *i < self.data_columns).collect();
+        let config = state.config().clone();
+        let mut plans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
+        for (partition, values) in kept {
+            let Some(table) = partition_table(&self.table, &partition) else { continue };
+            let provider = external_table(&table, &config).map_err(Error::into_datafusion)?;
+            let input = provider.scan(state, Some(&data_projection), &data_filters, limit).await?;
+            let mut exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = Vec::with_capacity(projection.len());
+            for &i in projection {
+                let name = self.schema.field(i).name().clone();
+                let expr: Arc<dyn PhysicalExpr> = if i < self.data_columns {
+                    let at = data_projection.iter().position(|d| *d == i).unwrap_or_default();
+                    Arc::new(ColumnExpr::new(&name, at))
+                } else {
+                    Arc::new(Literal::new(values[i - self.data_columns].clone()))
+                };
+                exprs.push((expr, name));
+            }
+            plans.push(Arc::new(ProjectionExec::try_new(exprs, input)?));
+        }
+        if plans.is_empty() {
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        }
+        UnionExec::try_new(plans)
+    }
+}
+
+/// What a walk of a table's LOCATION found: the partitions its `k=v/`
+/// folders hold (values in key order), and what does not fit the layout.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    pub partitions: Vec<Vec<String>>,
+    pub problems: Vec<String>,
+}
+
+/// Find the Hive-style partitions under a table's LOCATION.
+pub async fn discover(table: &Table, state: &dyn Session) -> crate::error::Result<Discovered> {
+    let url = super::table_url(table)?;
+    let prefix = url.prefix().as_ref().trim_end_matches('/').to_string();
+    let files = super::data_files(table, state).await?;
+    let keys: Vec<&str> = table.partition_keys.iter().map(|k| k.name.as_str()).collect();
+    let mut found = Discovered::default();
+    let mut seen = HashSet::new();
+    for file in files {
+        let path = file.location.as_ref();
+        let relative = path.strip_prefix(prefix.as_str()).unwrap_or(path).trim_start_matches('/');
+        let folders: Vec<&str> = relative.split('/').collect();
+        let folders = &folders[..folders.len().saturating_sub(1)];
+        if folders.len() < keys.len() {
+            found.problems.push(format!("{relative}: not inside {} folders", layout(&keys)));
+            continue;
+        }
+        let mut values = Vec::with_capacity(keys.len());
+        for (folder, key) in folders.iter().zip(&keys) {
+            match folder.split_once('=') {
+                Some((k, v)) if k.eq_ignore_ascii_case(key) => values.push(unescape(v)),
+                _ => break,
+            }
+        }
+        if values.len() != keys.len() {
+            found.problems.push(format!("{relative}: folders are not {}", layout(&keys)));
+            continue;
+        }
+        if !seen.insert(values.clone()) {
+            continue;
+        }
+        let candidate = Partition { values: values.clone(), ..Partition::default() };
+        match partition_values(table, &candidate) {
+            Ok(_) => found.partitions.push(values),
+            Err(e) => found.problems.push(format!("{}: {e}", folders[..keys.len()].join("/"))),
+        }
+    }
+    found.partitions.sort();
+    Ok(found)
+}
+
+fn layout(keys: &[&str]) -> String {
+    keys.iter().map(|k| format!("{k}=<value>")).collect::<Vec<_>>().join("/")
+}
+
+/// A folder-name value with Hive's `%XX` escapes decoded.
+fn unescape(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let Some(b) = value.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
