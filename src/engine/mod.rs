@@ -23,6 +23,7 @@ pub mod ddl;
 mod functions;
 pub mod hive_ddl;
 mod literals;
+mod partitions;
 mod reshape;
 mod rewrite;
 pub mod session;
@@ -33,6 +34,7 @@ pub mod show;
 pub mod statement;
 mod stream;
 mod table_functions;
+mod tokens;
 pub mod transaction;
 mod users;
 

@@ -32,6 +32,7 @@ pub fn result_schema(statement: &Statement) -> SchemaRef {
         Statement::ShowCreateTable { .. } => utf8_schema(&["createtab_stmt"]),
         Statement::ShowVariable { name } if name == "all" => utf8_schema(&["name", "setting", "description"]),
         Statement::ShowVariable { name } => utf8_schema(&[name.as_str()]),
+        Statement::Partitions(command) => super::partitions::result_schema(command),
         _ => no_columns(),
     }
 }

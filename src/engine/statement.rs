@@ -125,6 +125,8 @@ pub enum Statement {
     CreateDatabase(hive_ddl::CreateDatabase),
     /// CREATE / ALTER / DROP USER.
     User(super::users::UserCommand),
+    /// ALTER TABLE ADD/DROP PARTITION, SHOW PARTITIONS, MSCK REPAIR TABLE.
+    Partitions(super::partitions::PartitionCommand),
     DropDatabase { name: String, if_exists: bool, cascade: bool },
     ShowDatabases { like: Option<String> },
     ShowTables { database: Option<String>, like: Option<String> },
@@ -211,6 +213,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
             return hive_ddl::parse_create_database(stmt).map(Statement::CreateDatabase);
         }
         ["CREATE" | "ALTER" | "DROP", "USER" | "ROLE", ..] => return super::users::parse(stmt),
+        w if super::partitions::is_partition_statement(w) => return super::partitions::parse(stmt),
         _ => {}
     }
     let mut statements = Parser::new(&PostgreSqlDialect {})

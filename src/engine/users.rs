@@ -9,8 +9,8 @@ use super::statement::{SqlText, Statement};
 use crate::catalog::{Catalog, User};
 use crate::error::{Error, Result, SqlState};
 use crate::scram::Verifier;
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use super::tokens::Words;
+use datafusion::sql::sqlparser::tokenizer::Token;
 
 /// A user statement.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,13 +22,7 @@ pub enum UserCommand {
 
 /// Parse a statement starting CREATE/ALTER/DROP USER|ROLE.
 pub fn parse(stmt: &SqlText) -> Result<Statement> {
-    let tokens: Vec<Token> = Tokenizer::new(&PostgreSqlDialect {}, &stmt.text)
-        .tokenize()
-        .map_err(|e| Error::syntax(e.message, None))?
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect();
-    let mut words = Words { tokens, at: 0 };
+    let mut words = Words::new(&stmt.text)?;
     let verb = words.keyword()?;
     words.keyword()?; // USER or ROLE
     let command = match verb.as_str() {
@@ -65,70 +59,6 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
         return Err(Error::syntax("unexpected text after the user statement", Some(stmt.offset + 1)));
     }
     Ok(Statement::User(command))
-}
-
-struct Words {
-    tokens: Vec<Token>,
-    at: usize,
-}
-
-impl Words {
-    fn done(&self) -> bool {
-        matches!(self.tokens.get(self.at), None | Some(Token::EOF) | Some(Token::SemiColon))
-    }
-
-    fn next(&mut self) -> Option<Token> {
-        let t = self.tokens.get(self.at).cloned();
-        self.at += 1;
-        t
-    }
-
-    fn keyword(&mut self) -> Result<String> {
-        match self.next() {
-            Some(Token::Word(w)) if w.quote_style.is_none() => Ok(w.value.to_ascii_uppercase()),
-            other => Err(Error::syntax(format!("expected a keyword, found {}", describe(other)), None)),
-        }
-    }
-
-    fn peek_keyword(&self, word: &str) -> bool {
-        matches!(self.tokens.get(self.at), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
-    }
-
-    fn expect(&mut self, word: &str) -> Result<()> {
-        if self.keyword()? == word {
-            Ok(())
-        } else {
-            Err(Error::syntax(format!("expected {word}"), None))
-        }
-    }
-
-    fn take(&mut self, token: &Token) -> bool {
-        let found = self.tokens.get(self.at) == Some(token);
-        if found {
-            self.at += 1;
-        }
-        found
-    }
-
-    /// A user name: unquoted names fold to lower case, as in PostgreSQL.
-    fn name(&mut self) -> Result<String> {
-        match self.next() {
-            Some(Token::Word(w)) if w.quote_style.is_some() => Ok(w.value),
-            Some(Token::Word(w)) => Ok(w.value.to_lowercase()),
-            other => Err(Error::syntax(format!("expected a user name, found {}", describe(other)), None)),
-        }
-    }
-
-    fn string(&mut self) -> Result<String> {
-        match self.next() {
-            Some(Token::SingleQuotedString(s)) | Some(Token::EscapedStringLiteral(s)) => Ok(s),
-            other => Err(Error::syntax(format!("expected a quoted password, found {}", describe(other)), None)),
-        }
-    }
-}
-
-fn describe(token: Option<Token>) -> String {
-    token.map_or_else(|| "end of statement".to_string(), |t| format!("\"{t}\""))
 }
 
 /// Run a user command; returns its command tag.

@@ -28,6 +28,7 @@ use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::ExecutionPlan;
+use futures::TryStreamExt;
 use std::any::Any;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -258,8 +259,15 @@ pub struct Discovered {
 /// Find the Hive-style partitions under a table's LOCATION.
 pub async fn discover(table: &Table, state: &dyn Session) -> crate::error::Result<Discovered> {
     let url = super::table_url(table)?;
+    super::check_local_location(table, &url)?;
     let prefix = url.prefix().as_ref().trim_end_matches('/').to_string();
-    let files = super::data_files(table, state).await?;
+    // Every file under the location (DataFusion's own listing skips
+    // subfolders that are not `k=v`, which are exactly what to report).
+    let store = state.runtime_env().object_store(url.object_store())?;
+    let listed: Vec<object_store::ObjectMeta> = store.list(Some(url.prefix())).try_collect().await.map_err(|e| {
+        Error::new(SqlState::IoError, format!("cannot list {url}: {e}"))
+    })?;
+    let files = listed.into_iter().filter(|f| f.size > 0);
     let keys: Vec<&str> = table.partition_keys.iter().map(|k| k.name.as_str()).collect();
     let mut found = Discovered::default();
     let mut seen = HashSet::new();

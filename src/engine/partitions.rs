@@ -1,0 +1,280 @@
+//! Partition statements, as Athena has them:
+//!
+//! - `ALTER TABLE t ADD [IF NOT EXISTS] PARTITION (k = 'v', ...) [LOCATION
+//!   '...'] [PARTITION (...) [LOCATION '...'] ...]`;
+//! - `ALTER TABLE t DROP [IF EXISTS] PARTITION (k = 'v', ...) [, PARTITION
+//!   (...) ...]`;
+//! - `SHOW PARTITIONS t`: one row per partition, `k1=v1/k2=v2`;
+//! - `MSCK REPAIR TABLE t`: registers the `k=v/` folders under the table's
+//!   LOCATION that are missing from the catalog, and reports what it added,
+//!   which registered partitions have no folder, and which folders do not fit.
+//!
+//! Each statement is one catalog call, so it happens whole or not at all.
+
+use super::session::{Output, Session};
+use super::statement::{SqlText, Statement};
+use super::tokens::Words;
+use crate::catalog::{model::now, Partition, StorageDescriptor, Table};
+use crate::error::{Error, Result, SqlState};
+use crate::table::partitioned::{self, partition_values};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::sql::sqlparser::tokenizer::Token;
+use std::sync::Arc;
+
+/// One partition named in a statement: (key, value) pairs as written.
+pub type Spec = Vec<(String, String)>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PartitionCommand {
+    Add { table: Vec<String>, if_not_exists: bool, partitions: Vec<(Spec, Option<String>)> },
+    Drop { table: Vec<String>, if_exists: bool, partitions: Vec<Spec> },
+    Show { table: Vec<String> },
+    Repair { table: Vec<String> },
+}
+
+/// Whether a statement's first words make it a partition statement.
+pub fn is_partition_statement(words: &[&str]) -> bool {
+    matches!(words, ["ALTER", "TABLE", ..] | ["SHOW", "PARTITIONS", ..] | ["MSCK", "REPAIR", ..])
+}
+
+pub fn parse(stmt: &SqlText) -> Result<Statement> {
+    let mut w = Words::new(&stmt.text)?;
+    let command = match w.keyword()?.as_str() {
+        "SHOW" => {
+            w.expect("PARTITIONS")?;
+            PartitionCommand::Show { table: w.object_name()? }
+        }
+        "MSCK" => {
+            w.expect("REPAIR")?;
+            w.expect("TABLE")?;
+            PartitionCommand::Repair { table: w.object_name()? }
+        }
+        _ => {
+            w.expect("TABLE")?;
+            let table = w.object_name()?;
+            match w.keyword()?.as_str() {
+                "ADD" => {
+                    let if_not_exists = w.peek_keyword("IF");
+                    if if_not_exists {
+                        w.keyword()?;
+                        w.expect("NOT")?;
+                        w.expect("EXISTS")?;
+                    }
+                    let mut partitions = Vec::new();
+                    while w.peek_keyword("PARTITION") {
+                        w.keyword()?;
+                        let spec = spec(&mut w)?;
+                        let location = if w.peek_keyword("LOCATION") {
+                            w.keyword()?;
+                            Some(w.string()?)
+                        } else {
+                            None
+                        };
+                        partitions.push((spec, location));
+                    }
+                    if partitions.is_empty() {
+                        return Err(Error::syntax("ALTER TABLE ... ADD needs PARTITION (key = 'value', ...)", None));
+                    }
+                    PartitionCommand::Add { table, if_not_exists, partitions }
+                }
+                "DROP" => {
+                    let if_exists = w.peek_keyword("IF");
+                    if if_exists {
+                        w.keyword()?;
+                        w.expect("EXISTS")?;
+                    }
+                    let mut partitions = Vec::new();
+                    loop {
+                        w.expect("PARTITION")?;
+                        partitions.push(spec(&mut w)?);
+                        if !w.take(&Token::Comma) {
+                            break;
+                        }
+                    }
+                    PartitionCommand::Drop { table, if_exists, partitions }
+                }
+                other => {
+                    return Err(Error::not_supported(format!(
+                        "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions)"
+                    )))
+                }
+            }
+        }
+    };
+    if !w.done() {
+        return Err(Error::syntax("unexpected text after the statement", None));
+    }
+    Ok(Statement::Partitions(command))
+}
+
+/// `(k = 'v', ...)`
+fn spec(w: &mut Words) -> Result<Spec> {
+    w.expect_token(Token::LParen)?;
+    let mut pairs = Vec::new();
+    loop {
+        let key = w.name()?;
+        w.expect_token(Token::Eq)?;
+        pairs.push((key, w.literal()?));
+        if !w.take(&Token::Comma) {
+            break;
+        }
+    }
+    w.expect_token(Token::RParen)?;
+    Ok(pairs)
+}
+
+/// The result columns of a partition statement.
+pub fn result_schema(command: &PartitionCommand) -> SchemaRef {
+    let names: &[&str] = match command {
+        PartitionCommand::Show { .. } => &["partition"],
+        PartitionCommand::Repair { .. } => &["action", "partition"],
+        _ => &[],
+    };
+    Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()))
+}
+
+pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output> {
+    let catalog = session.catalog();
+    let name = match command {
+        PartitionCommand::Add { table, .. }
+        | PartitionCommand::Drop { table, .. }
+        | PartitionCommand::Show { table }
+        | PartitionCommand::Repair { table } => table,
+    };
+    let (database, table_name) = session.qualify(name)?;
+    let table = match catalog.get_table(&database, &table_name).await? {
+        Some(t) if !t.partition_keys.is_empty() && !t.is_view() => t,
+        Some(_) => {
+            return Err(Error::new(
+                SqlState::WrongObjectType,
+                format!("{database}.{table_name} is not partitioned (it has no PARTITIONED BY columns)"),
+            ))
+        }
+        None => {
+            crate::catalog::require_database(catalog, &database).await?;
+            return Err(Error::new(SqlState::UndefinedTable, format!("table {database}.{table_name} does not exist")));
+        }
+    };
+    match command {
+        PartitionCommand::Add { if_not_exists, partitions, .. } => {
+            let existing: Vec<Vec<String>> =
+                catalog.list_partitions(&database, &table_name).await?.into_iter().map(|p| p.values).collect();
+            let mut added = Vec::new();
+            for (spec, location) in partitions {
+                let values = ordered_values(&table, spec)?;
+                if existing.contains(&values) || added.iter().any(|p: &Partition| p.values == values) {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return Err(Error::new(
+                        SqlState::DuplicateObject,
+                        format!("partition {} of {database}.{table_name} already exists", display(&table, &values)),
+                    )
+                    .with_hint("use ADD IF NOT EXISTS to skip partitions that exist"));
+                }
+                let storage_descriptor = StorageDescriptor { location: location.clone(), ..StorageDescriptor::default() };
+                let partition = Partition { values, storage_descriptor, create_time: now(), ..Partition::default() };
+                partition_values(&table, &partition)?;
+                added.push(partition);
+            }
+            catalog.add_partitions(&database, &table_name, added).await?;
+            Ok(done("ALTER TABLE"))
+        }
+        PartitionCommand::Drop { if_exists, partitions, .. } => {
+            let existing: Vec<Vec<String>> =
+                catalog.list_partitions(&database, &table_name).await?.into_iter().map(|p| p.values).collect();
+            let mut dropped = Vec::new();
+            for spec in partitions {
+                let values = ordered_values(&table, spec)?;
+                if !existing.contains(&values) {
+                    if *if_exists {
+                        continue;
+                    }
+                    return Err(Error::new(
+                        SqlState::UndefinedObject,
+                        format!("partition {} of {database}.{table_name} does not exist", display(&table, &values)),
+                    ));
+                }
+                dropped.push(values);
+            }
+            catalog.drop_partitions(&database, &table_name, &dropped).await?;
+            Ok(done("ALTER TABLE"))
+        }
+        PartitionCommand::Show { .. } => {
+            let names =
+                catalog.list_partitions(&database, &table_name).await?.iter().map(|p| display(&table, &p.values)).collect();
+            rows(result_schema(command), vec![names])
+        }
+        PartitionCommand::Repair { .. } => {
+            let found = partitioned::discover(&table, session.state()).await?;
+            let registered: Vec<Vec<String>> =
+                catalog.list_partitions(&database, &table_name).await?.into_iter().map(|p| p.values).collect();
+            let missing: Vec<Partition> = found
+                .partitions
+                .iter()
+                .filter(|v| !registered.contains(v))
+                .map(|values| Partition { values: values.clone(), create_time: now(), ..Partition::default() })
+                .collect();
+            let (mut actions, mut names) = (Vec::new(), Vec::new());
+            for p in &missing {
+                actions.push("added".to_string());
+                names.push(display(&table, &p.values));
+            }
+            // Registered partitions under the table's LOCATION whose folder is gone.
+            for values in registered.iter().filter(|v| !found.partitions.contains(v)) {
+                actions.push("no files".to_string());
+                names.push(display(&table, values));
+            }
+            for problem in &found.problems {
+                actions.push("skipped".to_string());
+                names.push(problem.clone());
+            }
+            catalog.add_partitions(&database, &table_name, missing).await?;
+            rows(result_schema(command), vec![actions, names])
+        }
+    }
+}
+
+/// A statement's (key, value) pairs as values in the table's key order.
+fn ordered_values(table: &Table, spec: &Spec) -> Result<Vec<String>> {
+    let keys: Vec<&str> = table.partition_keys.iter().map(|k| k.name.as_str()).collect();
+    if let Some((unknown, _)) = spec.iter().find(|(k, _)| !keys.iter().any(|key| key.eq_ignore_ascii_case(k))) {
+        return Err(Error::new(
+            SqlState::UndefinedColumn,
+            format!("{unknown} is not a partition key of {}.{} ({})", table.database_name, table.name, keys.join(", ")),
+        ));
+    }
+    let mut values = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let given: Vec<&(String, String)> = spec.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)).collect();
+        match given.as_slice() {
+            [(_, v)] => values.push(v.clone()),
+            [] => {
+                return Err(Error::new(
+                    SqlState::InvalidParameterValue,
+                    format!("no value for partition key {key}; {}.{} is partitioned by ({})", table.database_name, table.name, keys.join(", ")),
+                ))
+            }
+            _ => return Err(Error::new(SqlState::InvalidParameterValue, format!("partition key {key} given twice"))),
+        }
+    }
+    Ok(values)
+}
+
+/// `k1=v1/k2=v2`
+fn display(table: &Table, values: &[String]) -> String {
+    table.partition_keys.iter().zip(values).map(|(k, v)| format!("{}={v}", k.name)).collect::<Vec<_>>().join("/")
+}
+
+fn done(tag: &str) -> Output {
+    Output::Done { tag: tag.to_string() }
+}
+
+fn rows(schema: SchemaRef, columns: Vec<Vec<String>>) -> Result<Output> {
+    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
+    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(datafusion::error::DataFusionError::from)?;
+    let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
+    Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "SHOW" })
+}
