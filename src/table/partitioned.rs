@@ -219,7 +219,9 @@ impl TableProvider for PartitionedTable {
             .await
             .map_err(Error::into_datafusion)?;
         let values = self.partition_values(&partitions).map_err(Error::into_datafusion)?;
+        let total = partitions.len();
         let kept = self.prune(state, partitions, values, &partition_filters)?;
+        let kept_count = kept.len();
 
         let data_projection: Vec<usize> = projection.iter().copied().filter(|i| *i < self.data_columns).collect();
         let config = state.config().clone();
@@ -241,10 +243,9 @@ impl TableProvider for PartitionedTable {
             }
             plans.push(Arc::new(ProjectionExec::try_new(exprs, input)?));
         }
-        if plans.is_empty() {
-            return Ok(Arc::new(EmptyExec::new(projected)));
-        }
-        UnionExec::try_new(plans)
+        let input = if plans.is_empty() { Arc::new(EmptyExec::new(projected)) } else { UnionExec::try_new(plans)? };
+        let table = format!("{}.{}", self.table.database_name, self.table.name);
+        Ok(Arc::new(PartitionsScan { table, kept: kept_count, total, input }))
     }
 }
 
@@ -325,4 +326,51 @@ fn unescape(value: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A partitioned table's scan, as EXPLAIN shows it: how many of the
+/// registered partitions the query's conditions kept.
+#[derive(Debug)]
+struct PartitionsScan {
+    table: String,
+    kept: usize,
+    total: usize,
+    input: Arc<dyn ExecutionPlan>,
+}
+
+impl datafusion::physical_plan::DisplayAs for PartitionsScan {
+    fn fmt_as(&self, _: datafusion::physical_plan::DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "PartitionsScan: table={}, partitions={} of {}", self.table, self.kept, self.total)
+    }
+}
+
+impl ExecutionPlan for PartitionsScan {
+    fn name(&self) -> &str {
+        "PartitionsScan"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn properties(&self) -> &Arc<datafusion::physical_plan::PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = children.pop().ok_or_else(|| datafusion::error::DataFusionError::Internal("no input".into()))?;
+        Ok(Arc::new(PartitionsScan { table: self.table.clone(), kept: self.kept, total: self.total, input }))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<datafusion::execution::TaskContext>,
+    ) -> Result<datafusion::execution::SendableRecordBatchStream> {
+        self.input.execute(partition, context)
+    }
 }

@@ -9,6 +9,7 @@ mod binary;
 mod catalog_store;
 mod clients;
 mod drivers;
+mod partitions;
 mod protocol;
 mod s3;
 mod security;
