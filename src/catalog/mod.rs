@@ -55,6 +55,17 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Register partitions of a table (replacing ones with the same values).
     async fn add_partitions(&self, database: &str, table: &str, partitions: Vec<Partition>) -> Result<()>;
     async fn list_partitions(&self, database: &str, table: &str) -> Result<Vec<Partition>>;
+    /// The partitions whose values pass every condition, read without
+    /// loading the others where the store can (a superset is allowed:
+    /// callers still apply the query's conditions).
+    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyIn]) -> Result<Vec<Partition>> {
+        let all = self.list_partitions(database, table).await?;
+        Ok(all.into_iter().filter(|p| conditions.iter().all(|c| c.matches(&p.values))).collect())
+    }
+    /// How many partitions a table has.
+    async fn count_partitions(&self, database: &str, table: &str) -> Result<usize> {
+        Ok(self.list_partitions(database, table).await?.len())
+    }
     /// Remove the partitions with these values; returns how many existed.
     async fn drop_partitions(&self, database: &str, table: &str, values: &[Vec<String>]) -> Result<usize>;
 
@@ -65,6 +76,28 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn list_users(&self) -> Result<Vec<User>>;
     /// Drop a user; returns false if there was none.
     async fn drop_user(&self, name: &str) -> Result<bool>;
+}
+
+/// A condition on one partition key: its value (key number `index`) is
+/// one of `values`, compared as text or, for `integer` keys, as numbers
+/// (`007` is 7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyIn {
+    pub index: usize,
+    pub values: Vec<String>,
+    pub integer: bool,
+}
+
+impl KeyIn {
+    pub fn matches(&self, partition: &[String]) -> bool {
+        let Some(value) = partition.get(self.index) else { return false };
+        if self.integer {
+            let number = value.trim().parse::<i64>().ok();
+            self.values.iter().any(|v| v.parse::<i64>().ok() == number && number.is_some())
+        } else {
+            self.values.iter().any(|v| v == value)
+        }
+    }
 }
 
 /// The check `put_user` makes, shared by the implementations.

@@ -8,7 +8,7 @@
 //! without schema migrations.
 
 use super::{check_user_change, database_exists, database_not_empty, normalize, table_exists, unknown_database};
-use super::{Catalog, Database, IfExists, Partition, Table, User};
+use super::{Catalog, Database, IfExists, KeyIn, Partition, Table, User};
 use crate::error::Result;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -231,6 +231,43 @@ impl Catalog for SqliteCatalog {
                 "SELECT doc FROM partitions WHERE database = ?1 AND tbl = ?2 ORDER BY spec",
                 params![normalize(database), normalize(table)],
             )
+        })
+    }
+
+    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyIn]) -> Result<Vec<Partition>> {
+        use rusqlite::types::Value;
+        let mut sql = "SELECT doc FROM partitions WHERE database = ?1 AND tbl = ?2".to_string();
+        let mut args: Vec<Value> = vec![Value::Text(normalize(database)), Value::Text(normalize(table))];
+        for c in conditions {
+            let value = if c.integer {
+                format!("CAST(json_extract(spec, '$[{}]') AS INTEGER)", c.index)
+            } else {
+                format!("json_extract(spec, '$[{}]')", c.index)
+            };
+            let mut marks = Vec::new();
+            for v in &c.values {
+                args.push(match (c.integer, v.parse::<i64>()) {
+                    (true, Ok(n)) => Value::Integer(n),
+                    _ => Value::Text(v.clone()),
+                });
+                marks.push(format!("?{}", args.len()));
+            }
+            sql.push_str(&format!(" AND {value} IN ({})", marks.join(", ")));
+        }
+        sql.push_str(" ORDER BY spec");
+        let found: Vec<Partition> = self.read(|c| docs(c, &sql, rusqlite::params_from_iter(args)))?;
+        // SQLite's CAST reads "7x" as 7: check again exactly.
+        Ok(found.into_iter().filter(|p| conditions.iter().all(|c| c.matches(&p.values))).collect())
+    }
+
+    async fn count_partitions(&self, database: &str, table: &str) -> Result<usize> {
+        self.read(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM partitions WHERE database = ?1 AND tbl = ?2",
+                params![normalize(database), normalize(table)],
+                |r| r.get(0),
+            )?;
+            Ok(usize::try_from(n).unwrap_or(0))
         })
     }
 

@@ -13,7 +13,7 @@
 
 use super::{external_table, store};
 use crate::catalog::types::hive_to_arrow;
-use crate::catalog::{Catalog, Partition, Table};
+use crate::catalog::{Catalog, KeyIn, Partition, Table};
 use crate::error::{Error, SqlState};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -68,6 +68,51 @@ impl PartitionedTable {
         }
         let keys = self.key_names();
         columns.iter().all(|c| keys.contains(&c.name))
+    }
+
+    /// A condition on one string or integer key the catalog can apply:
+    /// `key = literal` or `key IN (literals)`.
+    fn key_in(&self, filter: &Expr) -> Option<KeyIn> {
+        use datafusion::logical_expr::{BinaryExpr, Operator};
+        let column = |e: &Expr| match e {
+            Expr::Column(c) => Some(c.name.clone()),
+            _ => None,
+        };
+        let (name, literals): (String, Vec<&ScalarValue>) = match filter {
+            Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => match (left.as_ref(), right.as_ref()) {
+                (c, Expr::Literal(v, _)) | (Expr::Literal(v, _), c) => (column(c)?, vec![v]),
+                _ => return None,
+            },
+            Expr::InList(list) if !list.negated => {
+                let values = list
+                    .list
+                    .iter()
+                    .map(|e| match e {
+                        Expr::Literal(v, _) => Some(v),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?;
+                (column(&list.expr)?, values)
+            }
+            _ => return None,
+        };
+        let index = self.table.partition_keys.iter().position(|k| k.name == name)?;
+        let key_type = self.schema.field(self.data_columns + index).data_type().clone();
+        let integer = key_type.is_integer();
+        if !integer && key_type != datafusion::arrow::datatypes::DataType::Utf8 {
+            return None;
+        }
+        let values = literals
+            .into_iter()
+            .map(|v| match v {
+                ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) if !integer => {
+                    Some(s.clone())
+                }
+                v if integer && v.data_type().is_integer() && !v.is_null() => Some(v.to_string()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(KeyIn { index, values, integer })
     }
 
     /// The typed values of each partition, one column per key.
@@ -213,13 +258,22 @@ impl TableProvider for PartitionedTable {
         let projected = Arc::new(self.schema.project(projection)?);
         let (partition_filters, data_filters): (Vec<&Expr>, Vec<&Expr>) = filters.iter().partition(|f| self.on_partitions(f));
         let data_filters: Vec<Expr> = data_filters.into_iter().cloned().collect();
-        let partitions = self
-            .catalog
-            .list_partitions(&self.table.database_name, &self.table.name)
-            .await
-            .map_err(Error::into_datafusion)?;
+        // `key = value` and `key IN (...)` conditions the catalog applies
+        // itself, so the other partitions are not even read from it.
+        let conditions: Vec<KeyIn> = partition_filters.iter().filter_map(|f| self.key_in(f)).collect();
+        let (database, name) = (&self.table.database_name, &self.table.name);
+        let partitions = if conditions.is_empty() {
+            self.catalog.list_partitions(database, name).await
+        } else {
+            self.catalog.list_partitions_where(database, name, &conditions).await
+        }
+        .map_err(Error::into_datafusion)?;
         let values = self.partition_values(&partitions).map_err(Error::into_datafusion)?;
-        let total = partitions.len();
+        let total = if conditions.is_empty() {
+            partitions.len()
+        } else {
+            self.catalog.count_partitions(database, name).await.map_err(Error::into_datafusion)?
+        };
         let kept = self.prune(state, partitions, values, &partition_filters)?;
         let kept_count = kept.len();
 
