@@ -34,6 +34,11 @@ CREATE TABLE IF NOT EXISTS partitions (
     doc      TEXT NOT NULL,
     PRIMARY KEY (database, tbl, spec)
 );
+-- The first partition key, as text and as a number: what a query's
+-- `key = value` condition usually names (list_partitions_where).
+CREATE INDEX IF NOT EXISTS partitions_key0_text ON partitions (database, tbl, json_extract(spec, '$[0]'));
+CREATE INDEX IF NOT EXISTS partitions_key0_number
+    ON partitions (database, tbl, CAST(json_extract(spec, '$[0]') AS INTEGER));
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     doc  TEXT NOT NULL
