@@ -14,7 +14,8 @@
 use super::session::{Output, Session};
 use super::statement::{SqlText, Statement};
 use super::tokens::Words;
-use crate::catalog::{model::now, Partition, StorageDescriptor, Table};
+use crate::catalog::types::hive_to_arrow;
+use crate::catalog::{model::now, Catalog, KeyIn, Partition, StorageDescriptor, Table};
 use crate::error::{Error, Result, SqlState};
 use crate::table::partitioned::{self, partition_values};
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
@@ -159,8 +160,8 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
     };
     match command {
         PartitionCommand::Add { if_not_exists, partitions, .. } => {
-            let existing: Vec<Vec<String>> =
-                catalog.list_partitions(&database, &table_name).await?.into_iter().map(|p| p.values).collect();
+            let named = partitions.iter().map(|(spec, _)| ordered_values(&table, spec)).collect::<Result<Vec<_>>>()?;
+            let existing = registered_among(catalog, &table, &named).await?;
             let mut added = Vec::new();
             for (spec, location) in partitions {
                 let values = ordered_values(&table, spec)?;
@@ -183,8 +184,8 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
             Ok(done("ALTER TABLE"))
         }
         PartitionCommand::Drop { if_exists, partitions, .. } => {
-            let existing: Vec<Vec<String>> =
-                catalog.list_partitions(&database, &table_name).await?.into_iter().map(|p| p.values).collect();
+            let named = partitions.iter().map(|spec| ordered_values(&table, spec)).collect::<Result<Vec<_>>>()?;
+            let existing = registered_among(catalog, &table, &named).await?;
             let mut dropped = Vec::new();
             for spec in partitions {
                 let values = ordered_values(&table, spec)?;
@@ -235,6 +236,32 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
             rows(result_schema(command), vec![actions, names])
         }
     }
+}
+
+/// Which of the `named` partitions are registered, read through the
+/// catalog's key conditions where the key types allow (so a statement
+/// does not read a table's whole partition list).
+async fn registered_among(catalog: &dyn Catalog, table: &Table, named: &[Vec<String>]) -> Result<Vec<Vec<String>>> {
+    let conditions: Vec<KeyIn> = table
+        .partition_keys
+        .iter()
+        .enumerate()
+        .filter_map(|(i, key)| {
+            let t = hive_to_arrow(&key.data_type).ok()?;
+            let integer = t.is_integer();
+            if !integer && t != DataType::Utf8 || integer && named.iter().any(|v| v[i].parse::<i64>().is_err()) {
+                return None;
+            }
+            Some(KeyIn { index: i, values: named.iter().map(|v| v[i].clone()).collect(), integer })
+        })
+        .collect();
+    let (database, name) = (&table.database_name, &table.name);
+    let found = if conditions.is_empty() {
+        catalog.list_partitions(database, name).await?
+    } else {
+        catalog.list_partitions_where(database, name, &conditions).await?
+    };
+    Ok(found.into_iter().map(|p| p.values).collect())
 }
 
 /// A statement's (key, value) pairs as values in the table's key order.
