@@ -142,7 +142,11 @@ impl PartitionedTable {
         for filter in filters {
             let predicate = state.create_physical_expr((*filter).clone(), &df_schema)?;
             let result = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
-            let Some(mask) = result.as_any().downcast_ref::<BooleanArray>() else { continue };
+            // A NULL condition (`region = NULL`) keeps nothing.
+            let result = datafusion::arrow::compute::cast(&result, &datafusion::arrow::datatypes::DataType::Boolean)?;
+            let Some(mask) = result.as_any().downcast_ref::<BooleanArray>() else {
+                return Err(datafusion::error::DataFusionError::Internal("a partition condition is not boolean".into()));
+            };
             for (i, k) in keep.iter_mut().enumerate() {
                 *k &= mask.is_valid(i) && mask.value(i);
             }
