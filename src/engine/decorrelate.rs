@@ -51,6 +51,16 @@ pub fn scalar_subqueries(ast: &Statement) -> Statement {
     ast
 }
 
+/// Whether a statement has a scalar subquery (one this module restates).
+pub fn has_scalar_subquery(ast: &Statement) -> bool {
+    let mut found = false;
+    let _ = visit_expressions(ast, |e| {
+        found |= matches!(e, Expr::Subquery(_));
+        ControlFlow::<()>::Continue(())
+    });
+    found
+}
+
 /// Restate one scalar subquery; return the outer-only condition taken out
 /// of it, if any.
 fn restate(query: &mut Query) -> Option<Expr> {

@@ -186,15 +186,24 @@ impl Session {
     async fn prepare_unchecked(&mut self, sql: &SqlText) -> Result<Prepared> {
         let statement = statement::parse(sql)?;
         self.transaction.check(&statement)?;
-        let statement = match statement {
-            Statement::Execute { name, values } => Statement::Query(Box::new(self.sql_prepared.execute(&name, &values)?)),
-            other => other,
+        // The text that says whether the statement reads the system catalogs.
+        let (statement, text) = match statement {
+            Statement::Execute { name, values } => {
+                let query = self.sql_prepared.execute(&name, &values)?;
+                let text = query.to_string();
+                (Statement::Query(Box::new(query)), std::borrow::Cow::Owned(text))
+            }
+            Statement::Prepare { ref query, .. } => {
+                let text = query.to_string();
+                (statement, std::borrow::Cow::Owned(text))
+            }
+            other => (other, std::borrow::Cow::Borrowed(sql.text.as_str())),
         };
-        match &statement {
-            Statement::Query(ast) => self.refresh_snapshot(&ast.to_string()).await?,
-            Statement::CopyTo { .. } | Statement::Declare { .. } => self.refresh_snapshot(&sql.text).await?,
-            Statement::Prepare { query, .. } => self.refresh_snapshot(&query.to_string()).await?,
-            _ => {}
+        if matches!(
+            statement,
+            Statement::Query(_) | Statement::CopyTo { .. } | Statement::Declare { .. } | Statement::Prepare { .. }
+        ) {
+            self.refresh_snapshot(&text).await?;
         }
         let (plan, param_types, schema) = match &statement {
             Statement::Query(ast) => {
@@ -287,13 +296,17 @@ impl Session {
         }
         // DataFusion refuses some correlated subqueries only when it
         // analyzes the plan: analyze it here, and restate them if so.
+        // Only a statement with a scalar subquery can be refused so.
         let refused = |plan: &datafusion::error::Result<LogicalPlan>| match plan {
             Err(e) => e.to_string().contains("orrelated"),
-            Ok(p) => self
-                .state
-                .analyzer()
-                .execute_and_check(p.clone(), self.state.config_options(), |_, _| {})
-                .is_err_and(|e| e.to_string().contains("orrelated")),
+            Ok(p) => {
+                super::decorrelate::has_scalar_subquery(&ast)
+                    && self
+                        .state
+                        .analyzer()
+                        .execute_and_check(p.clone(), self.state.config_options(), |_, _| {})
+                        .is_err_and(|e| e.to_string().contains("orrelated"))
+            }
         };
         if refused(&plan) {
             let restated = super::decorrelate::scalar_subqueries(&ast);
