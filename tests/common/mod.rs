@@ -66,6 +66,13 @@ impl Drop for TestServer {
     }
 }
 
+/// A server on a fresh embedded catalog under `dir`, with the fixtures
+/// written to `dir/data`; returns the server and the fixtures' folder.
+pub async fn server_with_fixtures(dir: &Path) -> (TestServer, std::path::PathBuf) {
+    let data = fixtures::generate(&dir.join("data")).await;
+    (TestServer::start(engine_in(&dir.join("lake")).await).await, data)
+}
+
 /// A fresh engine on an embedded catalog in `dir`.
 pub async fn engine_in(dir: &Path) -> Engine {
     Engine::open(Config::for_data_dir(dir)).await.expect("open engine")

@@ -2,7 +2,7 @@
 //! (which query pg_catalog), COPY TO STDOUT, FETCH_COUNT (DECLARE/FETCH),
 //! and the failed-transaction state.
 
-use crate::common::{engine_in, fixtures, TestServer};
+use crate::common::{server_with_fixtures, TestServer};
 use std::process::{Command, Stdio};
 
 /// Run psql with `-c` commands (each its own -c), unaligned, tuples only.
@@ -29,9 +29,7 @@ fn commands(list: &[&str]) -> Vec<String> {
 #[tokio::test]
 async fn psql_describes_tables_copies_and_fetches_in_pieces() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fixtures::generate(&data).await;
-    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let (server, data) = server_with_fixtures(dir.path()).await;
     let client = server.connect().await;
     client
         .batch_execute(&format!(

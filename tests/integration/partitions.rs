@@ -1,14 +1,12 @@
 //! Partition pruning as EXPLAIN shows it: the partitions a query's
 //! conditions keep, out of those registered.
 
-use crate::common::{engine_in, fixtures, TestServer};
+use crate::common::server_with_fixtures;
 
 #[tokio::test]
 async fn explain_shows_the_partitions_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    fixtures::generate(&data).await;
-    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let (server, data) = server_with_fixtures(dir.path()).await;
     let client = server.connect().await;
     client
         .batch_execute(&format!(
