@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Partition pruning at scale: a table with N registered partitions
-# (default 100000), one of which has a file; prints how long a query that
-# selects one partition takes, end to end through psql (\timing), and
-# what EXPLAIN says it kept.
+# (default 100000), one of which has a file, and the same layout with
+# partition projection (integer range 0..N-1); prints how long a query
+# that selects one partition takes, end to end through psql (\timing),
+# and what EXPLAIN says it kept.
 #   bash bench/partitions.sh [N]        (GLAUX=path/to/glaux, default target/debug/glaux)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -28,5 +29,13 @@ echo "registered $(q -c 'SHOW PARTITIONS t' | wc -l) partitions in $(echo "$end 
 q -c "EXPLAIN SELECT sum(amount) FROM t WHERE day = 0" | grep -o 'PartitionsScan.*of [0-9]*'
 for run in 1 2 3; do
   q -c '\timing on' -c "SELECT sum(amount) FROM t WHERE day = 0" | tr '\n' ' '
+  echo
+done
+
+q -c "CREATE EXTERNAL TABLE p (id int, amount int) PARTITIONED BY (day int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '$DATA/t' TBLPROPERTIES ('projection.enabled' = 'true', 'projection.day.type' = 'integer', 'projection.day.range' = '0,$((N - 1))')"
+echo "projected:"
+q -c "EXPLAIN SELECT sum(amount) FROM p WHERE day = 0" | grep -o 'PartitionsScan.*projected'
+for run in 1 2 3; do
+  q -c '\timing on' -c "SELECT sum(amount) FROM p WHERE day = 0" | tr '\n' ' '
   echo
 done

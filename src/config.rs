@@ -90,7 +90,50 @@ pub const SETTINGS: &[Setting] = &[
         key: "catalog.name",
         env: "GLAUX_CATALOG_NAME",
         default: "glaux",
-        doc: "Name of the embedded catalog: the database name Postgres clients connect to.",
+        doc: "Name of the catalog: the database name Postgres clients connect to.",
+    },
+    Setting {
+        key: "catalog.type",
+        env: "GLAUX_CATALOG_TYPE",
+        default: "embedded",
+        doc: "Where databases, tables and partitions are kept: `embedded` (SQLite in data_dir) or `glue` \
+              (the AWS Glue Data Catalog; users stay in data_dir).",
+    },
+    Setting {
+        key: "glue.region",
+        env: "GLAUX_GLUE_REGION",
+        default: "",
+        doc: "AWS region of the Glue catalog (falls back to AWS_REGION, then us-east-1).",
+    },
+    Setting {
+        key: "glue.endpoint",
+        env: "GLAUX_GLUE_ENDPOINT",
+        default: "",
+        doc: "Endpoint URL of a Glue-compatible API, e.g. http://127.0.0.1:5000 (empty: AWS's).",
+    },
+    Setting {
+        key: "glue.catalog_id",
+        env: "GLAUX_GLUE_CATALOG_ID",
+        default: "",
+        doc: "AWS account id owning the Glue catalog (empty: the caller's).",
+    },
+    Setting {
+        key: "glue.access_key_id",
+        env: "GLAUX_GLUE_ACCESS_KEY_ID",
+        default: "",
+        doc: "Access key id for Glue (empty: the standard AWS credential chain: environment, profile, instance role).",
+    },
+    Setting {
+        key: "glue.secret_access_key",
+        env: "GLAUX_GLUE_SECRET_ACCESS_KEY",
+        default: "",
+        doc: "Secret access key for Glue.",
+    },
+    Setting {
+        key: "glue.max_attempts",
+        env: "GLAUX_GLUE_MAX_ATTEMPTS",
+        default: "5",
+        doc: "Attempts per Glue call when the endpoint is unreachable or throttles, with exponential backoff, before the error is reported.",
     },
     Setting {
         key: "s3.region",

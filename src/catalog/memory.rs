@@ -1,7 +1,7 @@
 //! An in-memory [`Catalog`]: a map behind a mutex. For tests and for
 //! sessions that need no persistence.
 
-use super::{check_user_change, database_exists, database_not_empty, normalize, table_exists, unknown_database};
+use super::{check_user_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
 use super::{Catalog, Database, IfExists, Partition, Table, User};
 use crate::error::Result;
 use async_trait::async_trait;
@@ -16,6 +16,8 @@ struct State {
     /// (database, table) -> partitions
     partitions: BTreeMap<(String, String), Vec<Partition>>,
     users: BTreeMap<String, User>,
+    /// (database, table) -> every definition, oldest first
+    versions: BTreeMap<(String, String), Vec<Table>>,
 }
 
 #[derive(Debug, Default)]
@@ -94,8 +96,28 @@ impl Catalog for MemoryCatalog {
         if !partitions.is_empty() {
             s.partitions.insert(key.clone(), partitions);
         }
+        s.versions.insert(key.clone(), vec![table.clone()]);
         s.tables.insert(key, table);
         Ok(true)
+    }
+
+    async fn update_table(&self, mut table: Table) -> Result<()> {
+        table.name = normalize(&table.name);
+        table.database_name = normalize(&table.database_name);
+        let key = (table.database_name.clone(), table.name.clone());
+        let mut s = self.lock();
+        if !s.tables.contains_key(&key) {
+            return Err(no_such_table(&key.0, &key.1));
+        }
+        s.versions.entry(key.clone()).or_default().push(table.clone());
+        s.tables.insert(key, table);
+        Ok(())
+    }
+
+    async fn table_versions(&self, database: &str, name: &str) -> Result<Vec<(i64, Table)>> {
+        let key = (normalize(database), normalize(name));
+        let versions = self.lock().versions.get(&key).cloned().unwrap_or_default();
+        Ok(versions.into_iter().enumerate().map(|(i, t)| (i as i64 + 1, t)).collect())
     }
 
     async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
@@ -115,6 +137,7 @@ impl Catalog for MemoryCatalog {
         let key = (normalize(database), normalize(name));
         let mut s = self.lock();
         s.partitions.remove(&key);
+        s.versions.remove(&key);
         Ok(s.tables.remove(&key))
     }
 

@@ -4,6 +4,7 @@
 //! - [`types`]: Glue/Hive type strings <-> Arrow types.
 //! - [`memory`]: an in-memory [`Catalog`], for tests and throwaway sessions.
 //! - [`sqlite`]: the embedded, persistent [`Catalog`] (SQLite in the data dir).
+//! - [`glue`]: the AWS Glue Data Catalog as a [`Catalog`] (aws-sdk-glue).
 //! - [`provider`]: adapters that show a [`Catalog`] to DataFusion.
 //!
 //! Both implementations raise the same errors through the helpers at the
@@ -11,6 +12,7 @@
 //! whichever store is behind the catalog. Names are stored lower-cased, as
 //! Glue does. Must not depend on `engine`, `server` or `repl`.
 
+pub mod glue;
 pub mod memory;
 pub mod model;
 pub mod provider;
@@ -49,6 +51,13 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn create_table(&self, table: Table, if_exists: IfExists, partitions: Vec<Partition>) -> Result<bool>;
     async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>>;
     async fn list_tables(&self, database: &str) -> Result<Vec<Table>>;
+    /// Replace a table's definition, keeping its partitions; the new
+    /// definition becomes the table's next version (42P01 if there is no
+    /// such table).
+    async fn update_table(&self, table: Table) -> Result<()>;
+    /// Every definition a table has had, oldest first, numbered from 1;
+    /// the last is the current one.
+    async fn table_versions(&self, database: &str, name: &str) -> Result<Vec<(i64, Table)>>;
     /// Drop a table and its partitions; returns the dropped table.
     async fn drop_table(&self, database: &str, name: &str) -> Result<Option<Table>>;
 
@@ -62,9 +71,10 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         let all = self.list_partitions(database, table).await?;
         Ok(all.into_iter().filter(|p| conditions.iter().all(|c| c.matches(&p.values))).collect())
     }
-    /// How many partitions a table has.
-    async fn count_partitions(&self, database: &str, table: &str) -> Result<usize> {
-        Ok(self.list_partitions(database, table).await?.len())
+    /// How many partitions a table has, when the store can count them
+    /// without reading them all (None otherwise).
+    async fn count_partitions(&self, database: &str, table: &str) -> Result<Option<usize>> {
+        Ok(Some(self.list_partitions(database, table).await?.len()))
     }
     /// Remove the partitions with these values; returns how many existed.
     async fn drop_partitions(&self, database: &str, table: &str, values: &[Vec<String>]) -> Result<usize>;
@@ -144,6 +154,10 @@ pub fn table_exists(table: &Table) -> Error {
         SqlState::DuplicateTable,
         format!("{what} {}.{} already exists", table.database_name, table.name),
     )
+}
+
+pub fn no_such_table(database: &str, name: &str) -> Error {
+    Error::new(SqlState::UndefinedTable, format!("table {database}.{name} does not exist"))
 }
 
 /// Lower-case a Glue name, as Glue stores names.

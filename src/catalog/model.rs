@@ -125,6 +125,26 @@ impl Table {
     pub fn is_view(&self) -> bool {
         self.table_type == TableType::VirtualView
     }
+
+    /// Where a partition's files are: its own LOCATION, or Hive's `k=v/`
+    /// folders under the table's.
+    pub fn partition_location(&self, partition: &Partition) -> Option<String> {
+        if let Some(location) = partition.storage_descriptor.location.as_deref().filter(|l| !l.is_empty()) {
+            return Some(location.to_string());
+        }
+        let base = self.storage_descriptor.location.as_deref()?.trim_end_matches('/');
+        let path: Vec<String> =
+            self.partition_keys.iter().zip(&partition.values).map(|(k, v)| format!("{}={}", k.name, escape(v))).collect();
+        Some(format!("{base}/{}/", path.join("/")))
+    }
+}
+
+/// A partition value as Hive writes it in a folder name.
+fn escape(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| if matches!(c, '/' | '=' | '%' | ':' | '#' | '\\' | '"' | '\'') { format!("%{:02X}", c as u32) } else { c.to_string() })
+        .collect()
 }
 
 /// A Glue partition: values for the table's partition keys and its own storage.

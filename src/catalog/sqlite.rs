@@ -7,7 +7,7 @@
 //! JSON document keyed by its names, so the Glue model can grow fields
 //! without schema migrations.
 
-use super::{check_user_change, database_exists, database_not_empty, normalize, table_exists, unknown_database};
+use super::{check_user_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
 use super::{Catalog, Database, IfExists, KeyIn, Partition, Table, User};
 use crate::error::Result;
 use async_trait::async_trait;
@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS partitions (
 CREATE INDEX IF NOT EXISTS partitions_key0_text ON partitions (database, tbl, json_extract(spec, '$[0]'));
 CREATE INDEX IF NOT EXISTS partitions_key0_number
     ON partitions (database, tbl, CAST(json_extract(spec, '$[0]') AS INTEGER));
+-- Every definition each table has had (the current one included).
+CREATE TABLE IF NOT EXISTS table_versions (
+    database TEXT NOT NULL,
+    tbl      TEXT NOT NULL,
+    version  INTEGER NOT NULL,
+    doc      TEXT NOT NULL,
+    PRIMARY KEY (database, tbl, version)
+);
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     doc  TEXT NOT NULL
@@ -94,6 +102,21 @@ fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, args: impl rusqlite::
         out.push(from_json(&row?)?);
     }
     Ok(out)
+}
+
+/// Store a table's definition as current and as its next version.
+fn put_table(tx: &Connection, table: &Table) -> Result<()> {
+    let doc = to_json(table)?;
+    tx.execute(
+        "INSERT OR REPLACE INTO tables (database, name, doc) VALUES (?1, ?2, ?3)",
+        params![table.database_name, table.name, doc],
+    )?;
+    tx.execute(
+        "INSERT INTO table_versions (database, tbl, version, doc) SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3
+         FROM table_versions WHERE database = ?1 AND tbl = ?2",
+        params![table.database_name, table.name, doc],
+    )?;
+    Ok(())
 }
 
 fn database_names(conn: &Connection) -> Result<Vec<String>> {
@@ -171,9 +194,10 @@ impl Catalog for SqliteCatalog {
                 params![table.database_name, table.name],
             )?;
             tx.execute(
-                "INSERT OR REPLACE INTO tables (database, name, doc) VALUES (?1, ?2, ?3)",
-                params![table.database_name, table.name, to_json(&table)?],
+                "DELETE FROM table_versions WHERE database = ?1 AND tbl = ?2",
+                params![table.database_name, table.name],
             )?;
+            put_table(tx, &table)?;
             for p in &partitions {
                 tx.execute(
                     "INSERT OR REPLACE INTO partitions (database, tbl, spec, doc) VALUES (?1, ?2, ?3, ?4)",
@@ -205,6 +229,40 @@ impl Catalog for SqliteCatalog {
         })
     }
 
+    async fn update_table(&self, mut table: Table) -> Result<()> {
+        table.name = normalize(&table.name);
+        table.database_name = normalize(&table.database_name);
+        self.write(|tx| {
+            let found: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM tables WHERE database = ?1 AND name = ?2",
+                    params![table.database_name, table.name],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if found.is_none() {
+                return Err(no_such_table(&table.database_name, &table.name));
+            }
+            put_table(tx, &table)
+        })
+    }
+
+    async fn table_versions(&self, database: &str, name: &str) -> Result<Vec<(i64, Table)>> {
+        let (database, name) = (normalize(database), normalize(name));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT version, doc FROM table_versions WHERE database = ?1 AND tbl = ?2 ORDER BY version",
+            )?;
+            let rows = stmt.query_map(params![database, name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (version, doc) = row?;
+                out.push((version, from_json(&doc)?));
+            }
+            Ok(out)
+        })
+    }
+
     async fn drop_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
         let (database, name) = (normalize(database), normalize(name));
         self.write(|tx| {
@@ -212,6 +270,7 @@ impl Catalog for SqliteCatalog {
                 docs(tx, "SELECT doc FROM tables WHERE database = ?1 AND name = ?2", params![database, name])?.pop();
             tx.execute("DELETE FROM partitions WHERE database = ?1 AND tbl = ?2", params![database, name])?;
             tx.execute("DELETE FROM tables WHERE database = ?1 AND name = ?2", params![database, name])?;
+            tx.execute("DELETE FROM table_versions WHERE database = ?1 AND tbl = ?2", params![database, name])?;
             Ok(existing)
         })
     }
@@ -265,14 +324,14 @@ impl Catalog for SqliteCatalog {
         Ok(found.into_iter().filter(|p| conditions.iter().all(|c| c.matches(&p.values))).collect())
     }
 
-    async fn count_partitions(&self, database: &str, table: &str) -> Result<usize> {
+    async fn count_partitions(&self, database: &str, table: &str) -> Result<Option<usize>> {
         self.read(|c| {
             let n: i64 = c.query_row(
                 "SELECT count(*) FROM partitions WHERE database = ?1 AND tbl = ?2",
                 params![normalize(database), normalize(table)],
                 |r| r.get(0),
             )?;
-            Ok(usize::try_from(n).unwrap_or(0))
+            Ok(Some(usize::try_from(n).unwrap_or(0)))
         })
     }
 

@@ -89,8 +89,10 @@ pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -
     crate::table::external_table(&table, state.config())?;
     // A partitioned table starts with the partitions its folders hold
     // (what MSCK REPAIR TABLE would add); later folders need MSCK REPAIR
-    // or ALTER TABLE ADD PARTITION, as in Athena.
-    let partitions = if table.partition_keys.is_empty() {
+    // or ALTER TABLE ADD PARTITION, as in Athena. A table with partition
+    // projection registers none: its properties are checked instead.
+    let projected = crate::table::projection::Projection::of_table(&table)?.is_some();
+    let partitions = if table.partition_keys.is_empty() || projected {
         Vec::new()
     } else {
         let found = crate::table::partitioned::discover(&table, state).await?;

@@ -43,6 +43,7 @@ pub use transaction::TxStatus;
 pub use statement::{split, SqlText};
 
 use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
+use crate::catalog::glue::GlueCatalog;
 use crate::catalog::sqlite::SqliteCatalog;
 use crate::catalog::{Catalog, Database, Table, TableType};
 use crate::config::Config;
@@ -82,14 +83,25 @@ pub(crate) struct Shared {
 }
 
 impl Engine {
-    /// Open the engine on the embedded catalog in the configured data dir.
+    /// Open the engine on the configured catalog: the embedded one in the
+    /// data dir, or AWS Glue (`catalog.type`; users stay in the data dir).
     pub async fn open(config: Config) -> Result<Engine> {
         let dir = config.data_dir();
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::new(SqlState::IoError, format!("cannot create data directory {}: {e}", dir.display()))
         })?;
-        let catalog = SqliteCatalog::open(&dir.join("catalog.db"))?;
-        Engine::with_catalog(config, Arc::new(catalog)).await
+        let embedded: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&dir.join("catalog.db"))?);
+        let catalog: Arc<dyn Catalog> = match config.get("catalog.type") {
+            "embedded" => embedded,
+            "glue" => Arc::new(GlueCatalog::connect(&config, embedded).await?),
+            other => {
+                return Err(Error::new(
+                    SqlState::ConfigFileError,
+                    format!("catalog.type must be embedded or glue, not {other:?}"),
+                ))
+            }
+        };
+        Engine::with_catalog(config, catalog).await
     }
 
     /// Open the engine over any catalog implementation.

@@ -5,6 +5,8 @@
 //! - `ALTER TABLE t DROP [IF EXISTS] PARTITION (k = 'v', ...) [, PARTITION
 //!   (...) ...]`;
 //! - `SHOW PARTITIONS t`: one row per partition, `k1=v1/k2=v2`;
+//! - `ALTER TABLE t SET TBLPROPERTIES ('k' = 'v', ...)`: sets table
+//!   properties (partition projection is checked before it is stored);
 //! - `MSCK REPAIR TABLE t`: registers the `k=v/` folders under the table's
 //!   LOCATION that are missing from the catalog, and reports what it added,
 //!   which registered partitions have no folder, and which folders do not fit.
@@ -33,6 +35,7 @@ pub enum PartitionCommand {
     Drop { table: Vec<String>, if_exists: bool, partitions: Vec<Spec> },
     Show { table: Vec<String> },
     Repair { table: Vec<String> },
+    SetProperties { table: Vec<String>, properties: Vec<(String, String)> },
 }
 
 /// Whether a statement's first words make it a partition statement.
@@ -96,9 +99,24 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
                     }
                     PartitionCommand::Drop { table, if_exists, partitions }
                 }
+                "SET" => {
+                    w.expect("TBLPROPERTIES")?;
+                    w.expect_token(Token::LParen)?;
+                    let mut properties = Vec::new();
+                    loop {
+                        let key = w.string()?;
+                        w.expect_token(Token::Eq)?;
+                        properties.push((key, w.string()?));
+                        if !w.take(&Token::Comma) {
+                            break;
+                        }
+                    }
+                    w.expect_token(Token::RParen)?;
+                    PartitionCommand::SetProperties { table, properties }
+                }
                 other => {
                     return Err(Error::not_supported(format!(
-                        "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions)"
+                        "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions and sets TBLPROPERTIES)"
                     )))
                 }
             }
@@ -142,11 +160,16 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
         PartitionCommand::Add { table, .. }
         | PartitionCommand::Drop { table, .. }
         | PartitionCommand::Show { table }
-        | PartitionCommand::Repair { table } => table,
+        | PartitionCommand::Repair { table }
+        | PartitionCommand::SetProperties { table, .. } => table,
     };
     let (database, table_name) = session.qualify(name)?;
+    let any_table = matches!(command, PartitionCommand::SetProperties { .. });
     let table = match catalog.get_table(&database, &table_name).await? {
-        Some(t) if !t.partition_keys.is_empty() && !t.is_view() => t,
+        Some(t) if (any_table || !t.partition_keys.is_empty()) && !t.is_view() => t,
+        Some(t) if t.is_view() => {
+            return Err(Error::new(SqlState::WrongObjectType, format!("{database}.{table_name} is a view, not a table")))
+        }
         Some(_) => {
             return Err(Error::new(
                 SqlState::WrongObjectType,
@@ -159,13 +182,21 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
         }
     };
     match command {
+        PartitionCommand::SetProperties { properties, .. } => {
+            let mut table = table;
+            table.parameters.extend(properties.iter().cloned());
+            table.update_time = now();
+            crate::table::projection::Projection::of_table(&table)?;
+            catalog.update_table(table).await?;
+            Ok(done("ALTER TABLE"))
+        }
         PartitionCommand::Add { if_not_exists, partitions, .. } => {
             let named = partitions.iter().map(|(spec, _)| ordered_values(&table, spec)).collect::<Result<Vec<_>>>()?;
             let existing = registered_among(catalog, &table, &named).await?;
             let mut added = Vec::new();
             for (spec, location) in partitions {
                 let values = ordered_values(&table, spec)?;
-                if existing.contains(&values) || added.iter().any(|p: &Partition| p.values == values) {
+                if find_same(&table, &existing, &values).is_some() || added.iter().any(|p: &Partition| p.values == values) {
                     if *if_not_exists {
                         continue;
                     }
@@ -189,7 +220,7 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
             let mut dropped = Vec::new();
             for spec in partitions {
                 let values = ordered_values(&table, spec)?;
-                if !existing.contains(&values) {
+                let Some(registered) = find_same(&table, &existing, &values) else {
                     if *if_exists {
                         continue;
                     }
@@ -197,8 +228,8 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
                         SqlState::UndefinedObject,
                         format!("partition {} of {database}.{table_name} does not exist", display(&table, &values)),
                     ));
-                }
-                dropped.push(values);
+                };
+                dropped.push(registered.clone());
             }
             catalog.drop_partitions(&database, &table_name, &dropped).await?;
             Ok(done("ALTER TABLE"))
@@ -262,6 +293,14 @@ async fn registered_among(catalog: &dyn Catalog, table: &Table, named: &[Vec<Str
         catalog.list_partitions_where(database, name, &conditions).await?
     };
     Ok(found.into_iter().map(|p| p.values).collect())
+}
+
+/// The registered partition with the same values as `values` compared
+/// as the keys' types (`day = 1` names the folder `day=01`).
+fn find_same<'a>(table: &Table, registered: &'a [Vec<String>], values: &[String]) -> Option<&'a Vec<String>> {
+    let typed = |v: &[String]| partition_values(table, &Partition { values: v.to_vec(), ..Partition::default() }).ok();
+    let wanted = typed(values);
+    registered.iter().find(|r| r.as_slice() == values || (wanted.is_some() && typed(r) == wanted))
 }
 
 /// A statement's (key, value) pairs as values in the table's key order.

@@ -6,6 +6,8 @@
 //!
 //! - [`partitioned`]: `PARTITIONED BY` tables, read through their
 //!   registered partitions, pruned before any file is listed.
+//! - [`projection`]: Athena partition projection (partitions computed from
+//!   TBLPROPERTIES and the query's conditions).
 //!
 //! External tables become DataFusion `ListingTable`s over the table's
 //! LOCATION, with the catalog's columns as the schema (so planning never
@@ -14,6 +16,7 @@
 pub mod format;
 pub mod orc;
 pub mod partitioned;
+pub mod projection;
 pub mod store;
 
 use crate::catalog::types::{field_to_hive, hive_to_arrow, hive_to_field};

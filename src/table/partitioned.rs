@@ -9,8 +9,11 @@
 //! as an unpartitioned table over its location, conditions on data
 //! columns pushed down to it (Parquet row-group and page pruning stay on),
 //! with its partition values added as constant columns. A registered
-//! partition whose local folder is missing is empty.
+//! partition whose local folder is missing is empty. With partition
+//! projection on (see [`super::projection`]) the candidates are computed
+//! instead of read from the catalog, and pruned the same way.
 
+use super::projection::Projection;
 use super::{external_table, store};
 use crate::catalog::types::hive_to_arrow;
 use crate::catalog::{Catalog, KeyIn, Partition, Table};
@@ -43,6 +46,8 @@ pub struct PartitionedTable {
     /// Data columns, then partition keys.
     schema: SchemaRef,
     data_columns: usize,
+    /// Set when partitions are projected rather than registered.
+    projection: Option<Projection>,
 }
 
 impl PartitionedTable {
@@ -53,7 +58,8 @@ impl PartitionedTable {
             fields.push(Field::new(&key.name, hive_to_arrow(&key.data_type)?, true));
         }
         let data_columns = data.fields().len();
-        Ok(PartitionedTable { table, catalog, schema: Arc::new(Schema::new(fields)), data_columns })
+        let projection = Projection::of_table(&table)?;
+        Ok(PartitionedTable { table, catalog, schema: Arc::new(Schema::new(fields)), data_columns, projection })
     }
 
     fn key_names(&self) -> HashSet<String> {
@@ -71,31 +77,13 @@ impl PartitionedTable {
     }
 
     /// A condition on one string or integer key the catalog can apply:
-    /// `key = literal` or `key IN (literals)`.
+    /// `key = literal`, `key IN (literals)` or an OR of equalities.
     fn key_in(&self, filter: &Expr) -> Option<KeyIn> {
-        use datafusion::logical_expr::{BinaryExpr, Operator};
-        let column = |e: &Expr| match e {
-            Expr::Column(c) => Some(c.name.clone()),
-            _ => None,
-        };
-        let (name, literals): (String, Vec<&ScalarValue>) = match filter {
-            Expr::BinaryExpr(BinaryExpr { left, op: Operator::Eq, right }) => match (left.as_ref(), right.as_ref()) {
-                (c, Expr::Literal(v, _)) | (Expr::Literal(v, _), c) => (column(c)?, vec![v]),
-                _ => return None,
-            },
-            Expr::InList(list) if !list.negated => {
-                let values = list
-                    .list
-                    .iter()
-                    .map(|e| match e {
-                        Expr::Literal(v, _) => Some(v),
-                        _ => None,
-                    })
-                    .collect::<Option<Vec<_>>>()?;
-                (column(&list.expr)?, values)
-            }
-            _ => return None,
-        };
+        let mut columns = HashSet::new();
+        expr_to_columns(filter, &mut columns).ok()?;
+        let [column] = columns.into_iter().collect::<Vec<_>>().try_into().ok()?;
+        let name = column.name;
+        let literals = super::projection::equality_values(filter, &name)?;
         let index = self.table.partition_keys.iter().position(|k| k.name == name)?;
         let key_type = self.schema.field(self.data_columns + index).data_type().clone();
         let integer = key_type.is_integer();
@@ -103,7 +91,7 @@ impl PartitionedTable {
             return None;
         }
         let values = literals
-            .into_iter()
+            .iter()
             .map(|v| match v {
                 ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) if !integer => {
                     Some(s.clone())
@@ -115,26 +103,43 @@ impl PartitionedTable {
         Some(KeyIn { index, values, integer })
     }
 
-    /// The typed values of each partition, one column per key.
-    fn partition_values(&self, partitions: &[Partition]) -> crate::error::Result<Vec<Vec<ScalarValue>>> {
-        partitions.iter().map(|p| partition_values(&self.table, p)).collect()
+    /// The registered partitions the catalog returns for the conditions,
+    /// with their typed values, and how many are registered in all.
+    async fn registered(&self, partition_filters: &[&Expr]) -> crate::error::Result<(Vec<(Partition, Vec<ScalarValue>)>, String)> {
+        // `key = value` and `key IN (...)` conditions the catalog applies
+        // itself, so the other partitions are not even read from it.
+        let conditions: Vec<KeyIn> = partition_filters.iter().filter_map(|f| self.key_in(f)).collect();
+        let (database, name) = (&self.table.database_name, &self.table.name);
+        let partitions = if conditions.is_empty() {
+            self.catalog.list_partitions(database, name).await?
+        } else {
+            self.catalog.list_partitions_where(database, name, &conditions).await?
+        };
+        let total = if conditions.is_empty() { Some(partitions.len()) } else { self.catalog.count_partitions(database, name).await? };
+        let with_values = partitions
+            .into_iter()
+            .map(|p| {
+                let values = partition_values(&self.table, &p)?;
+                Ok((p, values))
+            })
+            .collect::<crate::error::Result<Vec<_>>>()?;
+        Ok((with_values, total.map_or_else(|| "? (the catalog does not count them)".to_string(), |n| n.to_string())))
     }
 
     /// The partitions every filter keeps.
     fn prune(
         &self,
         state: &dyn Session,
-        partitions: Vec<Partition>,
-        values: Vec<Vec<ScalarValue>>,
+        partitions: Vec<(Partition, Vec<ScalarValue>)>,
         filters: &[&Expr],
     ) -> Result<Vec<(Partition, Vec<ScalarValue>)>> {
         if filters.is_empty() || partitions.is_empty() {
-            return Ok(partitions.into_iter().zip(values).collect());
+            return Ok(partitions);
         }
         let keys = &self.schema.fields()[self.data_columns..];
         let key_schema = Arc::new(Schema::new(keys.iter().map(|f| f.as_ref().clone()).collect::<Vec<_>>()));
         let columns = (0..keys.len())
-            .map(|k| ScalarValue::iter_to_array(values.iter().map(|v| v[k].clone())))
+            .map(|k| ScalarValue::iter_to_array(partitions.iter().map(|(_, v)| v[k].clone())))
             .collect::<Result<Vec<ArrayRef>>>()?;
         let batch = RecordBatch::try_new(Arc::clone(&key_schema), columns)?;
         let df_schema = DFSchema::try_from(key_schema.as_ref().clone())?;
@@ -151,7 +156,7 @@ impl PartitionedTable {
                 *k &= mask.is_valid(i) && mask.value(i);
             }
         }
-        Ok(partitions.into_iter().zip(values).zip(keep).filter(|(_, k)| *k).map(|(p, _)| p).collect())
+        Ok(partitions.into_iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| p).collect())
     }
 }
 
@@ -193,30 +198,10 @@ pub fn partition_values(table: &Table, partition: &Partition) -> crate::error::R
         .collect()
 }
 
-/// Where a partition's files are: its own LOCATION, or `k=v/` folders
-/// under the table's.
-pub fn partition_location(table: &Table, partition: &Partition) -> Option<String> {
-    if let Some(location) = partition.storage_descriptor.location.as_deref().filter(|l| !l.is_empty()) {
-        return Some(location.to_string());
-    }
-    let base = table.storage_descriptor.location.as_deref()?.trim_end_matches('/');
-    let path: Vec<String> =
-        table.partition_keys.iter().zip(&partition.values).map(|(k, v)| format!("{}={}", k.name, escape(v))).collect();
-    Some(format!("{base}/{}/", path.join("/")))
-}
-
-/// A partition value as Hive writes it in a folder name.
-fn escape(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| if matches!(c, '/' | '=' | '%' | ':' | '#' | '\\' | '"' | '\'') { format!("%{:02X}", c as u32) } else { c.to_string() })
-        .collect()
-}
-
 /// The unpartitioned table over one partition's location, or `None` when
 /// its local folder does not exist.
 fn partition_table(table: &Table, partition: &Partition) -> Option<Table> {
-    let location = partition_location(table, partition)?;
+    let location = table.partition_location(partition)?;
     if let Ok(url) = store::location_url(&location) {
         let local = url::Url::parse(&url).ok().filter(|u| u.scheme() == "file").and_then(|u| u.to_file_path().ok());
         if local.is_some_and(|p| !p.exists()) {
@@ -262,23 +247,15 @@ impl TableProvider for PartitionedTable {
         let projected = Arc::new(self.schema.project(projection)?);
         let (partition_filters, data_filters): (Vec<&Expr>, Vec<&Expr>) = filters.iter().partition(|f| self.on_partitions(f));
         let data_filters: Vec<Expr> = data_filters.into_iter().cloned().collect();
-        // `key = value` and `key IN (...)` conditions the catalog applies
-        // itself, so the other partitions are not even read from it.
-        let conditions: Vec<KeyIn> = partition_filters.iter().filter_map(|f| self.key_in(f)).collect();
-        let (database, name) = (&self.table.database_name, &self.table.name);
-        let partitions = if conditions.is_empty() {
-            self.catalog.list_partitions(database, name).await
-        } else {
-            self.catalog.list_partitions_where(database, name, &conditions).await
-        }
-        .map_err(Error::into_datafusion)?;
-        let values = self.partition_values(&partitions).map_err(Error::into_datafusion)?;
-        let total = if conditions.is_empty() {
-            partitions.len()
-        } else {
-            self.catalog.count_partitions(database, name).await.map_err(Error::into_datafusion)?
+        let (candidates, total) = match &self.projection {
+            Some(projection) => {
+                let candidates = projection.candidates(&self.table, &partition_filters).map_err(Error::into_datafusion)?;
+                let total = projection.total().map_or("?".to_string(), |n| n.to_string());
+                (candidates, format!("{total} projected"))
+            }
+            None => self.registered(&partition_filters).await.map_err(Error::into_datafusion)?,
         };
-        let kept = self.prune(state, partitions, values, &partition_filters)?;
+        let kept = self.prune(state, candidates, &partition_filters)?;
         let kept_count = kept.len();
 
         let data_projection: Vec<usize> = projection.iter().copied().filter(|i| *i < self.data_columns).collect();
@@ -392,7 +369,8 @@ fn unescape(value: &str) -> String {
 struct PartitionsScan {
     table: String,
     kept: usize,
-    total: usize,
+    /// The partitions there are: registered, or `N projected`.
+    total: String,
     input: Arc<dyn ExecutionPlan>,
 }
 
@@ -421,7 +399,7 @@ impl ExecutionPlan for PartitionsScan {
 
     fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         let input = children.pop().ok_or_else(|| datafusion::error::DataFusionError::Internal("no input".into()))?;
-        Ok(Arc::new(PartitionsScan { table: self.table.clone(), kept: self.kept, total: self.total, input }))
+        Ok(Arc::new(PartitionsScan { table: self.table.clone(), kept: self.kept, total: self.total.clone(), input }))
     }
 
     fn execute(

@@ -91,6 +91,20 @@ pub async fn generate(root: &Path) -> PathBuf {
         orders.clone().write_csv(&p(&format!("{dir}/part-0.{ext}")), opts(), Some(options)).await.expect("csv");
     }
 
+    // Partition projection: dates under regions (a location template),
+    // two-digit days (k=v folders), and a folder per customer.
+    for (path, row) in [
+        ("logs/eu/2024/01/01/a.csv", "1,10\n"),
+        ("logs/eu/2024/01/02/a.csv", "2,20\n"),
+        ("logs/us/2024/01/01/a.csv", "3,30\n"),
+        ("logs/us/2024/03/01/a.csv", "4,40\n"),
+        ("daily/day=01/a.csv", "1,1\n"),
+        ("daily/day=15/a.csv", "2,15\n"),
+        ("cust/alice/a.csv", "1,5\n"),
+        ("cust/bob/a.csv", "2,7\n"),
+    ] {
+        write(&root.join(path), row);
+    }
     write(&root.join("customers_csv/customers.csv"), "name,country\nalice,FR\nbob,US\ncarol,FR\n");
     write(&root.join("lazy_tsv/data.tsv"), "1\tone\t\\N\n2\t\\N\t2.5\n3\t\t\n");
     write(&root.join("opencsv/data.txt"), "\"1\"|\"a|b\"|\"x\"\n\"2\"|\"say \"\"hi\"\"\"|\"y\"\n");

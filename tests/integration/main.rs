@@ -11,6 +11,7 @@ mod clients;
 mod drivers;
 mod partitions;
 mod protocol;
+mod glue;
 mod s3;
 mod security;
 mod types;

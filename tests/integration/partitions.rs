@@ -31,3 +31,36 @@ async fn explain_shows_the_partitions_kept() {
     let none = plan("EXPLAIN SELECT sum(amount) FROM sales WHERE region = 'mars'").await;
     assert!(none.contains("partitions=0 of 2"), "{none}");
 }
+
+#[tokio::test]
+async fn explain_shows_projected_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, data) = server_with_fixtures(dir.path()).await;
+    let client = server.connect().await;
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE logs (id int, amount int) PARTITIONED BY (region string, dt string) \
+             ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{0}/logs' TBLPROPERTIES ( \
+             'projection.enabled' = 'true', 'projection.region.type' = 'enum', 'projection.region.values' = 'eu,us', \
+             'projection.dt.type' = 'date', 'projection.dt.format' = 'yyyy/MM/dd', \
+             'projection.dt.range' = '2024/01/01,2024/12/31', \
+             'storage.location.template' = '{0}/logs/${{region}}/${{dt}}/')",
+            data.display()
+        ))
+        .await
+        .unwrap();
+    let explain = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let rows = client.query(sql, &[]).await.unwrap();
+            rows.iter().map(|r| r.get::<_, String>(1)).collect::<Vec<_>>().join("\n")
+        }
+    };
+    // 2 regions x 366 days; one day in one region is one partition.
+    let one = explain("EXPLAIN SELECT sum(amount) FROM logs WHERE region = 'eu' AND dt = '2024/01/02'").await;
+    assert!(one.contains("PartitionsScan: table=public.logs, partitions=1 of 732 projected"), "{one}");
+    assert!(one.contains("logs/eu/2024/01/02"), "the partition's folder is read: {one}");
+    assert!(!one.contains("2024/01/01"), "no other folder is read: {one}");
+    let week = explain("EXPLAIN SELECT sum(amount) FROM logs WHERE dt BETWEEN '2024/03/01' AND '2024/03/07'").await;
+    assert!(week.contains("partitions=14 of 732 projected"), "{week}");
+}
