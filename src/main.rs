@@ -69,6 +69,18 @@ enum Command {
         #[arg(long, default_value_t = 0.01)]
         scale: f64,
     },
+    /// Crawl a location: create or update a table per dataset under it
+    /// (the same as the SQL statement CRAWL 'location' INTO database).
+    Crawl {
+        /// The folder or object-store prefix to walk, e.g. s3://bucket/lake/.
+        location: String,
+        /// The database to create the tables in (default: public).
+        #[arg(long, short = 'd', default_value = "public")]
+        database: String,
+        /// Result format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Print the configuration reference (Markdown).
     Settings,
 }
@@ -111,6 +123,11 @@ fn main() -> anyhow::Result<()> {
                 println!("{report}");
                 Ok::<_, anyhow::Error>(())
             })?;
+        }
+        Some(Command::Crawl { location, database, format }) => {
+            let sql = format!("CRAWL '{}' INTO \"{}\"", location.replace('\'', "''"), database.replace('"', "\"\""));
+            let shell = ShellArgs { command: Some(sql), file: None, format, connect: None };
+            run_shell(&cli.common, shell, &runtime)?
         }
         Some(Command::Shell(shell)) => run_shell(&cli.common, shell, &runtime)?,
         None => run_shell(&cli.common, cli.shell, &runtime)?,

@@ -17,6 +17,7 @@
 //! before DataFusion plans it (see `catalog::provider`).
 
 mod colnames;
+mod crawl;
 mod cursor;
 mod decorrelate;
 pub mod ddl;

@@ -367,6 +367,7 @@ impl Session {
             }
             Statement::User(command) => done(super::users::run(catalog.as_ref(), command).await?),
             Statement::Partitions(command) => super::partitions::run(self, command).await,
+            Statement::Crawl(crawl) => super::crawl::run(self, crawl).await,
             Statement::DropDatabase { name, if_exists, cascade } => {
                 ddl::drop_database(catalog.as_ref(), name, *if_exists, *cascade).await?;
                 if *name == self.database {

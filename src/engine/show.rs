@@ -33,6 +33,7 @@ pub fn result_schema(statement: &Statement) -> SchemaRef {
         Statement::ShowVariable { name } if name == "all" => utf8_schema(&["name", "setting", "description"]),
         Statement::ShowVariable { name } => utf8_schema(&[name.as_str()]),
         Statement::Partitions(command) => super::partitions::result_schema(command),
+        Statement::Crawl(_) => super::crawl::result_schema(),
         _ => no_columns(),
     }
 }

@@ -127,6 +127,8 @@ pub enum Statement {
     User(super::users::UserCommand),
     /// ALTER TABLE ADD/DROP PARTITION, SHOW PARTITIONS, MSCK REPAIR TABLE.
     Partitions(super::partitions::PartitionCommand),
+    /// CRAWL 'location' [INTO database].
+    Crawl(super::crawl::Crawl),
     DropDatabase { name: String, if_exists: bool, cascade: bool },
     ShowDatabases { like: Option<String> },
     ShowTables { database: Option<String>, like: Option<String> },
@@ -214,6 +216,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
         }
         ["CREATE" | "ALTER" | "DROP", "USER" | "ROLE", ..] => return super::users::parse(stmt),
         w if super::partitions::is_partition_statement(w) => return super::partitions::parse(stmt),
+        ["CRAWL", ..] => return super::crawl::parse(stmt),
         _ => {}
     }
     let mut statements = Parser::new(&PostgreSqlDialect {})

@@ -6,6 +6,9 @@
 //!
 //! - [`partitioned`]: `PARTITIONED BY` tables, read through their
 //!   registered partitions, pruned before any file is listed.
+//! - [`crawl`]: the crawler's survey of a location (datasets, formats,
+//!   partition keys, merged columns).
+//! - [`drift`]: a partition's own column list mapped onto the table's.
 //! - [`projection`]: Athena partition projection (partitions computed from
 //!   TBLPROPERTIES and the query's conditions).
 //!
@@ -13,6 +16,8 @@
 //! LOCATION, with the catalog's columns as the schema (so planning never
 //! opens a file). Must not depend on `engine`, `server` or `repl`.
 
+pub mod crawl;
+pub mod drift;
 pub mod format;
 pub mod orc;
 pub mod partitioned;

@@ -11,8 +11,10 @@
 //! with its partition values added as constant columns. A registered
 //! partition whose local folder is missing is empty. With partition
 //! projection on (see [`super::projection`]) the candidates are computed
-//! instead of read from the catalog, and pruned the same way.
+//! instead of read from the catalog, and pruned the same way. A partition
+//! with its own column list is mapped onto the table's (see [`super::drift`]).
 
+use super::drift;
 use super::projection::Projection;
 use super::{external_table, store};
 use crate::catalog::types::hive_to_arrow;
@@ -25,7 +27,7 @@ use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::datasource::TableType;
 use datafusion::logical_expr::utils::expr_to_columns;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_expr::expressions::{Column as ColumnExpr, Literal};
+use datafusion::physical_expr::expressions::{CastExpr, Column as ColumnExpr, Literal};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::projection::ProjectionExec;
@@ -211,6 +213,10 @@ fn partition_table(table: &Table, partition: &Partition) -> Option<Table> {
     let mut t = table.clone();
     t.partition_keys.clear();
     t.storage_descriptor.location = Some(location);
+    // A partition with its own column list is read with it (schema drift).
+    if !partition.storage_descriptor.columns.is_empty() {
+        t.storage_descriptor.columns = partition.storage_descriptor.columns.clone();
+    }
     Some(t)
 }
 
@@ -263,14 +269,30 @@ impl TableProvider for PartitionedTable {
         let mut plans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         for (partition, values) in kept {
             let Some(table) = partition_table(&self.table, &partition) else { continue };
+            let layout = drift::layout(&self.table, &partition).map_err(Error::into_datafusion)?;
             let provider = external_table(&table, &config).map_err(Error::into_datafusion)?;
-            let input = provider.scan(state, Some(&data_projection), &data_filters, limit).await?;
+            // The partition's own columns that the query reads, and the
+            // conditions on columns it holds with the table's type.
+            let read: Vec<usize> = data_projection.iter().filter_map(|&i| layout[i].position()).collect();
+            let filters: Vec<Expr> = data_filters.iter().filter(|f| drift::applies(f, &self.table, &layout)).cloned().collect();
+            let input = provider.scan(state, Some(&read), &filters, limit).await?;
             let mut exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = Vec::with_capacity(projection.len());
             for &i in projection {
-                let name = self.schema.field(i).name().clone();
+                let field = self.schema.field(i);
+                let name = field.name().clone();
                 let expr: Arc<dyn PhysicalExpr> = if i < self.data_columns {
-                    let at = data_projection.iter().position(|d| *d == i).unwrap_or_default();
-                    Arc::new(ColumnExpr::new(&name, at))
+                    match layout[i] {
+                        drift::Source::Missing => Arc::new(Literal::new(ScalarValue::try_from(field.data_type())?)),
+                        drift::Source::Same(j) | drift::Source::Widened(j) => {
+                            let at = read.iter().position(|r| *r == j).unwrap_or_default();
+                            let column: Arc<dyn PhysicalExpr> = Arc::new(ColumnExpr::new(input.schema().field(at).name(), at));
+                            if matches!(layout[i], drift::Source::Widened(_)) {
+                                Arc::new(CastExpr::new(column, field.data_type().clone(), None))
+                            } else {
+                                column
+                            }
+                        }
+                    }
                 } else {
                     Arc::new(Literal::new(values[i - self.data_columns].clone()))
                 };

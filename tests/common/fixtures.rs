@@ -109,6 +109,19 @@ pub async fn generate(root: &Path) -> PathBuf {
     write(&root.join("lazy_tsv/data.tsv"), "1\tone\t\\N\n2\t\\N\t2.5\n3\t\t\n");
     write(&root.join("opencsv/data.txt"), "\"1\"|\"a|b\"|\"x\"\n\"2\"|\"say \"\"hi\"\"\"|\"y\"\n");
 
+    // For the crawler: partitions whose files drifted (day=2 widened id
+    // and amount and added note; day=3 has amount as text), and a CSV
+    // with a header.
+    for (day, select) in [
+        (1, "SELECT CAST(1 AS INT) AS id, CAST(10 AS INT) AS amount"),
+        (2, "SELECT CAST(2 AS BIGINT) AS id, CAST(20.5 AS DOUBLE) AS amount, 'late' AS note"),
+        (3, "SELECT CAST(3 AS BIGINT) AS id, 'thirty' AS amount"),
+    ] {
+        sql(&ctx, &format!("COPY ({select}) TO '{}' STORED AS PARQUET", p(&format!("crawl/events/day={day}/part-0.parquet")))).await;
+    }
+    write(&root.join("crawl/people/people.csv"), "name,age\nann,31\nbob,42\n");
+    write(&root.join("crawl/events/_SUCCESS"), "");
+
     sql(&ctx, &format!(
         "COPY (SELECT column1 AS id, column2 AS amount FROM (VALUES (1, 10.0), (2, 20.0))) TO '{}' STORED AS PARQUET",
         p("sales/region=eu/part-0.parquet")

@@ -8,6 +8,7 @@ mod common;
 mod binary;
 mod catalog_store;
 mod clients;
+mod crawl;
 mod drivers;
 mod partitions;
 mod protocol;
