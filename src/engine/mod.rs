@@ -236,7 +236,10 @@ impl TableFactory for TableBuilder {
             TableType::ExternalTable if !table.partition_keys.is_empty() => Ok(Arc::new(
                 crate::table::partitioned::PartitionedTable::new(table.clone(), Arc::clone(&self.0.catalog))?,
             )),
-            TableType::ExternalTable => crate::table::external_table(table, &SessionConfig::new()),
+            TableType::ExternalTable => Ok(Arc::new(crate::table::metered::MeteredTable::new(
+                crate::table::external_table(table, &SessionConfig::new())?,
+                format!("{}.{}", table.database_name, table.name),
+            ))),
             TableType::VirtualView => self.0.view_provider(table, depth).await,
             TableType::Iceberg => Err(Error::not_supported(format!(
                 "reading Iceberg table {}.{}",

@@ -2,6 +2,7 @@
 //!
 //! - [`format`]: StorageDescriptor <-> file format (Parquet, ORC, CSV, JSON).
 //! - [`orc`]: the ORC `FileFormat`.
+//! - [`metered`]: bytes read per scan (EXPLAIN ANALYZE's `bytes_read`).
 //! - [`store`]: object stores per location, byte counting, hidden files.
 //!
 //! - [`partitioned`]: `PARTITIONED BY` tables, read through their
@@ -19,6 +20,7 @@
 pub mod crawl;
 pub mod drift;
 pub mod format;
+pub mod metered;
 pub mod orc;
 pub mod partitioned;
 pub mod projection;

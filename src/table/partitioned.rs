@@ -266,6 +266,8 @@ impl TableProvider for PartitionedTable {
 
         let data_projection: Vec<usize> = projection.iter().copied().filter(|i| *i < self.data_columns).collect();
         let config = state.config().clone();
+        let bytes: Arc<super::store::ByteCounter> = Arc::default();
+        let metered = super::metered::metered_state(state, &bytes)?;
         let mut plans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         for (partition, values) in kept {
             let Some(table) = partition_table(&self.table, &partition) else { continue };
@@ -275,7 +277,7 @@ impl TableProvider for PartitionedTable {
             // conditions on columns it holds with the table's type.
             let read: Vec<usize> = data_projection.iter().filter_map(|&i| layout[i].position()).collect();
             let filters: Vec<Expr> = data_filters.iter().filter(|f| drift::applies(f, &self.table, &layout)).cloned().collect();
-            let input = provider.scan(state, Some(&read), &filters, limit).await?;
+            let input = provider.scan(&metered, Some(&read), &filters, limit).await?;
             let mut exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = Vec::with_capacity(projection.len());
             for &i in projection {
                 let field = self.schema.field(i);
@@ -302,7 +304,7 @@ impl TableProvider for PartitionedTable {
         }
         let input = if plans.is_empty() { Arc::new(EmptyExec::new(projected)) } else { UnionExec::try_new(plans)? };
         let table = format!("{}.{}", self.table.database_name, self.table.name);
-        Ok(Arc::new(PartitionsScan { table, kept: kept_count, total, input }))
+        Ok(Arc::new(PartitionsScan { table, kept: kept_count, total, input, bytes }))
     }
 }
 
@@ -394,6 +396,8 @@ struct PartitionsScan {
     /// The partitions there are: registered, or `N projected`.
     total: String,
     input: Arc<dyn ExecutionPlan>,
+    /// Bytes its partitions' scans read (EXPLAIN ANALYZE).
+    bytes: Arc<super::store::ByteCounter>,
 }
 
 impl datafusion::physical_plan::DisplayAs for PartitionsScan {
@@ -421,7 +425,13 @@ impl ExecutionPlan for PartitionsScan {
 
     fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         let input = children.pop().ok_or_else(|| datafusion::error::DataFusionError::Internal("no input".into()))?;
-        Ok(Arc::new(PartitionsScan { table: self.table.clone(), kept: self.kept, total: self.total.clone(), input }))
+        Ok(Arc::new(PartitionsScan {
+            table: self.table.clone(),
+            kept: self.kept,
+            total: self.total.clone(),
+            input,
+            bytes: Arc::clone(&self.bytes),
+        }))
     }
 
     fn execute(
@@ -429,6 +439,10 @@ impl ExecutionPlan for PartitionsScan {
         partition: usize,
         context: Arc<datafusion::execution::TaskContext>,
     ) -> Result<datafusion::execution::SendableRecordBatchStream> {
-        self.input.execute(partition, context)
+        self.input.execute(partition, super::metered::metered_context(&context, &self.bytes)?)
+    }
+
+    fn metrics(&self) -> Option<datafusion::physical_plan::metrics::MetricsSet> {
+        Some(super::metered::bytes_metric(&self.bytes))
     }
 }

@@ -145,6 +145,12 @@ pub struct CountingStore {
     counter: Arc<ByteCounter>,
 }
 
+impl CountingStore {
+    pub fn new(inner: Arc<dyn ObjectStore>, counter: Arc<ByteCounter>) -> Self {
+        CountingStore { inner, counter }
+    }
+}
+
 impl std::fmt::Display for CountingStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Counting({})", self.inner)

@@ -64,3 +64,44 @@ async fn explain_shows_projected_partitions() {
     let week = explain("EXPLAIN SELECT sum(amount) FROM logs WHERE dt BETWEEN '2024/03/01' AND '2024/03/07'").await;
     assert!(week.contains("partitions=14 of 732 projected"), "{week}");
 }
+
+/// The `bytes_read=N` figure EXPLAIN ANALYZE prints on the line naming `node`.
+fn bytes_read(plan: &str, node: &str) -> u64 {
+    let line = plan.lines().find(|l| l.contains(node)).unwrap_or_else(|| panic!("no {node} in {plan}"));
+    let at = line.find("bytes_read=").unwrap_or_else(|| panic!("no bytes_read in {line}"));
+    line[at + "bytes_read=".len()..].chars().take_while(|c| c.is_ascii_digit()).collect::<String>().parse().unwrap()
+}
+
+#[tokio::test]
+async fn explain_analyze_shows_bytes_read_per_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, data) = server_with_fixtures(dir.path()).await;
+    let client = server.connect().await;
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE sales (id bigint, amount double) PARTITIONED BY (region string) \
+             STORED AS PARQUET LOCATION '{0}/sales'; \
+             CREATE EXTERNAL TABLE people (name string, country string) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' \
+             LOCATION '{0}/customers_csv'",
+            data.display()
+        ))
+        .await
+        .unwrap();
+    let analyze = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let rows = client.query(sql, &[]).await.unwrap();
+            rows.iter().map(|r| r.get::<_, String>(1)).collect::<Vec<_>>().join("\n")
+        }
+    };
+    let one = analyze("EXPLAIN ANALYZE SELECT sum(amount) FROM sales WHERE region = 'us'").await;
+    let all = analyze("EXPLAIN ANALYZE SELECT sum(amount) FROM sales").await;
+    let (one, all) = (bytes_read(&one, "PartitionsScan"), bytes_read(&all, "PartitionsScan"));
+    assert!(one > 0 && all > one, "one partition read {one} bytes, both read {all}");
+    // An unpartitioned table's scan, next to a partitioned one in a join:
+    // each scan has its own figure.
+    let csv_size = std::fs::metadata(data.join("customers_csv/customers.csv")).unwrap().len();
+    let join = analyze("EXPLAIN ANALYZE SELECT count(name), sum(amount) FROM people, sales WHERE region = 'eu'").await;
+    assert_eq!(bytes_read(&join, "TableScan: table=public.people"), csv_size, "{join}");
+    assert!(bytes_read(&join, "PartitionsScan") > 0, "{join}");
+}

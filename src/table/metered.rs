@@ -1,0 +1,168 @@
+//! Bytes read per scan, for EXPLAIN ANALYZE: a scan node runs its input
+//! with object stores that also count into the node's own counter, and
+//! reports the total as the `bytes_read` metric.
+//!
+//! [`MeteredTable`] wraps an unpartitioned table's provider so its scan
+//! is a [`MeteredScan`]; partitioned tables' `PartitionsScan` uses
+//! [`metered_context`] itself.
+
+use super::store::{ByteCounter, CountingStore};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Result;
+use datafusion::datasource::TableType;
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use object_store::ObjectStore;
+use std::any::Any;
+use std::sync::Arc;
+use url::Url;
+
+/// A task context whose object stores also count into `counter`.
+pub fn metered_context(context: &Arc<TaskContext>, counter: &Arc<ByteCounter>) -> Result<Arc<TaskContext>> {
+    let runtime = context.runtime_env();
+    let registry: Arc<dyn ObjectStoreRegistry> =
+        Arc::new(MeteredRegistry { inner: Arc::clone(&runtime.object_store_registry), counter: Arc::clone(counter) });
+    let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime).with_object_store_registry(registry).build_arc()?;
+    Ok(Arc::new(TaskContext::new(
+        context.task_id(),
+        context.session_id(),
+        context.session_config().clone(),
+        context.scalar_functions().clone(),
+        context.aggregate_functions().clone(),
+        context.window_functions().clone(),
+        runtime,
+    )))
+}
+
+/// A session whose object stores also count into `counter`: Parquet
+/// scans take their store when they are planned, other formats when they
+/// run (see [`metered_context`]).
+pub fn metered_state(state: &dyn Session, counter: &Arc<ByteCounter>) -> Result<SessionState> {
+    let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
+        return Err(datafusion::error::DataFusionError::Internal("a scan was planned outside a SessionState".into()));
+    };
+    let runtime = state.runtime_env();
+    let registry: Arc<dyn ObjectStoreRegistry> =
+        Arc::new(MeteredRegistry { inner: Arc::clone(&runtime.object_store_registry), counter: Arc::clone(counter) });
+    let runtime = RuntimeEnvBuilder::from_runtime_env(runtime).with_object_store_registry(registry).build_arc()?;
+    Ok(SessionStateBuilder::new_from_existing(state.clone()).with_runtime_env(runtime).build())
+}
+
+/// The `bytes_read` metric with a counter's value.
+pub fn bytes_metric(counter: &ByteCounter) -> MetricsSet {
+    let set = ExecutionPlanMetricsSet::new();
+    MetricBuilder::new(&set).global_counter("bytes_read").add(counter.get() as usize);
+    set.clone_inner()
+}
+
+#[derive(Debug)]
+struct MeteredRegistry {
+    inner: Arc<dyn ObjectStoreRegistry>,
+    counter: Arc<ByteCounter>,
+}
+
+impl ObjectStoreRegistry for MeteredRegistry {
+    fn register_store(&self, url: &Url, store: Arc<dyn ObjectStore>) -> Option<Arc<dyn ObjectStore>> {
+        self.inner.register_store(url, store)
+    }
+
+    fn get_store(&self, url: &Url) -> Result<Arc<dyn ObjectStore>> {
+        Ok(Arc::new(CountingStore::new(self.inner.get_store(url)?, Arc::clone(&self.counter))))
+    }
+}
+
+/// A table whose scans report the bytes they read.
+#[derive(Debug)]
+pub struct MeteredTable {
+    inner: Arc<dyn TableProvider>,
+    name: String,
+}
+
+impl MeteredTable {
+    pub fn new(inner: Arc<dyn TableProvider>, name: String) -> Self {
+        MeteredTable { inner, name }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for MeteredTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        self.inner.table_type()
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let bytes = Arc::default();
+        let metered = metered_state(state, &bytes)?;
+        let input = self.inner.scan(&metered, projection, filters, limit).await?;
+        Ok(Arc::new(MeteredScan { table: self.name.clone(), input, bytes }))
+    }
+}
+
+/// A scan that counts the bytes its input reads.
+#[derive(Debug)]
+pub struct MeteredScan {
+    table: String,
+    input: Arc<dyn ExecutionPlan>,
+    bytes: Arc<ByteCounter>,
+}
+
+impl DisplayAs for MeteredScan {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "TableScan: table={}", self.table)
+    }
+}
+
+impl ExecutionPlan for MeteredScan {
+    fn name(&self) -> &str {
+        "TableScan"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = children.pop().ok_or_else(|| datafusion::error::DataFusionError::Internal("no input".into()))?;
+        Ok(Arc::new(MeteredScan { table: self.table.clone(), input, bytes: Arc::clone(&self.bytes) }))
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        self.input.execute(partition, metered_context(&context, &self.bytes)?)
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(bytes_metric(&self.bytes))
+    }
+}
