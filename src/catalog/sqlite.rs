@@ -318,10 +318,13 @@ impl Catalog for SqliteCatalog {
             }
             sql.push_str(&format!(" AND {value} IN ({})", marks.join(", ")));
         }
-        sql.push_str(" ORDER BY spec");
-        let found: Vec<Partition> = self.read(|c| docs(c, &sql, rusqlite::params_from_iter(args)))?;
+        // No ORDER BY: it would make SQLite walk the primary key (every
+        // partition of the table) instead of the key index.
+        let mut found: Vec<Partition> = self.read(|c| docs(c, &sql, rusqlite::params_from_iter(args)))?;
         // SQLite's CAST reads "7x" as 7: check again exactly.
-        Ok(found.into_iter().filter(|p| conditions.iter().all(|c| c.matches(&p.values))).collect())
+        found.retain(|p| conditions.iter().all(|c| c.matches(&p.values)));
+        found.sort_by(|a, b| a.values.cmp(&b.values));
+        Ok(found)
     }
 
     async fn count_partitions(&self, database: &str, table: &str) -> Result<Option<usize>> {
