@@ -16,7 +16,7 @@
 
 use super::model::{now, Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User};
 use super::{database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
-use super::{Catalog, IfExists, KeyIn};
+use super::{Catalog, IfExists, KeyCondition, KeyTest};
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
@@ -462,7 +462,7 @@ impl Catalog for GlueCatalog {
         self.get_partitions(&normalize(database), &normalize(table), None, true).await
     }
 
-    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyIn]) -> Result<Vec<Partition>> {
+    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyCondition]) -> Result<Vec<Partition>> {
         let (database, name) = (normalize(database), normalize(table));
         let t = self.get_table(&database, &name).await?.ok_or_else(|| no_such_table(&database, &name))?;
         let expression = expression(&t, conditions);
@@ -516,18 +516,26 @@ impl Catalog for GlueCatalog {
 }
 
 /// A GetPartitions expression for key conditions (`k IN ('a', 'b')`,
-/// numbers bare for integer keys), or None for none.
-fn expression(table: &Table, conditions: &[KeyIn]) -> Option<String> {
+/// `k >= 5 AND k <= 9`; numbers bare for integer keys), or None for none.
+fn expression(table: &Table, conditions: &[KeyCondition]) -> Option<String> {
     let parts: Vec<String> = conditions
         .iter()
         .filter_map(|c| {
-            let key = table.partition_keys.get(c.index)?;
-            let values: Vec<String> = c
-                .values
-                .iter()
-                .map(|v| if c.integer { v.clone() } else { format!("'{}'", v.replace('\'', "''")) })
-                .collect();
-            Some(format!("{} IN ({})", key.name, values.join(", ")))
+            let key = &table.partition_keys.get(c.index)?.name;
+            let literal = |v: &String| if c.integer { v.clone() } else { format!("'{}'", v.replace('\'', "''")) };
+            match &c.test {
+                KeyTest::In(values) => Some(format!("{key} IN ({})", values.iter().map(literal).collect::<Vec<_>>().join(", "))),
+                KeyTest::Range { low, high } => {
+                    let mut bounds = Vec::new();
+                    if let Some(low) = low {
+                        bounds.push(format!("{key} >= {}", literal(low)));
+                    }
+                    if let Some(high) = high {
+                        bounds.push(format!("{key} <= {}", literal(high)));
+                    }
+                    (!bounds.is_empty()).then(|| bounds.join(" AND "))
+                }
+            }
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join(" AND "))

@@ -67,7 +67,7 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// The partitions whose values pass every condition, read without
     /// loading the others where the store can (a superset is allowed:
     /// callers still apply the query's conditions).
-    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyIn]) -> Result<Vec<Partition>> {
+    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyCondition]) -> Result<Vec<Partition>> {
         let all = self.list_partitions(database, table).await?;
         Ok(all.into_iter().filter(|p| conditions.iter().all(|c| c.matches(&p.values))).collect())
     }
@@ -88,24 +88,40 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn drop_user(&self, name: &str) -> Result<bool>;
 }
 
-/// A condition on one partition key: its value (key number `index`) is
-/// one of `values`, compared as text or, for `integer` keys, as numbers
+/// A condition on one partition key (key number `index`) that a store can
+/// apply itself; values compare as text or, for `integer` keys, as numbers
 /// (`007` is 7).
 #[derive(Debug, Clone, PartialEq)]
-pub struct KeyIn {
+pub struct KeyCondition {
     pub index: usize,
-    pub values: Vec<String>,
     pub integer: bool,
+    pub test: KeyTest,
 }
 
-impl KeyIn {
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyTest {
+    /// The value is one of these.
+    In(Vec<String>),
+    /// The value is within these inclusive bounds.
+    Range { low: Option<String>, high: Option<String> },
+}
+
+impl KeyCondition {
     pub fn matches(&self, partition: &[String]) -> bool {
         let Some(value) = partition.get(self.index) else { return false };
-        if self.integer {
-            let number = value.trim().parse::<i64>().ok();
-            self.values.iter().any(|v| v.parse::<i64>().ok() == number && number.is_some())
-        } else {
-            self.values.iter().any(|v| v == value)
+        let compare = |bound: &str| -> Option<std::cmp::Ordering> {
+            if self.integer {
+                Some(value.trim().parse::<i64>().ok()?.cmp(&bound.parse::<i64>().ok()?))
+            } else {
+                Some(value.as_str().cmp(bound))
+            }
+        };
+        match &self.test {
+            KeyTest::In(values) => values.iter().any(|v| compare(v) == Some(std::cmp::Ordering::Equal)),
+            KeyTest::Range { low, high } => {
+                low.as_deref().is_none_or(|l| compare(l).is_some_and(|o| o.is_ge()))
+                    && high.as_deref().is_none_or(|h| compare(h).is_some_and(|o| o.is_le()))
+            }
         }
     }
 }

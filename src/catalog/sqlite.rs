@@ -8,7 +8,7 @@
 //! without schema migrations.
 
 use super::{check_user_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
-use super::{Catalog, Database, IfExists, KeyIn, Partition, Table, User};
+use super::{Catalog, Database, IfExists, KeyCondition, KeyTest, Partition, Table, User};
 use crate::error::Result;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -298,7 +298,7 @@ impl Catalog for SqliteCatalog {
         })
     }
 
-    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyIn]) -> Result<Vec<Partition>> {
+    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyCondition]) -> Result<Vec<Partition>> {
         use rusqlite::types::Value;
         let mut sql = "SELECT doc FROM partitions WHERE database = ?1 AND tbl = ?2".to_string();
         let mut args: Vec<Value> = vec![Value::Text(normalize(database)), Value::Text(normalize(table))];
@@ -308,15 +308,27 @@ impl Catalog for SqliteCatalog {
             } else {
                 format!("json_extract(spec, '$[{}]')", c.index)
             };
-            let mut marks = Vec::new();
-            for v in &c.values {
+            let mut mark = |v: &String| {
                 args.push(match (c.integer, v.parse::<i64>()) {
                     (true, Ok(n)) => Value::Integer(n),
                     _ => Value::Text(v.clone()),
                 });
-                marks.push(format!("?{}", args.len()));
+                format!("?{}", args.len())
+            };
+            match &c.test {
+                KeyTest::In(values) => {
+                    let marks: Vec<String> = values.iter().map(&mut mark).collect();
+                    sql.push_str(&format!(" AND {value} IN ({})", marks.join(", ")));
+                }
+                KeyTest::Range { low, high } => {
+                    if let Some(low) = low {
+                        sql.push_str(&format!(" AND {value} >= {}", mark(low)));
+                    }
+                    if let Some(high) = high {
+                        sql.push_str(&format!(" AND {value} <= {}", mark(high)));
+                    }
+                }
             }
-            sql.push_str(&format!(" AND {value} IN ({})", marks.join(", ")));
         }
         // No ORDER BY: it would make SQLite walk the primary key (every
         // partition of the table) instead of the key index.

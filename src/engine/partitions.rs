@@ -17,7 +17,7 @@ use super::session::{Output, Session};
 use super::statement::{SqlText, Statement};
 use super::tokens::Words;
 use crate::catalog::types::hive_to_arrow;
-use crate::catalog::{model::now, Catalog, KeyIn, Partition, StorageDescriptor, Table};
+use crate::catalog::{model::now, Catalog, KeyCondition, KeyTest, Partition, StorageDescriptor, Table};
 use crate::error::{Error, Result, SqlState};
 use crate::table::partitioned::{self, partition_values};
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
@@ -273,7 +273,7 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
 /// catalog's key conditions where the key types allow (so a statement
 /// does not read a table's whole partition list).
 async fn registered_among(catalog: &dyn Catalog, table: &Table, named: &[Vec<String>]) -> Result<Vec<Vec<String>>> {
-    let conditions: Vec<KeyIn> = table
+    let conditions: Vec<KeyCondition> = table
         .partition_keys
         .iter()
         .enumerate()
@@ -283,7 +283,7 @@ async fn registered_among(catalog: &dyn Catalog, table: &Table, named: &[Vec<Str
             if !integer && t != DataType::Utf8 || integer && named.iter().any(|v| v[i].parse::<i64>().is_err()) {
                 return None;
             }
-            Some(KeyIn { index: i, values: named.iter().map(|v| v[i].clone()).collect(), integer })
+            Some(KeyCondition { index: i, integer, test: KeyTest::In(named.iter().map(|v| v[i].clone()).collect()) })
         })
         .collect();
     let (database, name) = (&table.database_name, &table.name);

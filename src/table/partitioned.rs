@@ -18,7 +18,7 @@ use super::drift;
 use super::projection::Projection;
 use super::{external_table, store};
 use crate::catalog::types::hive_to_arrow;
-use crate::catalog::{Catalog, KeyIn, Partition, Table};
+use crate::catalog::{Catalog, KeyCondition, KeyTest, Partition, Table};
 use crate::error::{Error, SqlState};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -79,30 +79,46 @@ impl PartitionedTable {
     }
 
     /// A condition on one string or integer key the catalog can apply:
-    /// `key = literal`, `key IN (literals)` or an OR of equalities.
-    fn key_in(&self, filter: &Expr) -> Option<KeyIn> {
+    /// `key = literal`, `key IN (literals)`, an OR of equalities, or
+    /// literal bounds (`<`, `<=`, `>`, `>=`, BETWEEN; applied inclusively,
+    /// as the query's own conditions are applied again after).
+    fn key_condition(&self, filter: &Expr) -> Option<KeyCondition> {
         let mut columns = HashSet::new();
         expr_to_columns(filter, &mut columns).ok()?;
         let [column] = columns.into_iter().collect::<Vec<_>>().try_into().ok()?;
         let name = column.name;
-        let literals = super::projection::equality_values(filter, &name)?;
         let index = self.table.partition_keys.iter().position(|k| k.name == name)?;
         let key_type = self.schema.field(self.data_columns + index).data_type().clone();
         let integer = key_type.is_integer();
         if !integer && key_type != datafusion::arrow::datatypes::DataType::Utf8 {
             return None;
         }
-        let values = literals
-            .iter()
-            .map(|v| match v {
-                ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) if !integer => {
-                    Some(s.clone())
+        let text = |v: &ScalarValue| match v {
+            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) if !integer => {
+                Some(s.clone())
+            }
+            v if integer && v.data_type().is_integer() && !v.is_null() => Some(v.to_string()),
+            _ => None,
+        };
+        let test = match super::projection::equality_values(filter, &name) {
+            Some(literals) => KeyTest::In(literals.iter().map(text).collect::<Option<Vec<_>>>()?),
+            None => {
+                let (low, high) = super::projection::bounds(&name, &[filter]);
+                if low.is_none() && high.is_none() {
+                    return None;
                 }
-                v if integer && v.data_type().is_integer() && !v.is_null() => Some(v.to_string()),
-                _ => None,
-            })
-            .collect::<Option<Vec<_>>>()?;
-        Some(KeyIn { index, values, integer })
+                let low = match low {
+                    Some(v) => Some(text(&v)?),
+                    None => None,
+                };
+                let high = match high {
+                    Some(v) => Some(text(&v)?),
+                    None => None,
+                };
+                KeyTest::Range { low, high }
+            }
+        };
+        Some(KeyCondition { index, integer, test })
     }
 
     /// The registered partitions the catalog returns for the conditions,
@@ -110,7 +126,7 @@ impl PartitionedTable {
     async fn registered(&self, partition_filters: &[&Expr]) -> crate::error::Result<(Vec<(Partition, Vec<ScalarValue>)>, String)> {
         // `key = value` and `key IN (...)` conditions the catalog applies
         // itself, so the other partitions are not even read from it.
-        let conditions: Vec<KeyIn> = partition_filters.iter().filter_map(|f| self.key_in(f)).collect();
+        let conditions: Vec<KeyCondition> = partition_filters.iter().filter_map(|f| self.key_condition(f)).collect();
         let (database, name) = (&self.table.database_name, &self.table.name);
         let partitions = if conditions.is_empty() {
             self.catalog.list_partitions(database, name).await?

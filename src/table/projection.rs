@@ -628,7 +628,7 @@ pub fn equality_values(filter: &Expr, key: &str) -> Option<Vec<ScalarValue>> {
 }
 
 /// The literal bounds conjuncts put on a key (inclusive: a superset).
-fn bounds(key: &str, filters: &[&Expr]) -> (Option<ScalarValue>, Option<ScalarValue>) {
+pub fn bounds(key: &str, filters: &[&Expr]) -> (Option<ScalarValue>, Option<ScalarValue>) {
     let (mut lo, mut hi) = (None, None);
     for filter in filters {
         match filter {

@@ -161,6 +161,11 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     assert!(plan.contains("PartitionsScan: table=lake.sales, partitions=1 of ?"), "{plan}");
     assert!(!plan.contains("region=eu"), "{plan}");
     assert_eq!(text_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region IN ('us', 'mars')").await, vec![vec!["3"]]);
+    // Ranges go to Glue too (a listing of every partition would count them).
+    let plan = text_rows(&client, "EXPLAIN SELECT sum(amount) FROM lake.sales WHERE region > 'f'").await;
+    let plan: String = plan.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
+    assert!(plan.contains("partitions=1 of ?"), "{plan}");
+    assert_eq!(text_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region BETWEEN 'a' AND 'f'").await, vec![vec!["3"]]);
     assert_eq!(text_rows(&client, "SHOW PARTITIONS lake.sales").await, vec![vec!["region=eu"], vec!["region=us"]]);
 
     // A table created through glaux, in the shapes Athena writes.
