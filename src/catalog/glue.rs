@@ -632,6 +632,15 @@ fn to_glue_table(table: &Table) -> Result<glue::TableInput> {
             "EXTERNAL_TABLE"
         }
     };
+    let (original, expanded) = match (table.table_type, &table.view_original_text) {
+        // Views are stored as Athena stores them, so Athena can read them.
+        (TableType::VirtualView, Some(sql)) => {
+            parameters.insert("presto_view".into(), "true".into());
+            parameters.insert("comment".into(), "Presto View".into());
+            (Some(presto_view_text(table, sql)), Some("/* Presto View */".to_string()))
+        }
+        _ => (table.view_original_text.clone(), table.view_expanded_text.clone()),
+    };
     glue::TableInput::builder()
         .name(&table.name)
         .set_description(table.description.clone())
@@ -639,8 +648,8 @@ fn to_glue_table(table: &Table) -> Result<glue::TableInput> {
         .storage_descriptor(to_glue_sd(&table.storage_descriptor))
         .set_partition_keys(Some(to_glue_columns(&table.partition_keys)?))
         .set_parameters(Some(parameters))
-        .set_view_original_text(table.view_original_text.clone())
-        .set_view_expanded_text(table.view_expanded_text.clone())
+        .set_view_original_text(original)
+        .set_view_expanded_text(expanded)
         .build()
         .map_err(|e| Error::internal(format!("Glue table input: {e}")))
 }
@@ -667,6 +676,77 @@ fn from_glue_table(t: &glue::Table, database: &str) -> Result<Table> {
         create_time: t.create_time().map(|d| d.secs()).unwrap_or_else(now),
         update_time: t.update_time().map(|d| d.secs()).unwrap_or_default(),
     })
+}
+
+/// A view as Athena writes it: `/* Presto View: <base64 JSON> */`, the
+/// JSON holding the SQL, the database and the columns with Presto types.
+fn presto_view_text(table: &Table, sql: &str) -> String {
+    use base64::Engine as _;
+    let columns: Vec<serde_json::Value> = table
+        .storage_descriptor
+        .columns
+        .iter()
+        .map(|c| serde_json::json!({ "name": c.name, "type": presto_type(&c.data_type) }))
+        .collect();
+    let view = serde_json::json!({
+        "originalSql": sql,
+        "catalog": "awsdatacatalog",
+        "schema": table.database_name,
+        "columns": columns,
+        "owner": "glaux",
+        "runAsInvoker": false,
+        "properties": {},
+    });
+    format!("/* Presto View: {} */", base64::engine::general_purpose::STANDARD.encode(view.to_string()))
+}
+
+/// A Hive type string as Presto/Trino spells it (`string` is `varchar`,
+/// `array<int>` is `array(integer)`, `struct<a:int>` is `row(a integer)`).
+fn presto_type(hive: &str) -> String {
+    let t = hive.trim().to_ascii_lowercase();
+    let inner = |prefix: &str| t.strip_prefix(prefix).and_then(|r| r.strip_suffix('>')).map(str::to_string);
+    if let Some(element) = inner("array<") {
+        return format!("array({})", presto_type(&element));
+    }
+    if let Some(pair) = inner("map<") {
+        let (k, v) = split_top(&pair).unwrap_or((pair.clone(), "varchar".into()));
+        return format!("map({}, {})", presto_type(&k), presto_type(&v));
+    }
+    if let Some(fields) = inner("struct<") {
+        let mut out = Vec::new();
+        let mut rest = fields;
+        loop {
+            let (field, more) = split_top(&rest).map(|(a, b)| (a, Some(b))).unwrap_or((rest.clone(), None));
+            let (name, ty) = field.split_once(':').unwrap_or((field.as_str(), "varchar"));
+            out.push(format!("{} {}", name.trim(), presto_type(ty)));
+            match more {
+                Some(m) => rest = m,
+                None => break,
+            }
+        }
+        return format!("row({})", out.join(", "));
+    }
+    match t.as_str() {
+        "string" => "varchar".into(),
+        "int" => "integer".into(),
+        "float" => "real".into(),
+        "binary" => "varbinary".into(),
+        other => other.to_string(),
+    }
+}
+
+/// `a, b` split at the first comma outside `<...>`.
+fn split_top(text: &str) -> Option<(String, String)> {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '<' | '(' => depth += 1,
+            '>' | ')' => depth -= 1,
+            ',' if depth == 0 => return Some((text[..i].to_string(), text[i + 1..].trim().to_string())),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The SQL of a view as Athena stores it (`/* Presto View: <base64 JSON

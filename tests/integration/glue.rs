@@ -214,6 +214,21 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let table = glue.get_table().database_name("lake").name("sales2").send().await.unwrap();
     assert_eq!(table.table().unwrap().parameters().and_then(|p| p.get("owner")).map(String::as_str), Some("analytics"));
 
+    // Views are stored as Athena stores them, and read back.
+    client.batch_execute("CREATE VIEW lake.eu_sales AS SELECT id, amount FROM lake.sales WHERE region = 'eu'").await.unwrap();
+    let view = glue.get_table().database_name("lake").name("eu_sales").send().await.unwrap();
+    let view = view.table().unwrap();
+    assert_eq!(view.table_type(), Some("VIRTUAL_VIEW"));
+    assert_eq!(view.parameters().and_then(|p| p.get("presto_view")).map(String::as_str), Some("true"));
+    let text = view.view_original_text().unwrap();
+    let encoded = text.strip_prefix("/* Presto View: ").and_then(|t| t.strip_suffix(" */")).expect(text);
+    use base64::Engine as _;
+    let json: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap();
+    assert_eq!(json["originalSql"], "SELECT id, amount FROM lake.sales WHERE region = 'eu'");
+    assert_eq!(json["columns"], serde_json::json!([{"name": "id", "type": "bigint"}, {"name": "amount", "type": "double"}]));
+    assert_eq!(text_rows(&client, "SELECT sum(amount) FROM lake.eu_sales").await, vec![vec!["30"]]);
+
     // Errors keep their SQLSTATEs over Glue.
     let err = client.simple_query("SELECT * FROM lake.nope").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42P01"), "{err:?}");
