@@ -97,6 +97,8 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
         ("sales/region=eu/part-0.parquet", "sales/region=eu/part-0.parquet"),
         ("sales/region=us/part-0.parquet", "sales/region=us/part-0.parquet"),
         ("customers_csv/customers.csv", "customers/customers.csv"),
+        ("crawl/events/day=1/part-0.parquet", "raw/events/day=1/part-0.parquet"),
+        ("crawl/events/day=2/part-0.parquet", "raw/events/day=2/part-0.parquet"),
     ] {
         store.put(&StorePath::from(key), std::fs::read(data.join(local)).unwrap().into()).await.unwrap();
     }
@@ -228,6 +230,22 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     assert_eq!(json["originalSql"], "SELECT id, amount FROM lake.sales WHERE region = 'eu'");
     assert_eq!(json["columns"], serde_json::json!([{"name": "id", "type": "bigint"}, {"name": "amount", "type": "double"}]));
     assert_eq!(text_rows(&client, "SELECT sum(amount) FROM lake.eu_sales").await, vec![vec!["30"]]);
+
+    // The crawler over the S3-compatible store, writing to Glue.
+    let crawl = text_rows(&client, "CRAWL 's3://lake/raw/' INTO lake").await;
+    assert_eq!(crawl, vec![vec!["lake.events", "created", "3 columns, 2 partitions; version 1"]]);
+    let partitions = glue.get_partitions().database_name("lake").table_name("events").send().await.unwrap();
+    let mut own: Vec<(String, Vec<String>)> = partitions
+        .partitions()
+        .iter()
+        .map(|p| (p.values().join("/"), p.storage_descriptor().unwrap().columns().iter().map(|c| c.name().to_string()).collect()))
+        .collect();
+    own.sort();
+    assert_eq!(own, vec![("1".into(), vec!["id".into(), "amount".into()]), ("2".into(), vec!["id".into(), "amount".into(), "note".into()])]);
+    assert_eq!(
+        text_rows(&client, "SELECT id, amount, note FROM lake.events ORDER BY id").await,
+        vec![vec!["1", "10", "NULL"], vec!["2", "20.5", "late"]]
+    );
 
     // Errors keep their SQLSTATEs over Glue.
     let err = client.simple_query("SELECT * FROM lake.nope").await.unwrap_err();
