@@ -54,6 +54,18 @@ pub fn metered_state(state: &dyn Session, counter: &Arc<ByteCounter>) -> Result<
     Ok(SessionStateBuilder::new_from_existing(state.clone()).with_runtime_env(runtime).build())
 }
 
+/// How many files the scans under `plan` read.
+pub fn files_in(plan: &Arc<dyn ExecutionPlan>) -> usize {
+    use datafusion::datasource::physical_plan::FileScanConfig;
+    use datafusion::datasource::source::DataSourceExec;
+    let own = plan
+        .as_any()
+        .downcast_ref::<DataSourceExec>()
+        .and_then(|d| d.data_source().as_any().downcast_ref::<FileScanConfig>())
+        .map_or(0, |c| c.file_groups.iter().map(|g| g.len()).sum());
+    own + plan.children().into_iter().map(files_in).sum::<usize>()
+}
+
 /// The `bytes_read` metric with a counter's value.
 pub fn bytes_metric(counter: &ByteCounter) -> MetricsSet {
     let set = ExecutionPlanMetricsSet::new();
@@ -132,7 +144,7 @@ pub struct MeteredScan {
 
 impl DisplayAs for MeteredScan {
     fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "TableScan: table={}", self.table)
+        write!(f, "TableScan: table={}, files={}", self.table, files_in(&self.input))
     }
 }
 

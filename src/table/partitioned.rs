@@ -418,7 +418,8 @@ struct PartitionsScan {
 
 impl datafusion::physical_plan::DisplayAs for PartitionsScan {
     fn fmt_as(&self, _: datafusion::physical_plan::DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "PartitionsScan: table={}, partitions={} of {}", self.table, self.kept, self.total)
+        let files = super::metered::files_in(&self.input);
+        write!(f, "PartitionsScan: table={}, partitions={} of {}, files={files}", self.table, self.kept, self.total)
     }
 }
 
