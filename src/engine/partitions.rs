@@ -7,6 +7,8 @@
 //! - `SHOW PARTITIONS t`: one row per partition, `k1=v1/k2=v2`;
 //! - `ALTER TABLE t SET TBLPROPERTIES ('k' = 'v', ...)`: sets table
 //!   properties (partition projection is checked before it is stored);
+//! - `SHOW TABLE VERSIONS t`: the table's definitions, oldest first (each
+//!   change of its columns, properties or storage is a version);
 //! - `MSCK REPAIR TABLE t`: registers the `k=v/` folders under the table's
 //!   LOCATION that are missing from the catalog, and reports what it added,
 //!   which registered partitions have no folder, and which folders do not fit.
@@ -36,16 +38,22 @@ pub enum PartitionCommand {
     Show { table: Vec<String> },
     Repair { table: Vec<String> },
     SetProperties { table: Vec<String>, properties: Vec<(String, String)> },
+    Versions { table: Vec<String> },
 }
 
 /// Whether a statement's first words make it a partition statement.
 pub fn is_partition_statement(words: &[&str]) -> bool {
-    matches!(words, ["ALTER", "TABLE", ..] | ["SHOW", "PARTITIONS", ..] | ["MSCK", "REPAIR", ..])
+    matches!(words, ["ALTER", "TABLE", ..] | ["SHOW", "PARTITIONS", ..] | ["SHOW", "TABLE", "VERSIONS", ..] | ["MSCK", "REPAIR", ..])
 }
 
 pub fn parse(stmt: &SqlText) -> Result<Statement> {
     let mut w = Words::new(&stmt.text)?;
     let command = match w.keyword()?.as_str() {
+        "SHOW" if w.peek_keyword("TABLE") => {
+            w.expect("TABLE")?;
+            w.expect("VERSIONS")?;
+            PartitionCommand::Versions { table: w.object_name()? }
+        }
         "SHOW" => {
             w.expect("PARTITIONS")?;
             PartitionCommand::Show { table: w.object_name()? }
@@ -149,6 +157,7 @@ pub fn result_schema(command: &PartitionCommand) -> SchemaRef {
     let names: &[&str] = match command {
         PartitionCommand::Show { .. } => &["partition"],
         PartitionCommand::Repair { .. } => &["action", "partition"],
+        PartitionCommand::Versions { .. } => &["version", "columns", "partition_keys", "updated"],
         _ => &[],
     };
     Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()))
@@ -161,10 +170,11 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
         | PartitionCommand::Drop { table, .. }
         | PartitionCommand::Show { table }
         | PartitionCommand::Repair { table }
-        | PartitionCommand::SetProperties { table, .. } => table,
+        | PartitionCommand::SetProperties { table, .. }
+        | PartitionCommand::Versions { table } => table,
     };
     let (database, table_name) = session.qualify(name)?;
-    let any_table = matches!(command, PartitionCommand::SetProperties { .. });
+    let any_table = matches!(command, PartitionCommand::SetProperties { .. } | PartitionCommand::Versions { .. });
     let table = match catalog.get_table(&database, &table_name).await? {
         Some(t) if (any_table || !t.partition_keys.is_empty()) && !t.is_view() => t,
         Some(t) if t.is_view() => {
@@ -182,6 +192,21 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
         }
     };
     match command {
+        PartitionCommand::Versions { .. } => {
+            let versions = catalog.table_versions(&database, &table_name).await?;
+            let list = |columns: &[crate::catalog::Column]| {
+                columns.iter().map(|c| format!("{} {}", c.name, c.data_type)).collect::<Vec<_>>().join(", ")
+            };
+            let mut out: [Vec<String>; 4] = Default::default();
+            for (version, t) in versions {
+                out[0].push(version.to_string());
+                out[1].push(list(&t.storage_descriptor.columns));
+                out[2].push(list(&t.partition_keys));
+                let at = if t.update_time > 0 { t.update_time } else { t.create_time };
+                out[3].push(chrono::DateTime::from_timestamp(at, 0).map(|d| d.to_rfc3339()).unwrap_or_default());
+            }
+            rows(result_schema(command), out.into_iter().collect())
+        }
         PartitionCommand::SetProperties { properties, .. } => {
             let mut table = table;
             table.parameters.extend(properties.iter().cloned());

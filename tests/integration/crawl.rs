@@ -44,4 +44,11 @@ async fn crawl_again_adds_partitions_and_columns() {
         &["-c", "SELECT id, region, dt FROM clicks ORDER BY id", "--format", "csv"],
     );
     assert_eq!(rows, "id,region,dt\n1,,2026-11-01\n2,eu,2026-11-02\n");
+
+    // Each change of the table is a version.
+    let versions = glaux(&data_dir, &["-c", "SHOW TABLE VERSIONS clicks", "--format", "csv"]);
+    let lines: Vec<&str> = versions.lines().collect();
+    assert_eq!(lines.len(), 3, "{versions}");
+    assert!(lines[1].starts_with("1,id bigint,dt string,"), "{versions}");
+    assert!(lines[2].starts_with("2,\"id bigint, region string\",dt string,"), "{versions}");
 }
