@@ -215,6 +215,9 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     client.batch_execute("ALTER TABLE lake.sales2 SET TBLPROPERTIES ('owner' = 'analytics')").await.unwrap();
     let table = glue.get_table().database_name("lake").name("sales2").send().await.unwrap();
     assert_eq!(table.table().unwrap().parameters().and_then(|p| p.get("owner")).map(String::as_str), Some("analytics"));
+    let versions = text_rows(&client, "SHOW TABLE VERSIONS lake.sales2").await;
+    assert_eq!(versions.len(), 2, "{versions:?}");
+    assert_eq!(versions[1][1], "id bigint, amount double");
 
     // Views are stored as Athena stores them, and read back.
     client.batch_execute("CREATE VIEW lake.eu_sales AS SELECT id, amount FROM lake.sales WHERE region = 'eu'").await.unwrap();
