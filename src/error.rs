@@ -271,10 +271,21 @@ impl Error {
 
 /// A glaux error carried inside a DataFusion error, if there is one.
 fn unwrap_glaux(e: &DataFusionError) -> Option<&Error> {
-    match e.find_root() {
-        DataFusionError::External(inner) => inner.downcast_ref::<Error>(),
-        _ => None,
+    if let DataFusionError::External(inner) = e.find_root() {
+        if let Some(found) = inner.downcast_ref::<Error>() {
+            return Some(found);
+        }
     }
+    // A glaux error raised inside an object store (a workgroup's scan
+    // cutoff) arrives wrapped in the store's, Parquet's or Arrow's error.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e.find_root());
+    while let Some(c) = cause {
+        if let Some(found) = c.downcast_ref::<Error>() {
+            return Some(found);
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// The message of a DataFusion error, without DataFusion's internal prefixes

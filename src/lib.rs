@@ -28,3 +28,4 @@ pub mod scram;
 pub mod sample;
 pub mod server;
 pub mod table;
+pub mod workgroup;

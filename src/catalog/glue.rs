@@ -12,9 +12,9 @@
 //! segments. Unreachable or throttling endpoints are retried with
 //! exponential backoff (`glue.max_attempts`), then reported as 58030
 //! naming the endpoint. Users are not Glue objects: they stay in the
-//! embedded store in `data_dir`.
+//! embedded store in `data_dir`, and so do workgroups.
 
-use super::model::{now, Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User};
+use super::model::{now, Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User, Workgroup};
 use super::{database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
 use super::{Catalog, IfExists, KeyCondition, KeyTest};
 use crate::config::Config;
@@ -512,6 +512,22 @@ impl Catalog for GlueCatalog {
 
     async fn drop_user(&self, name: &str) -> Result<bool> {
         self.users.drop_user(name).await
+    }
+
+    async fn put_workgroup(&self, workgroup: Workgroup, create: bool) -> Result<()> {
+        self.users.put_workgroup(workgroup, create).await
+    }
+
+    async fn get_workgroup(&self, name: &str) -> Result<Option<Workgroup>> {
+        self.users.get_workgroup(name).await
+    }
+
+    async fn list_workgroups(&self) -> Result<Vec<Workgroup>> {
+        self.users.list_workgroups().await
+    }
+
+    async fn drop_workgroup(&self, name: &str) -> Result<bool> {
+        self.users.drop_workgroup(name).await
     }
 }
 

@@ -1,8 +1,8 @@
 //! An in-memory [`Catalog`]: a map behind a mutex. For tests and for
 //! sessions that need no persistence.
 
-use super::{check_user_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
-use super::{Catalog, Database, IfExists, Partition, Table, User};
+use super::{check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
+use super::{Catalog, Database, IfExists, Partition, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ struct State {
     /// (database, table) -> partitions
     partitions: BTreeMap<(String, String), Vec<Partition>>,
     users: BTreeMap<String, User>,
+    workgroups: BTreeMap<String, Workgroup>,
     /// (database, table) -> every definition, oldest first
     versions: BTreeMap<(String, String), Vec<Table>>,
 }
@@ -183,5 +184,25 @@ impl Catalog for MemoryCatalog {
 
     async fn drop_user(&self, name: &str) -> Result<bool> {
         Ok(self.lock().users.remove(name).is_some())
+    }
+
+    async fn put_workgroup(&self, mut workgroup: Workgroup, create: bool) -> Result<()> {
+        workgroup.name = normalize(&workgroup.name);
+        let mut s = self.lock();
+        check_workgroup_change(&workgroup.name, s.workgroups.contains_key(&workgroup.name), create)?;
+        s.workgroups.insert(workgroup.name.clone(), workgroup);
+        Ok(())
+    }
+
+    async fn get_workgroup(&self, name: &str) -> Result<Option<Workgroup>> {
+        Ok(self.lock().workgroups.get(&normalize(name)).cloned())
+    }
+
+    async fn list_workgroups(&self) -> Result<Vec<Workgroup>> {
+        Ok(self.lock().workgroups.values().cloned().collect())
+    }
+
+    async fn drop_workgroup(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().workgroups.remove(&normalize(name)).is_some())
     }
 }

@@ -21,7 +21,7 @@ pub mod types;
 
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
-pub use model::{Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User};
+pub use model::{Column, Database, LimitAction, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User, Workgroup};
 
 /// How `create_table` treats an existing table of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +86,14 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn list_users(&self) -> Result<Vec<User>>;
     /// Drop a user; returns false if there was none.
     async fn drop_user(&self, name: &str) -> Result<bool>;
+
+    /// Create a workgroup (`create`: 42710 if the name is taken) or
+    /// replace one (otherwise: 42704 if there is none).
+    async fn put_workgroup(&self, workgroup: Workgroup, create: bool) -> Result<()>;
+    async fn get_workgroup(&self, name: &str) -> Result<Option<Workgroup>>;
+    async fn list_workgroups(&self) -> Result<Vec<Workgroup>>;
+    /// Drop a workgroup; returns false if there was none.
+    async fn drop_workgroup(&self, name: &str) -> Result<bool>;
 }
 
 /// A condition on one partition key (key number `index`) that a store can
@@ -131,6 +139,15 @@ pub fn check_user_change(name: &str, exists: bool, create: bool) -> Result<()> {
     match (exists, create) {
         (true, true) => Err(Error::new(SqlState::DuplicateObject, format!("role \"{name}\" already exists"))),
         (false, false) => Err(Error::new(SqlState::UndefinedObject, format!("role \"{name}\" does not exist"))),
+        _ => Ok(()),
+    }
+}
+
+/// The check `put_workgroup` makes, shared by the implementations.
+pub fn check_workgroup_change(name: &str, exists: bool, create: bool) -> Result<()> {
+    match (exists, create) {
+        (true, true) => Err(Error::new(SqlState::DuplicateObject, format!("workgroup {name} already exists"))),
+        (false, false) => Err(Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist"))),
         _ => Ok(()),
     }
 }

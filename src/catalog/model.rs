@@ -174,4 +174,92 @@ pub fn now() -> i64 {
 pub struct User {
     pub name: String,
     pub verifier: String,
+    /// May manage users and workgroups (SUPERUSER).
+    #[serde(default)]
+    pub admin: bool,
+    /// The workgroup the user's sessions start in (else `primary`).
+    #[serde(default)]
+    pub workgroup: Option<String>,
+}
+
+/// What a workgroup does when its hourly or daily usage limit is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitAction {
+    /// Refuse new queries until the window resets.
+    Block,
+    /// Run them, with a warning.
+    Warn,
+}
+
+/// A workgroup: the limits, prices and access rules queries run under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workgroup {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub enabled: bool,
+    /// A query stops (53400) once it has read more than this.
+    #[serde(default)]
+    pub bytes_scanned_cutoff_per_query: Option<u64>,
+    /// Bytes all its queries may scan per clock hour / UTC day.
+    #[serde(default)]
+    pub hourly_limit_bytes: Option<u64>,
+    #[serde(default)]
+    pub daily_limit_bytes: Option<u64>,
+    pub limit_action: LimitAction,
+    /// USD per TB (2^40 bytes) scanned.
+    pub price_per_tb: f64,
+    /// Each query is billed at least this many bytes (before MB rounding).
+    pub minimum_billed_bytes: u64,
+    /// Queries running at once; more wait (QUEUED) up to `queue_timeout_ms`.
+    #[serde(default)]
+    pub max_concurrent_queries: Option<u32>,
+    pub queue_timeout_ms: u64,
+    /// Memory one query may use.
+    #[serde(default)]
+    pub query_memory_limit: Option<u64>,
+    /// Milliseconds a statement may run.
+    #[serde(default)]
+    pub statement_timeout_ms: Option<u64>,
+    /// Whether sessions may override the workgroup's settings.
+    pub allow_user_override: bool,
+    /// Users who may use it (`public`: everyone).
+    #[serde(default)]
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub create_time: i64,
+}
+
+impl Workgroup {
+    /// The default workgroup every catalog has.
+    pub const PRIMARY: &'static str = "primary";
+
+    /// A workgroup with Athena's defaults: enabled, no limits, 5.00 USD
+    /// per TB, 10 MB minimum per query, open to everyone.
+    pub fn new(name: impl Into<String>) -> Workgroup {
+        Workgroup {
+            name: name.into(),
+            description: None,
+            enabled: true,
+            bytes_scanned_cutoff_per_query: None,
+            hourly_limit_bytes: None,
+            daily_limit_bytes: None,
+            limit_action: LimitAction::Block,
+            price_per_tb: 5.0,
+            minimum_billed_bytes: 10 * 1024 * 1024,
+            max_concurrent_queries: None,
+            queue_timeout_ms: 300_000,
+            query_memory_limit: None,
+            statement_timeout_ms: None,
+            allow_user_override: true,
+            grants: vec!["public".into()],
+            create_time: now(),
+        }
+    }
+
+    /// Whether `user` may run queries in it.
+    pub fn admits(&self, user: &str) -> bool {
+        self.grants.iter().any(|g| g == "public" || g.eq_ignore_ascii_case(user))
+    }
 }

@@ -7,8 +7,8 @@
 //! JSON document keyed by its names, so the Glue model can grow fields
 //! without schema migrations.
 
-use super::{check_user_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
-use super::{Catalog, Database, IfExists, KeyCondition, KeyTest, Partition, Table, User};
+use super::{check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
+use super::{Catalog, Database, IfExists, KeyCondition, KeyTest, Partition, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS table_versions (
     version  INTEGER NOT NULL,
     doc      TEXT NOT NULL,
     PRIMARY KEY (database, tbl, version)
+);
+CREATE TABLE IF NOT EXISTS workgroups (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
@@ -383,5 +387,31 @@ impl Catalog for SqliteCatalog {
 
     async fn drop_user(&self, name: &str) -> Result<bool> {
         self.write(|tx| Ok(tx.execute("DELETE FROM users WHERE name = ?1", [name])? > 0))
+    }
+
+    async fn put_workgroup(&self, mut workgroup: Workgroup, create: bool) -> Result<()> {
+        workgroup.name = normalize(&workgroup.name);
+        self.write(|tx| {
+            let exists: Option<i64> =
+                tx.query_row("SELECT 1 FROM workgroups WHERE name = ?1", [&workgroup.name], |r| r.get(0)).optional()?;
+            check_workgroup_change(&workgroup.name, exists.is_some(), create)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO workgroups (name, doc) VALUES (?1, ?2)",
+                params![workgroup.name, to_json(&workgroup)?],
+            )?;
+            Ok(())
+        })
+    }
+
+    async fn get_workgroup(&self, name: &str) -> Result<Option<Workgroup>> {
+        self.read(|c| Ok(docs(c, "SELECT doc FROM workgroups WHERE name = ?1", [normalize(name)])?.pop()))
+    }
+
+    async fn list_workgroups(&self) -> Result<Vec<Workgroup>> {
+        self.read(|c| docs(c, "SELECT doc FROM workgroups ORDER BY name", []))
+    }
+
+    async fn drop_workgroup(&self, name: &str) -> Result<bool> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM workgroups WHERE name = ?1", [normalize(name)])? > 0))
     }
 }

@@ -18,6 +18,7 @@
 
 mod colnames;
 mod crawl;
+mod metering;
 mod cursor;
 mod decorrelate;
 pub mod ddl;
@@ -38,6 +39,7 @@ mod table_functions;
 mod tokens;
 pub mod transaction;
 mod users;
+mod workgroups;
 
 pub use session::{Output, Prepared, Session};
 pub use transaction::TxStatus;
@@ -46,7 +48,7 @@ pub use statement::{split, SqlText};
 use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
 use crate::catalog::glue::GlueCatalog;
 use crate::catalog::sqlite::SqliteCatalog;
-use crate::catalog::{Catalog, Database, Table, TableType};
+use crate::catalog::{Catalog, Database, Table, TableType, Workgroup};
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use crate::pgcatalog::{self, SessionView, SharedView};
@@ -81,6 +83,8 @@ pub(crate) struct Shared {
     catalog: Arc<dyn Catalog>,
     runtime: Arc<RuntimeEnv>,
     bytes_read: Arc<ByteCounter>,
+    /// Every query run, durably (system.query_history).
+    ledger: Arc<crate::workgroup::ledger::Ledger>,
 }
 
 impl Engine {
@@ -108,6 +112,15 @@ impl Engine {
     /// Open the engine over any catalog implementation.
     pub async fn with_catalog(config: Config, catalog: Arc<dyn Catalog>) -> Result<Engine> {
         catalog.create_database(Database::new(DEFAULT_DATABASE), true).await?;
+        if catalog.get_workgroup(Workgroup::PRIMARY).await?.is_none() {
+            catalog.put_workgroup(Workgroup::new(Workgroup::PRIMARY), true).await?;
+        }
+        let dir = config.data_dir();
+        let ledger = match std::fs::create_dir_all(&dir) {
+            Ok(()) => crate::workgroup::ledger::Ledger::open(&dir.join("ledger.db"))?,
+            Err(_) => crate::workgroup::ledger::Ledger::in_memory()?,
+        };
+        let ledger = Arc::new(ledger);
         let bytes_read = Arc::new(ByteCounter::default());
         let registry = StoreRegistry::new(config.clone(), Arc::clone(&bytes_read));
         // The list-files cache is off: files added under a LOCATION must
@@ -117,7 +130,7 @@ impl Engine {
             .with_object_list_cache_limit(0)
             .build_arc()?;
         let catalog_name = config.catalog_name().to_string();
-        Ok(Engine { shared: Arc::new(Shared { config, catalog_name, catalog, runtime, bytes_read }) })
+        Ok(Engine { shared: Arc::new(Shared { config, catalog_name, catalog, runtime, bytes_read, ledger }) })
     }
 
     /// The catalog names clients may connect to (Postgres database names).
@@ -173,7 +186,9 @@ impl Shared {
         // zone (the session updates this on SET TimeZone).
         config.options_mut().execution.time_zone = Some(session_zone(view));
         let factory: Arc<dyn TableFactory> = Arc::new(TableBuilder(Arc::clone(self)));
-        let system = pgcatalog::schema_providers(view, &self.catalog);
+        let mut system = pgcatalog::schema_providers(view, &self.catalog);
+        let ledger = crate::workgroup::ledger::SystemTables { ledger: Arc::clone(&self.ledger) };
+        system.push(("system".to_string(), Arc::new(ledger)));
         let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth, system);
         let mut functions = functions::all_with(datafusion::execution::SessionStateDefaults::default_scalar_functions());
         functions.extend(pgcatalog::functions::all(view));

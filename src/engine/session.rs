@@ -75,6 +75,12 @@ pub struct Session {
     changed: Vec<&'static str>,
     cursors: Cursors,
     sql_prepared: super::sql_prepare::SqlPrepared,
+    /// The local shell on the data dir: always an admin.
+    local: bool,
+    /// The workgroup chosen with SET workgroup (else the user's default).
+    workgroup: Option<String>,
+    /// The query being started, metered under its workgroup.
+    run: Option<super::metering::QueryRun>,
 }
 
 impl Session {
@@ -96,7 +102,16 @@ impl Session {
             changed: Vec::new(),
             cursors: Cursors::default(),
             sql_prepared: Default::default(),
+            local: false,
+            workgroup: None,
+            run: None,
         }
+    }
+
+    /// Mark this as the local shell's session on the data dir, which may
+    /// always manage users and workgroups.
+    pub fn set_local(&mut self) {
+        self.local = true;
     }
 
     pub fn user(&self) -> &str {
@@ -113,7 +128,17 @@ impl Session {
     /// options meant for other servers too; bad values are errors.
     pub fn apply_startup_parameters(&mut self, parameters: &[(String, String)]) -> Result<()> {
         for (name, value) in parameters {
-            if crate::pgcatalog::settings::find(name).is_some_and(|s| !s.read_only) {
+            if name == "options" {
+                // `-c glaux.workgroup=wg` (libpq's PGOPTIONS): checked when
+                // the first query runs.
+                for (k, v) in command_line_options(value) {
+                    if is_workgroup_setting(&k) {
+                        self.workgroup = Some(v);
+                    }
+                }
+            } else if is_workgroup_setting(name) {
+                self.workgroup = Some(value.clone());
+            } else if crate::pgcatalog::settings::find(name).is_some_and(|s| !s.read_only) {
                 settings::set(&mut view::write(&self.view), name, value)?;
             }
         }
@@ -221,9 +246,43 @@ impl Session {
     /// Run a prepared statement with parameter values (`$1`, ...).
     pub async fn execute(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
         let started = tokio::time::Instant::now();
+        if matches!(prepared.statement, Statement::Query(_) | Statement::CopyTo { .. }) {
+            let run = super::metering::begin(
+                self.shared.catalog.as_ref(),
+                &self.shared.ledger,
+                &self.user,
+                self.workgroup.as_deref(),
+                self.local,
+                &prepared.sql.text,
+            )
+            .await;
+            match run {
+                Ok(run) => self.run = Some(run),
+                Err(e) => {
+                    self.transaction.note_error();
+                    return Err(e);
+                }
+            }
+        }
         let result = match self.transaction.check(&prepared.statement) {
             Ok(()) => self.execute_unchecked(prepared, params).await,
             Err(e) => Err(e),
+        };
+        let result = match self.run.take() {
+            None => result,
+            Some(run) => match result {
+                Ok(Output::Rows { schema, stream, tag }) => Ok(Output::Rows { schema, stream: run.record(stream), tag }),
+                Ok(Output::Copy { schema, stream, format }) => Ok(Output::Copy { schema, stream: run.record(stream), format }),
+                Ok(done) => {
+                    run.finish(&Ok(()), 0);
+                    Ok(done)
+                }
+                Err(e) => {
+                    let recorded = Error::new(e.sqlstate(), e.to_string());
+                    run.finish(&Err(recorded), 0);
+                    Err(e)
+                }
+            },
         };
         match result {
             Ok(Output::Rows { schema, stream, tag }) => {
@@ -270,7 +329,7 @@ impl Session {
                     check_param_count(&prepared.param_types, &params)?;
                     plan.clone().replace_params_with_values(&params)?
                 };
-                let df = DataFrame::new(self.running_state(), plan);
+                let df = DataFrame::new(self.running_state()?, plan);
                 let schema = names_of(df.schema().as_arrow(), &prepared.schema);
                 let stream = super::stream::execute_apart(df);
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
@@ -365,7 +424,8 @@ impl Session {
                 ddl::create_database(catalog.as_ref(), c).await?;
                 done("CREATE DATABASE")
             }
-            Statement::User(command) => done(super::users::run(catalog.as_ref(), command).await?),
+            Statement::User(command) => done(super::users::run(catalog.as_ref(), command, &self.user, self.local).await?),
+            Statement::Workgroup(command) => super::workgroups::run(catalog.as_ref(), command, &self.user, self.local).await,
             Statement::Partitions(command) => super::partitions::run(self, command).await,
             Statement::Crawl(crawl) => super::crawl::run(self, crawl).await,
             Statement::DropDatabase { name, if_exists, cascade } => {
@@ -417,7 +477,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan));
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan));
                 Ok(Output::Copy { schema, stream, format: format.clone() })
             }
             Statement::Transaction(command) => {
@@ -438,7 +498,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan));
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan));
                 let info = CursorInfo {
                     name: name.clone(),
                     statement: format!("DECLARE {name} CURSOR{} FOR {query}", if *hold { " WITH HOLD" } else { "" }),
@@ -481,11 +541,20 @@ impl Session {
         self.cursors.schema(name).ok()
     }
 
-    /// The state a statement runs with: `now()` is its start time.
-    fn running_state(&self) -> SessionState {
-        let mut state = self.state.clone();
+    /// The state a statement runs with: `now()` is its start time, and a
+    /// metered query reads through stores that charge its meter (and
+    /// uses its workgroup's memory limit).
+    fn running_state(&self) -> Result<SessionState> {
+        let mut state = match &self.run {
+            Some(run) => crate::table::metered::charged_state(
+                &self.state,
+                Arc::clone(&run.meter) as Arc<dyn crate::table::store::Tally>,
+                run.workgroup.query_memory_limit,
+            )?,
+            None => self.state.clone(),
+        };
         state.mark_start_execution();
-        state
+        Ok(state)
     }
 
     /// `stream` limited by `statement_timeout` (milliseconds; 0 is none),
@@ -523,6 +592,11 @@ impl Session {
     }
 
     async fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
+        if is_workgroup_setting(name) {
+            let wg = super::metering::workgroup_for(self.shared.catalog.as_ref(), &self.user, Some(value), self.local).await?;
+            self.workgroup = Some(wg.name);
+            return Ok(());
+        }
         let mut name = name.to_ascii_lowercase();
         if name == "schema" {
             name = "search_path".into();
@@ -557,6 +631,9 @@ impl Session {
 
     /// SHOW's answer for a setting (42704 for an unknown one).
     pub fn show_setting(&self, name: &str) -> Result<String> {
+        if is_workgroup_setting(name) {
+            return Ok(self.workgroup.clone().unwrap_or_else(|| crate::catalog::Workgroup::PRIMARY.to_string()));
+        }
         settings::show(&view::read(&self.view), name)
     }
 
@@ -671,6 +748,27 @@ fn renamed<'a>(schema: &Schema, name: impl Fn(usize) -> Option<&'a str>) -> Sche
 }
 
 /// An empty schema, for commands.
+/// `workgroup` or `glaux.workgroup`: the session's workgroup.
+fn is_workgroup_setting(name: &str) -> bool {
+    name.eq_ignore_ascii_case("workgroup") || name.eq_ignore_ascii_case("glaux.workgroup")
+}
+
+/// The `-c name=value` (or `--name=value`) pairs of a start-up `options`.
+fn command_line_options(options: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut words = options.split_whitespace();
+    while let Some(word) = words.next() {
+        let pair = match word {
+            "-c" => words.next(),
+            w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
+        };
+        if let Some((k, v)) = pair.and_then(|p| p.split_once('=')) {
+            out.push((k.replace('-', "_"), v.to_string()));
+        }
+    }
+    out
+}
+
 pub(crate) fn no_columns() -> SchemaRef {
     Arc::new(Schema::empty())
 }

@@ -34,6 +34,7 @@ pub fn result_schema(statement: &Statement) -> SchemaRef {
         Statement::ShowVariable { name } => utf8_schema(&[name.as_str()]),
         Statement::Partitions(command) => super::partitions::result_schema(command),
         Statement::Crawl(_) => super::crawl::result_schema(),
+        Statement::Workgroup(command) => super::workgroups::result_schema(command),
         _ => no_columns(),
     }
 }

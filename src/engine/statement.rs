@@ -129,6 +129,8 @@ pub enum Statement {
     Partitions(super::partitions::PartitionCommand),
     /// CRAWL 'location' [INTO database].
     Crawl(super::crawl::Crawl),
+    /// CREATE/ALTER/DROP/SHOW/DESCRIBE WORKGROUP, GRANT/REVOKE USAGE.
+    Workgroup(super::workgroups::WorkgroupCommand),
     DropDatabase { name: String, if_exists: bool, cascade: bool },
     ShowDatabases { like: Option<String> },
     ShowTables { database: Option<String>, like: Option<String> },
@@ -217,6 +219,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
         ["CREATE" | "ALTER" | "DROP", "USER" | "ROLE", ..] => return super::users::parse(stmt),
         w if super::partitions::is_partition_statement(w) => return super::partitions::parse(stmt),
         ["CRAWL", ..] => return super::crawl::parse(stmt),
+        w if super::workgroups::is_workgroup_statement(w) => return super::workgroups::parse(stmt),
         _ => {}
     }
     let mut statements = Parser::new(&PostgreSqlDialect {})

@@ -97,6 +97,18 @@ impl Words {
         }
     }
 
+    /// An option value: a literal, or a bare word (`true`, `block`), as text.
+    pub fn value(&mut self) -> Result<String> {
+        match self.tokens.get(self.at) {
+            Some(Token::Word(w)) => {
+                let text = w.value.clone();
+                self.at += 1;
+                Ok(text)
+            }
+            _ => self.literal(),
+        }
+    }
+
     /// Expect `token` next.
     pub fn expect_token(&mut self, token: Token) -> Result<()> {
         if self.take(&token) {

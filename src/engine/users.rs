@@ -1,9 +1,15 @@
-//! Users: `CREATE USER|ROLE name [WITH] [LOGIN] [PASSWORD 'pw']`,
-//! `ALTER USER|ROLE name [WITH] PASSWORD 'pw'` and
+//! Users: `CREATE USER|ROLE name [WITH] [LOGIN] [PASSWORD 'pw']
+//! [SUPERUSER|NOSUPERUSER]`, `ALTER USER|ROLE name [WITH] [PASSWORD 'pw']
+//! [SUPERUSER|NOSUPERUSER]`, `ALTER USER name SET workgroup = 'wg'` /
+//! `RESET workgroup` (the workgroup its sessions start in) and
 //! `DROP USER|ROLE [IF EXISTS] name [, ...]`. Passwords are stored only as
 //! SCRAM-SHA-256 verifiers ([`crate::scram`]); a password given already
-//! as a verifier (psql's `\password` sends one) is stored as it is. Every
-//! user is equal: any connected user may manage users.
+//! as a verifier (psql's `\password` sends one) is stored as it is.
+//!
+//! Admins (SUPERUSER) manage users and workgroups. While no user is an
+//! admin, every session is (a fresh install, or one person on a laptop);
+//! the local shell on the data dir always is. A user may change its own
+//! password.
 
 use super::statement::{SqlText, Statement};
 use crate::catalog::{Catalog, User};
@@ -15,8 +21,8 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 /// A user statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UserCommand {
-    Create { name: String, password: Option<String> },
-    Alter { name: String, password: Option<String> },
+    Create { name: String, password: Option<String>, admin: Option<bool> },
+    Alter { name: String, password: Option<String>, admin: Option<bool>, workgroup: Option<Option<String>> },
     Drop { names: Vec<String>, if_exists: bool },
 }
 
@@ -40,18 +46,35 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
         }
         _ => {
             let name = words.name()?;
-            let mut password = None;
+            let (mut password, mut admin, mut workgroup) = (None, None, None);
             while !words.done() {
                 match words.keyword()?.as_str() {
                     "WITH" | "LOGIN" => {}
                     "PASSWORD" => password = Some(words.string()?),
-                    other => return Err(Error::not_supported(format!("{other} in {verb} USER (glaux users have passwords only)"))),
+                    "SUPERUSER" => admin = Some(true),
+                    "NOSUPERUSER" => admin = Some(false),
+                    "SET" if verb == "ALTER" => {
+                        words.expect("WORKGROUP")?;
+                        if !words.take(&Token::Eq) {
+                            words.expect("TO")?;
+                        }
+                        workgroup = Some(Some(words.literal()?));
+                    }
+                    "RESET" if verb == "ALTER" => {
+                        words.expect("WORKGROUP")?;
+                        workgroup = Some(None);
+                    }
+                    other => {
+                        return Err(Error::not_supported(format!(
+                            "{other} in {verb} USER (glaux users have a password, SUPERUSER and a workgroup)"
+                        )))
+                    }
                 }
             }
             if verb == "CREATE" {
-                UserCommand::Create { name, password }
+                UserCommand::Create { name, password, admin }
             } else {
-                UserCommand::Alter { name, password }
+                UserCommand::Alter { name, password, admin, workgroup }
             }
         }
     };
@@ -61,8 +84,31 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
     Ok(Statement::User(command))
 }
 
-/// Run a user command; returns its command tag.
-pub async fn run(catalog: &dyn Catalog, command: &UserCommand) -> Result<&'static str> {
+/// Whether `user` may manage users and workgroups: it is an admin, or no
+/// user is (`local`: the shell on the data dir, always).
+pub async fn is_admin(catalog: &dyn Catalog, user: &str, local: bool) -> Result<bool> {
+    if local {
+        return Ok(true);
+    }
+    let users = catalog.list_users().await?;
+    Ok(!users.iter().any(|u| u.admin) || users.iter().any(|u| u.admin && u.name == user))
+}
+
+/// 42501 unless the session may manage users and workgroups.
+pub async fn require_admin(catalog: &dyn Catalog, user: &str, local: bool, what: &str) -> Result<()> {
+    if is_admin(catalog, user, local).await? {
+        return Ok(());
+    }
+    Err(Error::new(SqlState::InsufficientPrivilege, format!("permission denied to {what}: {user} is not an admin"))
+        .with_hint("an admin (a SUPERUSER user) must do this"))
+}
+
+/// Run a user command as `actor`; returns its command tag.
+pub async fn run(catalog: &dyn Catalog, command: &UserCommand, actor: &str, local: bool) -> Result<&'static str> {
+    let own_password = matches!(command, UserCommand::Alter { name, admin: None, workgroup: None, .. } if name == actor);
+    if !own_password {
+        require_admin(catalog, actor, local, "manage users").await?;
+    }
     let verifier = |password: &Option<String>| -> Result<String> {
         match password {
             None => Ok(String::new()),
@@ -72,12 +118,31 @@ pub async fn run(catalog: &dyn Catalog, command: &UserCommand) -> Result<&'stati
         }
     };
     match command {
-        UserCommand::Create { name, password } => {
-            catalog.put_user(User { name: name.clone(), verifier: verifier(password)? }, true).await?;
+        UserCommand::Create { name, password, admin } => {
+            let user = User { name: name.clone(), verifier: verifier(password)?, admin: admin.unwrap_or(false), workgroup: None };
+            catalog.put_user(user, true).await?;
             Ok("CREATE ROLE")
         }
-        UserCommand::Alter { name, password } => {
-            catalog.put_user(User { name: name.clone(), verifier: verifier(password)? }, false).await?;
+        UserCommand::Alter { name, password, admin, workgroup } => {
+            let mut user = catalog
+                .get_user(name)
+                .await?
+                .ok_or_else(|| Error::new(SqlState::UndefinedObject, format!("role \"{name}\" does not exist")))?;
+            if password.is_some() {
+                user.verifier = verifier(password)?;
+            }
+            if let Some(admin) = admin {
+                user.admin = *admin;
+            }
+            if let Some(workgroup) = workgroup {
+                if let Some(wg) = workgroup {
+                    if catalog.get_workgroup(wg).await?.is_none() {
+                        return Err(Error::new(SqlState::UndefinedObject, format!("workgroup {wg} does not exist")));
+                    }
+                }
+                user.workgroup = workgroup.as_ref().map(|w| crate::catalog::normalize(w));
+            }
+            catalog.put_user(user, false).await?;
             Ok("ALTER ROLE")
         }
         UserCommand::Drop { names, if_exists } => {

@@ -26,7 +26,9 @@ pub enum Backend {
 impl Backend {
     pub async fn embedded(engine: Engine) -> Result<Backend> {
         let user = std::env::var("USER").unwrap_or_else(|_| "glaux".into());
-        let session = engine.session(&user, None)?;
+        let mut session = engine.session(&user, None)?;
+        // The shell on the data dir is its owner's: an admin.
+        session.set_local();
         Ok(Backend::Embedded { engine, session: Box::new(session) })
     }
 

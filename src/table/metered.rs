@@ -6,7 +6,7 @@
 //! is a [`MeteredScan`]; partitioned tables' `PartitionsScan` uses
 //! [`metered_context`] itself.
 
-use super::store::{ByteCounter, CountingStore};
+use super::store::{ByteCounter, CountingStore, Tally};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
@@ -26,8 +26,10 @@ use url::Url;
 /// A task context whose object stores also count into `counter`.
 pub fn metered_context(context: &Arc<TaskContext>, counter: &Arc<ByteCounter>) -> Result<Arc<TaskContext>> {
     let runtime = context.runtime_env();
-    let registry: Arc<dyn ObjectStoreRegistry> =
-        Arc::new(MeteredRegistry { inner: Arc::clone(&runtime.object_store_registry), counter: Arc::clone(counter) });
+    let registry: Arc<dyn ObjectStoreRegistry> = Arc::new(MeteredRegistry {
+        inner: Arc::clone(&runtime.object_store_registry),
+        counter: Arc::clone(counter) as Arc<dyn Tally>,
+    });
     let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime).with_object_store_registry(registry).build_arc()?;
     Ok(Arc::new(TaskContext::new(
         context.task_id(),
@@ -47,11 +49,20 @@ pub fn metered_state(state: &dyn Session, counter: &Arc<ByteCounter>) -> Result<
     let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
         return Err(datafusion::error::DataFusionError::Internal("a scan was planned outside a SessionState".into()));
     };
+    charged_state(state, Arc::clone(counter) as Arc<dyn Tally>, None)
+}
+
+/// `state` with object stores that also charge `tally`, and (with
+/// `memory_limit`) a memory pool of its own: how each query runs.
+pub fn charged_state(state: &SessionState, tally: Arc<dyn Tally>, memory_limit: Option<u64>) -> Result<SessionState> {
     let runtime = state.runtime_env();
     let registry: Arc<dyn ObjectStoreRegistry> =
-        Arc::new(MeteredRegistry { inner: Arc::clone(&runtime.object_store_registry), counter: Arc::clone(counter) });
-    let runtime = RuntimeEnvBuilder::from_runtime_env(runtime).with_object_store_registry(registry).build_arc()?;
-    Ok(SessionStateBuilder::new_from_existing(state.clone()).with_runtime_env(runtime).build())
+        Arc::new(MeteredRegistry { inner: Arc::clone(&runtime.object_store_registry), counter: tally });
+    let mut builder = RuntimeEnvBuilder::from_runtime_env(runtime).with_object_store_registry(registry);
+    if let Some(limit) = memory_limit {
+        builder = builder.with_memory_limit(limit as usize, 1.0);
+    }
+    Ok(SessionStateBuilder::new_from_existing(state.clone()).with_runtime_env(builder.build_arc()?).build())
 }
 
 /// How many files the scans under `plan` read.
@@ -76,7 +87,7 @@ pub fn bytes_metric(counter: &ByteCounter) -> MetricsSet {
 #[derive(Debug)]
 struct MeteredRegistry {
     inner: Arc<dyn ObjectStoreRegistry>,
-    counter: Arc<ByteCounter>,
+    counter: Arc<dyn Tally>,
 }
 
 impl ObjectStoreRegistry for MeteredRegistry {

@@ -27,7 +27,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use url::Url;
 
-/// Counts the bytes read through all stores of one engine.
+/// What a [`CountingStore`] charges its reads to: asked before each read
+/// request (an error refuses it) and told its size after.
+pub trait Tally: Send + Sync + std::fmt::Debug {
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+    fn charge(&self, n: u64) -> Result<()>;
+}
+
+/// Counts the bytes read through all stores of one engine, or one scan.
 #[derive(Debug, Default)]
 pub struct ByteCounter(AtomicU64);
 
@@ -38,6 +47,28 @@ impl ByteCounter {
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
+}
+
+impl Tally for ByteCounter {
+    fn charge(&self, n: u64) -> Result<()> {
+        self.add(n);
+        Ok(())
+    }
+}
+
+impl Tally for crate::workgroup::Meter {
+    fn check(&self) -> Result<()> {
+        crate::workgroup::Meter::check(self)
+    }
+    fn charge(&self, n: u64) -> Result<()> {
+        crate::workgroup::Meter::charge(self, n)
+    }
+}
+
+/// A glaux error as an object-store error (it is found again by
+/// `error::classify_datafusion`).
+fn refused(e: Error) -> object_store::Error {
+    object_store::Error::Generic { store: "glaux", source: Box::new(e) }
 }
 
 /// Creates and caches one store per scheme + bucket.
@@ -61,7 +92,7 @@ impl StoreRegistry {
         }
         let inner = build_store(&self.config, url)?;
         let store: Arc<dyn ObjectStore> =
-            Arc::new(CountingStore { inner, counter: Arc::clone(&self.counter) });
+            Arc::new(CountingStore { inner, counter: Arc::clone(&self.counter) as Arc<dyn Tally> });
         let mut stores = self.stores.write().unwrap_or_else(|p| p.into_inner());
         Ok(Arc::clone(stores.entry(key).or_insert(store)))
     }
@@ -129,7 +160,8 @@ fn build_store(config: &Config, url: &Url) -> Result<Arc<dyn ObjectStore>> {
 
 impl ObjectStoreRegistry for StoreRegistry {
     fn register_store(&self, url: &Url, store: Arc<dyn ObjectStore>) -> Option<Arc<dyn ObjectStore>> {
-        let store: Arc<dyn ObjectStore> = Arc::new(CountingStore { inner: store, counter: Arc::clone(&self.counter) });
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(CountingStore { inner: store, counter: Arc::clone(&self.counter) as Arc<dyn Tally> });
         self.stores.write().unwrap_or_else(|p| p.into_inner()).insert(store_key(url), store)
     }
 
@@ -142,11 +174,11 @@ impl ObjectStoreRegistry for StoreRegistry {
 #[derive(Debug)]
 pub struct CountingStore {
     inner: Arc<dyn ObjectStore>,
-    counter: Arc<ByteCounter>,
+    counter: Arc<dyn Tally>,
 }
 
 impl CountingStore {
-    pub fn new(inner: Arc<dyn ObjectStore>, counter: Arc<ByteCounter>) -> Self {
+    pub fn new(inner: Arc<dyn ObjectStore>, counter: Arc<dyn Tally>) -> Self {
         CountingStore { inner, counter }
     }
 }
@@ -172,16 +204,18 @@ impl ObjectStore for CountingStore {
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+        self.counter.check().map_err(refused)?;
         let result = self.inner.get_opts(location, options).await?;
         if !result.meta.location.as_ref().is_empty() {
-            self.counter.add(result.range.end - result.range.start);
+            self.counter.charge(result.range.end - result.range.start).map_err(refused)?;
         }
         Ok(result)
     }
 
     async fn get_ranges(&self, location: &Path, ranges: &[Range<u64>]) -> object_store::Result<Vec<Bytes>> {
+        self.counter.check().map_err(refused)?;
         let out = self.inner.get_ranges(location, ranges).await?;
-        self.counter.add(out.iter().map(|b| b.len() as u64).sum());
+        self.counter.charge(out.iter().map(|b| b.len() as u64).sum()).map_err(refused)?;
         Ok(out)
     }
 

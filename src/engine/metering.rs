@@ -1,0 +1,205 @@
+//! One query's run under its workgroup: the checks before it starts
+//! (workgroup enabled and granted, hourly and daily budgets), its meter
+//! (bytes read, the per-query cutoff), its ledger entry from submission to
+//! end, and the stream wrapper that records how it ended: SUCCEEDED when
+//! the rows are all sent, FAILED with the SQLSTATE, CANCELLED when the
+//! client cancelled, timed out or went away.
+
+use crate::catalog::{Catalog, LimitAction, Workgroup};
+use crate::error::{Error, Result, SqlState};
+use crate::workgroup::ledger::{now_micros, over_budget, Ledger, Outcome, QueryState};
+use crate::workgroup::{billed_bytes, cost, Meter};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
+use futures::Stream;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// A query being run: its ledger id, workgroup and meter.
+#[derive(Debug)]
+pub struct QueryRun {
+    pub id: String,
+    pub workgroup: Workgroup,
+    pub meter: Arc<Meter>,
+    ledger: Arc<Ledger>,
+}
+
+/// A new query id: time-ordered and unique within the process.
+fn new_id() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{:x}-{:04x}", now_micros(), NEXT.fetch_add(1, Ordering::Relaxed) & 0xffff)
+}
+
+/// The workgroup a session's queries run in: its choice (SET workgroup),
+/// else the user's default, else `primary`; 42704 if it does not exist,
+/// 42501 if the user may not use it.
+pub async fn workgroup_for(catalog: &dyn Catalog, user: &str, chosen: Option<&str>, local: bool) -> Result<Workgroup> {
+    let name = match chosen {
+        Some(w) => w.to_string(),
+        None => catalog.get_user(user).await?.and_then(|u| u.workgroup).unwrap_or_else(|| Workgroup::PRIMARY.to_string()),
+    };
+    let wg = super::workgroups::require(catalog, &name).await?;
+    if !wg.admits(user) && !super::users::is_admin(catalog, user, local).await? {
+        return Err(Error::new(
+            SqlState::InsufficientPrivilege,
+            format!("permission denied for workgroup {}: {user} was not granted its use", wg.name),
+        )
+        .with_hint(format!("an admin can run GRANT USAGE ON WORKGROUP {} TO {user}", wg.name)));
+    }
+    Ok(wg)
+}
+
+/// Start a query: record it, then check its workgroup lets it run (a
+/// refusal is recorded as FAILED too).
+pub async fn begin(
+    catalog: &dyn Catalog,
+    ledger: &Arc<Ledger>,
+    user: &str,
+    chosen: Option<&str>,
+    local: bool,
+    sql: &str,
+) -> Result<QueryRun> {
+    let id = new_id();
+    let workgroup = workgroup_for(catalog, user, chosen, local).await;
+    let name = match &workgroup {
+        Ok(w) => w.name.clone(),
+        Err(_) => chosen.unwrap_or(Workgroup::PRIMARY).to_string(),
+    };
+    ledger.submit(&id, user, &name, sql, QueryState::Running)?;
+    let checked = workgroup.and_then(|wg| {
+        admit(ledger, &wg)?;
+        Ok(wg)
+    });
+    match checked {
+        Ok(workgroup) => {
+            let meter = Arc::new(Meter::with_cutoff(workgroup.bytes_scanned_cutoff_per_query, &workgroup.name));
+            Ok(QueryRun { id, workgroup, meter, ledger: Arc::clone(ledger) })
+        }
+        Err(e) => {
+            ledger.finish(&id, &failed(&e, 0, 0, 0.0))?;
+            Err(e)
+        }
+    }
+}
+
+/// Whether a workgroup takes new queries: enabled, and (when its action
+/// is block) under its hourly and daily budgets.
+fn admit(ledger: &Ledger, wg: &Workgroup) -> Result<()> {
+    if !wg.enabled {
+        return Err(Error::new(SqlState::InsufficientPrivilege, format!("workgroup {} is disabled", wg.name))
+            .with_hint(format!("an admin can run ALTER WORKGROUP {} ENABLE, or SET workgroup to another", wg.name)));
+    }
+    const HOUR: i64 = 3_600_000_000;
+    const DAY: i64 = 24 * HOUR;
+    let now = now_micros();
+    for (window, limit, length) in [("hourly", wg.hourly_limit_bytes, HOUR), ("daily", wg.daily_limit_bytes, DAY)] {
+        let Some(limit) = limit else { continue };
+        let start = now / length * length;
+        let used = ledger.scanned_since(&wg.name, start)?;
+        if used >= limit {
+            match wg.limit_action {
+                LimitAction::Block => return Err(over_budget(&wg.name, window, used, limit, start + length)),
+                LimitAction::Warn => log::warn!("workgroup {} is over its {window} budget ({used} of {limit} bytes)", wg.name),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn failed(e: &Error, bytes: u64, billed: u64, cost: f64) -> Outcome {
+    let code = e.sqlstate().code();
+    let state = if code == "57014" { QueryState::Cancelled } else { QueryState::Failed };
+    Outcome { state, sqlstate: Some(code.to_string()), error: Some(e.to_string()), rows: 0, bytes, billed, cost }
+}
+
+impl QueryRun {
+    /// What the query read so far, billed: nothing when it read nothing
+    /// from storage, else the workgroup's minimum rounded up to the MB.
+    pub fn bill(&self) -> (u64, u64, f64) {
+        let bytes = self.meter.get();
+        if bytes == 0 {
+            return (0, 0, 0.0);
+        }
+        let billed = billed_bytes(bytes, self.workgroup.minimum_billed_bytes);
+        (bytes, billed, cost(billed, self.workgroup.price_per_tb))
+    }
+
+    /// Record the end of a query that produced no stream.
+    pub fn finish(self, result: &Result<()>, rows: u64) {
+        let (bytes, billed, cost) = self.bill();
+        let outcome = match result {
+            Ok(()) => Outcome { state: QueryState::Succeeded, sqlstate: None, error: None, rows, bytes, billed, cost },
+            Err(e) => failed(e, bytes, billed, cost),
+        };
+        if let Err(e) = self.ledger.finish(&self.id, &outcome) {
+            log::error!("cannot record the end of query {}: {e}", self.id);
+        }
+    }
+
+    /// `stream`, recording the query's end when it ends.
+    pub fn record(self, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
+        Box::pin(Recorded { schema: stream.schema(), inner: stream, run: Some(self), rows: 0 })
+    }
+}
+
+struct Recorded {
+    schema: SchemaRef,
+    inner: SendableRecordBatchStream,
+    run: Option<QueryRun>,
+    rows: u64,
+}
+
+impl Stream for Recorded {
+    type Item = datafusion::error::Result<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let polled = self.inner.as_mut().poll_next(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(batch))) => self.rows += batch.num_rows() as u64,
+            Poll::Ready(Some(Err(e))) => {
+                let error = Error::new(crate::error::classify_datafusion(e), e.to_string());
+                if let Some(run) = self.run.take() {
+                    run.finish(&Err(error), 0);
+                }
+            }
+            Poll::Ready(None) => {
+                let rows = self.rows;
+                if let Some(run) = self.run.take() {
+                    run.finish(&Ok(()), rows);
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+}
+
+impl RecordBatchStream for Recorded {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+}
+
+impl Drop for Recorded {
+    fn drop(&mut self) {
+        // Dropped before its end: the client cancelled or went away.
+        if let Some(run) = self.run.take() {
+            let (bytes, billed, cost) = run.bill();
+            let outcome = Outcome {
+                state: QueryState::Cancelled,
+                sqlstate: Some("57014".into()),
+                error: Some("the query was cancelled before it finished".into()),
+                rows: self.rows,
+                bytes,
+                billed,
+                cost,
+            };
+            if let Err(e) = run.ledger.finish(&run.id, &outcome) {
+                log::error!("cannot record the end of query {}: {e}", run.id);
+            }
+        }
+    }
+}

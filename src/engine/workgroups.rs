@@ -1,0 +1,295 @@
+//! Workgroup statements (admins change workgroups; anyone may look):
+//!
+//! - `CREATE WORKGROUP wg [WITH (option = value, ...)]`
+//! - `ALTER WORKGROUP wg SET (option = value, ...)`, `ALTER WORKGROUP wg
+//!   ENABLE | DISABLE`
+//! - `DROP WORKGROUP [IF EXISTS] wg`
+//! - `GRANT USAGE ON WORKGROUP wg TO user [, ...]`, `REVOKE USAGE ON
+//!   WORKGROUP wg FROM user [, ...]` (`PUBLIC`: everyone)
+//! - `SHOW WORKGROUPS`, `DESCRIBE WORKGROUP wg`
+//!
+//! Options: `description`, `bytes_scanned_cutoff_per_query`,
+//! `hourly_limit`, `daily_limit` (sizes: `10MB`, `1.5GB`, or `none`),
+//! `limit_action` (`block` | `warn`), `price_per_tb` (USD),
+//! `minimum_billed_bytes`, `max_concurrent_queries`, `queue_timeout`,
+//! `statement_timeout` (durations: `30s`, `5min`, milliseconds),
+//! `query_memory_limit`, `allow_user_override` (`true` | `false`).
+
+use super::session::Output;
+use super::statement::{SqlText, Statement};
+use super::tokens::Words;
+use crate::catalog::{Catalog, LimitAction, Workgroup};
+use crate::error::{Error, Result, SqlState};
+use crate::workgroup::{human_bytes, parse_bytes, parse_millis};
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::sql::sqlparser::tokenizer::Token;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum WorkgroupCommand {
+    Create { name: String, options: Vec<(String, String)> },
+    Set { name: String, options: Vec<(String, String)> },
+    Enable { name: String, enabled: bool },
+    Drop { name: String, if_exists: bool },
+    Grant { name: String, users: Vec<String>, grant: bool },
+    Show,
+    Describe { name: String },
+}
+
+/// Whether a statement's first words make it a workgroup statement.
+pub fn is_workgroup_statement(words: &[&str]) -> bool {
+    matches!(
+        words,
+        ["CREATE" | "ALTER" | "DROP", "WORKGROUP", ..]
+            | ["SHOW", "WORKGROUPS", ..]
+            | ["DESCRIBE", "WORKGROUP", ..]
+            | ["GRANT" | "REVOKE", "USAGE", "ON", "WORKGROUP"]
+    )
+}
+
+pub fn parse(stmt: &SqlText) -> Result<Statement> {
+    let mut w = Words::new(&stmt.text)?;
+    let verb = w.keyword()?;
+    let command = match verb.as_str() {
+        "SHOW" => {
+            w.expect("WORKGROUPS")?;
+            WorkgroupCommand::Show
+        }
+        "DESCRIBE" => {
+            w.expect("WORKGROUP")?;
+            WorkgroupCommand::Describe { name: w.name()? }
+        }
+        "CREATE" => {
+            w.expect("WORKGROUP")?;
+            let name = w.name()?;
+            let options = if w.peek_keyword("WITH") {
+                w.keyword()?;
+                options(&mut w)?
+            } else {
+                Vec::new()
+            };
+            WorkgroupCommand::Create { name, options }
+        }
+        "ALTER" => {
+            w.expect("WORKGROUP")?;
+            let name = w.name()?;
+            match w.keyword()?.as_str() {
+                "SET" => WorkgroupCommand::Set { name, options: options(&mut w)? },
+                "ENABLE" => WorkgroupCommand::Enable { name, enabled: true },
+                "DISABLE" => WorkgroupCommand::Enable { name, enabled: false },
+                other => return Err(Error::syntax(format!("ALTER WORKGROUP takes SET (...), ENABLE or DISABLE, not {other}"), None)),
+            }
+        }
+        "DROP" => {
+            w.expect("WORKGROUP")?;
+            let if_exists = w.peek_keyword("IF");
+            if if_exists {
+                w.keyword()?;
+                w.expect("EXISTS")?;
+            }
+            WorkgroupCommand::Drop { name: w.name()?, if_exists }
+        }
+        _ => {
+            let grant = verb == "GRANT";
+            w.expect("USAGE")?;
+            w.expect("ON")?;
+            w.expect("WORKGROUP")?;
+            let name = w.name()?;
+            w.expect(if grant { "TO" } else { "FROM" })?;
+            let mut users = vec![w.name()?];
+            while w.take(&Token::Comma) {
+                users.push(w.name()?);
+            }
+            WorkgroupCommand::Grant { name, users, grant }
+        }
+    };
+    if !w.done() {
+        return Err(Error::syntax("unexpected text after the workgroup statement", None));
+    }
+    Ok(Statement::Workgroup(command))
+}
+
+/// `(key = value, ...)`
+fn options(w: &mut Words) -> Result<Vec<(String, String)>> {
+    w.expect_token(Token::LParen)?;
+    let mut out = Vec::new();
+    loop {
+        let key = w.name()?;
+        w.expect_token(Token::Eq)?;
+        out.push((key, w.value()?));
+        if !w.take(&Token::Comma) {
+            break;
+        }
+    }
+    w.expect_token(Token::RParen)?;
+    Ok(out)
+}
+
+/// Apply `options` to a workgroup (22023 naming a bad one).
+fn apply(wg: &mut Workgroup, options: &[(String, String)]) -> Result<()> {
+    for (key, value) in options {
+        let bad = |what: &str| Error::new(SqlState::InvalidParameterValue, format!("workgroup option {key} = {value:?}: {what}"));
+        let none = value.eq_ignore_ascii_case("none") || value == "0" && key != "price_per_tb";
+        let size = || if none { Ok(None) } else { parse_bytes(value).map(Some).ok_or_else(|| bad("expected a size such as 10MB or none")) };
+        let millis = || if none { Ok(None) } else { parse_millis(value).map(Some).ok_or_else(|| bad("expected a duration such as 30s or 5min")) };
+        match key.as_str() {
+            "description" => wg.description = Some(value.clone()),
+            "bytes_scanned_cutoff_per_query" => wg.bytes_scanned_cutoff_per_query = size()?,
+            "hourly_limit" => wg.hourly_limit_bytes = size()?,
+            "daily_limit" => wg.daily_limit_bytes = size()?,
+            "limit_action" => {
+                wg.limit_action = match value.to_ascii_lowercase().as_str() {
+                    "block" => LimitAction::Block,
+                    "warn" => LimitAction::Warn,
+                    _ => return Err(bad("expected block or warn")),
+                }
+            }
+            "price_per_tb" => {
+                wg.price_per_tb = value.parse::<f64>().ok().filter(|p| *p >= 0.0 && p.is_finite()).ok_or_else(|| bad("expected a price in USD"))?
+            }
+            "minimum_billed_bytes" => wg.minimum_billed_bytes = size()?.unwrap_or(0),
+            "max_concurrent_queries" => {
+                wg.max_concurrent_queries =
+                    if none { None } else { Some(value.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| bad("expected a number of queries"))?) }
+            }
+            "queue_timeout" => wg.queue_timeout_ms = millis()?.unwrap_or(0),
+            "statement_timeout" => wg.statement_timeout_ms = millis()?,
+            "query_memory_limit" => wg.query_memory_limit = size()?,
+            "allow_user_override" => {
+                wg.allow_user_override = match value.to_ascii_lowercase().as_str() {
+                    "true" | "on" | "yes" => true,
+                    "false" | "off" | "no" => false,
+                    _ => return Err(bad("expected true or false")),
+                }
+            }
+            _ => {
+                return Err(Error::new(
+                    SqlState::InvalidParameterValue,
+                    format!(
+                        "unknown workgroup option {key}; options are description, bytes_scanned_cutoff_per_query, hourly_limit, \
+                         daily_limit, limit_action, price_per_tb, minimum_billed_bytes, max_concurrent_queries, queue_timeout, \
+                         statement_timeout, query_memory_limit, allow_user_override"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn result_schema(command: &WorkgroupCommand) -> SchemaRef {
+    let names: &[&str] = match command {
+        WorkgroupCommand::Show => &["workgroup", "state", "description", "bytes_scanned_cutoff_per_query", "hourly_limit", "daily_limit", "price_per_tb"],
+        WorkgroupCommand::Describe { .. } => &["property", "value"],
+        _ => &[],
+    };
+    Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>()))
+}
+
+/// A workgroup that must exist (42704 otherwise).
+pub async fn require(catalog: &dyn Catalog, name: &str) -> Result<Workgroup> {
+    catalog
+        .get_workgroup(name)
+        .await?
+        .ok_or_else(|| Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist")))
+}
+
+pub async fn run(catalog: &dyn Catalog, command: &WorkgroupCommand, actor: &str, local: bool) -> Result<Output> {
+    let done = |tag: &str| Ok(Output::Done { tag: tag.to_string() });
+    if !matches!(command, WorkgroupCommand::Show | WorkgroupCommand::Describe { .. }) {
+        super::users::require_admin(catalog, actor, local, "change workgroups").await?;
+    }
+    match command {
+        WorkgroupCommand::Show => {
+            let list = catalog.list_workgroups().await?;
+            let size = |b: Option<u64>| b.map(human_bytes);
+            let columns: Vec<Vec<Option<String>>> = vec![
+                list.iter().map(|w| Some(w.name.clone())).collect(),
+                list.iter().map(|w| Some(if w.enabled { "ENABLED" } else { "DISABLED" }.to_string())).collect(),
+                list.iter().map(|w| w.description.clone()).collect(),
+                list.iter().map(|w| size(w.bytes_scanned_cutoff_per_query)).collect(),
+                list.iter().map(|w| size(w.hourly_limit_bytes)).collect(),
+                list.iter().map(|w| size(w.daily_limit_bytes)).collect(),
+                list.iter().map(|w| Some(format!("{:.2}", w.price_per_tb))).collect(),
+            ];
+            rows(result_schema(command), columns)
+        }
+        WorkgroupCommand::Describe { name } => {
+            let wg = require(catalog, name).await?;
+            let size = |b: Option<u64>| b.map_or("none".to_string(), |b| format!("{} ({b} bytes)", human_bytes(b)));
+            let millis = |m: Option<u64>| m.map_or("none".to_string(), |m| format!("{m} ms"));
+            let pairs: Vec<(&str, String)> = vec![
+                ("name", wg.name.clone()),
+                ("state", if wg.enabled { "ENABLED" } else { "DISABLED" }.into()),
+                ("description", wg.description.clone().unwrap_or_default()),
+                ("bytes_scanned_cutoff_per_query", size(wg.bytes_scanned_cutoff_per_query)),
+                ("hourly_limit", size(wg.hourly_limit_bytes)),
+                ("daily_limit", size(wg.daily_limit_bytes)),
+                ("limit_action", format!("{:?}", wg.limit_action).to_ascii_lowercase()),
+                ("price_per_tb", format!("{:.2} USD", wg.price_per_tb)),
+                ("minimum_billed_bytes", size(Some(wg.minimum_billed_bytes))),
+                ("max_concurrent_queries", wg.max_concurrent_queries.map_or("none".into(), |n| n.to_string())),
+                ("queue_timeout", millis(Some(wg.queue_timeout_ms))),
+                ("statement_timeout", millis(wg.statement_timeout_ms)),
+                ("query_memory_limit", size(wg.query_memory_limit)),
+                ("allow_user_override", wg.allow_user_override.to_string()),
+                ("grants", wg.grants.join(", ")),
+            ];
+            rows(
+                result_schema(command),
+                vec![pairs.iter().map(|(k, _)| Some(k.to_string())).collect(), pairs.into_iter().map(|(_, v)| Some(v)).collect()],
+            )
+        }
+        WorkgroupCommand::Create { name, options } => {
+            let mut wg = Workgroup::new(crate::catalog::normalize(name));
+            apply(&mut wg, options)?;
+            catalog.put_workgroup(wg, true).await?;
+            done("CREATE WORKGROUP")
+        }
+        WorkgroupCommand::Set { name, options } => {
+            let mut wg = require(catalog, name).await?;
+            apply(&mut wg, options)?;
+            catalog.put_workgroup(wg, false).await?;
+            done("ALTER WORKGROUP")
+        }
+        WorkgroupCommand::Enable { name, enabled } => {
+            let mut wg = require(catalog, name).await?;
+            wg.enabled = *enabled;
+            catalog.put_workgroup(wg, false).await?;
+            done("ALTER WORKGROUP")
+        }
+        WorkgroupCommand::Drop { name, if_exists } => {
+            if crate::catalog::normalize(name) == Workgroup::PRIMARY {
+                return Err(Error::new(SqlState::InvalidParameterValue, "workgroup primary is the default and cannot be dropped"));
+            }
+            if !catalog.drop_workgroup(name).await? && !if_exists {
+                return Err(Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist")));
+            }
+            done("DROP WORKGROUP")
+        }
+        WorkgroupCommand::Grant { name, users, grant } => {
+            let mut wg = require(catalog, name).await?;
+            for user in users {
+                let user = user.to_ascii_lowercase();
+                if user != "public" && catalog.get_user(&user).await?.is_none() {
+                    return Err(Error::new(SqlState::UndefinedObject, format!("role \"{user}\" does not exist")));
+                }
+                wg.grants.retain(|g| *g != user);
+                if *grant {
+                    wg.grants.push(user);
+                }
+            }
+            catalog.put_workgroup(wg, false).await?;
+            done(if *grant { "GRANT" } else { "REVOKE" })
+        }
+    }
+}
+
+fn rows(schema: SchemaRef, columns: Vec<Vec<Option<String>>>) -> Result<Output> {
+    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
+    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(datafusion::error::DataFusionError::from)?;
+    let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
+    Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "SHOW" })
+}

@@ -1,0 +1,326 @@
+//! The ledger: every query glaux runs, whatever its end, kept durably in
+//! SQLite (`data_dir/ledger.db`), with its user, workgroup, SQL, state,
+//! SQLSTATE, times, rows, bytes scanned, billed bytes and cost. It is
+//! shown as `system.query_history` and summed per workgroup per hour and
+//! per day as `system.workgroup_usage`; workgroup budgets read the same
+//! sums.
+//!
+//! A query is written when it is submitted and again when it ends, so one
+//! that was running when the server stopped is found at the next start
+//! and marked FAILED.
+
+use crate::error::{Error, Result, SqlState};
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::datasource::MemTable;
+use rusqlite::{params, Connection, OptionalExtension};
+use std::any::Any;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS queries (
+    id        TEXT PRIMARY KEY,
+    user      TEXT NOT NULL,
+    workgroup TEXT NOT NULL,
+    sql       TEXT NOT NULL,
+    state     TEXT NOT NULL,
+    sqlstate  TEXT,
+    error     TEXT,
+    submitted INTEGER NOT NULL,
+    started   INTEGER,
+    ended     INTEGER,
+    rows      INTEGER NOT NULL DEFAULT 0,
+    bytes     INTEGER NOT NULL DEFAULT 0,
+    billed    INTEGER NOT NULL DEFAULT 0,
+    cost      REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queries_by_workgroup ON queries (workgroup, submitted);
+";
+
+/// How a query ended (or where it is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryState {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl QueryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryState::Queued => "QUEUED",
+            QueryState::Running => "RUNNING",
+            QueryState::Succeeded => "SUCCEEDED",
+            QueryState::Failed => "FAILED",
+            QueryState::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// How a query ended, for [`Ledger::finish`].
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub state: QueryState,
+    pub sqlstate: Option<String>,
+    pub error: Option<String>,
+    pub rows: u64,
+    pub bytes: u64,
+    pub billed: u64,
+    pub cost: f64,
+}
+
+#[derive(Debug)]
+pub struct Ledger {
+    conn: Mutex<Connection>,
+}
+
+/// Microseconds since the Unix epoch.
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+impl Ledger {
+    /// Open (creating if needed) the ledger at `path`; queries a stopped
+    /// server left unfinished are marked FAILED.
+    pub fn open(path: &Path) -> Result<Ledger> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // WAL with NORMAL sync survives a crash of the process; each query
+        // costs no fsync.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ledger::init(conn)
+    }
+
+    /// A ledger that lives as long as the process (engines without a data dir).
+    pub fn in_memory() -> Result<Ledger> {
+        Ledger::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> Result<Ledger> {
+        conn.execute_batch(SCHEMA)?;
+        conn.execute(
+            "UPDATE queries SET state = 'FAILED', sqlstate = '57P01', error = 'the server stopped while the query ran',
+             ended = COALESCE(ended, submitted) WHERE state IN ('QUEUED', 'RUNNING')",
+            [],
+        )?;
+        Ok(Ledger { conn: Mutex::new(conn) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record a submitted query.
+    pub fn submit(&self, id: &str, user: &str, workgroup: &str, sql: &str, state: QueryState) -> Result<()> {
+        let now = now_micros();
+        let started = (state == QueryState::Running).then_some(now);
+        self.lock().execute(
+            "INSERT INTO queries (id, user, workgroup, sql, state, submitted, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, user, workgroup, sql, state.as_str(), now, started],
+        )?;
+        Ok(())
+    }
+
+    /// Record that a queued query started running.
+    pub fn start(&self, id: &str) -> Result<()> {
+        self.lock().execute(
+            "UPDATE queries SET state = 'RUNNING', started = ?2 WHERE id = ?1",
+            params![id, now_micros()],
+        )?;
+        Ok(())
+    }
+
+    /// Record how a query ended.
+    pub fn finish(&self, id: &str, o: &Outcome) -> Result<()> {
+        self.lock().execute(
+            "UPDATE queries SET state = ?2, sqlstate = ?3, error = ?4, ended = ?5, rows = ?6, bytes = ?7, billed = ?8,
+             cost = ?9, started = COALESCE(started, ?5) WHERE id = ?1",
+            params![id, o.state.as_str(), o.sqlstate, o.error, now_micros(), o.rows as i64, o.bytes as i64, o.billed as i64, o.cost],
+        )?;
+        Ok(())
+    }
+
+    /// Bytes a workgroup's queries scanned since `since` (microseconds).
+    pub fn scanned_since(&self, workgroup: &str, since: i64) -> Result<u64> {
+        let n: Option<i64> = self
+            .lock()
+            .query_row(
+                "SELECT SUM(bytes) FROM queries WHERE workgroup = ?1 AND submitted >= ?2",
+                params![workgroup, since],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        Ok(n.unwrap_or(0).max(0) as u64)
+    }
+
+    /// `system.query_history`: every query, newest first.
+    pub fn history(&self) -> Result<RecordBatch> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, user, workgroup, sql, state, sqlstate, error, submitted, started, ended, rows, bytes, billed, cost
+             FROM queries ORDER BY submitted DESC, id DESC",
+        )?;
+        let mut columns: (Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
+        let mut errors: (Vec<Option<String>>, Vec<Option<String>>) = Default::default();
+        let mut times: (Vec<i64>, Vec<Option<i64>>, Vec<Option<i64>>, Vec<Option<i64>>) = Default::default();
+        let mut figures: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<f64>) = Default::default();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            columns.0.push(r.get(0)?);
+            columns.1.push(r.get(1)?);
+            columns.2.push(r.get(2)?);
+            columns.3.push(r.get(3)?);
+            columns.4.push(r.get(4)?);
+            errors.0.push(r.get(5)?);
+            errors.1.push(r.get(6)?);
+            let (submitted, started, ended): (i64, Option<i64>, Option<i64>) = (r.get(7)?, r.get(8)?, r.get(9)?);
+            times.0.push(submitted);
+            times.1.push(started);
+            times.2.push(ended);
+            times.3.push(started.map(|s| (s - submitted).max(0) / 1000));
+            figures.0.push(r.get(10)?);
+            figures.1.push(r.get(11)?);
+            figures.2.push(r.get(12)?);
+            figures.3.push(r.get(13)?);
+        }
+        let ts = |v: Vec<Option<i64>>| Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as ArrayRef;
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(columns.0)),
+            Arc::new(StringArray::from(columns.1)),
+            Arc::new(StringArray::from(columns.2)),
+            Arc::new(StringArray::from(columns.3)),
+            Arc::new(StringArray::from(columns.4)),
+            Arc::new(StringArray::from(errors.0)),
+            Arc::new(StringArray::from(errors.1)),
+            ts(times.0.into_iter().map(Some).collect()),
+            ts(times.1),
+            ts(times.2),
+            Arc::new(Int64Array::from(times.3)),
+            Arc::new(Int64Array::from(figures.0)),
+            Arc::new(Int64Array::from(figures.1)),
+            Arc::new(Int64Array::from(figures.2)),
+            Arc::new(Float64Array::from(figures.3)),
+        ];
+        RecordBatch::try_new(history_schema(), arrays).map_err(|e| Error::internal(format!("query history: {e}")))
+    }
+
+    /// `system.workgroup_usage`: per workgroup, per hour and per day.
+    pub fn usage(&self) -> Result<RecordBatch> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT workgroup, period, start, COUNT(*), SUM(bytes), SUM(billed), SUM(cost) FROM (
+                 SELECT workgroup, 'hour' AS period, submitted / 3600000000 * 3600000000 AS start, bytes, billed, cost FROM queries
+                 UNION ALL
+                 SELECT workgroup, 'day', submitted / 86400000000 * 86400000000, bytes, billed, cost FROM queries)
+             GROUP BY workgroup, period, start ORDER BY workgroup, period, start",
+        )?;
+        let mut out: (Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<f64>) = Default::default();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            out.0.push(r.get(0)?);
+            out.1.push(r.get(1)?);
+            out.2.push(r.get(2)?);
+            out.3.push(r.get(3)?);
+            out.4.push(r.get(4)?);
+            out.5.push(r.get(5)?);
+            out.6.push(r.get(6)?);
+        }
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(out.0)),
+            Arc::new(StringArray::from(out.1)),
+            Arc::new(TimestampMicrosecondArray::from(out.2).with_timezone("UTC")),
+            Arc::new(Int64Array::from(out.3)),
+            Arc::new(Int64Array::from(out.4)),
+            Arc::new(Int64Array::from(out.5)),
+            Arc::new(Float64Array::from(out.6)),
+        ];
+        RecordBatch::try_new(usage_schema(), arrays).map_err(|e| Error::internal(format!("workgroup usage: {e}")))
+    }
+}
+
+fn history_schema() -> SchemaRef {
+    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    Arc::new(Schema::new(vec![
+        Field::new("query_id", DataType::Utf8, false),
+        Field::new("user_name", DataType::Utf8, false),
+        Field::new("workgroup", DataType::Utf8, false),
+        Field::new("query", DataType::Utf8, false),
+        Field::new("state", DataType::Utf8, false),
+        Field::new("sqlstate", DataType::Utf8, true),
+        Field::new("error", DataType::Utf8, true),
+        Field::new("submitted", ts.clone(), false),
+        Field::new("started", ts.clone(), true),
+        Field::new("ended", ts, true),
+        Field::new("queue_ms", DataType::Int64, true),
+        Field::new("rows", DataType::Int64, false),
+        Field::new("bytes_scanned", DataType::Int64, false),
+        Field::new("billed_bytes", DataType::Int64, false),
+        Field::new("cost_usd", DataType::Float64, false),
+    ]))
+}
+
+fn usage_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("workgroup", DataType::Utf8, false),
+        Field::new("period", DataType::Utf8, false),
+        Field::new("period_start", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), false),
+        Field::new("queries", DataType::Int64, false),
+        Field::new("bytes_scanned", DataType::Int64, false),
+        Field::new("billed_bytes", DataType::Int64, false),
+        Field::new("cost_usd", DataType::Float64, false),
+    ]))
+}
+
+/// The `system` schema: the ledger's tables, read when a query names them.
+#[derive(Debug)]
+pub struct SystemTables {
+    pub ledger: Arc<Ledger>,
+}
+
+#[async_trait::async_trait]
+impl SchemaProvider for SystemTables {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn table_names(&self) -> Vec<String> {
+        vec!["query_history".into(), "workgroup_usage".into()]
+    }
+
+    async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        let batch = match name {
+            "query_history" => self.ledger.history(),
+            "workgroup_usage" => self.ledger.usage(),
+            _ => return Ok(None),
+        }
+        .map_err(Error::into_datafusion)?;
+        Ok(Some(Arc::new(MemTable::try_new(batch.schema(), vec![vec![batch]])?)))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        matches!(name, "query_history" | "workgroup_usage")
+    }
+}
+
+/// 53400 for a workgroup over its hourly or daily budget.
+pub fn over_budget(workgroup: &str, window: &str, used: u64, limit: u64, resets: i64) -> Error {
+    let at = chrono::DateTime::from_timestamp_micros(resets).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    Error::new(
+        SqlState::ResourceLimit,
+        format!(
+            "workgroup {workgroup} has used its {window} budget ({} of {}); new queries are blocked until {at}",
+            super::human_bytes(used),
+            super::human_bytes(limit)
+        ),
+    )
+    .with_hint(format!("the {window} limit of workgroup {workgroup} resets at {at}; an admin can raise it with ALTER WORKGROUP"))
+}
