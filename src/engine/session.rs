@@ -615,6 +615,12 @@ impl Session {
     }
 
     async fn reset_variables(&mut self, name: Option<&str>) -> Result<()> {
+        if name.is_none_or(is_workgroup_setting) {
+            self.workgroup = None;
+            if name.is_some() {
+                return Ok(());
+            }
+        }
         let reported = settings::reset(&mut view::write(&self.view), name)?;
         self.changed.extend(reported);
         self.apply_time_zone();
