@@ -18,7 +18,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
     PutOptions, PutPayload, PutResult,
 };
 use std::collections::HashMap;
@@ -205,9 +205,28 @@ impl ObjectStore for CountingStore {
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
         self.counter.check().map_err(refused)?;
-        let result = self.inner.get_opts(location, options).await?;
-        if !result.meta.location.as_ref().is_empty() {
-            self.counter.charge(result.range.end - result.range.start).map_err(refused)?;
+        let mut result = self.inner.get_opts(location, options).await?;
+        if result.meta.location.as_ref().is_empty() {
+            return Ok(result);
+        }
+        match result.payload {
+            // A remote body is charged as it arrives, so a query stopped
+            // by its cutoff overshoots by one chunk, not one file.
+            GetResultPayload::Stream(stream) => {
+                let counter = Arc::clone(&self.counter);
+                result.payload = GetResultPayload::Stream(
+                    stream
+                        .and_then(move |chunk| {
+                            let charged = counter.charge(chunk.len() as u64).map(|()| chunk).map_err(refused);
+                            futures::future::ready(charged)
+                        })
+                        .boxed(),
+                );
+            }
+            // A local file is read by its reader directly: charged whole.
+            GetResultPayload::File(..) => {
+                self.counter.charge(result.range.end - result.range.start).map_err(refused)?;
+            }
         }
         Ok(result)
     }

@@ -16,4 +16,5 @@ mod glue;
 mod s3;
 mod security;
 mod types;
+mod workgroups;
 mod wire;

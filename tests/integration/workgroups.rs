@@ -1,0 +1,208 @@
+//! Workgroups at run time: the per-query cutoff stops a query within one
+//! read of its limit, concurrent queries are metered apart, every query
+//! lands in the ledger (and stays after a restart), budgets block, and a
+//! user is kept out of a workgroup it was not granted.
+
+use crate::common::{engine_in, TestServer};
+use crate::s3::{create_bucket, start_moto};
+use glaux::config::Config;
+use glaux::engine::Engine;
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path as StorePath;
+use object_store::ObjectStoreExt;
+
+/// A CSV of `rows` lines `i,name-i,i.5`.
+fn csv(rows: usize) -> String {
+    (0..rows).map(|i| format!("{i},name-{i},{i}.5\n")).collect()
+}
+
+async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
+    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("{e:?}"))
+}
+
+#[tokio::test]
+async fn cutoff_stops_a_query_within_one_read() {
+    let moto = start_moto().await;
+    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    create_bucket(moto.port, "meter").await;
+    let store = AmazonS3Builder::new()
+        .with_bucket_name("meter")
+        .with_region("us-east-1")
+        .with_endpoint(&endpoint)
+        .with_allow_http(true)
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .build()
+        .unwrap();
+    let big = csv(200_000);
+    assert!(big.len() > 4_000_000);
+    store.put(&StorePath::from("big/data.csv"), big.clone().into_bytes().into()).await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_data_dir(dir.path());
+    for (k, v) in [
+        ("s3.endpoint", endpoint.as_str()),
+        ("s3.access_key_id", "test"),
+        ("s3.secret_access_key", "test"),
+        ("s3.path_style", "true"),
+        ("s3.allow_http", "true"),
+    ] {
+        config.set(k, v).unwrap();
+    }
+    let server = TestServer::start(Engine::open(config).await.unwrap()).await;
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE EXTERNAL TABLE big (id bigint, name string, amount double)
+               ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://meter/big/';
+             CREATE WORKGROUP capped WITH (bytes_scanned_cutoff_per_query = '256KB');
+             SET workgroup = 'capped'",
+        )
+        .await
+        .unwrap();
+    let err = client.simple_query("SELECT sum(amount) FROM big").await.unwrap_err();
+    assert_eq!(code(&err), "53400", "{err:?}");
+    let db = err.as_db_error().unwrap();
+    assert!(db.message().contains("workgroup capped allows 256.00 KB per query"), "{}", db.message());
+    assert!(db.hint().unwrap_or_default().contains("bytes_scanned_cutoff_per_query of workgroup capped"), "{db:?}");
+    let history = rows(&client, "SELECT state, sqlstate, bytes_scanned FROM system.query_history WHERE query LIKE '%FROM big'").await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(&history[0][..2], ["FAILED", "53400"]);
+    // It read past the limit by less than one network read, far less
+    // than the file.
+    let read: u64 = history[0][2].parse().unwrap();
+    assert!(read > 256 * 1024 && read < 256 * 1024 + 256 * 1024, "read {read} bytes of a {} byte file", big.len());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_queries_are_metered_apart_and_recorded_durably() {
+    let dir = tempfile::tempdir().unwrap();
+    let (small, large) = (csv(2_000), csv(20_000));
+    for (name, body) in [("small", &small), ("large", &large)] {
+        std::fs::create_dir_all(dir.path().join(name)).unwrap();
+        std::fs::write(dir.path().join(name).join("data.csv"), body).unwrap();
+    }
+    let lake = dir.path().join("lake");
+    let server = TestServer::start(engine_in(&lake).await).await;
+    let setup = server.connect().await;
+    for name in ["small", "large"] {
+        setup
+            .batch_execute(&format!(
+                "CREATE EXTERNAL TABLE {name} (id bigint, name string, amount double)
+                 ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}'",
+                dir.path().join(name).display()
+            ))
+            .await
+            .unwrap();
+    }
+    // Two sessions scan at once, many times; each query is charged its
+    // own table's bytes, exactly.
+    let (a, b) = (server.connect().await, server.connect().await);
+    let scan = |client: tokio_postgres::Client, table: &'static str| async move {
+        for _ in 0..5 {
+            client.simple_query(&format!("SELECT sum(amount) FROM {table}")).await.unwrap();
+        }
+        client
+    };
+    let (a, _b) = tokio::join!(scan(a, "small"), scan(b, "large"));
+    let charged = rows(&a, "SELECT query, bytes_scanned FROM system.query_history WHERE query LIKE 'SELECT sum(amount) FROM %'").await;
+    assert_eq!(charged.len(), 10);
+    for row in &charged {
+        let expected = if row[0].ends_with("small") { small.len() } else { large.len() };
+        assert_eq!(row[1], expected.to_string(), "{row:?}");
+    }
+    // A failure and a cancellation (statement timeout) are recorded too.
+    assert_eq!(code(&a.simple_query("SELECT 1/0").await.unwrap_err()), "22012");
+    a.batch_execute("SET statement_timeout = 1").await.unwrap();
+    let err = a
+        .simple_query("SELECT count(*) FROM large l1, large l2, large l3 WHERE l1.id + l2.id + l3.id < 0")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&err), "57014");
+    server.stop().await;
+
+    // The ledger is still there after a restart.
+    let server = TestServer::start(engine_in(&lake).await).await;
+    let client = server.connect().await;
+    let states = rows(
+        &client,
+        "SELECT state, sqlstate FROM system.query_history WHERE query LIKE 'SELECT 1/0' OR query LIKE '%large l3%' ORDER BY submitted",
+    )
+    .await;
+    assert_eq!(states, vec![vec!["FAILED", "22012"], vec!["CANCELLED", "57014"]]);
+    let usage = rows(&client, "SELECT sum(queries) FROM system.workgroup_usage WHERE workgroup = 'primary' AND period = 'day'").await;
+    assert!(usage[0][0].parse::<i64>().unwrap() >= 12, "{usage:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn workgroups_keep_users_out_and_budgets_block() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("t")).unwrap();
+    std::fs::write(dir.path().join("t/data.csv"), csv(1_000)).unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let setup = server.connect().await;
+    setup
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE t (id bigint, name string, amount double)
+               ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}';
+             CREATE WORKGROUP finance WITH (hourly_limit = '1KB', limit_action = block);
+             REVOKE USAGE ON WORKGROUP finance FROM public;
+             CREATE USER bob PASSWORD 'bobpw';
+             -- From here on only root is an admin.
+             CREATE USER root PASSWORD 'rootpw' SUPERUSER",
+            dir.path().join("t").display()
+        ))
+        .await
+        .unwrap();
+    let connect = |user: &str, password: &str| {
+        let url = format!("{} password={password}", server.url(user));
+        async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+            tokio::spawn(conn);
+            client
+        }
+    };
+    let (root, bob) = (connect("root", "rootpw").await, connect("bob", "bobpw").await);
+
+    // bob was not granted finance, and may not change workgroups.
+    let err = bob.simple_query("SET workgroup = 'finance'").await.unwrap_err();
+    assert_eq!(code(&err), "42501", "{err:?}");
+    let err = bob.simple_query("ALTER WORKGROUP finance SET (hourly_limit = none)").await.unwrap_err();
+    assert_eq!(code(&err), "42501", "{err:?}");
+    let err = bob.simple_query("CREATE USER eve").await.unwrap_err();
+    assert_eq!(code(&err), "42501", "{err:?}");
+    root.batch_execute("GRANT USAGE ON WORKGROUP finance TO bob").await.unwrap();
+    bob.batch_execute("SET workgroup = 'finance'").await.unwrap();
+
+    // The first query reads past the hourly budget; the next is blocked
+    // with the time the window resets.
+    bob.simple_query("SELECT sum(amount) FROM t").await.unwrap();
+    let err = bob.simple_query("SELECT sum(amount) FROM t").await.unwrap_err();
+    assert_eq!(code(&err), "53400", "{err:?}");
+    let message = err.as_db_error().unwrap().message().to_string();
+    assert!(message.contains("workgroup finance has used its hourly budget"), "{message}");
+    assert!(message.contains("new queries are blocked until"), "{message}");
+    // A workgroup whose action is warn lets queries run.
+    root.batch_execute("ALTER WORKGROUP finance SET (limit_action = warn)").await.unwrap();
+    bob.simple_query("SELECT sum(amount) FROM t").await.unwrap();
+    // Revoked: bob's session is kept out at its next query.
+    root.batch_execute("REVOKE USAGE ON WORKGROUP finance FROM bob").await.unwrap();
+    let err = bob.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&err), "42501", "{err:?}");
+    server.stop().await;
+}
