@@ -4,6 +4,11 @@
 //! end, and the stream wrapper that records how it ended: SUCCEEDED when
 //! the rows are all sent, FAILED with the SQLSTATE, CANCELLED when the
 //! client cancelled, timed out or went away.
+//!
+//! [`ActiveQueries`] is the engine's list of queries queued or running
+//! (SHOW QUERIES, CANCEL QUERY) and each workgroup's gate for
+//! `max_concurrent_queries`: a query past the limit waits, QUEUED, up to
+//! the workgroup's queue timeout.
 
 use crate::catalog::{Catalog, LimitAction, Workgroup};
 use crate::error::{Error, Result, SqlState};
@@ -13,10 +18,85 @@ use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
 use futures::Stream;
+use std::collections::HashMap;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+/// The queries queued or running now, and the workgroups' concurrency gates.
+#[derive(Debug, Default)]
+pub struct ActiveQueries {
+    queries: Mutex<HashMap<String, Active>>,
+    /// workgroup -> (its limit when the gate was made, the gate)
+    gates: Mutex<HashMap<String, (u32, Arc<Semaphore>)>>,
+}
+
+/// A query as SHOW QUERIES lists it.
+#[derive(Debug, Clone)]
+pub struct Active {
+    pub id: String,
+    pub user: String,
+    pub workgroup: String,
+    pub sql: String,
+    pub submitted: i64,
+    pub state: QueryState,
+    pub meter: Arc<Meter>,
+    cancel: CancellationToken,
+}
+
+impl ActiveQueries {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Active>> {
+        self.queries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The queries queued or running, oldest first.
+    pub fn list(&self) -> Vec<Active> {
+        let mut all: Vec<Active> = self.lock().values().cloned().collect();
+        all.sort_by(|a, b| (a.submitted, &a.id).cmp(&(b.submitted, &b.id)));
+        all
+    }
+
+    /// Cancel query `id` on behalf of `user` (`admin`: any query);
+    /// 42704 if there is no such query, 42501 if it is someone else's.
+    pub fn cancel(&self, id: &str, user: &str, admin: bool) -> Result<()> {
+        let queries = self.lock();
+        let Some(q) = queries.get(id) else {
+            return Err(Error::new(SqlState::UndefinedObject, format!("query {id} is not queued or running (SHOW QUERIES lists them)")));
+        };
+        if q.user != user && !admin {
+            return Err(Error::new(SqlState::InsufficientPrivilege, format!("query {id} belongs to {}; only its owner or an admin may cancel it", q.user)));
+        }
+        q.cancel.cancel();
+        Ok(())
+    }
+
+    fn set_state(&self, id: &str, state: QueryState) {
+        if let Some(q) = self.lock().get_mut(id) {
+            q.state = state;
+        }
+    }
+
+    fn remove(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    /// The gate of a workgroup with a concurrency limit.
+    fn gate(&self, workgroup: &str, limit: u32) -> Arc<Semaphore> {
+        let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+        match gates.get(workgroup) {
+            Some((l, gate)) if *l == limit => Arc::clone(gate),
+            _ => {
+                let gate = Arc::new(Semaphore::new(limit as usize));
+                gates.insert(workgroup.to_string(), (limit, Arc::clone(&gate)));
+                gate
+            }
+        }
+    }
+}
 
 /// A query being run: its ledger id, workgroup and meter.
 #[derive(Debug)]
@@ -25,6 +105,10 @@ pub struct QueryRun {
     pub workgroup: Workgroup,
     pub meter: Arc<Meter>,
     ledger: Arc<Ledger>,
+    active: Arc<ActiveQueries>,
+    cancel: CancellationToken,
+    /// Its place under the workgroup's concurrency limit, held to the end.
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 /// A new query id: time-ordered and unique within the process.
@@ -57,6 +141,7 @@ pub async fn workgroup_for(catalog: &dyn Catalog, user: &str, chosen: Option<&st
 pub async fn begin(
     catalog: &dyn Catalog,
     ledger: &Arc<Ledger>,
+    active: &Arc<ActiveQueries>,
     user: &str,
     chosen: Option<&str>,
     local: bool,
@@ -68,21 +153,77 @@ pub async fn begin(
         Ok(w) => w.name.clone(),
         Err(_) => chosen.unwrap_or(Workgroup::PRIMARY).to_string(),
     };
-    ledger.submit(&id, user, &name, sql, QueryState::Running)?;
     let checked = workgroup.and_then(|wg| {
         admit(ledger, &wg)?;
         Ok(wg)
     });
-    match checked {
-        Ok(workgroup) => {
-            let meter = Arc::new(Meter::with_cutoff(workgroup.bytes_scanned_cutoff_per_query, &workgroup.name));
-            Ok(QueryRun { id, workgroup, meter, ledger: Arc::clone(ledger) })
-        }
+    let workgroup = match checked {
+        Ok(wg) => wg,
         Err(e) => {
+            ledger.submit(&id, user, &name, sql, QueryState::Running)?;
             ledger.finish(&id, &failed(&e, 0, 0, 0.0))?;
-            Err(e)
+            return Err(e);
+        }
+    };
+    // Past the workgroup's concurrency limit the query waits, QUEUED.
+    let gate = workgroup.max_concurrent_queries.map(|n| active.gate(&workgroup.name, n));
+    let permit = gate.as_ref().and_then(|g| Arc::clone(g).try_acquire_owned().ok());
+    let queued = gate.is_some() && permit.is_none();
+    let state = if queued { QueryState::Queued } else { QueryState::Running };
+    ledger.submit(&id, user, &name, sql, state)?;
+    let meter = Arc::new(Meter::with_cutoff(workgroup.bytes_scanned_cutoff_per_query, &workgroup.name));
+    let cancel = CancellationToken::new();
+    let entry = Active {
+        id: id.clone(),
+        user: user.to_string(),
+        workgroup: name.clone(),
+        sql: sql.to_string(),
+        submitted: now_micros(),
+        state,
+        meter: Arc::clone(&meter),
+        cancel: cancel.clone(),
+    };
+    active.lock().insert(id.clone(), entry);
+    let mut run = QueryRun {
+        id,
+        workgroup,
+        meter,
+        ledger: Arc::clone(ledger),
+        active: Arc::clone(active),
+        cancel,
+        _permit: permit,
+    };
+    if let (true, Some(gate)) = (queued, gate) {
+        let wait = std::time::Duration::from_millis(run.workgroup.queue_timeout_ms);
+        let waited = tokio::select! {
+            permit = tokio::time::timeout(wait, gate.acquire_owned()) => match permit {
+                Ok(Ok(p)) => Ok(p),
+                _ => Err(Error::new(
+                    SqlState::ResourceLimit,
+                    format!(
+                        "query waited {} ms in the queue of workgroup {} and did not start; {} queries may run at once",
+                        run.workgroup.queue_timeout_ms,
+                        run.workgroup.name,
+                        run.workgroup.max_concurrent_queries.unwrap_or_default()
+                    ),
+                )
+                .with_hint(format!("max_concurrent_queries and queue_timeout of workgroup {} set this", run.workgroup.name))),
+            },
+            _ = run.cancel.cancelled() => Err(Error::new(SqlState::QueryCanceled, "canceling statement due to CANCEL QUERY while it was queued")),
+        };
+        match waited {
+            Ok(permit) => {
+                run._permit = Some(permit);
+                run.ledger.start(&run.id)?;
+                run.active.set_state(&run.id, QueryState::Running);
+            }
+            Err(e) => {
+                run.finish(&Err(Error::new(e.sqlstate(), e.to_string())), 0);
+                return Err(e);
+            }
         }
     }
+    Ok(run)
 }
 
 /// Whether a workgroup takes new queries: enabled, and (when its action
@@ -129,6 +270,7 @@ impl QueryRun {
 
     /// Record the end of a query that produced no stream.
     pub fn finish(self, result: &Result<()>, rows: u64) {
+        self.active.remove(&self.id);
         let (bytes, billed, cost) = self.bill();
         let outcome = match result {
             Ok(()) => Outcome { state: QueryState::Succeeded, sqlstate: None, error: None, rows, bytes, billed, cost },
@@ -141,7 +283,8 @@ impl QueryRun {
 
     /// `stream`, recording the query's end when it ends.
     pub fn record(self, stream: SendableRecordBatchStream) -> SendableRecordBatchStream {
-        Box::pin(Recorded { schema: stream.schema(), inner: stream, run: Some(self), rows: 0 })
+        let cancelled = Box::pin(self.cancel.clone().cancelled_owned());
+        Box::pin(Recorded { schema: stream.schema(), inner: stream, run: Some(self), rows: 0, cancelled })
     }
 }
 
@@ -150,12 +293,21 @@ struct Recorded {
     inner: SendableRecordBatchStream,
     run: Option<QueryRun>,
     rows: u64,
+    /// Ready once CANCEL QUERY names this query.
+    cancelled: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
 }
 
 impl Stream for Recorded {
     type Item = datafusion::error::Result<RecordBatch>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.run.is_some() && self.cancelled.as_mut().poll(cx).is_ready() {
+            let error = Error::new(SqlState::QueryCanceled, "canceling statement due to CANCEL QUERY");
+            if let Some(run) = self.run.take() {
+                run.finish(&Err(Error::new(SqlState::QueryCanceled, error.to_string())), self.rows);
+            }
+            return Poll::Ready(Some(Err(error.into_datafusion())));
+        }
         let polled = self.inner.as_mut().poll_next(cx);
         match &polled {
             Poll::Ready(Some(Ok(batch))) => self.rows += batch.num_rows() as u64,
@@ -187,6 +339,7 @@ impl Drop for Recorded {
     fn drop(&mut self) {
         // Dropped before its end: the client cancelled or went away.
         if let Some(run) = self.run.take() {
+            run.active.remove(&run.id);
             let (bytes, billed, cost) = run.bill();
             let outcome = Outcome {
                 state: QueryState::Cancelled,

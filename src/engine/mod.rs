@@ -85,6 +85,8 @@ pub(crate) struct Shared {
     bytes_read: Arc<ByteCounter>,
     /// Every query run, durably (system.query_history).
     ledger: Arc<crate::workgroup::ledger::Ledger>,
+    /// Queries queued or running (SHOW QUERIES) and concurrency gates.
+    active: Arc<metering::ActiveQueries>,
 }
 
 impl Engine {
@@ -130,7 +132,7 @@ impl Engine {
             .with_object_list_cache_limit(0)
             .build_arc()?;
         let catalog_name = config.catalog_name().to_string();
-        Ok(Engine { shared: Arc::new(Shared { config, catalog_name, catalog, runtime, bytes_read, ledger }) })
+        Ok(Engine { shared: Arc::new(Shared { config, catalog_name, catalog, runtime, bytes_read, ledger, active: Arc::default() }) })
     }
 
     /// The catalog names clients may connect to (Postgres database names).

@@ -250,6 +250,7 @@ impl Session {
             let run = super::metering::begin(
                 self.shared.catalog.as_ref(),
                 &self.shared.ledger,
+                &self.shared.active,
                 &self.user,
                 self.workgroup.as_deref(),
                 self.local,
@@ -425,7 +426,9 @@ impl Session {
                 done("CREATE DATABASE")
             }
             Statement::User(command) => done(super::users::run(catalog.as_ref(), command, &self.user, self.local).await?),
-            Statement::Workgroup(command) => super::workgroups::run(catalog.as_ref(), command, &self.user, self.local).await,
+            Statement::Workgroup(command) => {
+                super::workgroups::run(catalog.as_ref(), &self.shared.active, command, &self.user, self.local).await
+            }
             Statement::Partitions(command) => super::partitions::run(self, command).await,
             Statement::Crawl(crawl) => super::crawl::run(self, crawl).await,
             Statement::DropDatabase { name, if_exists, cascade } => {

@@ -7,6 +7,8 @@
 //! - `GRANT USAGE ON WORKGROUP wg TO user [, ...]`, `REVOKE USAGE ON
 //!   WORKGROUP wg FROM user [, ...]` (`PUBLIC`: everyone)
 //! - `SHOW WORKGROUPS`, `DESCRIBE WORKGROUP wg`
+//! - `SHOW QUERIES` (queued and running: one's own, or all for admins),
+//!   `CANCEL QUERY 'id'` (its owner or an admin)
 //!
 //! Options: `description`, `bytes_scanned_cutoff_per_query`,
 //! `hourly_limit`, `daily_limit` (sizes: `10MB`, `1.5GB`, or `none`),
@@ -36,6 +38,8 @@ pub enum WorkgroupCommand {
     Grant { name: String, users: Vec<String>, grant: bool },
     Show,
     Describe { name: String },
+    ShowQueries,
+    Cancel { id: String },
 }
 
 /// Whether a statement's first words make it a workgroup statement.
@@ -46,6 +50,8 @@ pub fn is_workgroup_statement(words: &[&str]) -> bool {
             | ["SHOW", "WORKGROUPS", ..]
             | ["DESCRIBE", "WORKGROUP", ..]
             | ["GRANT" | "REVOKE", "USAGE", "ON", "WORKGROUP"]
+            | ["SHOW", "QUERIES", ..]
+            | ["CANCEL", "QUERY", ..]
     )
 }
 
@@ -53,9 +59,17 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
     let mut w = Words::new(&stmt.text)?;
     let verb = w.keyword()?;
     let command = match verb.as_str() {
+        "SHOW" if w.peek_keyword("QUERIES") => {
+            w.keyword()?;
+            WorkgroupCommand::ShowQueries
+        }
         "SHOW" => {
             w.expect("WORKGROUPS")?;
             WorkgroupCommand::Show
+        }
+        "CANCEL" => {
+            w.expect("QUERY")?;
+            WorkgroupCommand::Cancel { id: w.literal()? }
         }
         "DESCRIBE" => {
             w.expect("WORKGROUP")?;
@@ -183,6 +197,7 @@ pub fn result_schema(command: &WorkgroupCommand) -> SchemaRef {
     let names: &[&str] = match command {
         WorkgroupCommand::Show => &["workgroup", "state", "description", "bytes_scanned_cutoff_per_query", "hourly_limit", "daily_limit", "price_per_tb"],
         WorkgroupCommand::Describe { .. } => &["property", "value"],
+        WorkgroupCommand::ShowQueries => &["query_id", "user_name", "workgroup", "state", "submitted", "bytes_scanned", "query"],
         _ => &[],
     };
     Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>()))
@@ -196,12 +211,42 @@ pub async fn require(catalog: &dyn Catalog, name: &str) -> Result<Workgroup> {
         .ok_or_else(|| Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist")))
 }
 
-pub async fn run(catalog: &dyn Catalog, command: &WorkgroupCommand, actor: &str, local: bool) -> Result<Output> {
+pub async fn run(
+    catalog: &dyn Catalog,
+    active: &super::metering::ActiveQueries,
+    command: &WorkgroupCommand,
+    actor: &str,
+    local: bool,
+) -> Result<Output> {
     let done = |tag: &str| Ok(Output::Done { tag: tag.to_string() });
-    if !matches!(command, WorkgroupCommand::Show | WorkgroupCommand::Describe { .. }) {
+    let looks = matches!(
+        command,
+        WorkgroupCommand::Show | WorkgroupCommand::Describe { .. } | WorkgroupCommand::ShowQueries | WorkgroupCommand::Cancel { .. }
+    );
+    if !looks {
         super::users::require_admin(catalog, actor, local, "change workgroups").await?;
     }
     match command {
+        WorkgroupCommand::ShowQueries => {
+            let admin = super::users::is_admin(catalog, actor, local).await?;
+            let list: Vec<_> = active.list().into_iter().filter(|q| admin || q.user == actor).collect();
+            let at = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).map(|d| d.to_rfc3339());
+            let columns = vec![
+                list.iter().map(|q| Some(q.id.clone())).collect(),
+                list.iter().map(|q| Some(q.user.clone())).collect(),
+                list.iter().map(|q| Some(q.workgroup.clone())).collect(),
+                list.iter().map(|q| Some(q.state.as_str().to_string())).collect(),
+                list.iter().map(|q| at(q.submitted)).collect(),
+                list.iter().map(|q| Some(q.meter.get().to_string())).collect(),
+                list.iter().map(|q| Some(q.sql.clone())).collect(),
+            ];
+            rows(result_schema(command), columns)
+        }
+        WorkgroupCommand::Cancel { id } => {
+            let admin = super::users::is_admin(catalog, actor, local).await?;
+            active.cancel(id, actor, admin)?;
+            done("CANCEL QUERY")
+        }
         WorkgroupCommand::Show => {
             let list = catalog.list_workgroups().await?;
             let size = |b: Option<u64>| b.map(human_bytes);

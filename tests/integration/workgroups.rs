@@ -206,3 +206,66 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     assert_eq!(code(&err), "42501", "{err:?}");
     server.stop().await;
 }
+
+/// Poll SHOW QUERIES until a query matching `needle` is in `state`; its id.
+async fn wait_for(client: &tokio_postgres::Client, needle: &str, state: &str) -> String {
+    for _ in 0..200 {
+        let listed = rows(client, "SHOW QUERIES").await;
+        if let Some(row) = listed.iter().find(|r| r[6].contains(needle) && r[3] == state) {
+            return row[0].clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no {state} query like {needle}: {:?}", rows(client, "SHOW QUERIES").await);
+}
+
+#[tokio::test]
+async fn concurrency_limit_queues_and_cancel_query_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("t")).unwrap();
+    std::fs::write(dir.path().join("t/data.csv"), csv(20_000)).unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let admin = server.connect().await;
+    admin
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE t (id bigint, name string, amount double)
+               ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}';
+             CREATE WORKGROUP one WITH (max_concurrent_queries = 1, queue_timeout = '30s')",
+            dir.path().join("t").display()
+        ))
+        .await
+        .unwrap();
+    let (a, b) = (server.connect().await, server.connect().await);
+    a.batch_execute("SET workgroup = 'one'").await.unwrap();
+    b.batch_execute("SET workgroup = 'one'").await.unwrap();
+    let slow = "SELECT count(*) FROM t t1, t t2 WHERE t1.id + t2.id < 0";
+    let running = tokio::spawn(async move { a.simple_query(slow).await.map(|_| ()) });
+    let slow_id = wait_for(&admin, "t1.id + t2.id", "RUNNING").await;
+    let waiting = tokio::spawn(async move { b.simple_query("SELECT sum(amount) FROM t").await.map(|m| m.len()) });
+    wait_for(&admin, "SELECT sum(amount) FROM t", "QUEUED").await;
+
+    // Cancelling the running query lets the queued one start and finish.
+    admin.batch_execute(&format!("CANCEL QUERY '{slow_id}'")).await.unwrap();
+    let err = running.await.unwrap().unwrap_err();
+    assert_eq!(code(&err), "57014", "{err:?}");
+    waiting.await.unwrap().unwrap();
+    let history = rows(&admin, "SELECT state, sqlstate, queue_ms > 0 FROM system.query_history WHERE workgroup = 'one' ORDER BY submitted").await;
+    assert_eq!(history, vec![vec!["CANCELLED", "57014", "f"], vec!["SUCCEEDED", "NULL", "t"]]);
+
+    // A query that waits longer than the queue timeout is refused.
+    admin.batch_execute("ALTER WORKGROUP one SET (queue_timeout = '300ms')").await.unwrap();
+    let a = server.connect().await;
+    a.batch_execute("SET workgroup = 'one'").await.unwrap();
+    let running = tokio::spawn(async move { a.simple_query(slow).await.map(|_| ()) });
+    let slow_id = wait_for(&admin, "t1.id + t2.id", "RUNNING").await;
+    let b = server.connect().await;
+    b.batch_execute("SET workgroup = 'one'").await.unwrap();
+    let err = b.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(code(&err), "53400", "{err:?}");
+    assert!(err.as_db_error().unwrap().message().contains("in the queue of workgroup one"), "{err:?}");
+    // Only its owner or an admin may cancel a query; unknown ids are 42704.
+    assert_eq!(code(&b.simple_query("CANCEL QUERY 'nope'").await.unwrap_err()), "42704");
+    admin.batch_execute(&format!("CANCEL QUERY '{slow_id}'")).await.unwrap();
+    assert_eq!(code(&running.await.unwrap().unwrap_err()), "57014");
+    server.stop().await;
+}
