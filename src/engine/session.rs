@@ -269,6 +269,11 @@ impl Session {
             Ok(()) => self.execute_unchecked(prepared, params).await,
             Err(e) => Err(e),
         };
+        // The workgroup's statement timeout applies when the session has
+        // none, or may not override it.
+        let workgroup_timeout = self.run.as_ref().and_then(|r| {
+            r.workgroup.statement_timeout_ms.map(|t| (t, r.workgroup.allow_user_override))
+        });
         let result = match self.run.take() {
             None => result,
             Some(run) => match result {
@@ -292,11 +297,11 @@ impl Session {
                     None => stream,
                 };
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Rows { schema, stream: self.timed(stream, started), tag })
+                Ok(Output::Rows { schema, stream: self.timed(stream, started, workgroup_timeout), tag })
             }
             Ok(Output::Copy { schema, stream, format }) => {
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Copy { schema, stream: self.timed(stream, started), format })
+                Ok(Output::Copy { schema, stream: self.timed(stream, started, workgroup_timeout), format })
             }
             Ok(done) => Ok(done),
             Err(e) => {
@@ -562,8 +567,18 @@ impl Session {
 
     /// `stream` limited by `statement_timeout` (milliseconds; 0 is none),
     /// counted from `started`.
-    fn timed(&self, stream: SendableRecordBatchStream, started: tokio::time::Instant) -> SendableRecordBatchStream {
-        let millis = view::read(&self.view).setting("statement_timeout").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    fn timed(
+        &self,
+        stream: SendableRecordBatchStream,
+        started: tokio::time::Instant,
+        workgroup: Option<(u64, bool)>,
+    ) -> SendableRecordBatchStream {
+        let mut millis = view::read(&self.view).setting("statement_timeout").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        if let Some((limit, may_override)) = workgroup {
+            if millis == 0 || !may_override {
+                millis = limit;
+            }
+        }
         if millis == 0 {
             return stream;
         }
