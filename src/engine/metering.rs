@@ -109,6 +109,8 @@ pub struct QueryRun {
     cancel: CancellationToken,
     /// Its place under the workgroup's concurrency limit, held to the end.
     _permit: Option<OwnedSemaphorePermit>,
+    /// Where the session finds "scanned ..., cost ..." once it succeeded.
+    notice: Arc<Mutex<Option<String>>>,
 }
 
 /// A new query id: time-ordered and unique within the process.
@@ -146,6 +148,7 @@ pub async fn begin(
     chosen: Option<&str>,
     local: bool,
     sql: &str,
+    notice: &Arc<Mutex<Option<String>>>,
 ) -> Result<QueryRun> {
     let id = new_id();
     let workgroup = workgroup_for(catalog, user, chosen, local).await;
@@ -192,6 +195,7 @@ pub async fn begin(
         active: Arc::clone(active),
         cancel,
         _permit: permit,
+        notice: Arc::clone(notice),
     };
     if let (true, Some(gate)) = (queued, gate) {
         let wait = std::time::Duration::from_millis(run.workgroup.queue_timeout_ms);
@@ -250,6 +254,13 @@ fn admit(ledger: &Ledger, wg: &Workgroup) -> Result<()> {
     Ok(())
 }
 
+/// What a client is told after a query that read data: `scanned 1.21 GB,
+/// cost $0.0059`.
+fn summary(bytes: u64, cost: f64) -> String {
+    let price = if cost >= 0.0001 { format!("{cost:.4}") } else { format!("{cost:.7}") };
+    format!("scanned {}, cost ${price}", crate::workgroup::human_bytes(bytes))
+}
+
 fn failed(e: &Error, bytes: u64, billed: u64, cost: f64) -> Outcome {
     let code = e.sqlstate().code();
     let state = if code == "57014" { QueryState::Cancelled } else { QueryState::Failed };
@@ -276,6 +287,9 @@ impl QueryRun {
             Ok(()) => Outcome { state: QueryState::Succeeded, sqlstate: None, error: None, rows, bytes, billed, cost },
             Err(e) => failed(e, bytes, billed, cost),
         };
+        if result.is_ok() && bytes > 0 {
+            *self.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(summary(bytes, cost));
+        }
         if let Err(e) = self.ledger.finish(&self.id, &outcome) {
             log::error!("cannot record the end of query {}: {e}", self.id);
         }

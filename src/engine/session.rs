@@ -81,6 +81,8 @@ pub struct Session {
     workgroup: Option<String>,
     /// The query being started, metered under its workgroup.
     run: Option<super::metering::QueryRun>,
+    /// What the last query scanned and cost, for the client to show.
+    notice: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Session {
@@ -105,7 +107,14 @@ impl Session {
             local: false,
             workgroup: None,
             run: None,
+            notice: Arc::default(),
         }
+    }
+
+    /// `scanned 1.21 GB, cost $0.0059` once a query that read data has
+    /// finished (taken: each query's is given once).
+    pub fn take_query_notice(&self) -> Option<String> {
+        self.notice.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Mark this as the local shell's session on the data dir, which may
@@ -255,6 +264,7 @@ impl Session {
                 self.workgroup.as_deref(),
                 self.local,
                 &prepared.sql.text,
+                &self.notice,
             )
             .await;
             match run {

@@ -65,6 +65,15 @@ impl Backend {
 
     /// Ask the server to cancel the running statement (remote only; an
     /// embedded statement is cancelled by dropping it).
+    /// What the last query scanned and cost (`scanned ..., cost $...`),
+    /// when it read data; the server sends the same as a NOTICE.
+    pub fn take_query_notice(&self) -> Option<String> {
+        match self {
+            Backend::Embedded { session, .. } => session.take_query_notice(),
+            _ => None,
+        }
+    }
+
     pub async fn cancel(&self) {
         if let Backend::Remote { cancel, .. } = self {
             let _ = cancel.cancel_query(NoTls).await;

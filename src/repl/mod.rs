@@ -118,20 +118,6 @@ fn complete(buffer: &str) -> bool {
     }
 }
 
-fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.2} {}", UNITS[unit])
-    }
-}
 
 async fn interactive(backend: &mut Backend, config: &Config) -> Result<i32> {
     let mut editor = rustyline::DefaultEditor::new()
@@ -190,7 +176,7 @@ async fn execute(backend: &mut Backend, sql: &str, timing: bool) {
     let mut shown = false;
     let mut progress = |p: Progress| {
         if show_progress && p.elapsed > Duration::from_millis(500) {
-            eprint!("\r\x1b[K{:.1}s  {} rows  {} read", p.elapsed.as_secs_f64(), p.rows, human_bytes(p.bytes));
+            eprint!("\r\x1b[K{:.1}s  {} rows  {} read", p.elapsed.as_secs_f64(), p.rows, crate::workgroup::human_bytes(p.bytes));
             shown = true;
         }
     };
@@ -213,6 +199,9 @@ async fn execute(backend: &mut Backend, sql: &str, timing: bool) {
         Some(Ok(results)) => {
             for r in results {
                 print!("{}", render::render(&r, OutputFormat::Table));
+            }
+            if let Some(notice) = backend.take_query_notice() {
+                eprintln!("{notice}");
             }
         }
         Some(Err(e)) => print_error(&e),

@@ -291,6 +291,9 @@ impl SimpleQueryHandler for Inner {
                         Err(e) => Err(e),
                     };
                     send_changed_settings(client, &mut session).await?;
+                    if sent.is_ok() {
+                        send_query_notice(client, &session).await?;
+                    }
                     if let Err(e) = sent {
                         session.note_error();
                         client.feed(PgWireBackendMessage::ErrorResponse(statement_error(e)?.into())).await?;
@@ -315,6 +318,20 @@ impl SimpleQueryHandler for Inner {
     {
         Err(user_error(&Error::internal("simple queries are run by on_query")))
     }
+}
+
+/// After a query that read data: a NOTICE with what it scanned and cost.
+async fn send_query_notice<C>(client: &mut C, session: &crate::engine::Session) -> PgWireResult<()>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    if let Some(text) = session.take_query_notice() {
+        let notice = pgwire::error::ErrorInfo::new("NOTICE".into(), "00000".into(), text);
+        client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;
+    }
+    Ok(())
 }
 
 /// Send one statement's output in the simple protocol.
@@ -497,7 +514,12 @@ impl ExtendedQueryHandler for Inner {
         }
         client.set_state(PgWireConnectionState::QueryInProgress);
         match ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await? {
-            Response::Query(rows) => send_query_response(client, rows, false).await?,
+            Response::Query(rows) => {
+                send_query_response(client, rows, false).await?;
+                let conn = connection(client)?;
+                let session = conn.session.lock().await;
+                send_query_notice(client, &session).await?;
+            }
             Response::Execution(tag) => send_execution_response(client, tag).await?,
             _ => return Err(user_error(&Error::internal("a row-returning statement produced no rows"))),
         }

@@ -269,3 +269,42 @@ async fn concurrency_limit_queues_and_cancel_query_stops() {
     assert_eq!(code(&running.await.unwrap().unwrap_err()), "57014");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn psql_sees_what_a_query_scanned_and_cost() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("t")).unwrap();
+    let body = csv(1_000);
+    std::fs::write(dir.path().join("t/data.csv"), &body).unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE t (id bigint, name string, amount double)
+               ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}'",
+            dir.path().join("t").display()
+        ))
+        .await
+        .unwrap();
+    let port = server.addr.port().to_string();
+    let psql = |sql: &'static str| {
+        let port = port.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new("psql")
+                .args(["-X", "-A", "-t", "-h", "127.0.0.1", "-p", &port, "-U", "tester", "-d", "glaux", "-c", sql])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("psql (postgresql-client) runs");
+            (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        })
+    };
+    let (out, err) = psql("SELECT count(*) FROM t").await.unwrap();
+    assert_eq!(out.trim(), "1000");
+    // 10 MB minimum at 5.00 USD per TB.
+    let expected = format!("NOTICE:  scanned {}, cost $0.0000477", glaux::workgroup::human_bytes(body.len() as u64));
+    assert!(err.contains(&expected), "stderr: {err}");
+    // A query that reads nothing from storage gets no notice.
+    let (_, err) = psql("SELECT 1").await.unwrap();
+    assert!(!err.contains("NOTICE"), "stderr: {err}");
+    server.stop().await;
+}
