@@ -345,9 +345,17 @@ impl Session {
                     check_param_count(&prepared.param_types, &params)?;
                     plan.clone().replace_params_with_values(&params)?
                 };
+                let estimate = match &plan {
+                    LogicalPlan::Explain(explain) => Some(self.explain_estimate(&explain.plan).await?),
+                    _ => None,
+                };
                 let df = DataFrame::new(self.running_state()?, plan);
                 let schema = names_of(df.schema().as_arrow(), &prepared.schema);
-                let stream = super::stream::execute_apart(df);
+                let stream = super::stream::execute_apart(df, self.preflight());
+                let stream = match estimate {
+                    Some(line) => super::stream::then_row(stream, vec!["scan_estimate".to_string(), line]),
+                    None => stream,
+                };
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
             }
             (statement, _) => self.run_command(statement).await,
@@ -495,7 +503,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan));
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan), self.preflight());
                 Ok(Output::Copy { schema, stream, format: format.clone() })
             }
             Statement::Transaction(command) => {
@@ -516,7 +524,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan));
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan), None);
                 let info = CursorInfo {
                     name: name.clone(),
                     statement: format!("DECLARE {name} CURSOR{} FOR {query}", if *hold { " WITH HOLD" } else { "" }),
@@ -557,6 +565,37 @@ impl Session {
     /// The result columns of SQL cursor `name`, if it is open.
     pub fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
         self.cursors.schema(name).ok()
+    }
+
+    /// EXPLAIN's last line: what the query would read and what it would
+    /// cost in the session's workgroup.
+    async fn explain_estimate(&self, plan: &LogicalPlan) -> Result<String> {
+        let state = self.running_state()?;
+        let physical = state.create_physical_plan(plan).await?;
+        let estimate = crate::table::metered::estimate(&physical, state.runtime_env());
+        let (workgroup, minimum, price) = match &self.run {
+            Some(r) => (r.workgroup.name.clone(), r.workgroup.minimum_billed_bytes, r.workgroup.price_per_tb),
+            None => (crate::catalog::Workgroup::PRIMARY.to_string(), 0, 0.0),
+        };
+        let (billed, cost) = if estimate.bytes == 0 {
+            (0, 0.0)
+        } else {
+            let billed = crate::workgroup::billed_bytes(estimate.bytes, minimum);
+            (billed, crate::workgroup::cost(billed, price))
+        };
+        Ok(format!(
+            "{}{} (from file sizes and Parquet footers), billed {}, cost ${cost:.7} in workgroup {workgroup}",
+            if estimate.may_read_less { "at most " } else { "" },
+            crate::workgroup::human_bytes(estimate.bytes),
+            crate::workgroup::human_bytes(billed),
+        ))
+    }
+
+    /// The cutoff the running query's plan is checked against.
+    fn preflight(&self) -> Option<super::stream::Preflight> {
+        let run = self.run.as_ref()?;
+        let cutoff = run.workgroup.bytes_scanned_cutoff_per_query?;
+        Some(super::stream::Preflight { cutoff, workgroup: run.workgroup.name.clone() })
     }
 
     /// The state a statement runs with: `now()` is its start time, and a

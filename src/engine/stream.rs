@@ -100,11 +100,40 @@ fn query_runtime() -> &'static tokio::runtime::Runtime {
 /// can produce batches for a long time without its inputs ever waiting
 /// (a cross join), and only an operator that yields to the runtime lets
 /// the task see that its client has gone and stop.
-async fn start(df: datafusion::prelude::DataFrame) -> datafusion::error::Result<SendableRecordBatchStream> {
+/// A workgroup's per-query cutoff, checked against the plan's scan
+/// estimate before the query runs.
+#[derive(Debug, Clone)]
+pub struct Preflight {
+    pub cutoff: u64,
+    pub workgroup: String,
+}
+
+async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Preflight>) -> datafusion::error::Result<SendableRecordBatchStream> {
     use datafusion::common::tree_node::{Transformed, TreeNode};
     use datafusion::physical_plan::{coop::CooperativeExec, ExecutionPlan};
     let context = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
+    if let Some(p) = preflight {
+        // Refused up front only when nothing can make it read less.
+        let estimate = crate::table::metered::estimate(&plan, &context.runtime_env());
+        if !estimate.may_read_less && estimate.bytes > p.cutoff {
+            use crate::workgroup::human_bytes;
+            let error = crate::error::Error::new(
+                crate::error::SqlState::ResourceLimit,
+                format!(
+                    "query refused before it ran: it would read {} (estimated from file sizes and Parquet footers) and workgroup {} allows {} per query",
+                    human_bytes(estimate.bytes),
+                    p.workgroup,
+                    human_bytes(p.cutoff)
+                ),
+            )
+            .with_hint(format!(
+                "bytes_scanned_cutoff_per_query of workgroup {} is {} bytes; add conditions on partition columns, select fewer columns, or ask an admin to raise it",
+                p.workgroup, p.cutoff
+            ));
+            return Err(error.into_datafusion());
+        }
+    }
     let plan = plan
         .transform_up(|node: Arc<dyn ExecutionPlan>| {
             Ok(if node.name().contains("Join") {
@@ -120,11 +149,11 @@ async fn start(df: datafusion::prelude::DataFrame) -> datafusion::error::Result<
 /// Start `df` on the query runtime; its batches arrive through a small
 /// channel, so a slow client holds back the query. Dropping the returned
 /// stream stops the query (the producing task ends at its next send).
-pub fn execute_apart(df: datafusion::prelude::DataFrame) -> SendableRecordBatchStream {
+pub fn execute_apart(df: datafusion::prelude::DataFrame, preflight: Option<Preflight>) -> SendableRecordBatchStream {
     let schema = Arc::new(df.schema().as_arrow().clone());
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     query_runtime().spawn(async move {
-        let mut stream = match start(df).await {
+        let mut stream = match start(df, preflight).await {
             Ok(s) => s,
             Err(e) => {
                 let _ = sender.send(Err(e)).await;
@@ -149,4 +178,15 @@ pub fn execute_apart(df: datafusion::prelude::DataFrame) -> SendableRecordBatchS
     let batches =
         futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) }).fuse();
     Box::pin(RecordBatchStreamAdapter::new(schema, batches))
+}
+
+/// `stream` followed by one more row of text columns (EXPLAIN's scan
+/// estimate).
+pub fn then_row(stream: SendableRecordBatchStream, row: Vec<String>) -> SendableRecordBatchStream {
+    use datafusion::arrow::array::{ArrayRef, StringArray};
+    let schema = stream.schema();
+    let columns: Vec<ArrayRef> = row.into_iter().map(|v| Arc::new(StringArray::from(vec![v])) as ArrayRef).collect();
+    let extra = datafusion::arrow::record_batch::RecordBatch::try_new(Arc::clone(&schema), columns)
+        .map_err(datafusion::error::DataFusionError::from);
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream.chain(futures::stream::once(async move { extra }))))
 }

@@ -189,3 +189,63 @@ impl ExecutionPlan for MeteredScan {
         Some(bytes_metric(&self.bytes))
     }
 }
+
+/// What a plan's scans are expected to read, before it runs: every file
+/// whole, except Parquet files whose footer is known (DataFusion caches
+/// footers when it plans), which count only the column chunks of the
+/// columns read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    /// The expected bytes, if nothing is pruned at run time.
+    pub bytes: u64,
+    /// Whether run-time pruning or a LIMIT may read less (a predicate on
+    /// a Parquet scan, a limit anywhere).
+    pub may_read_less: bool,
+}
+
+/// The scan estimate of a physical plan.
+pub fn estimate(plan: &Arc<dyn ExecutionPlan>, runtime: &datafusion::execution::runtime_env::RuntimeEnv) -> Estimate {
+    use datafusion::datasource::physical_plan::parquet::metadata::CachedParquetMetaData;
+    use datafusion::datasource::physical_plan::FileScanConfig;
+    use datafusion::datasource::source::DataSourceExec;
+    let mut out = Estimate { bytes: 0, may_read_less: plan.fetch().is_some() || plan.name().contains("Limit") };
+    if let Some(config) =
+        plan.as_any().downcast_ref::<DataSourceExec>().and_then(|d| d.data_source().as_any().downcast_ref::<FileScanConfig>())
+    {
+        let parquet = config.file_source().file_type() == "parquet";
+        out.may_read_less |= config.limit.is_some() || (parquet && config.file_source().filter().is_some());
+        // The file columns the scan outputs, by name.
+        let output = plan.schema();
+        let file_schema = config.file_schema();
+        let columns: Vec<usize> =
+            output.fields().iter().filter_map(|f| file_schema.index_of(f.name()).ok()).collect();
+        let cache = runtime.cache_manager.get_file_metadata_cache();
+        for file in config.file_groups.iter().flat_map(|g| g.files()) {
+            let whole = file.range.as_ref().map_or(file.object_meta.size, |r| (r.end - r.start).max(0) as u64);
+            let footer = parquet
+                .then(|| cache.get(&file.object_meta.location))
+                .flatten()
+                .and_then(|entry| entry.file_metadata.as_any().downcast_ref::<CachedParquetMetaData>().map(|m| Arc::clone(m.parquet_metadata())));
+            out.bytes += match footer {
+                Some(meta) => {
+                    // Flat files: one column chunk per column; nested
+                    // ones: count every chunk.
+                    let flat = meta.file_metadata().schema_descr().num_columns() == file_schema.fields().len();
+                    meta.row_groups()
+                        .iter()
+                        .flat_map(|rg| rg.columns().iter().enumerate())
+                        .filter(|(i, _)| !flat || columns.contains(i))
+                        .map(|(_, c)| c.compressed_size().max(0) as u64)
+                        .sum::<u64>()
+                }
+                None => whole,
+            };
+        }
+    }
+    for child in plan.children() {
+        let inner = estimate(child, runtime);
+        out.bytes += inner.bytes;
+        out.may_read_less |= inner.may_read_less;
+    }
+    out
+}

@@ -73,12 +73,20 @@ async fn cutoff_stops_a_query_within_one_read() {
         )
         .await
         .unwrap();
+    // A whole CSV must be read: refused before anything is read.
     let err = client.simple_query("SELECT sum(amount) FROM big").await.unwrap_err();
+    assert_eq!(code(&err), "53400", "{err:?}");
+    let message = err.as_db_error().unwrap().message().to_string();
+    assert!(message.starts_with("query refused before it ran: it would read 5.02 MB"), "{message}");
+    // Behind a LIMIT it might read less, so it runs, and is stopped.
+    let err = client.simple_query("SELECT sum(amount) FROM (SELECT amount FROM big LIMIT 1000000) s").await.unwrap_err();
     assert_eq!(code(&err), "53400", "{err:?}");
     let db = err.as_db_error().unwrap();
     assert!(db.message().contains("workgroup capped allows 256.00 KB per query"), "{}", db.message());
     assert!(db.hint().unwrap_or_default().contains("bytes_scanned_cutoff_per_query of workgroup capped"), "{db:?}");
-    let history = rows(&client, "SELECT state, sqlstate, bytes_scanned FROM system.query_history WHERE query LIKE '%FROM big'").await;
+    let refused = rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(amount) FROM big'").await;
+    assert_eq!(refused, vec![vec!["0"]]);
+    let history = rows(&client, "SELECT state, sqlstate, bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'").await;
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(&history[0][..2], ["FAILED", "53400"]);
     // It read past the limit by less than one network read, far less
@@ -286,6 +294,15 @@ async fn psql_sees_what_a_query_scanned_and_cost() {
         ))
         .await
         .unwrap();
+    // EXPLAIN ends with the scan estimate and its price.
+    let plan = rows(&client, "EXPLAIN SELECT count(*) FROM t").await;
+    let last = plan.last().unwrap();
+    assert_eq!(last[0], "scan_estimate");
+    let expected = format!(
+        "{} (from file sizes and Parquet footers), billed 10.00 MB, cost $0.0000477 in workgroup primary",
+        glaux::workgroup::human_bytes(body.len() as u64)
+    );
+    assert_eq!(last[1], expected);
     let port = server.addr.port().to_string();
     let psql = |sql: &'static str| {
         let port = port.clone();
