@@ -81,6 +81,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+    /// Run an admin statement against a running server, e.g.
+    /// `glaux admin SHOW WORKGROUPS` or
+    /// `glaux admin "CREATE WORKGROUP bi WITH (bytes_scanned_cutoff_per_query = '10GB')"`.
+    Admin {
+        /// The server (default postgres://$USER@127.0.0.1:5433/glaux).
+        #[arg(long)]
+        connect: Option<String>,
+        /// Result format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// The statement, in one or more words.
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        statement: Vec<String>,
+    },
     /// Print the configuration reference (Markdown).
     Settings,
 }
@@ -127,6 +141,12 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Crawl { location, database, format }) => {
             let sql = format!("CRAWL '{}' INTO \"{}\"", location.replace('\'', "''"), database.replace('"', "\"\""));
             let shell = ShellArgs { command: Some(sql), file: None, format, connect: None };
+            run_shell(&cli.common, shell, &runtime)?
+        }
+        Some(Command::Admin { connect, format, statement }) => {
+            let user = std::env::var("USER").unwrap_or_else(|_| "glaux".into());
+            let connect = connect.unwrap_or_else(|| format!("postgres://{user}@127.0.0.1:5433/glaux"));
+            let shell = ShellArgs { command: Some(statement.join(" ")), file: None, format, connect: Some(connect) };
             run_shell(&cli.common, shell, &runtime)?
         }
         Some(Command::Shell(shell)) => run_shell(&cli.common, shell, &runtime)?,

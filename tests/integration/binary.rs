@@ -276,3 +276,25 @@ async fn shell_connects_to_a_running_server_and_runs_files() {
     drop(client);
     terminate(child);
 }
+
+#[test]
+fn admin_statements_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, port) = serve(dir.path());
+    let url = format!("postgres://me@127.0.0.1:{port}/glaux");
+    let admin = |words: &[&str]| {
+        Command::new(GLAUX).args(["admin", "--connect", &url, "--format", "csv"]).args(words).output().unwrap()
+    };
+    let out = admin(&["CREATE", "WORKGROUP", "bi", "WITH", "(bytes_scanned_cutoff_per_query = '10GB')"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = admin(&["SHOW WORKGROUPS"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "workgroup,state,description,bytes_scanned_cutoff_per_query,hourly_limit,daily_limit,price_per_tb\n\
+         bi,ENABLED,,10.00 GB,,,5.00\nprimary,ENABLED,,,,,5.00\n"
+    );
+    let out = admin(&["DROP", "WORKGROUP", "nope"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("42704: workgroup nope does not exist"));
+    terminate(child);
+}
