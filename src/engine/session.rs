@@ -603,12 +603,12 @@ impl Session {
     /// uses its workgroup's memory limit).
     fn running_state(&self) -> Result<SessionState> {
         let mut state = match &self.run {
-            Some(run) => crate::table::metered::charged_state(
+            Some(run) if crate::table::metered::enabled() => crate::table::metered::charged_state(
                 &self.state,
                 Arc::clone(&run.meter) as Arc<dyn crate::table::store::Tally>,
                 run.workgroup.query_memory_limit,
             )?,
-            None => self.state.clone(),
+            _ => self.state.clone(),
         };
         state.mark_start_execution();
         Ok(state)

@@ -283,7 +283,11 @@ impl TableProvider for PartitionedTable {
         let data_projection: Vec<usize> = projection.iter().copied().filter(|i| *i < self.data_columns).collect();
         let config = state.config().clone();
         let bytes: Arc<super::store::ByteCounter> = Arc::default();
-        let metered = super::metered::metered_state(state, &bytes)?;
+        let metered = if super::metered::enabled() { Some(super::metered::metered_state(state, &bytes)?) } else { None };
+        let scan_state: &dyn Session = match &metered {
+            Some(m) => m,
+            None => state,
+        };
         let mut plans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         for (partition, values) in kept {
             let Some(table) = partition_table(&self.table, &partition) else { continue };
@@ -293,7 +297,7 @@ impl TableProvider for PartitionedTable {
             // conditions on columns it holds with the table's type.
             let read: Vec<usize> = data_projection.iter().filter_map(|&i| layout[i].position()).collect();
             let filters: Vec<Expr> = data_filters.iter().filter(|f| drift::applies(f, &self.table, &layout)).cloned().collect();
-            let input = provider.scan(&metered, Some(&read), &filters, limit).await?;
+            let input = provider.scan(scan_state, Some(&read), &filters, limit).await?;
             let mut exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = Vec::with_capacity(projection.len());
             for &i in projection {
                 let field = self.schema.field(i);
@@ -456,6 +460,9 @@ impl ExecutionPlan for PartitionsScan {
         partition: usize,
         context: Arc<datafusion::execution::TaskContext>,
     ) -> Result<datafusion::execution::SendableRecordBatchStream> {
+        if !super::metered::enabled() {
+            return self.input.execute(partition, context);
+        }
         self.input.execute(partition, super::metered::metered_context(&context, &self.bytes)?)
     }
 
