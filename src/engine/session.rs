@@ -702,11 +702,15 @@ impl Session {
         settings::show(&view::read(&self.view), name).ok()
     }
 
+    /// The workgroup this session's queries run in (SHOW workgroup).
+    pub async fn current_workgroup(&self) -> Result<String> {
+        let catalog = self.shared.catalog.as_ref();
+        let wg = super::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await?;
+        Ok(wg.name)
+    }
+
     /// SHOW's answer for a setting (42704 for an unknown one).
     pub fn show_setting(&self, name: &str) -> Result<String> {
-        if is_workgroup_setting(name) {
-            return Ok(self.workgroup.clone().unwrap_or_else(|| crate::catalog::Workgroup::PRIMARY.to_string()));
-        }
         settings::show(&view::read(&self.view), name)
     }
 

@@ -123,6 +123,9 @@ pub async fn run(session: &Session, catalog: &dyn Catalog, statement: &Statement
                 ],
             )
         }
+        Statement::ShowVariable { name } if name.eq_ignore_ascii_case("workgroup") || name.eq_ignore_ascii_case("glaux.workgroup") => {
+            rows(schema, vec![strings(vec![session.current_workgroup().await?])])
+        }
         Statement::ShowVariable { name } => rows(schema, vec![strings(vec![session.show_setting(name)?])]),
         other => Err(Error::internal(format!("{other:?} is not a SHOW statement"))),
     }

@@ -196,6 +196,13 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     assert_eq!(code(&err), "42501", "{err:?}");
     root.batch_execute("GRANT USAGE ON WORKGROUP finance TO bob").await.unwrap();
     bob.batch_execute("SET workgroup = 'finance'").await.unwrap();
+    // A user's default workgroup is where its new sessions start.
+    root.batch_execute("ALTER USER bob SET workgroup = 'finance'").await.unwrap();
+    let fresh = connect("bob", "bobpw").await;
+    assert_eq!(rows(&fresh, "SHOW workgroup").await, vec![vec!["finance"]]);
+    assert_eq!(rows(&fresh, "SELECT 1").await, vec![vec!["1"]]);
+    let last = rows(&root, "SELECT user_name, workgroup FROM system.query_history ORDER BY submitted DESC LIMIT 1").await;
+    assert_eq!(last, vec![vec!["bob", "finance"]]);
 
     // The first query reads past the hourly budget; the next is blocked
     // with the time the window resets.
