@@ -219,6 +219,25 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     root.batch_execute("REVOKE USAGE ON WORKGROUP finance FROM bob").await.unwrap();
     let err = bob.simple_query("SELECT 1").await.unwrap_err();
     assert_eq!(code(&err), "42501", "{err:?}");
+
+    // The budget resets with its window: once the hour the bytes were read
+    // in is over, they no longer count. (The ledger's times are moved two
+    // hours back while the server is stopped.)
+    root.batch_execute("GRANT USAGE ON WORKGROUP finance TO bob; ALTER WORKGROUP finance SET (limit_action = block)").await.unwrap();
+    let err = bob.simple_query("SELECT sum(amount) FROM t").await.unwrap_err();
+    assert_eq!(code(&err), "53400", "{err:?}");
+    drop((root, bob, fresh, setup));
+    server.stop().await;
+    let ledger = rusqlite::Connection::open(dir.path().join("lake/ledger.db")).unwrap();
+    ledger.execute("UPDATE queries SET submitted = submitted - 7200000000", []).unwrap();
+    drop(ledger);
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let url = format!("{} password=bobpw options='-c glaux.workgroup=finance'", server.url("bob"));
+    let (bob, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    // The start-up option chose the workgroup.
+    assert_eq!(rows(&bob, "SHOW workgroup").await, vec![vec!["finance"]]);
+    bob.simple_query("SELECT sum(amount) FROM t").await.unwrap();
     server.stop().await;
 }
 
