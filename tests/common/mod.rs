@@ -77,3 +77,24 @@ pub async fn server_with_fixtures(dir: &Path) -> (TestServer, std::path::PathBuf
 pub async fn engine_in(dir: &Path) -> Engine {
     Engine::open(Config::for_data_dir(dir)).await.expect("open engine")
 }
+
+/// A statement's rows as text, through the simple query protocol (NULL as
+/// `NULL`).
+pub async fn simple_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
+    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// EXPLAIN's plan text (the second column, lines joined).
+pub async fn plan_text(client: &tokio_postgres::Client, sql: &str) -> String {
+    let rows = client.query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    rows.iter().map(|r| r.get::<_, String>(1)).collect::<Vec<_>>().join("\n")
+}

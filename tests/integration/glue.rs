@@ -3,12 +3,11 @@
 //! Glue crawlers write them, are read by glaux; tables glaux creates are
 //! checked through the Glue API for the shapes Athena expects.
 
-use crate::common::{fixtures, TestServer};
-use crate::s3::{create_bucket, free_port, start_moto};
+use crate::common::{fixtures, simple_rows, TestServer};
+use crate::s3::{create_bucket, moto_store, free_port, start_moto};
 use aws_sdk_glue::types::{Column, DatabaseInput, PartitionInput, SerDeInfo, StorageDescriptor, TableInput};
 use glaux::config::Config;
 use glaux::engine::Engine;
-use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
 use object_store::ObjectStoreExt;
 use std::collections::HashMap;
@@ -64,18 +63,6 @@ fn glue_config(dir: &std::path::Path, endpoint: &str) -> Config {
     config
 }
 
-async fn text_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
-    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-    messages
-        .into_iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn glue_catalog_reads_and_writes_athena_shapes() {
@@ -84,15 +71,7 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     create_bucket(moto.port, "lake").await;
     let dir = tempfile::tempdir().unwrap();
     let data = fixtures::generate(&dir.path().join("data")).await;
-    let store = AmazonS3Builder::new()
-        .with_bucket_name("lake")
-        .with_region("us-east-1")
-        .with_endpoint(&endpoint)
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .build()
-        .unwrap();
+    let store = moto_store(&endpoint, "lake");
     for (local, key) in [
         ("sales/region=eu/part-0.parquet", "sales/region=eu/part-0.parquet"),
         ("sales/region=us/part-0.parquet", "sales/region=us/part-0.parquet"),
@@ -149,26 +128,26 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let client = server.connect().await;
 
     assert_eq!(
-        text_rows(&client, "SELECT region, count(*), sum(amount) FROM lake.sales GROUP BY region ORDER BY region").await,
+        simple_rows(&client, "SELECT region, count(*), sum(amount) FROM lake.sales GROUP BY region ORDER BY region").await,
         vec![vec!["eu", "2", "30"], vec!["us", "1", "30"]]
     );
     assert_eq!(
-        text_rows(&client, "SELECT country, count(*) FROM lake.customers GROUP BY country ORDER BY country").await,
+        simple_rows(&client, "SELECT country, count(*) FROM lake.customers GROUP BY country ORDER BY country").await,
         vec![vec!["FR", "2"], vec!["US", "1"]]
     );
     // The partition condition goes to Glue as a GetPartitions expression:
     // one partition comes back, and only its folder is read.
-    let plan = text_rows(&client, "EXPLAIN SELECT sum(amount) FROM lake.sales WHERE region = 'us'").await;
+    let plan = simple_rows(&client, "EXPLAIN SELECT sum(amount) FROM lake.sales WHERE region = 'us'").await;
     let plan: String = plan.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
     assert!(plan.contains("PartitionsScan: table=lake.sales, partitions=1 of ?"), "{plan}");
     assert!(!plan.contains("region=eu"), "{plan}");
-    assert_eq!(text_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region IN ('us', 'mars')").await, vec![vec!["3"]]);
+    assert_eq!(simple_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region IN ('us', 'mars')").await, vec![vec!["3"]]);
     // Ranges go to Glue too (a listing of every partition would count them).
-    let plan = text_rows(&client, "EXPLAIN SELECT sum(amount) FROM lake.sales WHERE region > 'f'").await;
+    let plan = simple_rows(&client, "EXPLAIN SELECT sum(amount) FROM lake.sales WHERE region > 'f'").await;
     let plan: String = plan.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
     assert!(plan.contains("partitions=1 of ?"), "{plan}");
-    assert_eq!(text_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region BETWEEN 'a' AND 'f'").await, vec![vec!["3"]]);
-    assert_eq!(text_rows(&client, "SHOW PARTITIONS lake.sales").await, vec![vec!["region=eu"], vec!["region=us"]]);
+    assert_eq!(simple_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region BETWEEN 'a' AND 'f'").await, vec![vec!["3"]]);
+    assert_eq!(simple_rows(&client, "SHOW PARTITIONS lake.sales").await, vec![vec!["region=eu"], vec!["region=us"]]);
 
     // A table created through glaux, in the shapes Athena writes.
     client
@@ -208,14 +187,14 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
             ("us".into(), "s3://lake/sales/region=us/".into(), PARQUET_IN.into()),
         ]
     );
-    assert_eq!(text_rows(&client, "SELECT count(*) FROM lake.sales2 WHERE region <> 'eu'").await, vec![vec!["2"]]);
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM lake.sales2 WHERE region <> 'eu'").await, vec![vec!["2"]]);
     client.batch_execute("ALTER TABLE lake.sales2 DROP PARTITION (region = 'asia')").await.unwrap();
-    assert_eq!(text_rows(&client, "SELECT count(*) FROM lake.sales2").await, vec![vec!["3"]]);
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM lake.sales2").await, vec![vec!["3"]]);
     // TBLPROPERTIES changes go through UpdateTable, which keeps versions.
     client.batch_execute("ALTER TABLE lake.sales2 SET TBLPROPERTIES ('owner' = 'analytics')").await.unwrap();
     let table = glue.get_table().database_name("lake").name("sales2").send().await.unwrap();
     assert_eq!(table.table().unwrap().parameters().and_then(|p| p.get("owner")).map(String::as_str), Some("analytics"));
-    let versions = text_rows(&client, "SHOW TABLE VERSIONS lake.sales2").await;
+    let versions = simple_rows(&client, "SHOW TABLE VERSIONS lake.sales2").await;
     assert_eq!(versions.len(), 2, "{versions:?}");
     assert_eq!(versions[1][1], "id bigint, amount double");
 
@@ -232,10 +211,10 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
         serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap();
     assert_eq!(json["originalSql"], "SELECT id, amount FROM lake.sales WHERE region = 'eu'");
     assert_eq!(json["columns"], serde_json::json!([{"name": "id", "type": "bigint"}, {"name": "amount", "type": "double"}]));
-    assert_eq!(text_rows(&client, "SELECT sum(amount) FROM lake.eu_sales").await, vec![vec!["30"]]);
+    assert_eq!(simple_rows(&client, "SELECT sum(amount) FROM lake.eu_sales").await, vec![vec!["30"]]);
 
     // The crawler over the S3-compatible store, writing to Glue.
-    let crawl = text_rows(&client, "CRAWL 's3://lake/raw/' INTO lake").await;
+    let crawl = simple_rows(&client, "CRAWL 's3://lake/raw/' INTO lake").await;
     assert_eq!(crawl, vec![vec!["lake.events", "created", "3 columns, 2 partitions; version 1"]]);
     let partitions = glue.get_partitions().database_name("lake").table_name("events").send().await.unwrap();
     let mut own: Vec<(String, Vec<String>)> = partitions
@@ -246,7 +225,7 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     own.sort();
     assert_eq!(own, vec![("1".into(), vec!["id".into(), "amount".into()]), ("2".into(), vec!["id".into(), "amount".into(), "note".into()])]);
     assert_eq!(
-        text_rows(&client, "SELECT id, amount, note FROM lake.events ORDER BY id").await,
+        simple_rows(&client, "SELECT id, amount, note FROM lake.events ORDER BY id").await,
         vec![vec!["1", "10", "NULL"], vec!["2", "20.5", "late"]]
     );
 

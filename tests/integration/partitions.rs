@@ -1,7 +1,7 @@
 //! Partition pruning as EXPLAIN shows it: the partitions a query's
 //! conditions keep, out of those registered.
 
-use crate::common::server_with_fixtures;
+use crate::common::{plan_text, server_with_fixtures};
 
 #[tokio::test]
 async fn explain_shows_the_partitions_kept() {
@@ -16,13 +16,7 @@ async fn explain_shows_the_partitions_kept() {
         ))
         .await
         .unwrap();
-    let plan = |sql: &'static str| {
-        let client = &client;
-        async move {
-            let rows = client.query(sql, &[]).await.unwrap();
-            rows.iter().map(|r| r.get::<_, String>(1)).collect::<Vec<_>>().join("\n")
-        }
-    };
+    let plan = |sql: &'static str| plan_text(&client, sql);
     let one = plan("EXPLAIN SELECT sum(amount) FROM sales WHERE region = 'us'").await;
     assert!(one.contains("PartitionsScan: table=public.sales, partitions=1 of 2, files=1"), "{one}");
     assert!(!one.contains("region=eu"), "the eu partition's files are not scanned: {one}");
@@ -49,13 +43,7 @@ async fn explain_shows_projected_partitions() {
         ))
         .await
         .unwrap();
-    let explain = |sql: &'static str| {
-        let client = &client;
-        async move {
-            let rows = client.query(sql, &[]).await.unwrap();
-            rows.iter().map(|r| r.get::<_, String>(1)).collect::<Vec<_>>().join("\n")
-        }
-    };
+    let explain = |sql: &'static str| plan_text(&client, sql);
     // 2 regions x 366 days; one day in one region is one partition.
     let one = explain("EXPLAIN SELECT sum(amount) FROM logs WHERE region = 'eu' AND dt = '2024/01/02'").await;
     assert!(one.contains("PartitionsScan: table=public.logs, partitions=1 of 732 projected"), "{one}");
@@ -87,13 +75,7 @@ async fn explain_analyze_shows_bytes_read_per_scan() {
         ))
         .await
         .unwrap();
-    let analyze = |sql: &'static str| {
-        let client = &client;
-        async move {
-            let rows = client.query(sql, &[]).await.unwrap();
-            rows.iter().map(|r| r.get::<_, String>(1)).collect::<Vec<_>>().join("\n")
-        }
-    };
+    let analyze = |sql: &'static str| plan_text(&client, sql);
     let one = analyze("EXPLAIN ANALYZE SELECT sum(amount) FROM sales WHERE region = 'us'").await;
     let all = analyze("EXPLAIN ANALYZE SELECT sum(amount) FROM sales").await;
     let (one, all) = (bytes_read(&one, "PartitionsScan"), bytes_read(&all, "PartitionsScan"));

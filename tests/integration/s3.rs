@@ -44,6 +44,19 @@ pub(crate) async fn start_moto() -> Moto {
     panic!("moto_server did not start on port {port}");
 }
 
+/// A client of bucket `bucket` on the moto server at `endpoint`.
+pub(crate) fn moto_store(endpoint: &str, bucket: &str) -> object_store::aws::AmazonS3 {
+    AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_endpoint(endpoint)
+        .with_allow_http(true)
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .build()
+        .unwrap()
+}
+
 /// CreateBucket through a plain HTTP PUT (moto does not check signatures).
 pub(crate) async fn create_bucket(port: u16, bucket: &str) {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
@@ -61,15 +74,7 @@ async fn external_tables_on_an_s3_compatible_store() {
     let dir = tempfile::tempdir().unwrap();
     let data = fixtures::generate(&dir.path().join("data")).await;
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
-    let store = AmazonS3Builder::new()
-        .with_bucket_name("lake")
-        .with_region("us-east-1")
-        .with_endpoint(&endpoint)
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .build()
-        .unwrap();
+    let store = moto_store(&endpoint, "lake");
     for (local, key) in [
         ("orders_parquet/part-0.parquet", "orders/part-0.parquet"),
         ("orders_parquet/_SUCCESS", "orders/_SUCCESS"),

@@ -3,11 +3,10 @@
 //! lands in the ledger (and stays after a restart), budgets block, and a
 //! user is kept out of a workgroup it was not granted.
 
-use crate::common::{engine_in, TestServer};
-use crate::s3::{create_bucket, start_moto};
+use crate::common::{engine_in, simple_rows, TestServer};
+use crate::s3::{create_bucket, moto_store, start_moto};
 use glaux::config::Config;
 use glaux::engine::Engine;
-use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as StorePath;
 use object_store::ObjectStoreExt;
 
@@ -16,18 +15,6 @@ fn csv(rows: usize) -> String {
     (0..rows).map(|i| format!("{i},name-{i},{i}.5\n")).collect()
 }
 
-async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
-    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
-    messages
-        .into_iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect())
-            }
-            _ => None,
-        })
-        .collect()
-}
 
 fn code(e: &tokio_postgres::Error) -> String {
     e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("{e:?}"))
@@ -38,15 +25,7 @@ async fn cutoff_stops_a_query_within_one_read() {
     let moto = start_moto().await;
     let endpoint = format!("http://127.0.0.1:{}", moto.port);
     create_bucket(moto.port, "meter").await;
-    let store = AmazonS3Builder::new()
-        .with_bucket_name("meter")
-        .with_region("us-east-1")
-        .with_endpoint(&endpoint)
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .build()
-        .unwrap();
+    let store = moto_store(&endpoint, "meter");
     let big = csv(200_000);
     assert!(big.len() > 4_000_000);
     store.put(&StorePath::from("big/data.csv"), big.clone().into_bytes().into()).await.unwrap();
@@ -84,9 +63,9 @@ async fn cutoff_stops_a_query_within_one_read() {
     let db = err.as_db_error().unwrap();
     assert!(db.message().contains("workgroup capped allows 256.00 KB per query"), "{}", db.message());
     assert!(db.hint().unwrap_or_default().contains("bytes_scanned_cutoff_per_query of workgroup capped"), "{db:?}");
-    let refused = rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(amount) FROM big'").await;
+    let refused = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(amount) FROM big'").await;
     assert_eq!(refused, vec![vec!["0"]]);
-    let history = rows(&client, "SELECT state, sqlstate, bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'").await;
+    let history = simple_rows(&client, "SELECT state, sqlstate, bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'").await;
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(&history[0][..2], ["FAILED", "53400"]);
     // It read past the limit by less than one network read, far less
@@ -127,7 +106,7 @@ async fn concurrent_queries_are_metered_apart_and_recorded_durably() {
         client
     };
     let (a, _b) = tokio::join!(scan(a, "small"), scan(b, "large"));
-    let charged = rows(&a, "SELECT query, bytes_scanned FROM system.query_history WHERE query LIKE 'SELECT sum(amount) FROM %'").await;
+    let charged = simple_rows(&a, "SELECT query, bytes_scanned FROM system.query_history WHERE query LIKE 'SELECT sum(amount) FROM %'").await;
     assert_eq!(charged.len(), 10);
     for row in &charged {
         let expected = if row[0].ends_with("small") { small.len() } else { large.len() };
@@ -146,13 +125,13 @@ async fn concurrent_queries_are_metered_apart_and_recorded_durably() {
     // The ledger is still there after a restart.
     let server = TestServer::start(engine_in(&lake).await).await;
     let client = server.connect().await;
-    let states = rows(
+    let states = simple_rows(
         &client,
         "SELECT state, sqlstate FROM system.query_history WHERE query LIKE 'SELECT 1/0' OR query LIKE '%large l3%' ORDER BY submitted",
     )
     .await;
     assert_eq!(states, vec![vec!["FAILED", "22012"], vec!["CANCELLED", "57014"]]);
-    let usage = rows(&client, "SELECT sum(queries) FROM system.workgroup_usage WHERE workgroup = 'primary' AND period = 'day'").await;
+    let usage = simple_rows(&client, "SELECT sum(queries) FROM system.workgroup_usage WHERE workgroup = 'primary' AND period = 'day'").await;
     assert!(usage[0][0].parse::<i64>().unwrap() >= 12, "{usage:?}");
     server.stop().await;
 }
@@ -199,9 +178,9 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     // A user's default workgroup is where its new sessions start.
     root.batch_execute("ALTER USER bob SET workgroup = 'finance'").await.unwrap();
     let fresh = connect("bob", "bobpw").await;
-    assert_eq!(rows(&fresh, "SHOW workgroup").await, vec![vec!["finance"]]);
-    assert_eq!(rows(&fresh, "SELECT 1").await, vec![vec!["1"]]);
-    let last = rows(&root, "SELECT user_name, workgroup FROM system.query_history ORDER BY submitted DESC LIMIT 1").await;
+    assert_eq!(simple_rows(&fresh, "SHOW workgroup").await, vec![vec!["finance"]]);
+    assert_eq!(simple_rows(&fresh, "SELECT 1").await, vec![vec!["1"]]);
+    let last = simple_rows(&root, "SELECT user_name, workgroup FROM system.query_history ORDER BY submitted DESC LIMIT 1").await;
     assert_eq!(last, vec![vec!["bob", "finance"]]);
 
     // The first query reads past the hourly budget; the next is blocked
@@ -236,7 +215,7 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     let (bob, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
     // The start-up option chose the workgroup.
-    assert_eq!(rows(&bob, "SHOW workgroup").await, vec![vec!["finance"]]);
+    assert_eq!(simple_rows(&bob, "SHOW workgroup").await, vec![vec!["finance"]]);
     bob.simple_query("SELECT sum(amount) FROM t").await.unwrap();
     server.stop().await;
 }
@@ -244,13 +223,13 @@ async fn workgroups_keep_users_out_and_budgets_block() {
 /// Poll SHOW QUERIES until a query matching `needle` is in `state`; its id.
 async fn wait_for(client: &tokio_postgres::Client, needle: &str, state: &str) -> String {
     for _ in 0..200 {
-        let listed = rows(client, "SHOW QUERIES").await;
+        let listed = simple_rows(client, "SHOW QUERIES").await;
         if let Some(row) = listed.iter().find(|r| r[6].contains(needle) && r[3] == state) {
             return row[0].clone();
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("no {state} query like {needle}: {:?}", rows(client, "SHOW QUERIES").await);
+    panic!("no {state} query like {needle}: {:?}", simple_rows(client, "SHOW QUERIES").await);
 }
 
 #[tokio::test]
@@ -283,7 +262,7 @@ async fn concurrency_limit_queues_and_cancel_query_stops() {
     let err = running.await.unwrap().unwrap_err();
     assert_eq!(code(&err), "57014", "{err:?}");
     waiting.await.unwrap().unwrap();
-    let history = rows(&admin, "SELECT state, sqlstate, queue_ms > 0 FROM system.query_history WHERE workgroup = 'one' ORDER BY submitted").await;
+    let history = simple_rows(&admin, "SELECT state, sqlstate, queue_ms > 0 FROM system.query_history WHERE workgroup = 'one' ORDER BY submitted").await;
     assert_eq!(history, vec![vec!["CANCELLED", "57014", "f"], vec!["SUCCEEDED", "NULL", "t"]]);
 
     // A query that waits longer than the queue timeout is refused.
@@ -321,7 +300,7 @@ async fn psql_sees_what_a_query_scanned_and_cost() {
         .await
         .unwrap();
     // EXPLAIN ends with the scan estimate and its price.
-    let plan = rows(&client, "EXPLAIN SELECT count(*) FROM t").await;
+    let plan = simple_rows(&client, "EXPLAIN SELECT count(*) FROM t").await;
     let last = plan.last().unwrap();
     assert_eq!(last[0], "scan_estimate");
     let expected = format!(
