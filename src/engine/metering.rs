@@ -370,3 +370,77 @@ impl Drop for Recorded {
         }
     }
 }
+
+impl QueryRun {
+    /// A statement's result, recording the query's end: when its rows
+    /// are all sent, or now for a result without rows or an error.
+    pub fn recording(self, result: Result<super::session::Output>) -> Result<super::session::Output> {
+        use super::session::Output;
+        match result {
+            Ok(Output::Rows { schema, stream, tag }) => Ok(Output::Rows { schema, stream: self.record(stream), tag }),
+            Ok(Output::Copy { schema, stream, format }) => Ok(Output::Copy { schema, stream: self.record(stream), format }),
+            Ok(done) => {
+                self.finish(&Ok(()), 0);
+                Ok(done)
+            }
+            Err(e) => {
+                self.finish(&Err(Error::new(e.sqlstate(), e.to_string())), 0);
+                Err(e)
+            }
+        }
+    }
+
+    /// The cutoff its plan is checked against before it runs.
+    pub fn preflight(&self) -> Option<super::stream::Preflight> {
+        let cutoff = self.workgroup.bytes_scanned_cutoff_per_query?;
+        Some(super::stream::Preflight { cutoff, workgroup: self.workgroup.name.clone() })
+    }
+}
+
+/// EXPLAIN's `scan_estimate` line for `plan`: what it would read (from
+/// file sizes and Parquet footers) and cost in the run's workgroup.
+pub async fn explain_line(
+    state: &datafusion::execution::session_state::SessionState,
+    plan: &datafusion::logical_expr::LogicalPlan,
+    run: Option<&QueryRun>,
+) -> Result<String> {
+    let physical = state.create_physical_plan(plan).await?;
+    let estimate = crate::table::metered::estimate(&physical, state.runtime_env());
+    let (workgroup, minimum, price) = match run {
+        Some(r) => (r.workgroup.name.clone(), r.workgroup.minimum_billed_bytes, r.workgroup.price_per_tb),
+        None => (Workgroup::PRIMARY.to_string(), 0, 0.0),
+    };
+    let (billed, cost) = if estimate.bytes == 0 {
+        (0, 0.0)
+    } else {
+        let billed = billed_bytes(estimate.bytes, minimum);
+        (billed, cost(billed, price))
+    };
+    Ok(format!(
+        "{}{} (from file sizes and Parquet footers), billed {}, cost ${cost:.7} in workgroup {workgroup}",
+        if estimate.may_read_less { "at most " } else { "" },
+        crate::workgroup::human_bytes(estimate.bytes),
+        crate::workgroup::human_bytes(billed),
+    ))
+}
+
+/// `workgroup` or `glaux.workgroup`: the session's workgroup.
+pub fn is_workgroup_setting(name: &str) -> bool {
+    name.eq_ignore_ascii_case("workgroup") || name.eq_ignore_ascii_case("glaux.workgroup")
+}
+
+/// The `-c name=value` (or `--name=value`) pairs of a start-up `options`.
+pub fn command_line_options(options: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut words = options.split_whitespace();
+    while let Some(word) = words.next() {
+        let pair = match word {
+            "-c" => words.next(),
+            w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
+        };
+        if let Some((k, v)) = pair.and_then(|p| p.split_once('=')) {
+            out.push((k.replace('-', "_"), v.to_string()));
+        }
+    }
+    out
+}

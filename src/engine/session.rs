@@ -12,6 +12,7 @@ use super::colnames::ColumnNames;
 use super::cursor::Cursors;
 use super::transaction::{Transaction, TxStatus};
 use datafusion::physical_plan::memory::MemoryStream;
+use super::metering::{command_line_options, is_workgroup_setting};
 use super::{ddl, settings, show, Shared, DEFAULT_DATABASE};
 use crate::pgcatalog::{self, snapshot as view, CursorInfo, SessionView, SharedView};
 use crate::catalog::require_database;
@@ -286,19 +287,7 @@ impl Session {
         });
         let result = match self.run.take() {
             None => result,
-            Some(run) => match result {
-                Ok(Output::Rows { schema, stream, tag }) => Ok(Output::Rows { schema, stream: run.record(stream), tag }),
-                Ok(Output::Copy { schema, stream, format }) => Ok(Output::Copy { schema, stream: run.record(stream), format }),
-                Ok(done) => {
-                    run.finish(&Ok(()), 0);
-                    Ok(done)
-                }
-                Err(e) => {
-                    let recorded = Error::new(e.sqlstate(), e.to_string());
-                    run.finish(&Err(recorded), 0);
-                    Err(e)
-                }
-            },
+            Some(run) => run.recording(result),
         };
         match result {
             Ok(Output::Rows { schema, stream, tag }) => {
@@ -567,35 +556,14 @@ impl Session {
         self.cursors.schema(name).ok()
     }
 
-    /// EXPLAIN's last line: what the query would read and what it would
-    /// cost in the session's workgroup.
+    /// EXPLAIN's last line: what the query would read and cost.
     async fn explain_estimate(&self, plan: &LogicalPlan) -> Result<String> {
-        let state = self.running_state()?;
-        let physical = state.create_physical_plan(plan).await?;
-        let estimate = crate::table::metered::estimate(&physical, state.runtime_env());
-        let (workgroup, minimum, price) = match &self.run {
-            Some(r) => (r.workgroup.name.clone(), r.workgroup.minimum_billed_bytes, r.workgroup.price_per_tb),
-            None => (crate::catalog::Workgroup::PRIMARY.to_string(), 0, 0.0),
-        };
-        let (billed, cost) = if estimate.bytes == 0 {
-            (0, 0.0)
-        } else {
-            let billed = crate::workgroup::billed_bytes(estimate.bytes, minimum);
-            (billed, crate::workgroup::cost(billed, price))
-        };
-        Ok(format!(
-            "{}{} (from file sizes and Parquet footers), billed {}, cost ${cost:.7} in workgroup {workgroup}",
-            if estimate.may_read_less { "at most " } else { "" },
-            crate::workgroup::human_bytes(estimate.bytes),
-            crate::workgroup::human_bytes(billed),
-        ))
+        super::metering::explain_line(&self.running_state()?, plan, self.run.as_ref()).await
     }
 
     /// The cutoff the running query's plan is checked against.
     fn preflight(&self) -> Option<super::stream::Preflight> {
-        let run = self.run.as_ref()?;
-        let cutoff = run.workgroup.bytes_scanned_cutoff_per_query?;
-        Some(super::stream::Preflight { cutoff, workgroup: run.workgroup.name.clone() })
+        self.run.as_ref()?.preflight()
     }
 
     /// The state a statement runs with: `now()` is its start time, and a
@@ -825,27 +793,6 @@ fn renamed<'a>(schema: &Schema, name: impl Fn(usize) -> Option<&'a str>) -> Sche
 }
 
 /// An empty schema, for commands.
-/// `workgroup` or `glaux.workgroup`: the session's workgroup.
-fn is_workgroup_setting(name: &str) -> bool {
-    name.eq_ignore_ascii_case("workgroup") || name.eq_ignore_ascii_case("glaux.workgroup")
-}
-
-/// The `-c name=value` (or `--name=value`) pairs of a start-up `options`.
-fn command_line_options(options: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut words = options.split_whitespace();
-    while let Some(word) = words.next() {
-        let pair = match word {
-            "-c" => words.next(),
-            w => w.strip_prefix("-c").or_else(|| w.strip_prefix("--")),
-        };
-        if let Some((k, v)) = pair.and_then(|p| p.split_once('=')) {
-            out.push((k.replace('-', "_"), v.to_string()));
-        }
-    }
-    out
-}
-
 pub(crate) fn no_columns() -> SchemaRef {
     Arc::new(Schema::empty())
 }

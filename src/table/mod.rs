@@ -11,13 +11,15 @@
 //!   partition keys, merged columns).
 //! - [`drift`]: a partition's own column list mapped onto the table's.
 //! - [`projection`]: Athena partition projection (partitions computed from
-//!   TBLPROPERTIES and the query's conditions).
+//!   TBLPROPERTIES and the query's conditions); [`dateformat`]: its date
+//!   patterns.
 //!
 //! External tables become DataFusion `ListingTable`s over the table's
 //! LOCATION, with the catalog's columns as the schema (so planning never
 //! opens a file). Must not depend on `engine`, `server` or `repl`.
 
 pub mod crawl;
+pub mod dateformat;
 pub mod drift;
 pub mod format;
 pub mod metered;
