@@ -7,6 +7,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::pgtypes;
 use datafusion::arrow::datatypes::DataType;
 use futures::StreamExt;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_postgres::{CancelToken, Client, NoTls, SimpleQueryMessage};
 
@@ -20,7 +21,8 @@ pub struct Progress {
 
 pub enum Backend {
     Embedded { engine: Engine, session: Box<Session> },
-    Remote { client: Client, cancel: CancelToken },
+    /// `notices`: the NOTICEs the server sent, not yet shown.
+    Remote { client: Client, cancel: CancelToken, notices: Arc<Mutex<Vec<String>>> },
 }
 
 impl Backend {
@@ -36,13 +38,26 @@ impl Backend {
         let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
             Error::new(SqlState::IoError, format!("cannot connect to {url}: {}", remote_message(&e)))
         })?;
+        let notices: Arc<Mutex<Vec<String>>> = Arc::default();
+        let received = Arc::clone(&notices);
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                log::warn!("connection closed: {e}");
+            let mut connection = connection;
+            let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(tokio_postgres::AsyncMessage::Notice(notice)) => {
+                        received.lock().unwrap_or_else(|p| p.into_inner()).push(notice.message().to_string())
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        log::warn!("connection closed: {e}");
+                        break;
+                    }
+                }
             }
         });
         let cancel = client.cancel_token();
-        Ok(Backend::Remote { client, cancel })
+        Ok(Backend::Remote { client, cancel, notices })
     }
 
     /// Run a script; one result per statement. `progress` is called about
@@ -63,17 +78,18 @@ impl Backend {
         }
     }
 
-    /// Ask the server to cancel the running statement (remote only; an
-    /// embedded statement is cancelled by dropping it).
-    /// What the last query scanned and cost (`scanned ..., cost $...`),
-    /// when it read data; the server sends the same as a NOTICE.
-    pub fn take_query_notice(&self) -> Option<String> {
+    /// Notices to show after a statement: what the last query scanned and
+    /// cost (`scanned ..., cost $...`), when it read data, or whatever
+    /// NOTICEs the server sent.
+    pub fn take_notices(&self) -> Vec<String> {
         match self {
-            Backend::Embedded { session, .. } => session.take_query_notice(),
-            _ => None,
+            Backend::Embedded { session, .. } => session.take_query_notice().into_iter().collect(),
+            Backend::Remote { notices, .. } => std::mem::take(&mut *notices.lock().unwrap_or_else(|p| p.into_inner())),
         }
     }
 
+    /// Ask the server to cancel the running statement (remote only; an
+    /// embedded statement is cancelled by dropping it).
     pub async fn cancel(&self) {
         if let Backend::Remote { cancel, .. } = self {
             let _ = cancel.cancel_query(NoTls).await;

@@ -72,6 +72,9 @@ async fn run_script(backend: &mut Backend, sql: &str, format: OutputFormat) -> i
             for r in results {
                 let _ = out.write_all(render::render(&r, format).as_bytes());
             }
+            for notice in backend.take_notices() {
+                eprintln!("{notice}");
+            }
             0
         }
         Err(e) => {
@@ -200,7 +203,7 @@ async fn execute(backend: &mut Backend, sql: &str, timing: bool) {
             for r in results {
                 print!("{}", render::render(&r, OutputFormat::Table));
             }
-            if let Some(notice) = backend.take_query_notice() {
+            for notice in backend.take_notices() {
                 eprintln!("{notice}");
             }
         }

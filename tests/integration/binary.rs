@@ -293,6 +293,15 @@ fn admin_statements_from_the_command_line() {
         "workgroup,state,description,bytes_scanned_cutoff_per_query,hourly_limit,daily_limit,price_per_tb\n\
          bi,ENABLED,,10.00 GB,,,5.00\nprimary,ENABLED,,,,,5.00\n"
     );
+    // The server's NOTICEs (what a query scanned and cost) reach the shell.
+    let table = dir.path().join("t");
+    std::fs::create_dir_all(&table).unwrap();
+    std::fs::write(table.join("a.csv"), "1,2\n").unwrap();
+    let create = format!("CREATE EXTERNAL TABLE t (a int, b int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}'", table.display());
+    assert!(admin(&[&create]).status.success());
+    let out = admin(&["SELECT sum(b) FROM t"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "sum\n2\n");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "scanned 4 B, cost $0.0000477\n");
     let out = admin(&["DROP", "WORKGROUP", "nope"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("42704: workgroup nope does not exist"));
