@@ -18,9 +18,7 @@ use super::tokens::Words;
 use crate::catalog::{model::now, IfExists, Partition, StorageDescriptor, Table};
 use crate::error::{Error, Result};
 use crate::table::crawl::{merge_columns, survey, Dataset};
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::physical_plan::memory::MemoryStream;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,13 +85,8 @@ pub async fn run(session: &Session, crawl: &Crawl) -> Result<Output> {
     for problem in found.problems {
         report.push([String::new(), "skipped".into(), problem]);
     }
-    let columns: Vec<ArrayRef> = (0..3)
-        .map(|i| Arc::new(StringArray::from(report.iter().map(|r| r[i].clone()).collect::<Vec<_>>())) as ArrayRef)
-        .collect();
-    let schema = result_schema();
-    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(datafusion::error::DataFusionError::from)?;
-    let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
-    Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "CRAWL" })
+    let columns: Vec<Vec<String>> = (0..3).map(|i| report.iter().map(|r| r[i].clone()).collect()).collect();
+    super::show::text_rows(result_schema(), columns, "CRAWL")
 }
 
 /// Bring an existing table up to date with a dataset.

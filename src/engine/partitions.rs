@@ -22,9 +22,7 @@ use crate::catalog::types::hive_to_arrow;
 use crate::catalog::{model::now, Catalog, KeyCondition, KeyTest, Partition, StorageDescriptor, Table};
 use crate::error::{Error, Result, SqlState};
 use crate::table::partitioned::{self, partition_values};
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::sql::sqlparser::tokenizer::Token;
 use std::sync::Arc;
 
@@ -364,8 +362,5 @@ fn done(tag: &str) -> Output {
 }
 
 fn rows(schema: SchemaRef, columns: Vec<Vec<String>>) -> Result<Output> {
-    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
-    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(datafusion::error::DataFusionError::from)?;
-    let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
-    Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "SHOW" })
+    super::show::text_rows(schema, columns, "SHOW")
 }

@@ -40,9 +40,22 @@ pub fn result_schema(statement: &Statement) -> SchemaRef {
 }
 
 fn rows(schema: SchemaRef, columns: Vec<ArrayRef>) -> Result<Output> {
+    tagged_rows(schema, columns, "SHOW")
+}
+
+fn tagged_rows(schema: SchemaRef, columns: Vec<ArrayRef>, tag: &'static str) -> Result<Output> {
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(datafusion::error::DataFusionError::from)?;
     let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
-    Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "SHOW" })
+    Ok(Output::Rows { schema, stream: Box::pin(stream), tag })
+}
+
+/// The rows of a glaux command that answers with text columns (a
+/// column of `String` or of `Option<String>` each).
+pub(crate) fn text_rows<T>(schema: SchemaRef, columns: Vec<Vec<T>>, tag: &'static str) -> Result<Output>
+where
+    StringArray: From<Vec<T>>,
+{
+    tagged_rows(schema, columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect(), tag)
 }
 
 fn strings(values: Vec<String>) -> ArrayRef {

@@ -23,9 +23,7 @@ use super::tokens::Words;
 use crate::catalog::{Catalog, LimitAction, Workgroup};
 use crate::error::{Error, Result, SqlState};
 use crate::workgroup::{human_bytes, parse_bytes, parse_millis};
-use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::sql::sqlparser::tokenizer::Token;
 use std::sync::Arc;
 
@@ -333,8 +331,5 @@ pub async fn run(
 }
 
 fn rows(schema: SchemaRef, columns: Vec<Vec<Option<String>>>) -> Result<Output> {
-    let arrays: Vec<ArrayRef> = columns.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef).collect();
-    let batch = RecordBatch::try_new(Arc::clone(&schema), arrays).map_err(datafusion::error::DataFusionError::from)?;
-    let stream = MemoryStream::try_new(vec![batch], Arc::clone(&schema), None)?;
-    Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "SHOW" })
+    super::show::text_rows(schema, columns, "SHOW")
 }
