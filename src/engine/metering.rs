@@ -12,8 +12,10 @@
 
 use crate::catalog::{Catalog, LimitAction, Workgroup};
 use crate::error::{Error, Result, SqlState};
-use crate::workgroup::ledger::{now_micros, over_budget, Ledger, Outcome, QueryState};
-use crate::workgroup::{billed_bytes, cost, Meter};
+use crate::workgroup::ledger::{now_micros, over_budget, utc_text, Ledger, Outcome, QueryState};
+use super::notices::{Notices, Severity};
+use crate::workgroup::limits::SessionLimits;
+use crate::workgroup::{billed_bytes, cost, human_bytes, Cutoff, Meter};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
@@ -110,7 +112,7 @@ pub struct QueryRun {
     /// Its place under the workgroup's concurrency limit, held to the end.
     _permit: Option<OwnedSemaphorePermit>,
     /// Where the session finds "scanned ..., cost ..." once it succeeded.
-    notice: Arc<Mutex<Option<String>>>,
+    notices: Notices,
 }
 
 /// A new query id: time-ordered and unique within the process.
@@ -138,18 +140,29 @@ pub async fn workgroup_for(catalog: &dyn Catalog, user: &str, chosen: Option<&st
     Ok(wg)
 }
 
+/// Who runs a query, and from where.
+pub struct Submitter<'a> {
+    pub user: &'a str,
+    /// The workgroup the session chose (SET workgroup), if any.
+    pub chosen: Option<&'a str>,
+    /// The local shell, always an admin.
+    pub local: bool,
+    /// The limits the session set for itself.
+    pub limits: SessionLimits,
+    pub notices: &'a Notices,
+}
+
 /// Start a query: record it, then check its workgroup lets it run (a
-/// refusal is recorded as FAILED too).
+/// refusal is recorded as FAILED too). The run's workgroup carries the
+/// limits that hold for it: the workgroup's, with the session's applied.
 pub async fn begin(
     catalog: &dyn Catalog,
     ledger: &Arc<Ledger>,
     active: &Arc<ActiveQueries>,
-    user: &str,
-    chosen: Option<&str>,
-    local: bool,
+    by: Submitter<'_>,
     sql: &str,
-    notice: &Arc<Mutex<Option<String>>>,
 ) -> Result<QueryRun> {
+    let Submitter { user, chosen, local, limits, notices } = by;
     let id = new_id();
     let workgroup = workgroup_for(catalog, user, chosen, local).await;
     let name = match &workgroup {
@@ -157,10 +170,10 @@ pub async fn begin(
         Err(_) => chosen.unwrap_or(Workgroup::PRIMARY).to_string(),
     };
     let checked = workgroup.and_then(|wg| {
-        admit(ledger, &wg)?;
+        admit(ledger, &wg, notices)?;
         Ok(wg)
     });
-    let workgroup = match checked {
+    let mut workgroup = match checked {
         Ok(wg) => wg,
         Err(e) => {
             ledger.submit(&id, user, &name, sql, QueryState::Running)?;
@@ -174,7 +187,14 @@ pub async fn begin(
     let queued = gate.is_some() && permit.is_none();
     let state = if queued { QueryState::Queued } else { QueryState::Running };
     ledger.submit(&id, user, &name, sql, state)?;
-    let meter = Arc::new(Meter::with_cutoff(workgroup.bytes_scanned_cutoff_per_query, &workgroup.name));
+    let own_cutoff = workgroup.bytes_scanned_cutoff_per_query;
+    limits.apply(&mut workgroup);
+    let cutoff = workgroup.bytes_scanned_cutoff_per_query.map(|bytes| Cutoff {
+        bytes,
+        workgroup: workgroup.name.clone(),
+        by_session: Some(bytes) != own_cutoff,
+    });
+    let meter = Arc::new(Meter::with_cutoff(cutoff));
     let cancel = CancellationToken::new();
     let entry = Active {
         id: id.clone(),
@@ -195,7 +215,7 @@ pub async fn begin(
         active: Arc::clone(active),
         cancel,
         _permit: permit,
-        notice: Arc::clone(notice),
+        notices: notices.clone(),
     };
     if let (true, Some(gate)) = (queued, gate) {
         let wait = std::time::Duration::from_millis(run.workgroup.queue_timeout_ms);
@@ -231,8 +251,9 @@ pub async fn begin(
 }
 
 /// Whether a workgroup takes new queries: enabled, and (when its action
-/// is block) under its hourly and daily budgets.
-fn admit(ledger: &Ledger, wg: &Workgroup) -> Result<()> {
+/// is block) under its hourly and daily budgets. Over a budget whose
+/// action is warn, the query runs and its client gets a WARNING.
+fn admit(ledger: &Ledger, wg: &Workgroup, notices: &Notices) -> Result<()> {
     if !wg.enabled {
         return Err(Error::new(SqlState::InsufficientPrivilege, format!("workgroup {} is disabled", wg.name))
             .with_hint(format!("an admin can run ALTER WORKGROUP {} ENABLE, or SET workgroup to another", wg.name)));
@@ -247,7 +268,17 @@ fn admit(ledger: &Ledger, wg: &Workgroup) -> Result<()> {
         if used >= limit {
             match wg.limit_action {
                 LimitAction::Block => return Err(over_budget(&wg.name, window, used, limit, start + length)),
-                LimitAction::Warn => log::warn!("workgroup {} is over its {window} budget ({used} of {limit} bytes)", wg.name),
+                LimitAction::Warn => {
+                    let text = format!(
+                        "workgroup {} has used its {window} budget ({} of {}) until {}; the query runs because its limit_action is warn",
+                        wg.name,
+                        human_bytes(used),
+                        human_bytes(limit),
+                        utc_text(start + length),
+                    );
+                    log::warn!("{text}");
+                    notices.push(Severity::Warning, text);
+                }
             }
         }
     }
@@ -258,7 +289,7 @@ fn admit(ledger: &Ledger, wg: &Workgroup) -> Result<()> {
 /// cost $0.0059`.
 fn summary(bytes: u64, cost: f64) -> String {
     let price = if cost >= 0.0001 { format!("{cost:.4}") } else { format!("{cost:.7}") };
-    format!("scanned {}, cost ${price}", crate::workgroup::human_bytes(bytes))
+    format!("scanned {}, cost ${price}", human_bytes(bytes))
 }
 
 fn failed(e: &Error, bytes: u64, billed: u64, cost: f64) -> Outcome {
@@ -288,7 +319,7 @@ impl QueryRun {
             Err(e) => failed(e, bytes, billed, cost),
         };
         if result.is_ok() && bytes > 0 {
-            *self.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(summary(bytes, cost));
+            self.notices.push(Severity::Notice, summary(bytes, cost));
         }
         if let Err(e) = self.ledger.finish(&self.id, &outcome) {
             log::error!("cannot record the end of query {}: {e}", self.id);
@@ -391,9 +422,8 @@ impl QueryRun {
     }
 
     /// The cutoff its plan is checked against before it runs.
-    pub fn preflight(&self) -> Option<super::stream::Preflight> {
-        let cutoff = self.workgroup.bytes_scanned_cutoff_per_query?;
-        Some(super::stream::Preflight { cutoff, workgroup: self.workgroup.name.clone() })
+    pub fn preflight(&self) -> Option<Cutoff> {
+        self.meter.cutoff().cloned()
     }
 }
 
@@ -405,7 +435,7 @@ pub async fn explain_line(
     run: Option<&QueryRun>,
 ) -> Result<String> {
     let physical = state.create_physical_plan(plan).await?;
-    let estimate = crate::table::metered::estimate(&physical, state.runtime_env());
+    let estimate = crate::table::estimate::estimate(&physical, state.runtime_env()).await?;
     let (workgroup, minimum, price) = match run {
         Some(r) => (r.workgroup.name.clone(), r.workgroup.minimum_billed_bytes, r.workgroup.price_per_tb),
         None => (Workgroup::PRIMARY.to_string(), 0, 0.0),

@@ -12,6 +12,7 @@
 //! - [`stream`]: wrappers of result streams.
 //! - [`cursor`]: DECLARE / FETCH / CLOSE.
 //! - [`single_value`]: the aggregate behind correlated scalar subqueries.
+//! - [`notices`]: NOTICEs and WARNINGs a statement leaves for its client.
 //!
 //! Every table a statement references is resolved through the catalog
 //! before DataFusion plans it (see `catalog::provider`).
@@ -25,6 +26,7 @@ pub mod ddl;
 mod functions;
 pub mod hive_ddl;
 mod literals;
+pub mod notices;
 mod partitions;
 mod reshape;
 mod rewrite;

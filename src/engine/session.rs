@@ -16,6 +16,7 @@ use super::metering::{command_line_options, is_workgroup_setting};
 use super::{ddl, settings, show, Shared, DEFAULT_DATABASE};
 use crate::pgcatalog::{self, snapshot as view, CursorInfo, SessionView, SharedView};
 use crate::catalog::require_database;
+use crate::workgroup::limits::{self, SessionLimits};
 use crate::error::{Error, Result, SqlState};
 use crate::pgtypes::copy::CopyFormat;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -82,8 +83,8 @@ pub struct Session {
     workgroup: Option<String>,
     /// The query being started, metered under its workgroup.
     run: Option<super::metering::QueryRun>,
-    /// What the last query scanned and cost, for the client to show.
-    notice: Arc<std::sync::Mutex<Option<String>>>,
+    /// Notices for the client: what the last query scanned and cost, ...
+    notices: super::notices::Notices,
 }
 
 impl Session {
@@ -108,14 +109,15 @@ impl Session {
             local: false,
             workgroup: None,
             run: None,
-            notice: Arc::default(),
+            notices: Default::default(),
         }
     }
 
-    /// `scanned 1.21 GB, cost $0.0059` once a query that read data has
-    /// finished (taken: each query's is given once).
-    pub fn take_query_notice(&self) -> Option<String> {
-        self.notice.lock().unwrap_or_else(|p| p.into_inner()).take()
+    /// The notices the last statements left for the client (`scanned
+    /// 1.21 GB, cost $0.0059` once a query that read data has finished),
+    /// each given once.
+    pub fn take_notices(&self) -> Vec<super::notices::Notice> {
+        self.notices.take()
     }
 
     /// Mark this as the local shell's session on the data dir, which may
@@ -144,6 +146,8 @@ impl Session {
                 for (k, v) in command_line_options(value) {
                     if is_workgroup_setting(&k) {
                         self.workgroup = Some(v);
+                    } else if crate::pgcatalog::settings::find(&k).is_some_and(|s| !s.read_only) {
+                        settings::set(&mut view::write(&self.view), &k, &v)?;
                     }
                 }
             } else if is_workgroup_setting(name) {
@@ -257,17 +261,15 @@ impl Session {
     pub async fn execute(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
         let started = tokio::time::Instant::now();
         if matches!(prepared.statement, Statement::Query(_) | Statement::CopyTo { .. }) {
-            let run = super::metering::begin(
-                self.shared.catalog.as_ref(),
-                &self.shared.ledger,
-                &self.shared.active,
-                &self.user,
-                self.workgroup.as_deref(),
-                self.local,
-                &prepared.sql.text,
-                &self.notice,
-            )
-            .await;
+            let by = super::metering::Submitter {
+                user: &self.user,
+                chosen: self.workgroup.as_deref(),
+                local: self.local,
+                limits: self.limits(),
+                notices: &self.notices,
+            };
+            let run = super::metering::begin(self.shared.catalog.as_ref(), &self.shared.ledger, &self.shared.active, by, &prepared.sql.text)
+                .await;
             match run {
                 Ok(run) => self.run = Some(run),
                 Err(e) => {
@@ -280,11 +282,11 @@ impl Session {
             Ok(()) => self.execute_unchecked(prepared, params).await,
             Err(e) => Err(e),
         };
-        // The workgroup's statement timeout applies when the session has
-        // none, or may not override it.
-        let workgroup_timeout = self.run.as_ref().and_then(|r| {
-            r.workgroup.statement_timeout_ms.map(|t| (t, r.workgroup.allow_user_override))
-        });
+        // A query's timeout is its workgroup's, with the session's applied.
+        let timeout = match &self.run {
+            Some(run) => run.workgroup.statement_timeout_ms,
+            None => self.limits().statement_timeout_ms.flatten(),
+        };
         let result = match self.run.take() {
             None => result,
             Some(run) => run.recording(result),
@@ -296,11 +298,11 @@ impl Session {
                     None => stream,
                 };
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Rows { schema, stream: self.timed(stream, started, workgroup_timeout), tag })
+                Ok(Output::Rows { schema, stream: timed(stream, started, timeout), tag })
             }
             Ok(Output::Copy { schema, stream, format }) => {
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Copy { schema, stream: self.timed(stream, started, workgroup_timeout), format })
+                Ok(Output::Copy { schema, stream: timed(stream, started, timeout), format })
             }
             Ok(done) => Ok(done),
             Err(e) => {
@@ -562,7 +564,7 @@ impl Session {
     }
 
     /// The cutoff the running query's plan is checked against.
-    fn preflight(&self) -> Option<super::stream::Preflight> {
+    fn preflight(&self) -> Option<crate::workgroup::Cutoff> {
         self.run.as_ref()?.preflight()
     }
 
@@ -582,24 +584,25 @@ impl Session {
         Ok(state)
     }
 
-    /// `stream` limited by `statement_timeout` (milliseconds; 0 is none),
-    /// counted from `started`.
-    fn timed(
-        &self,
-        stream: SendableRecordBatchStream,
-        started: tokio::time::Instant,
-        workgroup: Option<(u64, bool)>,
-    ) -> SendableRecordBatchStream {
-        let mut millis = view::read(&self.view).setting("statement_timeout").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        if let Some((limit, may_override)) = workgroup {
-            if millis == 0 || !may_override {
-                millis = limit;
-            }
+    /// The per-query limits this session set for itself.
+    fn limits(&self) -> SessionLimits {
+        let view = view::read(&self.view);
+        SessionLimits::from_settings(|name| view.setting(name).map(str::to_string))
+    }
+
+    /// After a SET of a per-query limit: a NOTICE when the session's
+    /// workgroup keeps its own, stricter, limit.
+    async fn note_held_limits(&self) {
+        let catalog = self.shared.catalog.as_ref();
+        let Ok(wg) = super::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await else {
+            return;
+        };
+        for held in self.limits().held_by(&wg) {
+            self.notices.push(
+                super::notices::Severity::Notice,
+                format!("workgroup {} does not let sessions loosen its {held}; its queries keep that limit", wg.name),
+            );
         }
-        if millis == 0 {
-            return stream;
-        }
-        super::stream::with_deadline(stream, started + std::time::Duration::from_millis(millis))
     }
 
     /// The session's `TimeZone`, as an Arrow time zone.
@@ -646,6 +649,9 @@ impl Session {
         let reported = settings::set(&mut view::write(&self.view), &name, value)?;
         self.changed.extend(reported);
         self.apply_time_zone();
+        if matches!(name.as_str(), "statement_timeout" | limits::CUTOFF_SETTING | limits::MEMORY_SETTING) {
+            self.note_held_limits().await;
+        }
         Ok(())
     }
 
@@ -795,4 +801,13 @@ fn renamed<'a>(schema: &Schema, name: impl Fn(usize) -> Option<&'a str>) -> Sche
 /// An empty schema, for commands.
 pub(crate) fn no_columns() -> SchemaRef {
     Arc::new(Schema::empty())
+}
+
+/// `stream` limited by a statement timeout (milliseconds), counted from
+/// `started`.
+fn timed(stream: SendableRecordBatchStream, started: tokio::time::Instant, timeout_ms: Option<u64>) -> SendableRecordBatchStream {
+    match timeout_ms {
+        Some(ms) => super::stream::with_deadline(stream, started + std::time::Duration::from_millis(ms)),
+        None => stream,
+    }
 }

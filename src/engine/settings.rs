@@ -8,6 +8,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::pgcatalog::functions::unrecognized_setting;
 use crate::pgcatalog::settings::{self, Setting};
 use crate::pgcatalog::SessionView;
+use crate::workgroup::limits;
 
 /// What SET does to `name`: validate and normalise `value`, store it.
 /// Returns the PostgreSQL spelling of the name if it is reported to clients.
@@ -104,6 +105,15 @@ fn normalize(setting: &Setting, value: &str) -> Result<String> {
                 Err(Error::new(SqlState::FeatureNotSupported, format!("client encoding \"{value}\" is not supported; glaux speaks UTF8")))
             }
             "client_encoding" => Ok("UTF8".into()),
+            limits::CUTOFF_SETTING | limits::MEMORY_SETTING => {
+                if trimmed.eq_ignore_ascii_case(limits::FROM_WORKGROUP) {
+                    return Ok(limits::FROM_WORKGROUP.into());
+                }
+                match limits::parse_size_limit(trimmed) {
+                    Some(_) => Ok(trimmed.to_string()),
+                    None => Err(invalid("; give a size (512MB, 10GB), none, or workgroup")),
+                }
+            }
             "TimeZone" => match crate::pgtypes::arrow_time_zone(trimmed) {
                 Some(_) => Ok(trimmed.to_string()),
                 None => Err(invalid("; glaux knows UTC and IANA zone names (Europe/Berlin, Etc/GMT+3)")),

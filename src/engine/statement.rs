@@ -287,9 +287,7 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
             other => return Err(Error::not_supported(format!("{other}"))),
         },
         Ast::Set(set) => set_statement(set)?,
-        Ast::ShowVariable { variable } => Statement::ShowVariable {
-            name: variable.iter().map(|i| i.value.to_ascii_lowercase()).collect::<Vec<_>>().join(" "),
-        },
+        Ast::ShowVariable { variable } => Statement::ShowVariable { name: shown_variable(&variable) },
         Ast::StartTransaction { .. } => Statement::Transaction(TxCommand::Begin),
         Ast::Commit { .. } => Statement::Transaction(TxCommand::Commit),
         Ast::Rollback { savepoint: None, .. } => Statement::Transaction(TxCommand::Rollback),
@@ -516,4 +514,18 @@ pub fn object_name_parts(name: &ObjectName) -> Vec<String> {
             None => part.to_string(),
         })
         .collect()
+}
+
+/// The setting SHOW names. The parser gives its words apart: `SHOW
+/// transaction isolation level` and `SHOW glaux.workgroup` both arrive as
+/// several identifiers, so the names PostgreSQL spells with spaces are
+/// matched, and the rest are dotted (custom) names.
+fn shown_variable(words: &[datafusion::sql::sqlparser::ast::Ident]) -> String {
+    let words: Vec<String> = words.iter().map(|i| i.value.to_ascii_lowercase()).collect();
+    let spaced = words.join(" ");
+    match spaced.as_str() {
+        "transaction isolation level" | "session authorization" => spaced,
+        "time zone" => "timezone".into(),
+        _ => words.join("."),
+    }
 }

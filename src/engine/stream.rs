@@ -7,6 +7,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use crate::workgroup::Cutoff;
 
 /// `stream`, raising `flag` if it yields an error.
 pub fn fail_on_error(stream: SendableRecordBatchStream, flag: Arc<AtomicBool>) -> SendableRecordBatchStream {
@@ -96,41 +97,26 @@ fn query_runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Plan `df` and start it, with every join's output cooperative: a join
+/// Plan `df` and start it: refused (53400) when its scan estimate is past
+/// the query's cutoff and nothing could make it read less; every join's
+/// output cooperative: a join
 /// can produce batches for a long time without its inputs ever waiting
 /// (a cross join), and only an operator that yields to the runtime lets
 /// the task see that its client has gone and stop.
-/// A workgroup's per-query cutoff, checked against the plan's scan
-/// estimate before the query runs.
-#[derive(Debug, Clone)]
-pub struct Preflight {
-    pub cutoff: u64,
-    pub workgroup: String,
-}
-
-async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Preflight>) -> datafusion::error::Result<SendableRecordBatchStream> {
+async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Cutoff>) -> datafusion::error::Result<SendableRecordBatchStream> {
     use datafusion::common::tree_node::{Transformed, TreeNode};
     use datafusion::physical_plan::{coop::CooperativeExec, ExecutionPlan};
     let context = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
     if let Some(p) = preflight {
         // Refused up front only when nothing can make it read less.
-        let estimate = crate::table::metered::estimate(&plan, &context.runtime_env());
-        if !estimate.may_read_less && estimate.bytes > p.cutoff {
-            use crate::workgroup::human_bytes;
-            let error = crate::error::Error::new(
-                crate::error::SqlState::ResourceLimit,
-                format!(
-                    "query refused before it ran: it would read {} (estimated from file sizes and Parquet footers) and workgroup {} allows {} per query",
-                    human_bytes(estimate.bytes),
-                    p.workgroup,
-                    human_bytes(p.cutoff)
-                ),
-            )
-            .with_hint(format!(
-                "bytes_scanned_cutoff_per_query of workgroup {} is {} bytes; add conditions on partition columns, select fewer columns, or ask an admin to raise it",
-                p.workgroup, p.cutoff
-            ));
+        let estimate = crate::table::estimate::estimate(&plan, &context.runtime_env()).await?;
+        if !estimate.may_read_less && estimate.bytes > p.bytes {
+            let did = format!(
+                "query refused before it ran: it would read {} (estimated from file sizes and Parquet footers)",
+                crate::workgroup::human_bytes(estimate.bytes)
+            );
+            let error = p.exceeded(&did);
             return Err(error.into_datafusion());
         }
     }
@@ -149,7 +135,7 @@ async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Preflight>)
 /// Start `df` on the query runtime; its batches arrive through a small
 /// channel, so a slow client holds back the query. Dropping the returned
 /// stream stops the query (the producing task ends at its next send).
-pub fn execute_apart(df: datafusion::prelude::DataFrame, preflight: Option<Preflight>) -> SendableRecordBatchStream {
+pub fn execute_apart(df: datafusion::prelude::DataFrame, preflight: Option<Cutoff>) -> SendableRecordBatchStream {
     let schema = Arc::new(df.schema().as_arrow().clone());
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     query_runtime().spawn(async move {

@@ -61,6 +61,8 @@ pub static SETTINGS: &[Setting] = &[
     setting("default_transaction_read_only", "off", "bool", "Sets the default read-only status of new transactions."),
     setting("escape_string_warning", "on", "bool", "Warn about backslash escapes in ordinary string literals."),
     setting("extra_float_digits", "1", "integer", "Sets the number of digits displayed for floating-point values."),
+    setting("glaux.bytes_scanned_cutoff_per_query", "workgroup", "string", "Sets the bytes one query may scan: a size, none, or workgroup (its workgroup's)."),
+    setting("glaux.query_memory_limit", "workgroup", "string", "Sets the memory one query may use: a size, none, or workgroup (its workgroup's)."),
     unit(setting("idle_in_transaction_session_timeout", "0", "integer", "Sets the maximum allowed idle time between queries, when in a transaction."), "ms"),
     reported(fixed(setting("in_hot_standby", "off", "bool", "Shows whether hot standby is currently active."))),
     reported(fixed(setting("integer_datetimes", "on", "bool", "Shows whether datetimes are integer based."))),

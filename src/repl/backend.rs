@@ -46,7 +46,11 @@ impl Backend {
             while let Some(message) = messages.next().await {
                 match message {
                     Ok(tokio_postgres::AsyncMessage::Notice(notice)) => {
-                        received.lock().unwrap_or_else(|p| p.into_inner()).push(notice.message().to_string())
+                        let text = match notice.severity() {
+                            "NOTICE" => notice.message().to_string(),
+                            severity => format!("{severity}: {}", notice.message()),
+                        };
+                        received.lock().unwrap_or_else(|p| p.into_inner()).push(text)
                     }
                     Ok(_) => {}
                     Err(e) => {
@@ -83,7 +87,7 @@ impl Backend {
     /// NOTICEs the server sent.
     pub fn take_notices(&self) -> Vec<String> {
         match self {
-            Backend::Embedded { session, .. } => session.take_query_notice().into_iter().collect(),
+            Backend::Embedded { session, .. } => session.take_notices().iter().map(ToString::to_string).collect(),
             Backend::Remote { notices, .. } => std::mem::take(&mut *notices.lock().unwrap_or_else(|p| p.into_inner())),
         }
     }

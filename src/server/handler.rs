@@ -292,7 +292,7 @@ impl SimpleQueryHandler for Inner {
                     };
                     send_changed_settings(client, &mut session).await?;
                     if sent.is_ok() {
-                        send_query_notice(client, &session).await?;
+                        send_notices(client, &session).await?;
                     }
                     if let Err(e) = sent {
                         session.note_error();
@@ -320,16 +320,22 @@ impl SimpleQueryHandler for Inner {
     }
 }
 
-/// After a query that read data: a NOTICE with what it scanned and cost.
-async fn send_query_notice<C>(client: &mut C, session: &crate::engine::Session) -> PgWireResult<()>
+/// After a statement: the notices it left (what a query scanned and
+/// cost, a workgroup over its budget, ...).
+async fn send_notices<C>(client: &mut C, session: &crate::engine::Session) -> PgWireResult<()>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
-    if let Some(text) = session.take_query_notice() {
-        let notice = pgwire::error::ErrorInfo::new("NOTICE".into(), "00000".into(), text);
-        client.feed(PgWireBackendMessage::NoticeResponse(notice.into())).await?;
+    for notice in session.take_notices() {
+        // 01000 is PostgreSQL's SQLSTATE for a WARNING, 00000 for a NOTICE.
+        let code = match notice.severity {
+            crate::engine::notices::Severity::Warning => "01000",
+            crate::engine::notices::Severity::Notice => "00000",
+        };
+        let info = pgwire::error::ErrorInfo::new(notice.severity.as_str().into(), code.into(), notice.text);
+        client.feed(PgWireBackendMessage::NoticeResponse(info.into())).await?;
     }
     Ok(())
 }
@@ -504,27 +510,31 @@ impl ExtendedQueryHandler for Inner {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
-        let portal = match client.portal_store().get_portal(name) {
-            Some(p) if message.max_rows == 0 && matches!(client.state(), PgWireConnectionState::ReadyForQuery) => p,
-            _ => return self._on_execute(client, message).await,
+        let mut portal = match client.portal_store().get_portal(name) {
+            Some(p) if message.max_rows == 0 && matches!(client.state(), PgWireConnectionState::ReadyForQuery) => Some(p),
+            _ => None,
         };
-        let returns_rows = matches!(&portal.statement.statement, WireStatement::Prepared(p) if !p.schema.fields().is_empty());
-        if !returns_rows || !matches!(*portal.state().lock().await, PortalExecutionState::Initial) {
-            return self._on_execute(client, message).await;
-        }
-        client.set_state(PgWireConnectionState::QueryInProgress);
-        match ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await? {
-            Response::Query(rows) => {
-                send_query_response(client, rows, false).await?;
-                let conn = connection(client)?;
-                let session = conn.session.lock().await;
-                send_query_notice(client, &session).await?;
+        if let Some(p) = &portal {
+            let returns_rows = matches!(&p.statement.statement, WireStatement::Prepared(p) if !p.schema.fields().is_empty());
+            if !returns_rows || !matches!(*p.state().lock().await, PortalExecutionState::Initial) {
+                portal = None;
             }
-            Response::Execution(tag) => send_execution_response(client, tag).await?,
-            _ => return Err(user_error(&Error::internal("a row-returning statement produced no rows"))),
         }
-        *portal.state().lock().await = PortalExecutionState::Finished;
-        client.set_state(PgWireConnectionState::ReadyForQuery);
-        Ok(())
+        match portal {
+            None => self._on_execute(client, message).await?,
+            Some(portal) => {
+                client.set_state(PgWireConnectionState::QueryInProgress);
+                match ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await? {
+                    Response::Query(rows) => send_query_response(client, rows, false).await?,
+                    Response::Execution(tag) => send_execution_response(client, tag).await?,
+                    _ => return Err(user_error(&Error::internal("a row-returning statement produced no rows"))),
+                }
+                *portal.state().lock().await = PortalExecutionState::Finished;
+                client.set_state(PgWireConnectionState::ReadyForQuery);
+            }
+        }
+        let conn = connection(client)?;
+        let session = conn.session.lock().await;
+        send_notices(client, &session).await
     }
 }

@@ -25,6 +25,12 @@ const TEXT_OUTPUT: &str = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputF
 /// The table property naming the compression of text files (Athena's key).
 pub const COMPRESSION_KEY: &str = "compressionType";
 
+/// The bytes read from the end of a Parquet file to get its footer in one
+/// request. Those bytes are billed, so this is far below DataFusion's
+/// default (512 KB, a large share of a small file); a footer larger than
+/// this costs one more request.
+pub const PARQUET_FOOTER_READ: usize = 64 * 1024;
+
 /// The data format of a table, decided from its StorageDescriptor.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TableFormat {
@@ -66,7 +72,7 @@ impl TableFormat {
     /// The DataFusion file format that reads it.
     pub fn file_format(&self) -> Arc<dyn FileFormat> {
         match self {
-            TableFormat::Parquet => Arc::new(ParquetFormat::default()),
+            TableFormat::Parquet => Arc::new(ParquetFormat::default().with_metadata_size_hint(Some(PARQUET_FOOTER_READ))),
             TableFormat::Orc => Arc::new(OrcFormat),
             TableFormat::Csv(options) => Arc::new(CsvFormat::default().with_options(options.as_ref().clone())),
             TableFormat::Json(compression) => {

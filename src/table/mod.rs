@@ -3,6 +3,7 @@
 //! - [`format`]: StorageDescriptor <-> file format (Parquet, ORC, CSV, JSON).
 //! - [`orc`]: the ORC `FileFormat`.
 //! - [`metered`]: bytes read per scan (EXPLAIN ANALYZE's `bytes_read`).
+//! - [`estimate`]: what a plan will read, before it runs.
 //! - [`store`]: object stores per location, byte counting, hidden files.
 //!
 //! - [`partitioned`]: `PARTITIONED BY` tables, read through their
@@ -21,6 +22,7 @@
 pub mod crawl;
 pub mod dateformat;
 pub mod drift;
+pub mod estimate;
 pub mod format;
 pub mod metered;
 pub mod orc;

@@ -313,7 +313,7 @@ impl SchemaProvider for SystemTables {
 
 /// 53400 for a workgroup over its hourly or daily budget.
 pub fn over_budget(workgroup: &str, window: &str, used: u64, limit: u64, resets: i64) -> Error {
-    let at = chrono::DateTime::from_timestamp_micros(resets).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default();
+    let at = utc_text(resets);
     Error::new(
         SqlState::ResourceLimit,
         format!(
@@ -323,4 +323,10 @@ pub fn over_budget(workgroup: &str, window: &str, used: u64, limit: u64, resets:
         ),
     )
     .with_hint(format!("the {window} limit of workgroup {workgroup} resets at {at}; an admin can raise it with ALTER WORKGROUP"))
+}
+
+/// A time (microseconds since the epoch) as messages give it:
+/// `2026-11-21 16:00 UTC`.
+pub fn utc_text(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
 }

@@ -9,11 +9,14 @@
 //!   workgroup's minimum (10 MB by default) per query, rounded up to the
 //!   next MB (2^20 bytes), at a price per TB (2^40 bytes).
 //! - [`ledger`]: the durable query history and usage.
+//! - [`limits`]: the limits a session sets for itself, against its
+//!   workgroup's.
 //! The workgroup statements are `engine/workgroups.rs`.
 //!
 //! Must not depend on `server` or `repl`.
 
 pub mod ledger;
+pub mod limits;
 
 use crate::error::{Error, SqlState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,16 +31,48 @@ pub struct Meter {
     cutoff: Option<Cutoff>,
 }
 
+/// A per-query scan cutoff, and who set it.
 #[derive(Debug, Clone)]
-struct Cutoff {
-    bytes: u64,
-    workgroup: String,
+pub struct Cutoff {
+    pub bytes: u64,
+    pub workgroup: String,
+    /// Set by the session (`glaux.bytes_scanned_cutoff_per_query`) rather
+    /// than by the workgroup.
+    pub by_session: bool,
+}
+
+impl Cutoff {
+    /// 53400 for a query that `did` ("read 5.02 MB") more than allowed.
+    pub fn exceeded(&self, did: &str) -> Error {
+        let (who, hint) = if self.by_session {
+            (
+                "this session".to_string(),
+                format!(
+                    "the session set glaux.bytes_scanned_cutoff_per_query to {} bytes; RESET it for the limit of workgroup {}",
+                    self.bytes, self.workgroup
+                ),
+            )
+        } else {
+            (
+                format!("workgroup {}", self.workgroup),
+                format!(
+                    "bytes_scanned_cutoff_per_query of workgroup {} is {} bytes; add conditions on partition columns, select fewer columns, or ask an admin to raise it",
+                    self.workgroup, self.bytes
+                ),
+            )
+        };
+        Error::new(SqlState::ResourceLimit, format!("{did} and {who} allows {} per query", human_bytes(self.bytes))).with_hint(hint)
+    }
 }
 
 impl Meter {
-    /// A meter that stops the query past `bytes` (the cutoff of `workgroup`).
-    pub fn with_cutoff(bytes: Option<u64>, workgroup: &str) -> Meter {
-        Meter { read: AtomicU64::new(0), cutoff: bytes.map(|bytes| Cutoff { bytes, workgroup: workgroup.to_string() }) }
+    /// A meter that stops the query past its cutoff.
+    pub fn with_cutoff(cutoff: Option<Cutoff>) -> Meter {
+        Meter { read: AtomicU64::new(0), cutoff }
+    }
+
+    pub fn cutoff(&self) -> Option<&Cutoff> {
+        self.cutoff.as_ref()
     }
 
     /// Bytes read so far.
@@ -65,19 +100,7 @@ impl Meter {
 }
 
 fn over_cutoff(c: &Cutoff, read: u64) -> Error {
-    Error::new(
-        SqlState::ResourceLimit,
-        format!(
-            "query stopped: it read {} and workgroup {} allows {} per query",
-            human_bytes(read),
-            c.workgroup,
-            human_bytes(c.bytes)
-        ),
-    )
-    .with_hint(format!(
-        "bytes_scanned_cutoff_per_query of workgroup {} is {} bytes; add conditions on partition columns, select fewer columns, or ask an admin to raise it",
-        c.workgroup, c.bytes
-    ))
+    c.exceeded(&format!("query stopped: it read {}", human_bytes(read)))
 }
 
 /// The bytes billed for a query that read `bytes`: at least `minimum`,

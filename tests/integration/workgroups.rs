@@ -328,5 +328,116 @@ async fn psql_sees_what_a_query_scanned_and_cost() {
     // A query that reads nothing from storage gets no notice.
     let (_, err) = psql("SELECT 1").await.unwrap();
     assert!(!err.contains("NOTICE"), "stderr: {err}");
+
+    // Over a budget whose action is warn, a query runs, with a WARNING.
+    client
+        .batch_execute(
+            "CREATE WORKGROUP lenient WITH (hourly_limit = '1B', limit_action = warn,
+               statement_timeout = '1min', allow_user_override = false)",
+        )
+        .await
+        .unwrap();
+    let (out, err) = psql("SET workgroup = 'lenient'; SELECT count(*) FROM t; SELECT count(*) FROM t").await.unwrap();
+    assert_eq!(out.lines().filter(|l| *l == "1000").count(), 2, "stdout: {out}");
+    assert_eq!(err.matches("WARNING:  workgroup lenient has used its hourly budget (").count(), 1, "stderr: {err}");
+    assert!(err.contains("the query runs because its limit_action is warn"), "stderr: {err}");
+    // A session may not loosen the limits of a workgroup that allows no
+    // overrides, and is told so; tightening them is silent.
+    let (_, err) = psql("SET workgroup = 'lenient'; SET statement_timeout = '2min'").await.unwrap();
+    let expected = "NOTICE:  workgroup lenient does not let sessions loosen its statement_timeout (60000 ms); its queries keep that limit";
+    assert!(err.contains(expected), "stderr: {err}");
+    let (_, err) = psql("SET workgroup = 'lenient'; SET statement_timeout = '30s'").await.unwrap();
+    assert!(err.is_empty(), "stderr: {err}");
+    server.stop().await;
+}
+
+/// A Parquet file of `rows` rows in row groups of `group` rows: a small
+/// `id` column and a wide `note` column of random hex text (so it does
+/// not compress away). Returns the bytes of `id`'s column chunks.
+fn wide_parquet(path: &std::path::Path, rows: i64, group: usize) -> u64 {
+    use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("note", DataType::Utf8, false)]));
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let notes: Vec<String> = (0..rows)
+        .map(|_| {
+            (0..8)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    format!("{seed:016x}")
+                })
+                .collect()
+        })
+        .collect();
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![Arc::new(Int64Array::from_iter_values(0..rows)), Arc::new(StringArray::from(notes))],
+    )
+    .unwrap();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let properties = datafusion::parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(group)).build();
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, Some(properties)).unwrap();
+    writer.write(&batch).unwrap();
+    let footer = writer.close().unwrap();
+    footer.row_groups().iter().map(|rg| rg.column(0).compressed_size() as u64).sum()
+}
+
+#[tokio::test]
+async fn estimate_counts_the_parquet_columns_a_query_reads() {
+    // Two partitions of 20,000 rows: `note` is about 2.5 MB a file, `id`
+    // a small fraction of that.
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("events");
+    let id_chunks: u64 = [1, 2].iter().map(|day| wide_parquet(&lake.join(format!("day={day}/part-0.parquet")), 20_000, 20_000)).sum();
+    let files: u64 = [1, 2].iter().map(|d| std::fs::metadata(lake.join(format!("day={d}/part-0.parquet"))).unwrap().len()).sum();
+    // One file of 12 MB in four row groups, which DataFusion reads in
+    // byte ranges: each row group counts once.
+    let big_id_chunks = wide_parquet(&dir.path().join("big/part-0.parquet"), 90_000, 22_500);
+    let server = TestServer::start(engine_in(&dir.path().join("data")).await).await;
+    let client = server.connect().await;
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE events (id bigint, note string) PARTITIONED BY (day int)
+               STORED AS PARQUET LOCATION '{}';
+             MSCK REPAIR TABLE events;
+             CREATE WORKGROUP capped WITH (bytes_scanned_cutoff_per_query = '1MB');
+             SET workgroup = 'capped'",
+            lake.display()
+        ))
+        .await
+        .unwrap();
+    // Only `id`'s column chunks count, so the query fits and runs.
+    assert_eq!(simple_rows(&client, "SELECT sum(id) FROM events").await, vec![vec!["399980000"]]);
+    let read = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(id) FROM events'").await;
+    let read: u64 = read[0][0].parse().unwrap();
+    // `id`'s chunks, and each footer: one 64 KB read from the file's end.
+    assert!(read >= id_chunks && read <= id_chunks + 2 * 64 * 1024, "read {read}; id is {id_chunks} of {files} bytes");
+    // The wide column cannot fit: refused up front with the estimate.
+    let err = client.simple_query("SELECT max(note) FROM events").await.unwrap_err();
+    assert_eq!(code(&err), "53400", "{err:?}");
+    let message = err.as_db_error().unwrap().message().to_string();
+    assert!(message.starts_with("query refused before it ran: it would read "), "{message}");
+    // EXPLAIN's estimate is `id`'s chunks.
+    let plan = simple_rows(&client, "EXPLAIN SELECT sum(id) FROM events").await;
+    let expected = format!(
+        "{} (from file sizes and Parquet footers), billed 10.00 MB, cost $0.0000477 in workgroup capped",
+        glaux::workgroup::human_bytes(id_chunks)
+    );
+    assert_eq!(plan.last().unwrap()[1], expected);
+    client
+        .batch_execute(&format!("CREATE EXTERNAL TABLE big (id bigint, note string) STORED AS PARQUET LOCATION '{}'", dir.path().join("big").display()))
+        .await
+        .unwrap();
+    let plan = simple_rows(&client, "EXPLAIN SELECT sum(id) FROM big").await;
+    assert!(plan[1][1].contains("file_groups={2 groups"), "{}", plan[1][1]);
+    let expected = format!(
+        "{} (from file sizes and Parquet footers), billed 10.00 MB, cost $0.0000477 in workgroup capped",
+        glaux::workgroup::human_bytes(big_id_chunks)
+    );
+    assert_eq!(plan.last().unwrap()[1], expected);
     server.stop().await;
 }
