@@ -137,12 +137,12 @@ impl Session {
 
     /// Apply the settings a client sent at start-up (`TimeZone`,
     /// `application_name`, ...). Unknown ones are ignored, as clients send
-    /// options meant for other servers too; bad values are errors.
-    pub fn apply_startup_parameters(&mut self, parameters: &[(String, String)]) -> Result<()> {
+    /// options meant for other servers too; bad values are errors, and so
+    /// is a workgroup the user may not use (42501) or that does not exist.
+    pub async fn apply_startup_parameters(&mut self, parameters: &[(String, String)]) -> Result<()> {
         for (name, value) in parameters {
             if name == "options" {
-                // `-c glaux.workgroup=wg` (libpq's PGOPTIONS): checked when
-                // the first query runs.
+                // `-c name=value` (libpq's PGOPTIONS).
                 for (k, v) in command_line_options(value) {
                     if is_workgroup_setting(&k) {
                         self.workgroup = Some(v);
@@ -158,6 +158,10 @@ impl Session {
         }
         self.changed.clear();
         self.apply_time_zone();
+        if let Some(chosen) = self.workgroup.take() {
+            let wg = super::metering::workgroup_for(self.shared.catalog.as_ref(), &self.user, Some(&chosen), self.local).await?;
+            self.workgroup = Some(wg.name);
+        }
         Ok(())
     }
 

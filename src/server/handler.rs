@@ -203,7 +203,7 @@ impl Inner {
             .filter(|(k, _)| k.as_str() != METADATA_USER && k.as_str() != METADATA_DATABASE)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        session.apply_startup_parameters(&parameters).map_err(|e| fatal(&e))?;
+        session.apply_startup_parameters(&parameters).await.map_err(|e| fatal(&e))?;
         let (pid, secret) = self.pids.generate(&*client);
         session.set_backend_pid(pid);
         client.set_pid_and_secret_key(pid, secret.clone());

@@ -173,6 +173,10 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     assert_eq!(code(&err), "42501", "{err:?}");
     let err = bob.simple_query("CREATE USER eve").await.unwrap_err();
     assert_eq!(code(&err), "42501", "{err:?}");
+    // Nor may bob start a session in finance with a start-up option.
+    let url = format!("{} password=bobpw options='-c glaux.workgroup=finance'", server.url("bob"));
+    let err = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.err().expect("the connection is refused");
+    assert_eq!(code(&err), "42501", "{err:?}");
     root.batch_execute("GRANT USAGE ON WORKGROUP finance TO bob").await.unwrap();
     bob.batch_execute("SET workgroup = 'finance'").await.unwrap();
     // A user's default workgroup is where its new sessions start.
