@@ -276,7 +276,7 @@ fn admit(ledger: &Ledger, wg: &Workgroup, notices: &Notices) -> Result<()> {
                         human_bytes(limit),
                         utc_text(start + length),
                     );
-                    log::warn!("{text}");
+                    log::info!("{text}");
                     notices.push(Severity::Warning, text);
                 }
             }

@@ -596,12 +596,12 @@ impl Session {
 
     /// After a SET of a per-query limit: a NOTICE when the session's
     /// workgroup keeps its own, stricter, limit.
-    async fn note_held_limits(&self) {
+    async fn note_held_limit(&self, setting: &str) {
         let catalog = self.shared.catalog.as_ref();
         let Ok(wg) = super::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await else {
             return;
         };
-        for held in self.limits().held_by(&wg) {
+        if let Some(held) = self.limits().held_by(&wg, setting) {
             self.notices.push(
                 super::notices::Severity::Notice,
                 format!("workgroup {} does not let sessions loosen its {held}; its queries keep that limit", wg.name),
@@ -654,7 +654,7 @@ impl Session {
         self.changed.extend(reported);
         self.apply_time_zone();
         if matches!(name.as_str(), "statement_timeout" | limits::CUTOFF_SETTING | limits::MEMORY_SETTING) {
-            self.note_held_limits().await;
+            self.note_held_limit(&name).await;
         }
         Ok(())
     }

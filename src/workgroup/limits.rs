@@ -45,22 +45,19 @@ impl SessionLimits {
         wg.query_memory_limit = combine(wg.query_memory_limit, self.query_memory_limit, allow);
     }
 
-    /// The session's limits that `wg` keeps from taking effect (it does
-    /// not allow overrides, and they are looser than its own), each as
-    /// "option (the workgroup's value)".
-    pub fn held_by(&self, wg: &Workgroup) -> Vec<String> {
-        let mut held = Vec::new();
-        let mut check = |option: &str, own: Option<u64>, asked: Option<Option<u64>>, show: fn(u64) -> String| {
-            if let (Some(asked), Some(own)) = (asked, own) {
-                if combine(Some(own), Some(asked), wg.allow_user_override) != asked {
-                    held.push(format!("{option} ({})", show(own)));
-                }
-            }
+    /// Whether `wg` keeps the session's value of `setting` from taking
+    /// effect (it allows no overrides, and the value is looser than its
+    /// own): then the workgroup's option and value, for the session to
+    /// be told, e.g. `statement_timeout (60000 ms)`.
+    pub fn held_by(&self, wg: &Workgroup, setting: &str) -> Option<String> {
+        let (option, own, asked, show): (&str, _, _, fn(u64) -> String) = match setting {
+            "statement_timeout" => ("statement_timeout", wg.statement_timeout_ms, self.statement_timeout_ms, |ms| format!("{ms} ms")),
+            CUTOFF_SETTING => ("bytes_scanned_cutoff_per_query", wg.bytes_scanned_cutoff_per_query, self.bytes_scanned_cutoff, super::human_bytes),
+            MEMORY_SETTING => ("query_memory_limit", wg.query_memory_limit, self.query_memory_limit, super::human_bytes),
+            _ => return None,
         };
-        check("statement_timeout", wg.statement_timeout_ms, self.statement_timeout_ms, |ms| format!("{ms} ms"));
-        check("bytes_scanned_cutoff_per_query", wg.bytes_scanned_cutoff_per_query, self.bytes_scanned_cutoff, super::human_bytes);
-        check("query_memory_limit", wg.query_memory_limit, self.query_memory_limit, super::human_bytes);
-        held
+        let (asked, own) = (asked?, own?);
+        (combine(Some(own), Some(asked), wg.allow_user_override) != asked).then(|| format!("{option} ({})", show(own)))
     }
 }
 

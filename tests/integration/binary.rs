@@ -302,6 +302,11 @@ fn admin_statements_from_the_command_line() {
     let out = admin(&["SELECT sum(b) FROM t"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "sum\n2\n");
     assert_eq!(String::from_utf8_lossy(&out.stderr), "scanned 4 B, cost $0.0000477\n");
+    // And its WARNINGs, marked as such.
+    assert!(admin(&["CREATE WORKGROUP lax WITH (hourly_limit = '1B', limit_action = warn)"]).status.success());
+    let out = admin(&["SET workgroup = 'lax'; SELECT sum(b) FROM t; SELECT sum(b) FROM t"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("\nWARNING: workgroup lax has used its hourly budget (4 B of 1 B) until "), "{stderr}");
     let out = admin(&["DROP", "WORKGROUP", "nope"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("42704: workgroup nope does not exist"));
