@@ -71,6 +71,31 @@ fn refused(e: Error) -> object_store::Error {
     object_store::Error::Generic { store: "glaux", source: Box::new(e) }
 }
 
+/// The most a local file read asks for at once.
+const LOCAL_CHUNK: u64 = 256 * 1024;
+
+/// `range` of a local file as a stream of reads of at most
+/// [`LOCAL_CHUNK`] bytes, each on a blocking thread.
+fn file_chunks(file: std::fs::File, range: Range<u64>) -> BoxStream<'static, object_store::Result<Bytes>> {
+    let local = |e: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic { store: "LocalFileSystem", source: e };
+    futures::stream::try_unfold((file, range), move |(mut file, range)| async move {
+        if range.start >= range.end {
+            return Ok(None);
+        }
+        let len = (range.end - range.start).min(LOCAL_CHUNK);
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+            use std::io::{Read, Seek, SeekFrom};
+            file.seek(SeekFrom::Start(range.start))?;
+            let mut chunk = vec![0; len as usize];
+            file.read_exact(&mut chunk)?;
+            Ok((file, chunk))
+        });
+        let (file, chunk) = read.await.map_err(|e| local(Box::new(e)))?.map_err(|e| local(Box::new(e)))?;
+        Ok(Some((Bytes::from(chunk), (file, range.start + len..range.end))))
+    })
+    .boxed()
+}
+
 /// Creates and caches one store per scheme + bucket.
 #[derive(Debug)]
 pub struct StoreRegistry {
@@ -209,25 +234,30 @@ impl ObjectStore for CountingStore {
         if result.meta.location.as_ref().is_empty() {
             return Ok(result);
         }
-        match result.payload {
-            // A remote body is charged as it arrives, so a query stopped
-            // by its cutoff overshoots by one chunk, not one file.
-            GetResultPayload::Stream(stream) => {
-                let counter = Arc::clone(&self.counter);
-                result.payload = GetResultPayload::Stream(
-                    stream
-                        .and_then(move |chunk| {
-                            let charged = counter.charge(chunk.len() as u64).map(|()| chunk).map_err(refused);
-                            futures::future::ready(charged)
-                        })
-                        .boxed(),
-                );
+        // Bytes are charged as they arrive, so a query stopped by its
+        // cutoff overshoots by one chunk, not one file: a remote body's
+        // network chunks, or a local file's reads of LOCAL_CHUNK bytes.
+        let stream = match result.payload {
+            GetResultPayload::Stream(stream) => stream,
+            GetResultPayload::File(file, _) if result.range.end - result.range.start > LOCAL_CHUNK => {
+                file_chunks(file, result.range.clone())
             }
-            // A local file is read by its reader directly: charged whole.
-            GetResultPayload::File(..) => {
+            // A small local read stays a file for its reader: charged whole.
+            payload @ GetResultPayload::File(..) => {
                 self.counter.charge(result.range.end - result.range.start).map_err(refused)?;
+                result.payload = payload;
+                return Ok(result);
             }
-        }
+        };
+        let counter = Arc::clone(&self.counter);
+        result.payload = GetResultPayload::Stream(
+            stream
+                .and_then(move |chunk| {
+                    let charged = counter.charge(chunk.len() as u64).map(|()| chunk).map_err(refused);
+                    futures::future::ready(charged)
+                })
+                .boxed(),
+        );
         Ok(result)
     }
 

@@ -76,6 +76,38 @@ async fn cutoff_stops_a_query_within_one_read() {
 }
 
 #[tokio::test]
+async fn cutoff_stops_a_local_scan_within_one_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("big")).unwrap();
+    let big = csv(200_000);
+    std::fs::write(dir.path().join("big/data.csv"), &big).unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE big (id bigint, name string, amount double)
+               ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}';
+             SET glaux.bytes_scanned_cutoff_per_query = '256KB'",
+            dir.path().join("big").display()
+        ))
+        .await
+        .unwrap();
+    let err = client.simple_query("SELECT sum(amount) FROM (SELECT amount FROM big LIMIT 1000000) s").await.unwrap_err();
+    assert_eq!(code(&err), "53400", "{err:?}");
+    // A local file is read 256 KB at a time: each of the scan's two
+    // readers stops within one read of the limit.
+    let read = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'").await;
+    let read: u64 = read[0][0].parse().unwrap();
+    assert!(read > 256 * 1024 && read <= 3 * 256 * 1024, "read {read} bytes of a {} byte file", big.len());
+    // Without the cutoff, a LIMIT is charged what it read, not the file.
+    client.batch_execute("RESET glaux.bytes_scanned_cutoff_per_query; SELECT id FROM big LIMIT 3").await.unwrap();
+    let read = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT id FROM big LIMIT 3'").await;
+    let read: u64 = read[0][0].parse().unwrap();
+    assert!(read <= 2 * 256 * 1024, "read {read} bytes of a {} byte file", big.len());
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn concurrent_queries_are_metered_apart_and_recorded_durably() {
     let dir = tempfile::tempdir().unwrap();
     let (small, large) = (csv(2_000), csv(20_000));
