@@ -440,6 +440,12 @@ fn set_statement(set: ast::Set) -> Result<Statement> {
     match set {
         ast::Set::SingleAssignment { variable, values, .. } => {
             let name = object_name_string(&variable);
+            // `SET name TO DEFAULT` is RESET name, as in PostgreSQL.
+            if let [ast::Expr::Identifier(word)] = values.as_slice() {
+                if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("default") {
+                    return Ok(Statement::ResetVariable { name: Some(name) });
+                }
+            }
             let value = values
                 .iter()
                 .map(|v| match v {
