@@ -64,22 +64,36 @@ impl Backend {
         Ok(Backend::Remote { client, cancel, notices })
     }
 
-    /// Run a script; one result per statement. `progress` is called about
-    /// ten times a second while an embedded statement streams rows.
-    pub async fn run(&mut self, sql: &str, progress: &mut dyn FnMut(Progress)) -> Result<Vec<ResultSet>> {
+    /// Run a script, statement by statement, up to the first error; one
+    /// result per statement that ran. `progress` is called about ten
+    /// times a second while an embedded statement streams rows.
+    pub async fn run(&mut self, sql: &str, progress: &mut dyn FnMut(Progress)) -> Ran {
+        let mut ran = Ran::default();
         match self {
             Backend::Embedded { engine, session } => {
-                let mut results = Vec::new();
-                for stmt in split(sql)? {
+                let statements = match split(sql) {
+                    Ok(s) => s,
+                    Err(e) => return Ran { results: Vec::new(), error: Some(e) },
+                };
+                for stmt in statements {
                     let start = Instant::now();
                     let bytes_before = engine.bytes_read();
-                    let output = session.run(&stmt).await?;
-                    results.push(collect(output, start, bytes_before, engine, progress).await?);
+                    let result = match session.run(&stmt).await {
+                        Ok(output) => collect(output, start, bytes_before, engine, progress).await,
+                        Err(e) => Err(e),
+                    };
+                    match result {
+                        Ok(r) => ran.results.push(r),
+                        Err(e) => {
+                            ran.error = Some(e);
+                            break;
+                        }
+                    }
                 }
-                Ok(results)
             }
-            Backend::Remote { client, .. } => run_remote(client, sql).await,
+            Backend::Remote { client, .. } => run_remote(client, sql, &mut ran).await,
         }
+        ran
     }
 
     /// Notices to show after a statement: what the last query scanned and
@@ -160,8 +174,17 @@ fn remote_message(e: &tokio_postgres::Error) -> String {
     }
 }
 
-async fn run_remote(client: &Client, sql: &str) -> Result<Vec<ResultSet>> {
-    let messages = client.simple_query(sql).await.map_err(|e| match e.as_db_error() {
+/// What a script did: the results of the statements that ran, and the
+/// error that stopped it, if one did.
+#[derive(Default)]
+pub struct Ran {
+    pub results: Vec<ResultSet>,
+    pub error: Option<Error>,
+}
+
+/// A server's error as glaux's.
+fn remote_error(e: tokio_postgres::Error) -> Error {
+    match e.as_db_error() {
         Some(db) => {
             let state = crate::error::SqlState::from_code(db.code().code());
             let mut err = Error::new(state, db.message().to_string());
@@ -171,10 +194,27 @@ async fn run_remote(client: &Client, sql: &str) -> Result<Vec<ResultSet>> {
             err
         }
         None => Error::new(SqlState::IoError, format!("server connection: {e}")),
-    })?;
-    let mut results = Vec::new();
+    }
+}
+
+async fn run_remote(client: &Client, sql: &str, ran: &mut Ran) {
+    let messages = match client.simple_query_raw(sql).await {
+        Ok(m) => m,
+        Err(e) => {
+            ran.error = Some(remote_error(e));
+            return;
+        }
+    };
+    futures::pin_mut!(messages);
     let mut current = ResultSet::default();
-    for m in messages {
+    while let Some(m) = messages.next().await {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                ran.error = Some(remote_error(e));
+                return;
+            }
+        };
         match m {
             SimpleQueryMessage::RowDescription(cols) => {
                 current.columns = cols.iter().map(|c| c.name().to_string()).collect();
@@ -190,10 +230,9 @@ async fn run_remote(client: &Client, sql: &str) -> Result<Vec<ResultSet>> {
                     current.tag = Some("OK".into());
                 }
                 current.numeric = vec![false; current.columns.len()];
-                results.push(std::mem::take(&mut current));
+                ran.results.push(std::mem::take(&mut current));
             }
             _ => {}
         }
     }
-    Ok(results)
 }

@@ -14,7 +14,7 @@ pub use render::{OutputFormat, ResultSet};
 use crate::config::Config;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use backend::{Backend, Progress};
+use backend::{Backend, Progress, Ran};
 use rustyline::error::ReadlineError;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -66,22 +66,25 @@ fn print_error(e: &Error) {
 }
 
 async fn run_script(backend: &mut Backend, sql: &str, format: OutputFormat) -> i32 {
-    match backend.run(sql, &mut |_| {}).await {
-        Ok(results) => {
-            let mut out = std::io::stdout().lock();
-            for r in results {
-                let _ = out.write_all(render::render(&r, format).as_bytes());
-            }
-            for notice in backend.take_notices() {
-                eprintln!("{notice}");
-            }
-            0
-        }
-        Err(e) => {
-            print_error(&e);
-            1
-        }
+    let ran = backend.run(sql, &mut |_| {}).await;
+    show(backend, ran, format).map_or(0, |_| 1)
+}
+
+/// Print what a script did: its results, the notices, then the error that
+/// stopped it (returned), as psql does.
+fn show(backend: &Backend, ran: Ran, format: OutputFormat) -> Option<Error> {
+    let mut out = std::io::stdout().lock();
+    for r in &ran.results {
+        let _ = out.write_all(render::render(r, format).as_bytes());
     }
+    let _ = out.flush();
+    for notice in backend.take_notices() {
+        eprintln!("{notice}");
+    }
+    if let Some(e) = &ran.error {
+        print_error(e);
+    }
+    ran.error
 }
 
 /// Translate a backslash command into SQL, or handle it here.
@@ -199,15 +202,9 @@ async fn execute(backend: &mut Backend, sql: &str, timing: bool) {
             backend.cancel().await;
             eprintln!("ERROR: 57014: canceling statement due to user request");
         }
-        Some(Ok(results)) => {
-            for r in results {
-                print!("{}", render::render(&r, OutputFormat::Table));
-            }
-            for notice in backend.take_notices() {
-                eprintln!("{notice}");
-            }
+        Some(ran) => {
+            show(backend, ran, OutputFormat::Table);
         }
-        Some(Err(e)) => print_error(&e),
     }
     if timing {
         println!("Time: {:.3} ms", start.elapsed().as_secs_f64() * 1000.0);

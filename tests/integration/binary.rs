@@ -80,11 +80,13 @@ fn command_flag_runs_a_script_in_each_format() {
     assert!(table.lines().nth(3).is_some_and(|row| row.contains("1 | x,y |")), "{table}");
     assert!(table.ends_with("(1 row)\n"), "{table}");
 
+    // A failing statement stops the script; what ran before it is shown.
     let out = Command::new(GLAUX)
-        .args(["--data-dir", dir.path().to_str().unwrap(), "-c", "SELECT * FROM missing"])
+        .args(["--data-dir", dir.path().to_str().unwrap(), "--format", "csv", "-c", "SELECT 1 AS a; SELECT * FROM missing; SELECT 2 AS b"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("42P01"));
 }
 
@@ -307,8 +309,9 @@ fn admin_statements_from_the_command_line() {
     let out = admin(&["SET workgroup = 'lax'; SELECT sum(b) FROM t; SELECT sum(b) FROM t"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("\nWARNING: workgroup lax has used its hourly budget (4 B of 1 B) until "), "{stderr}");
-    let out = admin(&["DROP", "WORKGROUP", "nope"]);
+    let out = admin(&["SELECT 1 AS a; DROP WORKGROUP nope; SELECT 2 AS b"]);
     assert!(!out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\n1\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("42704: workgroup nope does not exist"));
     terminate(child);
 }
