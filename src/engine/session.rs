@@ -481,9 +481,9 @@ impl Session {
                 self.set_variable(name, value).await?;
                 done("SET")
             }
-            Statement::ResetVariable { name } => {
+            Statement::ResetVariable { name, tag } => {
                 self.reset_variables(name.as_deref()).await?;
-                done("RESET")
+                done(tag)
             }
             Statement::Discard { all } => {
                 if *all {

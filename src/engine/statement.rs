@@ -141,8 +141,9 @@ pub enum Statement {
     CreateView { name: ObjectName, or_replace: bool, query: Box<ast::Query>, sql: String },
     Use { database: String },
     SetVariable { name: String, value: String },
-    /// RESET name; `None` is RESET ALL.
-    ResetVariable { name: Option<String> },
+    /// RESET name; `None` is RESET ALL. `tag`: RESET, or SET for
+    /// `SET name TO DEFAULT`.
+    ResetVariable { name: Option<String>, tag: &'static str },
     /// SHOW name; `all` is SHOW ALL.
     ShowVariable { name: String },
     /// DISCARD ALL (and PLANS, SEQUENCES, TEMP: nothing to discard).
@@ -299,6 +300,7 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
                 ast::Reset::ALL => None,
                 ast::Reset::ConfigurationParameter(name) => Some(object_name_string(&name)),
             },
+            tag: "RESET",
         },
         Ast::Copy { source, to, target, options, legacy_options, .. } => copy_statement(source, to, target, options, legacy_options)?,
         Ast::Prepare { name, data_types, statement } => {
@@ -443,7 +445,7 @@ fn set_statement(set: ast::Set) -> Result<Statement> {
             // `SET name TO DEFAULT` is RESET name, as in PostgreSQL.
             if let [ast::Expr::Identifier(word)] = values.as_slice() {
                 if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("default") {
-                    return Ok(Statement::ResetVariable { name: Some(name) });
+                    return Ok(Statement::ResetVariable { name: Some(name), tag: "SET" });
                 }
             }
             let value = values
