@@ -12,14 +12,21 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
 use datafusion::datasource::TableType;
 use datafusion::execution::object_store::ObjectStoreRegistry;
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use object_store::ObjectStore;
+use datafusion::common::config::TableOptions;
+use datafusion::common::DFSchema;
+use datafusion::execution::context::ExecutionProps;
+use datafusion::prelude::SessionConfig;
+use datafusion::logical_expr::{AggregateUDF, LogicalPlan, ScalarUDF, WindowUDF};
+use datafusion::physical_plan::PhysicalExpr;
 use std::any::Any;
+use std::collections::HashMap;
 use std::sync::Arc;
 use url::Url;
 
@@ -33,12 +40,7 @@ pub fn enabled() -> bool {
 
 /// A task context whose object stores also count into `counter`.
 pub fn metered_context(context: &Arc<TaskContext>, counter: &Arc<ByteCounter>) -> Result<Arc<TaskContext>> {
-    let runtime = context.runtime_env();
-    let registry: Arc<dyn ObjectStoreRegistry> = Arc::new(MeteredRegistry {
-        inner: Arc::clone(&runtime.object_store_registry),
-        counter: Arc::clone(counter) as Arc<dyn Tally>,
-    });
-    let runtime = RuntimeEnvBuilder::from_runtime_env(&runtime).with_object_store_registry(registry).build_arc()?;
+    let runtime = metered_runtime(&context.runtime_env(), Arc::clone(counter) as Arc<dyn Tally>, None)?;
     Ok(Arc::new(TaskContext::new(
         context.task_id(),
         context.session_id(),
@@ -50,27 +52,106 @@ pub fn metered_context(context: &Arc<TaskContext>, counter: &Arc<ByteCounter>) -
     )))
 }
 
-/// A session whose object stores also count into `counter`: Parquet
-/// scans take their store when they are planned, other formats when they
-/// run (see [`metered_context`]).
-pub fn metered_state(state: &dyn Session, counter: &Arc<ByteCounter>) -> Result<SessionState> {
+/// A session for planning one scan: `state` with object stores that also
+/// count into `counter`. Parquet scans take their store when they are
+/// planned, other formats when they run (see [`metered_context`]).
+pub fn metered_state(state: &dyn Session, counter: &Arc<ByteCounter>) -> Result<ScanSession> {
     let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
         return Err(datafusion::error::DataFusionError::Internal("a scan was planned outside a SessionState".into()));
     };
-    charged_state(state, Arc::clone(counter) as Arc<dyn Tally>, None)
+    let runtime = metered_runtime(state.runtime_env(), Arc::clone(counter) as Arc<dyn Tally>, None)?;
+    Ok(ScanSession { inner: state.clone(), runtime })
+}
+
+/// A session state with a runtime of its own. It is what a scan is
+/// planned in, and costs a copy of the state, where building a new
+/// `SessionState` would register every function again.
+#[derive(Clone)]
+pub struct ScanSession {
+    inner: SessionState,
+    runtime: Arc<RuntimeEnv>,
+}
+
+#[async_trait::async_trait]
+impl Session for ScanSession {
+    fn session_id(&self) -> &str {
+        self.inner.session_id()
+    }
+
+    fn config(&self) -> &SessionConfig {
+        self.inner.config()
+    }
+
+    async fn create_physical_plan(&self, plan: &LogicalPlan) -> Result<Arc<dyn ExecutionPlan>> {
+        self.inner.create_physical_plan(plan).await
+    }
+
+    fn create_physical_expr(&self, expr: Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
+        Session::create_physical_expr(&self.inner, expr, schema)
+    }
+
+    fn scalar_functions(&self) -> &HashMap<String, Arc<ScalarUDF>> {
+        self.inner.scalar_functions()
+    }
+
+    fn aggregate_functions(&self) -> &HashMap<String, Arc<AggregateUDF>> {
+        self.inner.aggregate_functions()
+    }
+
+    fn window_functions(&self) -> &HashMap<String, Arc<WindowUDF>> {
+        self.inner.window_functions()
+    }
+
+    fn runtime_env(&self) -> &Arc<RuntimeEnv> {
+        &self.runtime
+    }
+
+    fn execution_props(&self) -> &ExecutionProps {
+        self.inner.execution_props()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn table_options(&self) -> &TableOptions {
+        self.inner.table_options()
+    }
+
+    fn table_options_mut(&mut self) -> &mut TableOptions {
+        self.inner.table_options_mut()
+    }
+
+    fn task_ctx(&self) -> Arc<TaskContext> {
+        Arc::new(TaskContext::new(
+            None,
+            self.inner.session_id().to_string(),
+            self.inner.config().clone(),
+            self.inner.scalar_functions().clone(),
+            self.inner.aggregate_functions().clone(),
+            self.inner.window_functions().clone(),
+            Arc::clone(&self.runtime),
+        ))
+    }
 }
 
 /// `state` with object stores that also charge `tally`, and (with
 /// `memory_limit`) a memory pool of its own: how each query runs.
 pub fn charged_state(state: &SessionState, tally: Arc<dyn Tally>, memory_limit: Option<u64>) -> Result<SessionState> {
-    let runtime = state.runtime_env();
+    let runtime = metered_runtime(state.runtime_env(), tally, memory_limit)?;
+    Ok(SessionStateBuilder::new_from_existing(state.clone()).with_runtime_env(runtime).build())
+}
+
+/// `runtime` with object stores that also charge `tally`, and (with
+/// `memory_limit`) a memory pool of its own.
+fn metered_runtime(runtime: &RuntimeEnv, tally: Arc<dyn Tally>, memory_limit: Option<u64>) -> Result<Arc<RuntimeEnv>> {
     let registry: Arc<dyn ObjectStoreRegistry> =
         Arc::new(MeteredRegistry { inner: Arc::clone(&runtime.object_store_registry), counter: tally });
     let mut builder = RuntimeEnvBuilder::from_runtime_env(runtime).with_object_store_registry(registry);
     if let Some(limit) = memory_limit {
         builder = builder.with_memory_limit(limit as usize, 1.0);
     }
-    Ok(SessionStateBuilder::new_from_existing(state.clone()).with_runtime_env(builder.build_arc()?).build())
+    builder.build_arc()
 }
 
 /// How many files the scans under `plan` read.
