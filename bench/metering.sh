@@ -16,10 +16,10 @@
 # On this 2-core machine that interval is a few percent wide, wider than
 # the 2% target. So the script then profiles the metered server with perf
 # (when perf is installed) while it runs both queries again. It prints the
-# share of the server's CPU samples spent in metering code: the
+# share of the server's CPU samples spent in metering code: making the
 # per-query and per-scan metered states and contexts (whole), and the
-# counting stores, meters and wrappers (their own time, not the reads they
-# pass on). The ledger's per-query writes are shown apart; the unmetered
+# counting stores, meters and wrappers (their own time, not the reads or
+# the planning they pass on). The ledger's per-query writes are shown apart; the unmetered
 # server writes them too.
 #   bash bench/metering.sh [SCALE] [ROUNDS] [BATCH]
 #     TPC-H scale (default 0.5), rounds (default 10), queries per batch (default 5)
@@ -98,9 +98,9 @@ kill -INT $PERF; wait $PERF || true
 DEBUGINFOD_URLS= perf report -i "$DATA/perf.data" --children --sort symbol --stdio -q --percent-limit 0 -g none --no-inline 2>/dev/null |
   awk '
     { children = $1 + 0; own = $2 + 0; symbol = $0; sub(/^ *[0-9.]+% +[0-9.]+% +\[.\] /, "", symbol); sub(/[ -]+$/, "", symbol) }
-    symbol ~ /^glaux::table::metered::(charged_state|metered_context)$/ {
+    symbol ~ /^glaux::table::metered::(charged_state|metered_state|query_context|metered_context)$/ || symbol ~ /drop_in_place<glaux::table::metered::ScanSession>/ {
       printf "  %6.2f%%  %s (whole)\n", children, symbol; metering += children; next }
-    symbol ~ /glaux::table::store::CountingStore|glaux::workgroup::Meter|glaux::engine::metering::Recorded|glaux::table::metered::Metered/ {
+    symbol ~ /glaux::table::store::CountingStore|glaux::workgroup::Meter|glaux::engine::metering::Recorded|glaux::table::metered::(Metered|Scan)/ {
       if (own > 0) printf "  %6.2f%%  %s (own)\n", own, symbol; metering += own; next }
     symbol ~ /^glaux::engine::metering::(begin|QueryRun::finish)/ { ledger += children }
     END {

@@ -435,7 +435,8 @@ pub async fn explain_line(
     run: Option<&QueryRun>,
 ) -> Result<String> {
     let physical = state.create_physical_plan(plan).await?;
-    let estimate = crate::table::estimate::estimate(&physical, state.runtime_env()).await?;
+    let runtime = crate::table::metered::query_runtime(state.config(), state.runtime_env())?;
+    let estimate = crate::table::estimate::estimate(&physical, &runtime).await?;
     let (workgroup, minimum, price) = match run {
         Some(r) => (r.workgroup.name.clone(), r.workgroup.minimum_billed_bytes, r.workgroup.price_per_tb),
         None => (Workgroup::PRIMARY.to_string(), 0, 0.0),

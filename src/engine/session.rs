@@ -577,11 +577,13 @@ impl Session {
     /// uses its workgroup's memory limit).
     fn running_state(&self) -> Result<SessionState> {
         let mut state = match &self.run {
-            Some(run) if crate::table::metered::enabled() => crate::table::metered::charged_state(
-                &self.state,
-                Arc::clone(&run.meter) as Arc<dyn crate::table::store::Tally>,
-                run.workgroup.query_memory_limit,
-            )?,
+            Some(run) if crate::table::metered::enabled() => {
+                let meter = crate::table::metered::QueryMeter {
+                    tally: Arc::clone(&run.meter) as Arc<dyn crate::table::store::Tally>,
+                    memory_limit: run.workgroup.query_memory_limit,
+                };
+                crate::table::metered::charged_state(&self.state, meter)
+            }
             _ => self.state.clone(),
         };
         state.mark_start_execution();

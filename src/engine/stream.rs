@@ -106,7 +106,7 @@ fn query_runtime() -> &'static tokio::runtime::Runtime {
 async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Cutoff>) -> datafusion::error::Result<SendableRecordBatchStream> {
     use datafusion::common::tree_node::{Transformed, TreeNode};
     use datafusion::physical_plan::{coop::CooperativeExec, ExecutionPlan};
-    let context = Arc::new(df.task_ctx());
+    let context = crate::table::metered::query_context(Arc::new(df.task_ctx()))?;
     let plan = df.create_physical_plan().await?;
     if let Some(p) = preflight {
         // Refused up front only when nothing can make it read less.

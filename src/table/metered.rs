@@ -13,7 +13,7 @@ use datafusion::common::Result;
 use datafusion::datasource::TableType;
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::execution::session_state::SessionState;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
@@ -38,10 +38,72 @@ pub fn enabled() -> bool {
     *ENABLED.get_or_init(|| std::env::var("GLAUX_UNMETERED").map_or(true, |v| v != "1"))
 }
 
+/// What one query's reads are charged to, and the memory it may use. It
+/// rides in the query's `SessionConfig`: its scans are planned
+/// ([`metered_state`]) and it runs ([`query_context`]) with stores that
+/// charge it, without a `SessionState` of its own.
+#[derive(Debug)]
+pub struct QueryMeter {
+    pub tally: Arc<dyn Tally>,
+    pub memory_limit: Option<u64>,
+}
+
+/// `state` for running one query under `meter`.
+pub fn charged_state(state: &SessionState, meter: QueryMeter) -> SessionState {
+    let mut state = state.clone();
+    state.config_mut().set_extension(Arc::new(meter));
+    state
+}
+
+/// The runtime a query runs with: `runtime`, with the stores and memory
+/// pool of its meter when it has one.
+pub fn query_runtime(config: &SessionConfig, runtime: &Arc<RuntimeEnv>) -> Result<Arc<RuntimeEnv>> {
+    match config.get_extension::<QueryMeter>() {
+        Some(meter) => metered_runtime(runtime, Arc::clone(&meter.tally), meter.memory_limit),
+        None => Ok(Arc::clone(runtime)),
+    }
+}
+
+/// A query's task context: `context` with [`query_runtime`].
+pub fn query_context(context: Arc<TaskContext>) -> Result<Arc<TaskContext>> {
+    if context.session_config().get_extension::<QueryMeter>().is_none() {
+        return Ok(context);
+    }
+    let runtime = query_runtime(context.session_config(), &context.runtime_env())?;
+    Ok(match Arc::try_unwrap(context) {
+        Ok(own) => Arc::new(own.with_runtime(runtime)),
+        Err(shared) => with_runtime(&shared, runtime),
+    })
+}
+
 /// A task context whose object stores also count into `counter`.
 pub fn metered_context(context: &Arc<TaskContext>, counter: &Arc<ByteCounter>) -> Result<Arc<TaskContext>> {
     let runtime = metered_runtime(&context.runtime_env(), Arc::clone(counter) as Arc<dyn Tally>, None)?;
-    Ok(Arc::new(TaskContext::new(
+    Ok(with_runtime(context, runtime))
+}
+
+/// The metered task context a scan's partitions share: made for the first
+/// partition, and reused while the partitions run in the same context
+/// (each copy of a context copies its function lists).
+#[derive(Debug, Default)]
+pub struct ScanContext(std::sync::Mutex<Option<(Arc<TaskContext>, Arc<TaskContext>)>>);
+
+impl ScanContext {
+    pub fn get(&self, context: &Arc<TaskContext>, counter: &Arc<ByteCounter>) -> Result<Arc<TaskContext>> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((from, made)) = slot.as_ref() {
+            if Arc::ptr_eq(from, context) {
+                return Ok(Arc::clone(made));
+            }
+        }
+        let made = metered_context(context, counter)?;
+        *slot = Some((Arc::clone(context), Arc::clone(&made)));
+        Ok(made)
+    }
+}
+
+fn with_runtime(context: &TaskContext, runtime: Arc<RuntimeEnv>) -> Arc<TaskContext> {
+    Arc::new(TaskContext::new(
         context.task_id(),
         context.session_id(),
         context.session_config().clone(),
@@ -49,17 +111,22 @@ pub fn metered_context(context: &Arc<TaskContext>, counter: &Arc<ByteCounter>) -
         context.aggregate_functions().clone(),
         context.window_functions().clone(),
         runtime,
-    )))
+    ))
 }
 
 /// A session for planning one scan: `state` with object stores that also
-/// count into `counter`. Parquet scans take their store when they are
-/// planned, other formats when they run (see [`metered_context`]).
+/// count into `counter`, and into the query's meter. Parquet scans take
+/// their store when they are planned, other formats when they run (see
+/// [`metered_context`]).
 pub fn metered_state(state: &dyn Session, counter: &Arc<ByteCounter>) -> Result<ScanSession> {
     let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
         return Err(datafusion::error::DataFusionError::Internal("a scan was planned outside a SessionState".into()));
     };
-    let runtime = metered_runtime(state.runtime_env(), Arc::clone(counter) as Arc<dyn Tally>, None)?;
+    let mut runtime = Arc::clone(state.runtime_env());
+    if let Some(meter) = state.config().get_extension::<QueryMeter>() {
+        runtime = metered_runtime(&runtime, Arc::clone(&meter.tally), None)?;
+    }
+    let runtime = metered_runtime(&runtime, Arc::clone(counter) as Arc<dyn Tally>, None)?;
     Ok(ScanSession { inner: state.clone(), runtime })
 }
 
@@ -133,13 +200,6 @@ impl Session for ScanSession {
             Arc::clone(&self.runtime),
         ))
     }
-}
-
-/// `state` with object stores that also charge `tally`, and (with
-/// `memory_limit`) a memory pool of its own: how each query runs.
-pub fn charged_state(state: &SessionState, tally: Arc<dyn Tally>, memory_limit: Option<u64>) -> Result<SessionState> {
-    let runtime = metered_runtime(state.runtime_env(), tally, memory_limit)?;
-    Ok(SessionStateBuilder::new_from_existing(state.clone()).with_runtime_env(runtime).build())
 }
 
 /// `runtime` with object stores that also charge `tally`, and (with
@@ -233,7 +293,7 @@ impl TableProvider for MeteredTable {
         }
         let metered = metered_state(state, &bytes)?;
         let input = self.inner.scan(&metered, projection, filters, limit).await?;
-        Ok(Arc::new(MeteredScan { table: self.name.clone(), input, bytes }))
+        Ok(Arc::new(MeteredScan { table: self.name.clone(), input, bytes, context: ScanContext::default() }))
     }
 }
 
@@ -243,6 +303,7 @@ pub struct MeteredScan {
     table: String,
     input: Arc<dyn ExecutionPlan>,
     bytes: Arc<ByteCounter>,
+    context: ScanContext,
 }
 
 impl DisplayAs for MeteredScan {
@@ -270,11 +331,11 @@ impl ExecutionPlan for MeteredScan {
 
     fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         let input = children.pop().ok_or_else(|| datafusion::error::DataFusionError::Internal("no input".into()))?;
-        Ok(Arc::new(MeteredScan { table: self.table.clone(), input, bytes: Arc::clone(&self.bytes) }))
+        Ok(Arc::new(MeteredScan { table: self.table.clone(), input, bytes: Arc::clone(&self.bytes), context: ScanContext::default() }))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        self.input.execute(partition, metered_context(&context, &self.bytes)?)
+        self.input.execute(partition, self.context.get(&context, &self.bytes)?)
     }
 
     fn metrics(&self) -> Option<MetricsSet> {

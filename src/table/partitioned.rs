@@ -324,7 +324,7 @@ impl TableProvider for PartitionedTable {
         }
         let input = if plans.is_empty() { Arc::new(EmptyExec::new(projected)) } else { UnionExec::try_new(plans)? };
         let table = format!("{}.{}", self.table.database_name, self.table.name);
-        Ok(Arc::new(PartitionsScan { table, kept: kept_count, total, input, bytes }))
+        Ok(Arc::new(PartitionsScan { table, kept: kept_count, total, input, bytes, context: Default::default() }))
     }
 }
 
@@ -418,6 +418,7 @@ struct PartitionsScan {
     input: Arc<dyn ExecutionPlan>,
     /// Bytes its partitions' scans read (EXPLAIN ANALYZE).
     bytes: Arc<super::store::ByteCounter>,
+    context: super::metered::ScanContext,
 }
 
 impl datafusion::physical_plan::DisplayAs for PartitionsScan {
@@ -452,6 +453,7 @@ impl ExecutionPlan for PartitionsScan {
             total: self.total.clone(),
             input,
             bytes: Arc::clone(&self.bytes),
+            context: Default::default(),
         }))
     }
 
@@ -463,7 +465,7 @@ impl ExecutionPlan for PartitionsScan {
         if !super::metered::enabled() {
             return self.input.execute(partition, context);
         }
-        self.input.execute(partition, super::metered::metered_context(&context, &self.bytes)?)
+        self.input.execute(partition, self.context.get(&context, &self.bytes)?)
     }
 
     fn metrics(&self) -> Option<datafusion::physical_plan::metrics::MetricsSet> {
