@@ -11,7 +11,7 @@
 # round compares the two under the same machine load. The script prints
 # each round's CPU ms per query, the totals, and the mean of the rounds'
 # differences with its 95% interval (two standard errors); then the same
-# for wall time.
+# for wall time. A third, tiny query shows the fixed cost per query.
 #
 # On this 2-core machine that interval is a few percent wide, wider than
 # the 2% target. So the script then profiles the metered server with perf
@@ -51,8 +51,8 @@ batch() {
   pid=$(pid_of "$port"); n=$(name_of "$port")
   c0=$(cpu_ms "$pid"); w0=$(now_ms)
   psql -X -q -h 127.0.0.1 -p "$port" -U bench -d glaux -f "$DATA/batch.sql" >/dev/null 2>&1
-  echo "scale=1; ($(cpu_ms "$pid") - $c0) / $BATCH" | bc >>"$DATA/$n.cpu"
-  echo "scale=1; ($(now_ms) - $w0) / $BATCH" | bc >>"$DATA/$n.wall"
+  echo "scale=2; ($(cpu_ms "$pid") - $c0) / $N" | bc >>"$DATA/$n.cpu"
+  echo "scale=2; ($(now_ms) - $w0) / $N" | bc >>"$DATA/$n.wall"
 }
 total() { paste -sd+ "$1" | bc; }
 # One batch of each query, on the metered server.
@@ -70,9 +70,14 @@ paired() {
 }
 QUERIES=("SELECT sum(l_quantity), sum(l_extendedprice), count(*) FROM tpch.lineitem"
          "SELECT count(*) FROM tpch.lineitem WHERE l_comment LIKE '%special%'")
-for query in "${QUERIES[@]}"; do
-  echo "$query"
-  for _ in $(seq "$BATCH"); do echo "$query;"; done >"$DATA/batch.sql"
+# The fixed cost per query shows on a tiny table, in batches 40 times as
+# long (CPU time is counted in 10 ms ticks).
+SMALL="SELECT count(*) FROM tpch.nation"
+for query in "${QUERIES[@]}" "$SMALL"; do
+  N=$BATCH
+  if [ "$query" = "$SMALL" ]; then N=$((BATCH * 40)); fi
+  echo "$query   (batches of $N)"
+  for _ in $(seq "$N"); do echo "$query;"; done >"$DATA/batch.sql"
   batch 55441; batch 55442   # warm the file cache and the footer caches
   rm -f "$DATA"/{m,u}.{cpu,wall}
   for round in $(seq "$ROUNDS"); do

@@ -6,7 +6,7 @@
 //! is a [`MeteredScan`]; partitioned tables' `PartitionsScan` uses
 //! [`metered_context`] itself.
 
-use super::store::{ByteCounter, CountingStore, Tally};
+use super::store::{Both, ByteCounter, CountingStore, Tally};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
@@ -122,11 +122,12 @@ pub fn metered_state(state: &dyn Session, counter: &Arc<ByteCounter>) -> Result<
     let Some(state) = state.as_any().downcast_ref::<SessionState>() else {
         return Err(datafusion::error::DataFusionError::Internal("a scan was planned outside a SessionState".into()));
     };
-    let mut runtime = Arc::clone(state.runtime_env());
-    if let Some(meter) = state.config().get_extension::<QueryMeter>() {
-        runtime = metered_runtime(&runtime, Arc::clone(&meter.tally), None)?;
-    }
-    let runtime = metered_runtime(&runtime, Arc::clone(counter) as Arc<dyn Tally>, None)?;
+    let scan = Arc::clone(counter) as Arc<dyn Tally>;
+    let tally = match state.config().get_extension::<QueryMeter>() {
+        Some(meter) => Arc::new(Both(scan, Arc::clone(&meter.tally))) as Arc<dyn Tally>,
+        None => scan,
+    };
+    let runtime = metered_runtime(state.runtime_env(), tally, None)?;
     Ok(ScanSession { inner: state.clone(), runtime })
 }
 

@@ -65,6 +65,23 @@ impl Tally for crate::workgroup::Meter {
     }
 }
 
+/// Two tallies charged together (a scan's counter and its query's meter),
+/// through one store.
+#[derive(Debug)]
+pub struct Both(pub Arc<dyn Tally>, pub Arc<dyn Tally>);
+
+impl Tally for Both {
+    fn check(&self) -> Result<()> {
+        self.0.check()?;
+        self.1.check()
+    }
+    fn charge(&self, n: u64) -> Result<()> {
+        let first = self.0.charge(n);
+        self.1.charge(n)?;
+        first
+    }
+}
+
 /// A glaux error as an object-store error (it is found again by
 /// `error::classify_datafusion`).
 fn refused(e: Error) -> object_store::Error {
