@@ -298,6 +298,56 @@ impl TableProvider for MeteredTable {
     }
 }
 
+/// The `ExecutionPlan` methods of a node that passes its one input's
+/// batches on unchanged (a scan wrapper): statistics, order, limits and
+/// filter pushdown see through it, so wrapping a scan changes no plan
+/// (`count(*)` is still answered from Parquet statistics, dynamic filters
+/// still reach the files).
+macro_rules! pass_through_plan {
+    () => {
+        fn partition_statistics(&self, partition: Option<usize>) -> datafusion::common::Result<datafusion::common::Statistics> {
+            self.input.partition_statistics(partition)
+        }
+
+        fn maintains_input_order(&self) -> Vec<bool> {
+            vec![true]
+        }
+
+        fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+            vec![false]
+        }
+
+        fn cardinality_effect(&self) -> datafusion::physical_plan::execution_plan::CardinalityEffect {
+            datafusion::physical_plan::execution_plan::CardinalityEffect::Equal
+        }
+
+        fn supports_limit_pushdown(&self) -> bool {
+            true
+        }
+
+        fn gather_filters_for_pushdown(
+            &self,
+            _phase: datafusion::physical_plan::filter_pushdown::FilterPushdownPhase,
+            parent_filters: Vec<Arc<dyn datafusion::physical_plan::PhysicalExpr>>,
+            _config: &datafusion::common::config::ConfigOptions,
+        ) -> datafusion::common::Result<datafusion::physical_plan::filter_pushdown::FilterDescription> {
+            datafusion::physical_plan::filter_pushdown::FilterDescription::from_children(parent_filters, &self.children())
+        }
+
+        fn handle_child_pushdown_result(
+            &self,
+            _phase: datafusion::physical_plan::filter_pushdown::FilterPushdownPhase,
+            child_pushdown_result: datafusion::physical_plan::filter_pushdown::ChildPushdownResult,
+            _config: &datafusion::common::config::ConfigOptions,
+        ) -> datafusion::common::Result<
+            datafusion::physical_plan::filter_pushdown::FilterPushdownPropagation<Arc<dyn ExecutionPlan>>,
+        > {
+            Ok(datafusion::physical_plan::filter_pushdown::FilterPushdownPropagation::if_all(child_pushdown_result))
+        }
+    };
+}
+pub(crate) use pass_through_plan;
+
 /// A scan that counts the bytes its input reads.
 #[derive(Debug)]
 pub struct MeteredScan {
@@ -342,4 +392,6 @@ impl ExecutionPlan for MeteredScan {
     fn metrics(&self) -> Option<MetricsSet> {
         Some(bytes_metric(&self.bytes))
     }
+
+    pass_through_plan!();
 }

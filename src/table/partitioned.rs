@@ -471,4 +471,6 @@ impl ExecutionPlan for PartitionsScan {
     fn metrics(&self) -> Option<datafusion::physical_plan::metrics::MetricsSet> {
         Some(super::metered::bytes_metric(&self.bytes))
     }
+
+    super::metered::pass_through_plan!();
 }
