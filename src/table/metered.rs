@@ -1,10 +1,16 @@
-//! Bytes read per scan, for EXPLAIN ANALYZE: a scan node runs its input
-//! with object stores that also count into the node's own counter, and
-//! reports the total as the `bytes_read` metric.
+//! Metered reads, per query and per scan.
+//!
+//! - Per query: a [`QueryMeter`] (the workgroup meter and memory limit)
+//!   rides in the query's `SessionConfig` ([`charged_state`]); the query
+//!   runs in a task context whose stores charge it ([`query_context`]).
+//! - Per scan, for EXPLAIN ANALYZE's `bytes_read`: a scan is planned in a
+//!   [`ScanSession`] and run in a task context ([`ScanContext`]) whose
+//!   stores also count into the scan's own counter.
 //!
 //! [`MeteredTable`] wraps an unpartitioned table's provider so its scan
-//! is a [`MeteredScan`]; partitioned tables' `PartitionsScan` uses
-//! [`metered_context`] itself.
+//! is a [`MeteredScan`]; partitioned tables' `PartitionsScan` does the
+//! same itself. Both pass statistics, order, limits and filter pushdown
+//! through ([`pass_through_plan`]).
 
 use super::store::{Both, ByteCounter, CountingStore, Tally};
 use datafusion::arrow::datatypes::SchemaRef;
