@@ -5,18 +5,18 @@
 //! the tables the catalog resolves, checked to be read-only, and returned as
 //! a stream that produces rows while the client reads them; dropping the
 //! stream cancels the query. Commands (DDL, SHOW, SET) complete before
-//! `run` returns.
+//! `run` returns. Its variables (SET, RESET, SHOW, start-up parameters)
+//! are `session/variables.rs`.
+
+mod variables;
 
 use super::statement::{self, SqlText, Statement};
 use super::colnames::ColumnNames;
 use super::cursor::Cursors;
 use super::transaction::{Transaction, TxStatus};
 use datafusion::physical_plan::memory::MemoryStream;
-use super::metering::{command_line_options, is_workgroup_setting};
-use super::{ddl, settings, show, Shared, DEFAULT_DATABASE};
+use super::{ddl, show, Shared, DEFAULT_DATABASE};
 use crate::pgcatalog::{self, snapshot as view, CursorInfo, SessionView, SharedView};
-use crate::catalog::require_database;
-use crate::workgroup::limits::{self, SessionLimits};
 use crate::error::{Error, Result, SqlState};
 use crate::pgtypes::copy::CopyFormat;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -133,52 +133,6 @@ impl Session {
     /// The process id clients see (BackendKeyData, `pg_backend_pid()`).
     pub fn set_backend_pid(&mut self, pid: i32) {
         view::write(&self.view).backend_pid = pid;
-    }
-
-    /// Apply the settings a client sent at start-up (`TimeZone`,
-    /// `application_name`, ...). Unknown ones are ignored, as clients send
-    /// options meant for other servers too; bad values are errors, and so
-    /// is a workgroup the user may not use (42501) or that does not exist.
-    pub async fn apply_startup_parameters(&mut self, parameters: &[(String, String)]) -> Result<()> {
-        for (name, value) in parameters {
-            if name == "options" {
-                // `-c name=value` (libpq's PGOPTIONS).
-                for (k, v) in command_line_options(value) {
-                    if is_workgroup_setting(&k) {
-                        self.workgroup = Some(v);
-                    } else if crate::pgcatalog::settings::find(&k).is_some_and(|s| !s.read_only) {
-                        settings::set(&mut view::write(&self.view), &k, &v)?;
-                    }
-                }
-            } else if is_workgroup_setting(name) {
-                self.workgroup = Some(value.clone());
-            } else if crate::pgcatalog::settings::find(name).is_some_and(|s| !s.read_only) {
-                settings::set(&mut view::write(&self.view), name, value)?;
-            }
-        }
-        self.changed.clear();
-        self.apply_time_zone();
-        if let Some(chosen) = self.workgroup.take() {
-            let wg = super::metering::workgroup_for(self.shared.catalog.as_ref(), &self.user, Some(&chosen), self.local).await?;
-            self.workgroup = Some(wg.name);
-        }
-        Ok(())
-    }
-
-    /// Reported settings (name, value) changed since the last call, for
-    /// ParameterStatus messages.
-    pub fn take_changed_settings(&mut self) -> Vec<(String, String)> {
-        let names = std::mem::take(&mut self.changed);
-        names.into_iter().map(|n| (n.to_string(), self.setting(n).unwrap_or_default())).collect()
-    }
-
-    /// The reported settings and their values, for start-up.
-    pub fn reported_settings(&self) -> Vec<(String, String)> {
-        crate::pgcatalog::settings::SETTINGS
-            .iter()
-            .filter(|s| s.reported)
-            .map(|s| (s.name.to_string(), self.setting(s.name).unwrap_or_default()))
-            .collect()
     }
 
     /// The transaction status for ReadyForQuery.
@@ -302,11 +256,11 @@ impl Session {
                     None => stream,
                 };
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Rows { schema, stream: timed(stream, started, timeout), tag })
+                Ok(Output::Rows { schema, stream: super::stream::with_timeout(stream, started, timeout), tag })
             }
             Ok(Output::Copy { schema, stream, format }) => {
                 let (schema, stream) = super::stream::in_time_zone(schema, stream, &self.time_zone());
-                Ok(Output::Copy { schema, stream: timed(stream, started, timeout), format })
+                Ok(Output::Copy { schema, stream: super::stream::with_timeout(stream, started, timeout), format })
             }
             Ok(done) => Ok(done),
             Err(e) => {
@@ -344,7 +298,7 @@ impl Session {
                     LogicalPlan::Explain(explain) => Some(self.explain_estimate(&explain.plan).await?),
                     _ => None,
                 };
-                let df = DataFrame::new(self.running_state()?, plan);
+                let df = DataFrame::new(self.running_state(), plan);
                 let schema = names_of(df.schema().as_arrow(), &prepared.schema);
                 let stream = super::stream::execute_apart(df, self.preflight());
                 let stream = match estimate {
@@ -498,7 +452,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan), self.preflight());
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan), self.preflight());
                 Ok(Output::Copy { schema, stream, format: format.clone() })
             }
             Statement::Transaction(command) => {
@@ -519,7 +473,7 @@ impl Session {
                 let ast = Ast::Query(query.clone());
                 let plan = self.plan_query(&ast).await?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state()?, plan), None);
+                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan), None);
                 let info = CursorInfo {
                     name: name.clone(),
                     statement: format!("DECLARE {name} CURSOR{} FOR {query}", if *hold { " WITH HOLD" } else { "" }),
@@ -564,7 +518,7 @@ impl Session {
 
     /// EXPLAIN's last line: what the query would read and cost.
     async fn explain_estimate(&self, plan: &LogicalPlan) -> Result<String> {
-        super::metering::explain_line(&self.running_state()?, plan, self.run.as_ref()).await
+        super::metering::explain_line(&self.running_state(), plan, self.run.as_ref()).await
     }
 
     /// The cutoff the running query's plan is checked against.
@@ -575,7 +529,7 @@ impl Session {
     /// The state a statement runs with: `now()` is its start time, and a
     /// metered query reads through stores that charge its meter (and
     /// uses its workgroup's memory limit).
-    fn running_state(&self) -> Result<SessionState> {
+    fn running_state(&self) -> SessionState {
         let mut state = match &self.run {
             Some(run) if crate::table::metered::enabled() => {
                 let meter = crate::table::metered::QueryMeter {
@@ -587,111 +541,13 @@ impl Session {
             _ => self.state.clone(),
         };
         state.mark_start_execution();
-        Ok(state)
+        state
     }
 
-    /// The per-query limits this session set for itself.
-    fn limits(&self) -> SessionLimits {
-        let view = view::read(&self.view);
-        SessionLimits::from_settings(|name| view.setting(name).map(str::to_string))
-    }
-
-    /// After a SET of a per-query limit: a NOTICE when the session's
-    /// workgroup keeps its own, stricter, limit.
-    async fn note_held_limit(&self, setting: &str) {
-        let catalog = self.shared.catalog.as_ref();
-        let Ok(wg) = super::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await else {
-            return;
-        };
-        if let Some(held) = self.limits().held_by(&wg, setting) {
-            self.notices.push(
-                super::notices::Severity::Notice,
-                format!("workgroup {} does not let sessions loosen its {held}; its queries keep that limit", wg.name),
-            );
-        }
-    }
-
-    /// The session's `TimeZone`, as an Arrow time zone.
-    fn time_zone(&self) -> String {
-        super::session_zone(&self.view)
-    }
-
-    /// DataFusion reads and makes `timestamp with time zone` values in it.
-    fn apply_time_zone(&mut self) {
-        let zone = self.time_zone();
-        self.state.config_mut().options_mut().execution.time_zone = Some(zone);
-    }
 
     /// Keep pg_cursors current.
     fn show_cursors(&self) {
         view::write(&self.view).cursors = self.cursors.list();
-    }
-
-    async fn set_database(&mut self, database: &str) -> Result<()> {
-        let db = require_database(self.shared.catalog.as_ref(), database).await?;
-        self.database = db.name.clone();
-        view::write(&self.view).schema = db.name.clone();
-        self.state = self.shared.new_state(&db.name, 0, &self.view);
-        Ok(())
-    }
-
-    async fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
-        if is_workgroup_setting(name) {
-            let wg = super::metering::workgroup_for(self.shared.catalog.as_ref(), &self.user, Some(value), self.local).await?;
-            self.workgroup = Some(wg.name);
-            return Ok(());
-        }
-        let mut name = name.to_ascii_lowercase();
-        if name == "schema" {
-            name = "search_path".into();
-        }
-        if name == "search_path" {
-            // The first schema of the path that exists (Postgres semantics).
-            let first = value.split(',').map(|s| s.trim().trim_matches('"')).find(|s| !s.is_empty() && *s != "$user");
-            if let Some(db) = first {
-                self.set_database(db).await?;
-            }
-        }
-        let reported = settings::set(&mut view::write(&self.view), &name, value)?;
-        self.changed.extend(reported);
-        self.apply_time_zone();
-        if matches!(name.as_str(), "statement_timeout" | limits::CUTOFF_SETTING | limits::MEMORY_SETTING) {
-            self.note_held_limit(&name).await;
-        }
-        Ok(())
-    }
-
-    async fn reset_variables(&mut self, name: Option<&str>) -> Result<()> {
-        if name.is_none_or(is_workgroup_setting) {
-            self.workgroup = None;
-            if name.is_some() {
-                return Ok(());
-            }
-        }
-        let reported = settings::reset(&mut view::write(&self.view), name)?;
-        self.changed.extend(reported);
-        self.apply_time_zone();
-        if name.is_none_or(|n| n.eq_ignore_ascii_case("search_path")) && self.database != DEFAULT_DATABASE {
-            self.set_database(DEFAULT_DATABASE).await?;
-        }
-        Ok(())
-    }
-
-    /// A setting's value: set in this session, else the default.
-    pub fn setting(&self, name: &str) -> Option<String> {
-        settings::show(&view::read(&self.view), name).ok()
-    }
-
-    /// The workgroup this session's queries run in (SHOW workgroup).
-    pub async fn current_workgroup(&self) -> Result<String> {
-        let catalog = self.shared.catalog.as_ref();
-        let wg = super::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await?;
-        Ok(wg.name)
-    }
-
-    /// SHOW's answer for a setting (42704 for an unknown one).
-    pub fn show_setting(&self, name: &str) -> Result<String> {
-        settings::show(&view::read(&self.view), name)
     }
 
     /// `[db.]name` (or `catalog.db.name`) -> (database, name).
@@ -807,13 +663,4 @@ fn renamed<'a>(schema: &Schema, name: impl Fn(usize) -> Option<&'a str>) -> Sche
 /// An empty schema, for commands.
 pub(crate) fn no_columns() -> SchemaRef {
     Arc::new(Schema::empty())
-}
-
-/// `stream` limited by a statement timeout (milliseconds), counted from
-/// `started`.
-fn timed(stream: SendableRecordBatchStream, started: tokio::time::Instant, timeout_ms: Option<u64>) -> SendableRecordBatchStream {
-    match timeout_ms {
-        Some(ms) => super::stream::with_deadline(stream, started + std::time::Duration::from_millis(ms)),
-        None => stream,
-    }
 }

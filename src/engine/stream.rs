@@ -20,9 +20,11 @@ pub fn fail_on_error(stream: SendableRecordBatchStream, flag: Arc<AtomicBool>) -
     Box::pin(RecordBatchStreamAdapter::new(schema, watched))
 }
 
-/// `stream`, ended with 57014 once `deadline` passes (statement_timeout);
-/// the query stops when its stream is dropped.
-pub fn with_deadline(stream: SendableRecordBatchStream, deadline: tokio::time::Instant) -> SendableRecordBatchStream {
+/// `stream`, ended with 57014 once `timeout_ms` (a statement timeout) has
+/// passed since `started`; the query stops when its stream is dropped.
+pub fn with_timeout(stream: SendableRecordBatchStream, started: tokio::time::Instant, timeout_ms: Option<u64>) -> SendableRecordBatchStream {
+    let Some(ms) = timeout_ms else { return stream };
+    let deadline = started + std::time::Duration::from_millis(ms);
     let schema = stream.schema();
     let timed = futures::stream::unfold(Some(stream), move |state| async move {
         let mut stream = state?;

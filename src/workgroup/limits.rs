@@ -45,11 +45,18 @@ impl SessionLimits {
         wg.query_memory_limit = combine(wg.query_memory_limit, self.query_memory_limit, allow);
     }
 
+    /// After a SET of `setting`: what the session is told when `wg` keeps
+    /// its own, stricter, limit (it allows no overrides).
+    pub fn held_notice(&self, wg: &Workgroup, setting: &str) -> Option<String> {
+        let held = self.held_by(wg, setting)?;
+        Some(format!("workgroup {} does not let sessions loosen its {held}; its queries keep that limit", wg.name))
+    }
+
     /// Whether `wg` keeps the session's value of `setting` from taking
     /// effect (it allows no overrides, and the value is looser than its
-    /// own): then the workgroup's option and value, for the session to
-    /// be told, e.g. `statement_timeout (60000 ms)`.
-    pub fn held_by(&self, wg: &Workgroup, setting: &str) -> Option<String> {
+    /// own): then the workgroup's option and value, e.g.
+    /// `statement_timeout (60000 ms)`.
+    fn held_by(&self, wg: &Workgroup, setting: &str) -> Option<String> {
         let (option, own, asked, show): (&str, _, _, fn(u64) -> String) = match setting {
             "statement_timeout" => ("statement_timeout", wg.statement_timeout_ms, self.statement_timeout_ms, |ms| format!("{ms} ms")),
             CUTOFF_SETTING => ("bytes_scanned_cutoff_per_query", wg.bytes_scanned_cutoff_per_query, self.bytes_scanned_cutoff, super::human_bytes),
