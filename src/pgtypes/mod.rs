@@ -15,6 +15,7 @@
 //! syntax), NULL intervals, uuid, json and typmods all need it.
 
 mod binary;
+pub mod params;
 pub mod copy;
 mod text;
 mod values;

@@ -73,6 +73,7 @@ impl<S> Checked<S> {
             if self.pending.len() < len as usize {
                 return Ok(None);
             }
+            check_startup(&self.pending[4..len as usize])?;
             self.started = true;
             return Ok(Some(len as usize));
         }
@@ -109,6 +110,36 @@ impl<S> Checked<S> {
 fn read_i32(buf: &[u8], at: usize) -> Option<i32> {
     let bytes = buf.get(at..at + 4)?;
     Some(i32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+}
+
+/// CancelRequest's code in the start-up packet's version field.
+const CANCEL_REQUEST_CODE: i32 = 80_877_102;
+
+/// The start-up packet after its length: a protocol version and
+/// name/value string pairs ending with one zero byte, which must be the
+/// packet's last (pgwire reads parameters past the packet's end, and
+/// bytes after the terminator would be decoded as the next message); or
+/// a CancelRequest of exactly a process id and a 4-byte key.
+fn check_startup(body: &[u8]) -> Result<(), Violation> {
+    let mut b = Body(body);
+    if b.i32()? == CANCEL_REQUEST_CODE {
+        b.bytes(8)?;
+        return b.end();
+    }
+    let layout = || Violation::protocol("invalid startup packet layout: expected terminator as last byte");
+    loop {
+        match b.0 {
+            [0] => return Ok(()),
+            [] | [0, ..] => return Err(layout()),
+            _ => {}
+        }
+        b.cstring()?;
+        if b.0.is_empty() {
+            return Err(layout());
+        }
+        // A value may be empty.
+        b.cstring()?;
+    }
 }
 
 /// The fields of a message body, read with bounds checks.

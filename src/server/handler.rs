@@ -12,7 +12,7 @@ use arrow_pg::datatypes::df::deserialize_parameters;
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::arrow::datatypes::DataType;
-use futures::{Sink, SinkExt};
+use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::auth::{
     finish_authentication, protocol_negotiation, save_startup_parameters_to_metadata, ServerParameterProvider,
     StartupHandler,
@@ -23,14 +23,14 @@ use pgwire::api::query::{
     send_describe_response, send_execution_response, send_query_response, send_ready_for_query, ExtendedQueryHandler,
     SimpleQueryHandler,
 };
-use pgwire::api::results::{DescribePortalResponse, FieldFormat, FieldInfo, Response};
+use pgwire::api::results::{DescribePortalResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::QueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
     ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
     RandomPidSecretKeyGenerator, Type, DEFAULT_NAME, METADATA_DATABASE, METADATA_USER,
 };
-use pgwire::messages::extendedquery::{Describe, Execute, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL};
+use pgwire::messages::extendedquery::{Describe, Execute, PortalSuspended, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL};
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
@@ -359,6 +359,24 @@ where
     }
 }
 
+/// Check each Bind parameter's bytes against its type before pgwire and
+/// arrow-pg decode them ([`pgtypes::params`]).
+fn check_parameters(portal: &Portal<WireStatement>, types: &[Option<&DataType>]) -> PgWireResult<()> {
+    for (i, value) in portal.parameters.iter().enumerate() {
+        let Some(value) = value else { continue };
+        let ty = portal
+            .statement
+            .parameter_types
+            .get(i)
+            .cloned()
+            .flatten()
+            .or_else(|| types.get(i).copied().flatten().map(pgtypes::pg_type))
+            .unwrap_or(Type::UNKNOWN);
+        pgtypes::params::check(i, &ty, portal.parameter_format.is_binary(i), value).map_err(|e| user_error(&e))?;
+    }
+    Ok(())
+}
+
 /// A statement as the extended protocol holds it.
 #[derive(Clone, Debug)]
 pub enum WireStatement {
@@ -436,7 +454,12 @@ impl ExtendedQueryHandler for Inner {
             WireStatement::Prepared(p) => Arc::clone(p),
         };
         let types: Vec<Option<&DataType>> = prepared.param_types.iter().map(Option::as_ref).collect();
-        let params = deserialize_parameters(portal, &types).map_err(|e| match e {
+        check_parameters(portal, &types)?;
+        // The checks above keep the decoders from panicking; should one
+        // panic anyway, the statement fails and the connection goes on.
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| deserialize_parameters(portal, &types)))
+            .unwrap_or_else(|_| Err(user_error(&Error::internal("decoding the statement's parameters panicked"))));
+        let params = decoded.map_err(|e| match e {
             PgWireError::UserError(info) => PgWireError::UserError(info),
             other => {
                 let binary = (0..portal.parameter_len()).any(|i| portal.parameter_format.is_binary(i));
@@ -499,9 +522,13 @@ impl ExtendedQueryHandler for Inner {
         Ok(())
     }
 
-    /// Execute without a row limit streams rows as they are produced
-    /// (pgwire's default buffers a portal's whole result first); with a
-    /// limit, pgwire's portal suspension serves the rows in batches.
+    /// Execute runs the portal's statement the first time and streams
+    /// its rows as they are produced, up to the row limit (then
+    /// PortalSuspended; the next Execute goes on from there). A limit of
+    /// zero or less means every row, as in PostgreSQL. pgwire's own
+    /// Execute is not used: it reserves room for the whole limit before
+    /// it fetches (an Execute asking for 2^31-1 rows aborted the server)
+    /// and buffers the rows of each fetch.
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -509,32 +536,74 @@ impl ExtendedQueryHandler for Inner {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
         let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
-        let mut portal = match client.portal_store().get_portal(name) {
-            Some(p) if message.max_rows == 0 && matches!(client.state(), PgWireConnectionState::ReadyForQuery) => Some(p),
-            _ => None,
+        let Some(portal) = client.portal_store().get_portal(name) else {
+            return Err(PgWireError::PortalNotFound(name.to_owned()));
         };
-        if let Some(p) = &portal {
-            let returns_rows = matches!(&p.statement.statement, WireStatement::Prepared(p) if !p.schema.fields().is_empty());
-            if !returns_rows || !matches!(*p.state().lock().await, PortalExecutionState::Initial) {
-                portal = None;
-            }
-        }
-        match portal {
-            None => self._on_execute(client, message).await?,
-            Some(portal) => {
-                client.set_state(PgWireConnectionState::QueryInProgress);
-                match ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await? {
-                    Response::Query(rows) => send_query_response(client, rows, false).await?,
-                    Response::Execution(tag) => send_execution_response(client, tag).await?,
-                    _ => return Err(user_error(&Error::internal("a row-returning statement produced no rows"))),
+        let limit = usize::try_from(message.max_rows).ok().filter(|&n| n > 0);
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let state = portal.state();
+        let mut state = state.lock().await;
+        let first = matches!(*state, PortalExecutionState::Initial);
+        if first {
+            *state = PortalExecutionState::Finished;
+            match ExtendedQueryHandler::do_query(self, client, portal.as_ref(), 0).await? {
+                Response::Query(rows) => *state = PortalExecutionState::Suspended(rows),
+                Response::EmptyQuery => {
+                    client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?
                 }
-                *portal.state().lock().await = PortalExecutionState::Finished;
-                client.set_state(PgWireConnectionState::ReadyForQuery);
+                Response::Execution(tag) | Response::TransactionStart(tag) | Response::TransactionEnd(tag) => {
+                    send_execution_response(client, tag).await?
+                }
+                _ => return Err(user_error(&Error::internal("unexpected response kind"))),
             }
         }
+        match &mut *state {
+            PortalExecutionState::Suspended(rows) => {
+                if send_portal_rows(client, rows, limit).await? {
+                    *state = PortalExecutionState::Finished;
+                }
+            }
+            // Executed again after its last row: done, with no rows.
+            PortalExecutionState::Finished if !first => {
+                let tag = Tag::new("SELECT").with_rows(0);
+                client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+            }
+            _ => {}
+        }
+        drop(state);
+        client.set_state(PgWireConnectionState::ReadyForQuery);
         let conn = connection(client)?;
         let session = conn.session.lock().await;
         send_notices(client, &session).await
     }
+}
+
+/// Send a portal's next rows, at most `limit`: CommandComplete when its
+/// rows are done (true), PortalSuspended when rows remain.
+async fn send_portal_rows<C>(client: &mut C, rows: &mut QueryResponse, limit: Option<usize>) -> PgWireResult<bool>
+where
+    C: Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let mut sent = 0;
+    while limit.is_none_or(|n| sent < n) {
+        match rows.data_rows().next().await {
+            Some(row) => {
+                client.feed(PgWireBackendMessage::DataRow(row?)).await?;
+                sent += 1;
+            }
+            None => {
+                let tag = Tag::new(rows.command_tag()).with_rows(sent);
+                client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                return Ok(true);
+            }
+        }
+    }
+    client.feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new())).await?;
+    Ok(false)
 }

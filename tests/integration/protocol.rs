@@ -196,3 +196,249 @@ async fn garbage_instead_of_a_startup_packet_is_refused() {
     assert_eq!((severity.as_str(), code.as_str()), ("FATAL", "08P01"), "{text}");
     still_serving(&server).await;
 }
+
+/// The messages up to and including the next ReadyForQuery, as types and
+/// bodies.
+async fn until_ready(socket: &mut TcpStream) -> Vec<(u8, Vec<u8>)> {
+    let mut seen = Vec::new();
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(20), read_message(socket))
+            .await
+            .expect("no ReadyForQuery within 20 s")
+            .expect("the connection closed before ReadyForQuery");
+        let ready = m.0 == b'Z';
+        seen.push(m);
+        if ready {
+            return seen;
+        }
+    }
+}
+
+fn kinds(messages: &[(u8, Vec<u8>)]) -> String {
+    messages.iter().map(|(k, _)| *k as char).collect()
+}
+
+/// Parse `sql` unnamed, Bind it, then Execute with `max_rows` as often as
+/// `executes` says, then Sync.
+fn portal(sql: &str, max_rows: i32, executes: usize) -> Vec<u8> {
+    let mut parse = b"\0".to_vec();
+    parse.extend(sql.as_bytes());
+    parse.extend(b"\0\0\0");
+    let mut out = message(b'P', &parse);
+    out.extend(message(b'B', b"\0\0\0\0\0\0\0\0"));
+    for _ in 0..executes {
+        let mut execute = b"\0".to_vec();
+        execute.extend(max_rows.to_be_bytes());
+        out.extend(message(b'E', &execute));
+    }
+    out.extend(message(b'S', b""));
+    out
+}
+
+#[tokio::test]
+async fn an_execute_row_limit_near_i32_max_streams_every_row_without_reserving_room() {
+    // pgwire reserved room for the whole limit up front: 2^31-1 rows
+    // aborted the server with a failed 85 GB allocation.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
+    let mut socket = started(&server).await;
+    socket.write_all(&portal("SELECT * FROM generate_series(1, 3)", i32::MAX, 1)).await.unwrap();
+    let reply = until_ready(&mut socket).await;
+    assert_eq!(kinds(&reply), "12DDDCZ");
+    assert!(reply[5].1.starts_with(b"SELECT 3"), "{:?}", String::from_utf8_lossy(&reply[5].1));
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_negative_execute_row_limit_means_every_row() {
+    // A row limit of -1 panicked the connection, which dropped silently;
+    // PostgreSQL reads a limit of zero or less as no limit.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
+    let mut socket = started(&server).await;
+    socket.write_all(&portal("SELECT * FROM generate_series(1, 4)", -1, 1)).await.unwrap();
+    assert_eq!(kinds(&until_ready(&mut socket).await), "12DDDDCZ");
+    socket.write_all(&portal("SELECT * FROM generate_series(1, 2)", i32::MIN, 1)).await.unwrap();
+    assert_eq!(kinds(&until_ready(&mut socket).await), "12DDCZ");
+}
+
+#[tokio::test]
+async fn an_execute_row_limit_suspends_the_portal_and_the_next_execute_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
+    let mut socket = started(&server).await;
+    // 5 rows, 2 at a time: 2, suspended, 2, suspended, 1 and done; an
+    // Execute of a finished portal completes with no rows.
+    socket.write_all(&portal("SELECT * FROM generate_series(1, 5)", 2, 4)).await.unwrap();
+    let reply = until_ready(&mut socket).await;
+    assert_eq!(kinds(&reply), "12DDsDDsDCCZ");
+    assert!(reply[9].1.starts_with(b"SELECT 1\0"));
+}
+
+#[tokio::test]
+async fn bytes_after_the_startup_terminator_are_refused_08p01() {
+    // Bytes after the start-up packet's final zero byte but inside its
+    // declared length were decoded as a next message and panicked pgwire.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
+    for body in [&b"user\0tester\0\0Q\0\0\0\x05x"[..], b"user\0tester\0database", b"user\0\0", b"\0\0"] {
+        let mut packet = 196_608i32.to_be_bytes().to_vec();
+        packet.extend(body);
+        let mut framed = ((packet.len() + 4) as i32).to_be_bytes().to_vec();
+        framed.extend(packet);
+        let mut socket = TcpStream::connect(server.addr).await.unwrap();
+        socket.write_all(&framed).await.unwrap();
+        let (severity, code, text) = error_response(&mut socket).await;
+        assert_eq!((severity.as_str(), code.as_str()), ("FATAL", "08P01"), "{body:?}: {text}");
+    }
+    still_serving(&server).await;
+}
+
+#[tokio::test]
+async fn a_startup_packet_and_a_query_in_one_write_are_both_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
+    let mut body = 196_608i32.to_be_bytes().to_vec();
+    body.extend(b"user\0tester\0database\0glaux\0application_name\0\0\0");
+    let mut bytes = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    bytes.extend(body);
+    bytes.extend(message(b'Q', b"SELECT 7\0"));
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket.write_all(&bytes).await.unwrap();
+    let first = until_ready(&mut socket).await;
+    assert_eq!(first.last().map(|m| m.0), Some(b'Z'), "start-up: {}", kinds(&first));
+    let reply = until_ready(&mut socket).await;
+    assert_eq!(kinds(&reply), "TDCZ");
+}
+
+/// Parse `SELECT $1::int[]`, Bind a binary array `value`, Execute, Sync.
+fn bind_array(value: &[u8]) -> Vec<u8> {
+    let mut parse = b"\0SELECT cardinality($1::int[])\0".to_vec();
+    parse.extend(1i16.to_be_bytes());
+    parse.extend(1007u32.to_be_bytes());
+    let mut body = b"\0\0".to_vec();
+    body.extend(1i16.to_be_bytes());
+    body.extend(1i16.to_be_bytes());
+    body.extend(1i16.to_be_bytes());
+    body.extend((value.len() as i32).to_be_bytes());
+    body.extend(value);
+    body.extend(0i16.to_be_bytes());
+    let mut out = message(b'P', &parse);
+    out.extend(message(b'B', &body));
+    out.extend(message(b'E', b"\0\0\0\0\0"));
+    out.extend(message(b'S', b""));
+    out
+}
+
+#[tokio::test]
+async fn an_array_parameter_declaring_2_31_elements_is_refused_22p03() {
+    // The decoder reserved room for every declared element before reading
+    // one: a dimension of 2^31-1 aborted the server.
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
+    let mut socket = started(&server).await;
+    let array = |dim: i32| {
+        let mut v = 1i32.to_be_bytes().to_vec();
+        v.extend(0i32.to_be_bytes());
+        v.extend(23u32.to_be_bytes());
+        v.extend(dim.to_be_bytes());
+        v.extend(1i32.to_be_bytes());
+        v.extend(4i32.to_be_bytes());
+        v.extend(9i32.to_be_bytes());
+        v
+    };
+    socket.write_all(&bind_array(&array(i32::MAX))).await.unwrap();
+    let (severity, code, text) = error_response(&mut socket).await;
+    assert_eq!((severity.as_str(), code.as_str()), ("ERROR", "22P03"), "{text}");
+    until_ready(&mut socket).await;
+    // A sound one on the same connection.
+    socket.write_all(&bind_array(&array(1))).await.unwrap();
+    let reply = until_ready(&mut socket).await;
+    assert_eq!(kinds(&reply), "12DCZ");
+    assert!(reply[2].1.ends_with(b"1"));
+}
+
+#[tokio::test]
+async fn a_nul_in_a_text_parameter_is_22021_and_the_connection_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
+    let mut socket = started(&server).await;
+    let mut parse = b"\0SELECT length($1::text)\0".to_vec();
+    parse.extend(0i16.to_be_bytes());
+    let mut bind = b"\0\0".to_vec();
+    bind.extend(0i16.to_be_bytes());
+    bind.extend(1i16.to_be_bytes());
+    bind.extend(3i32.to_be_bytes());
+    bind.extend(b"a\0b");
+    bind.extend(0i16.to_be_bytes());
+    let mut bytes = message(b'P', &parse);
+    bytes.extend(message(b'B', &bind));
+    bytes.extend(message(b'E', b"\0\0\0\0\0"));
+    bytes.extend(message(b'S', b""));
+    socket.write_all(&bytes).await.unwrap();
+    let (severity, code, text) = error_response(&mut socket).await;
+    assert_eq!((severity.as_str(), code.as_str()), ("ERROR", "22021"), "{text}");
+    until_ready(&mut socket).await;
+    socket.write_all(&message(b'Q', b"SELECT 1\0")).await.unwrap();
+    assert_eq!(kinds(&until_ready(&mut socket).await), "TDCZ");
+}
+
+// The checks on Bind parameter values, before they are decoded.
+use glaux::error::SqlState as State;
+use glaux::pgtypes::params::check;
+use pgwire::api::Type;
+
+fn array(dims: &[i32], body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    v.extend_from_slice(&(dims.len() as i32).to_be_bytes());
+    v.extend_from_slice(&0i32.to_be_bytes());
+    v.extend_from_slice(&23u32.to_be_bytes());
+    for d in dims {
+        v.extend_from_slice(&d.to_be_bytes());
+        v.extend_from_slice(&1i32.to_be_bytes());
+    }
+    v.extend_from_slice(body);
+    v
+}
+
+#[test]
+fn param_check_an_array_cannot_declare_more_elements_than_it_holds() {
+    let one = [&4i32.to_be_bytes()[..], &7i32.to_be_bytes()[..]].concat();
+    assert!(check(0, &Type::INT4_ARRAY, true, &array(&[1], &one)).is_ok());
+    assert!(check(0, &Type::INT4_ARRAY, true, &array(&[], &[])).is_ok());
+    let huge = check(0, &Type::INT4_ARRAY, true, &array(&[i32::MAX], &one)).unwrap_err();
+    assert_eq!(huge.sqlstate(), State::InvalidBinaryRepresentation);
+    assert!(check(0, &Type::INT4_ARRAY, true, &array(&[65536, 65536], &one)).is_err());
+    assert!(check(0, &Type::INT4_ARRAY, true, &array(&[-1], &one)).is_err());
+    assert!(check(0, &Type::INT4_ARRAY, true, &array(&[1; 7], &one)).is_err());
+    assert!(check(0, &Type::INT4_ARRAY, true, &[0, 0, 0, 1]).is_err());
+}
+
+#[test]
+fn param_check_numerics_follow_numeric_recv() {
+    // 12.5: two digits (12, 5000), weight 0, positive, scale 1.
+    let good = [0, 2, 0, 0, 0, 0, 0, 1, 0, 12, 0x13, 0x88];
+    assert!(check(0, &Type::NUMERIC, true, &good).is_ok());
+    let mut bad_digit = good;
+    bad_digit[10..12].copy_from_slice(&10_000u16.to_be_bytes());
+    assert!(check(0, &Type::NUMERIC, true, &bad_digit).is_err());
+    let mut bad_sign = good;
+    bad_sign[4] = 0x12;
+    assert!(check(0, &Type::NUMERIC, true, &bad_sign).is_err());
+    let mut min_weight = good;
+    min_weight[2..4].copy_from_slice(&i16::MIN.to_be_bytes());
+    assert!(check(0, &Type::NUMERIC, true, &min_weight).is_ok());
+    assert!(check(0, &Type::NUMERIC, true, &good[..10]).is_err());
+}
+
+#[test]
+fn param_check_fixed_sizes_and_text() {
+    assert!(check(0, &Type::BOOL, true, &[2]).is_ok());
+    assert!(check(0, &Type::BOOL, true, &[1, 0]).is_err());
+    assert!(check(0, &Type::INTERVAL, true, &[0; 15]).is_err());
+    assert!(check(0, &Type::INT8, true, &[0; 8]).is_ok());
+    let nul = check(1, &Type::TEXT, false, b"a\0b").unwrap_err();
+    assert_eq!(nul.sqlstate(), State::CharacterNotInRepertoire);
+    assert!(check(0, &Type::INT4, false, &[0xff, 0xfe]).is_err());
+    assert!(check(0, &Type::INT4, false, b"42").is_ok());
+}
