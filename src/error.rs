@@ -60,12 +60,15 @@ pub enum SqlState {
     TooManyConnections,
     InvalidAuthorization,
     CardinalityViolation,
+    CharacterNotInRepertoire,
+    StatementTooComplex,
+    UndefinedParameter,
     InternalError,
 }
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 46] = [
+    pub const ALL: [SqlState; 49] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -111,6 +114,9 @@ impl SqlState {
         SqlState::TooManyConnections,
         SqlState::InvalidAuthorization,
         SqlState::CardinalityViolation,
+        SqlState::CharacterNotInRepertoire,
+        SqlState::StatementTooComplex,
+        SqlState::UndefinedParameter,
         SqlState::InternalError,
     ];
 
@@ -167,6 +173,9 @@ impl SqlState {
             SqlState::TooManyConnections => "53300",
             SqlState::InvalidAuthorization => "28000",
             SqlState::CardinalityViolation => "21000",
+            SqlState::CharacterNotInRepertoire => "22021",
+            SqlState::StatementTooComplex => "54001",
+            SqlState::UndefinedParameter => "42P02",
             SqlState::InternalError => "XX000",
         }
     }

@@ -29,3 +29,9 @@ pub mod sample;
 pub mod server;
 pub mod table;
 pub mod workgroup;
+
+/// The stack of every thread that parses, plans or runs statements (the
+/// server's runtime and the query runtime). Statements deeper than the
+/// engine's nesting limit are refused before planning; this leaves the
+/// recursion of the statements it accepts room to spare.
+pub const THREAD_STACK_BYTES: usize = 16 << 20;

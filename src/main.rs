@@ -115,7 +115,8 @@ fn load_config(common: &CommonArgs, extra: &[(String, String)]) -> anyhow::Resul
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::new().filter_or("GLAUX_LOG", "warn")).init();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().thread_stack_size(glaux::THREAD_STACK_BYTES).enable_all().build()?;
     match cli.command {
         Some(Command::Serve { bind, port }) => {
             let mut extra = Vec::new();

@@ -18,6 +18,7 @@
 //! before DataFusion plans it (see `catalog::provider`).
 
 mod colnames;
+pub(crate) mod complexity;
 mod crawl;
 mod metering;
 mod cursor;

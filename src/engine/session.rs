@@ -62,6 +62,11 @@ pub struct Prepared {
     pub param_types: Vec<Option<DataType>>,
     /// Result columns (empty for commands that return no rows).
     pub schema: SchemaRef,
+    /// The catalog snapshot the statement was planned against, installed
+    /// again whenever it runs: its system tables were built from it, and
+    /// catalog functions (`::regclass`, `pg_table_is_visible`) must read
+    /// the same one, whatever the session prepared or ran in between.
+    snapshot: Option<Arc<pgcatalog::Snapshot>>,
 }
 
 /// One client's session.
@@ -212,12 +217,16 @@ impl Session {
             Statement::Fetch { name, .. } => (None, Vec::new(), self.cursors.schema(name)?),
             other => (None, Vec::new(), show::result_schema(other)),
         };
-        Ok(Prepared { sql: sql.clone(), statement, plan, param_types, schema })
+        let snapshot = view::read(&self.view).snapshot.clone();
+        Ok(Prepared { sql: sql.clone(), statement, plan, param_types, schema, snapshot })
     }
 
     /// Run a prepared statement with parameter values (`$1`, ...).
     pub async fn execute(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
         let started = tokio::time::Instant::now();
+        if let Some(snapshot) = &prepared.snapshot {
+            view::write(&self.view).snapshot = Some(Arc::clone(snapshot));
+        }
         if matches!(prepared.statement, Statement::Query(_) | Statement::CopyTo { .. }) {
             let by = super::metering::Submitter {
                 user: &self.user,
@@ -540,6 +549,9 @@ impl Session {
             }
             _ => self.state.clone(),
         };
+        let notices = self.notices.clone();
+        let sink = crate::table::ScanNotices::new(move |text| notices.push(super::notices::Severity::Notice, text));
+        state.config_mut().set_extension(Arc::new(sink));
         state.mark_start_execution();
         state
     }
@@ -582,6 +594,14 @@ fn param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
             let n = k.trim_start_matches('$').parse::<usize>().map_err(|_| {
                 Error::new(SqlState::SyntaxError, format!("parameter {k} must be numbered: $1, $2, ..."))
             })?;
+            // The protocol carries at most 65535 parameters (PostgreSQL's
+            // limit too); a number past it must never size anything.
+            if !(1..=super::complexity::MAX_PARAMETERS).contains(&n) {
+                return Err(Error::new(
+                    SqlState::UndefinedParameter,
+                    format!("there is no parameter {k}: parameters are numbered $1 to ${}", super::complexity::MAX_PARAMETERS),
+                ));
+            }
             Ok((n, v))
         })
         .collect::<Result<_>>()?;

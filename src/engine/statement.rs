@@ -24,69 +24,85 @@ pub struct SqlText {
     pub text: String,
     /// Characters of the script before this statement.
     pub offset: usize,
+    /// Its shape as its tokens show it ([`super::complexity`]).
+    pub shape: super::complexity::Shape,
 }
 
 /// Split a script into statements at top-level semicolons. Comments-only
-/// pieces are dropped.
+/// pieces are dropped. One pass over the tokens, whatever the length of
+/// a line.
 pub fn split(sql: &str) -> Result<Vec<SqlText>> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
         .tokenize_with_location()
         .map_err(|e| Error::syntax(strip_location(&e.message), Some(char_position(sql, e.location))))?;
-    let index = LineIndex::new(sql);
+    let mut cursor = TextCursor::new(sql);
     let mut out = Vec::new();
-    let mut range: Option<(usize, usize)> = None;
+    // The current statement: its first byte and character, its end byte.
+    let mut range: Option<(usize, usize, usize)> = None;
+    let mut nesting = super::complexity::Nesting::default();
     for t in &tokens {
         match &t.token {
             Token::SemiColon | Token::EOF => {
-                if let Some((start, end)) = range.take() {
-                    out.push(SqlText { text: sql[start..end].to_string(), offset: sql[..start].chars().count() });
+                if let Some((start, chars, end)) = range.take() {
+                    let shape = std::mem::take(&mut nesting).finish();
+                    out.push(SqlText { text: sql[start..end].to_string(), offset: chars, shape });
                 }
             }
             Token::Whitespace(_) => {}
-            _ => {
-                let start = index.byte(t.span.start);
-                let end = index.byte(t.span.end);
+            token => {
+                nesting.token(token);
+                let (start, chars) = cursor.seek(t.span.start);
+                let (end, _) = cursor.seek(t.span.end);
                 range = Some(match range {
-                    Some((s, _)) => (s, end),
-                    None => (start, end),
+                    Some((s, c, _)) => (s, c, end),
+                    None => (start, chars, end),
                 });
             }
         }
     }
-    if let Some((start, end)) = range {
-        out.push(SqlText { text: sql[start..end].to_string(), offset: sql[..start].chars().count() });
+    if let Some((start, chars, end)) = range {
+        out.push(SqlText { text: sql[start..end].to_string(), offset: chars, shape: nesting.finish() });
     }
     Ok(out)
 }
 
-/// Byte offsets of line starts, to turn sqlparser locations into offsets.
-struct LineIndex<'a> {
+/// sqlparser's 1-based line/column locations, met in increasing order,
+/// as byte and character offsets, found in one forward pass.
+struct TextCursor<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    line: u64,
+    column: u64,
+    byte: usize,
+    chars: usize,
 }
 
-impl<'a> LineIndex<'a> {
+impl<'a> TextCursor<'a> {
     fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { text, starts }
+        TextCursor { text, line: 1, column: 1, byte: 0, chars: 0 }
     }
 
-    /// Byte offset of a 1-based line/column location.
-    fn byte(&self, loc: Location) -> usize {
-        if loc.line == 0 {
-            return self.text.len();
+    /// The byte and character offsets of `loc`, which is not before the
+    /// last location sought (line 0, an empty span, is the end).
+    fn seek(&mut self, loc: Location) -> (usize, usize) {
+        let target = if loc.line == 0 { (u64::MAX, u64::MAX) } else { (loc.line, loc.column) };
+        while (self.line, self.column) < target {
+            let Some(c) = self.text[self.byte..].chars().next() else { break };
+            self.byte += c.len_utf8();
+            self.chars += 1;
+            if c == '\n' {
+                self.line += 1;
+                self.column = 1;
+            } else {
+                self.column += 1;
+            }
         }
-        let line_start = self.starts.get(loc.line as usize - 1).copied().unwrap_or(self.text.len());
-        let line = &self.text[line_start..];
-        line.char_indices().nth(loc.column as usize - 1).map(|(i, _)| line_start + i).unwrap_or(self.text.len())
+        (self.byte, self.chars)
     }
 }
 
 /// 1-based character position of a location in `text`.
 fn char_position(text: &str, loc: Location) -> usize {
-    let byte = LineIndex::new(text).byte(loc);
-    text[..byte].chars().count() + 1
+    TextCursor::new(text).seek(loc).1 + 1
 }
 
 /// Remove sqlparser's " at Line: L, Column: C" suffix.
@@ -101,7 +117,12 @@ fn strip_location(message: &str) -> String {
 pub fn parse_error(stmt: &SqlText, e: ParserError) -> Error {
     let message = match &e {
         ParserError::TokenizerError(m) | ParserError::ParserError(m) => m.clone(),
-        ParserError::RecursionLimitExceeded => "statement is nested too deeply".to_string(),
+        ParserError::RecursionLimitExceeded => {
+            return Error::new(
+                SqlState::StatementTooComplex,
+                "statement is too complex: it nests brackets or subqueries more deeply than the parser allows",
+            )
+        }
     };
     let position = parse_location(&message).map(|loc| stmt.offset + char_position(&stmt.text, loc));
     let mut text = strip_location(&message);
@@ -208,6 +229,7 @@ fn leading_words(text: &str, n: usize) -> Vec<String> {
 
 /// Parse one statement.
 pub fn parse(stmt: &SqlText) -> Result<Statement> {
+    super::complexity::check(&stmt.shape)?;
     let words = leading_words(&stmt.text, 4);
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {

@@ -4,7 +4,7 @@
 
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use crate::workgroup::Cutoff;
@@ -92,6 +92,7 @@ fn query_runtime() -> &'static tokio::runtime::Runtime {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
+            .thread_stack_size(crate::THREAD_STACK_BYTES)
             .thread_name("glaux-query")
             .enable_all()
             .build()
@@ -140,7 +141,8 @@ async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Cutoff>) ->
 pub fn execute_apart(df: datafusion::prelude::DataFrame, preflight: Option<Cutoff>) -> SendableRecordBatchStream {
     let schema = Arc::new(df.schema().as_arrow().clone());
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
-    query_runtime().spawn(async move {
+    let on_panic = sender.clone();
+    let produce = async move {
         let mut stream = match start(df, preflight).await {
             Ok(s) => s,
             Err(e) => {
@@ -161,11 +163,29 @@ pub fn execute_apart(df: datafusion::prelude::DataFrame, preflight: Option<Cutof
                 },
             }
         }
+    };
+    // A panic inside the engine fails the query; it must never end the
+    // stream as if every row had been sent.
+    query_runtime().spawn(async move {
+        if let Err(panic) = std::panic::AssertUnwindSafe(produce).catch_unwind().await {
+            let _ = on_panic.send(Err(panicked(panic.as_ref()).into_datafusion())).await;
+        }
     });
     // Fused: a cursor may be fetched from again after its last row.
     let batches =
         futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) }).fuse();
     Box::pin(RecordBatchStreamAdapter::new(schema, batches))
+}
+
+/// The error for a query whose execution panicked (a bug in glaux or
+/// DataFusion), with the panic's message.
+fn panicked(payload: &(dyn std::any::Any + Send)) -> crate::error::Error {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    crate::error::Error::internal(format!("the query failed inside the engine: {what}"))
 }
 
 /// `stream` followed by one more row of text columns (EXPLAIN's scan
