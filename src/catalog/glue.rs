@@ -533,9 +533,21 @@ impl Catalog for GlueCatalog {
 
 /// A GetPartitions expression for key conditions (`k IN ('a', 'b')`,
 /// `k >= 5 AND k <= 9`; numbers bare for integer keys), or None for none.
+/// A condition on a value with control characters is left out: Glue's
+/// expressions have no way to write them (a tab matched nothing). The
+/// partitions listed are pruned again by glaux, so leaving one out only
+/// lists more.
 fn expression(table: &Table, conditions: &[KeyCondition]) -> Option<String> {
+    let writable = |c: &&KeyCondition| {
+        let values: Vec<&String> = match &c.test {
+            KeyTest::In(values) => values.iter().collect(),
+            KeyTest::Range { low, high } => low.iter().chain(high.iter()).collect(),
+        };
+        !values.iter().any(|v| v.chars().any(char::is_control))
+    };
     let parts: Vec<String> = conditions
         .iter()
+        .filter(writable)
         .filter_map(|c| {
             let key = &table.partition_keys.get(c.index)?.name;
             let literal = |v: &String| if c.integer { v.clone() } else { format!("'{}'", v.replace('\'', "''")) };

@@ -134,17 +134,28 @@ impl Table {
         }
         let base = self.storage_descriptor.location.as_deref()?.trim_end_matches('/');
         let path: Vec<String> =
-            self.partition_keys.iter().zip(&partition.values).map(|(k, v)| format!("{}={}", k.name, escape(v))).collect();
+            self.partition_keys.iter().zip(&partition.values).map(|(k, v)| format!("{}={}", k.name, hive_escape(v))).collect();
         Some(format!("{base}/{}/", path.join("/")))
     }
 }
 
-/// A partition value as Hive writes it in a folder name.
-fn escape(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| if matches!(c, '/' | '=' | '%' | ':' | '#' | '\\' | '"' | '\'') { format!("%{:02X}", c as u32) } else { c.to_string() })
-        .collect()
+/// A partition value as Hive writes it in a folder name: the characters
+/// of Hive's `FileUtils.escapePathName` (control characters, `"`, `#`,
+/// `%`, `'`, `*`, `/`, `:`, `=`, `?`, `\\`, DEL, `{`, `[`, `]`, `^`) as
+/// `%XX`.
+pub fn hive_escape(value: &str) -> String {
+    let escaped = |c: char| {
+        c < ' ' || matches!(c, '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '\x7f' | '{' | '[' | ']' | '^')
+    };
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if escaped(c) {
+            out.push_str(&format!("%{:02X}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A Glue partition: values for the table's partition keys and its own storage.

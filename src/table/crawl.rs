@@ -25,7 +25,6 @@ use crate::catalog::{Column, Parameters, Table, TableType};
 use crate::error::{Error, Result, SqlState};
 use datafusion::catalog::Session;
 use futures::TryStreamExt;
-use object_store::path::Path as StorePath;
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use std::collections::BTreeMap;
 
@@ -314,7 +313,7 @@ async fn detect_format(file: &ObjectMeta, store: &dyn ObjectStore) -> Result<Det
 async fn read_head(file: &ObjectMeta, store: &dyn ObjectStore) -> Result<Vec<u8>> {
     let end = file.size.min(8192);
     let bytes = store
-        .get_range(&StorePath::from(file.location.as_ref()), 0..end)
+        .get_range(&file.location, 0..end)
         .await
         .map_err(|e| Error::new(SqlState::IoError, format!("cannot read {}: {e}", file.location)))?;
     Ok(bytes.to_vec())

@@ -42,15 +42,32 @@ use futures::TryStreamExt;
 use object_store::ObjectMeta;
 use std::sync::Arc;
 
+/// Where a scan reports what its client should know that is not an
+/// error (a registered partition whose folder is missing). The engine
+/// puts one in each query's `SessionConfig` and hands the messages on as
+/// NOTICEs; without one they are logged.
+pub struct ScanNotices(Box<dyn Fn(String) + Send + Sync>);
+
+impl ScanNotices {
+    pub fn new(sink: impl Fn(String) + Send + Sync + 'static) -> Self {
+        ScanNotices(Box::new(sink))
+    }
+
+    /// Tell the client of the query `config` belongs to.
+    pub fn notify(config: &SessionConfig, text: String) {
+        match config.get_extension::<ScanNotices>() {
+            Some(notices) => (notices.0)(text),
+            None => log::info!("{text}"),
+        }
+    }
+}
+
 /// The LOCATION of a table as a listable URL.
 fn table_url(table: &Table) -> Result<ListingTableUrl> {
     let location = table.storage_descriptor.location.as_deref().ok_or_else(|| {
         Error::new(SqlState::InvalidParameterValue, format!("table {}.{} has no LOCATION", table.database_name, table.name))
     })?;
-    let url = store::location_url(location)?;
-    ListingTableUrl::parse(&url).map_err(|e| {
-        Error::new(SqlState::InvalidParameterValue, format!("LOCATION {location:?} cannot be used: {e}"))
-    })
+    store::listing_url(location)
 }
 
 /// A local LOCATION must exist; object-store prefixes may be empty.
@@ -58,7 +75,7 @@ fn check_local_location(table: &Table, url: &ListingTableUrl) -> Result<()> {
     if url.scheme() != "file" {
         return Ok(());
     }
-    let exists = url::Url::parse(url.as_str()).ok().and_then(|u| u.to_file_path().ok()).is_some_and(|p| p.exists());
+    let exists = store::local_path(url).is_some_and(|p| p.exists());
     if !exists {
         return Err(Error::new(
             SqlState::IoError,

@@ -9,7 +9,8 @@
 //! as an unpartitioned table over its location, conditions on data
 //! columns pushed down to it (Parquet row-group and page pruning stay on),
 //! with its partition values added as constant columns. A registered
-//! partition whose local folder is missing is empty. With partition
+//! partition whose local folder is missing is empty, with a NOTICE naming
+//! it; a projected one is empty. With partition
 //! projection on (see [`super::projection`]) the candidates are computed
 //! instead of read from the catalog, and pruned the same way. A partition
 //! with its own column list is mapped onto the table's (see [`super::drift`]).
@@ -216,15 +217,34 @@ pub fn partition_values(table: &Table, partition: &Partition) -> crate::error::R
         .collect()
 }
 
-/// The unpartitioned table over one partition's location, or `None` when
-/// its local folder does not exist.
-fn partition_table(table: &Table, partition: &Partition) -> Option<Table> {
-    let location = table.partition_location(partition)?;
-    if let Ok(url) = store::location_url(&location) {
-        let local = url::Url::parse(&url).ok().filter(|u| u.scheme() == "file").and_then(|u| u.to_file_path().ok());
-        if local.is_some_and(|p| !p.exists()) {
-            return None;
+/// The unpartitioned table over one partition's location, or `None`
+/// when its local folder does not exist: empty, as in Athena. For a
+/// registered partition (not a projected one) the client is told with a
+/// NOTICE naming it, so a missing folder is never a silent zero. (Object
+/// stores have no folders: a prefix without objects is empty.)
+fn partition_table(
+    table: &Table,
+    partition: &Partition,
+    registered: bool,
+    config: &datafusion::prelude::SessionConfig,
+) -> crate::error::Result<Option<Table>> {
+    let Some(location) = table.partition_location(partition) else { return Ok(None) };
+    let url = store::listing_url(&location)?;
+    if store::local_path(&url).is_some_and(|p| !p.exists()) {
+        if registered {
+            let names: Vec<String> =
+                table.partition_keys.iter().zip(&partition.values).map(|(k, v)| format!("{}={v}", k.name)).collect();
+            super::ScanNotices::notify(
+                config,
+                format!(
+                    "partition ({}) of table {}.{} is registered at {location}, which does not exist: it reads as empty",
+                    names.join(", "),
+                    table.database_name,
+                    table.name
+                ),
+            );
         }
+        return Ok(None);
     }
     let mut t = table.clone();
     t.partition_keys.clear();
@@ -233,7 +253,7 @@ fn partition_table(table: &Table, partition: &Partition) -> Option<Table> {
     if !partition.storage_descriptor.columns.is_empty() {
         t.storage_descriptor.columns = partition.storage_descriptor.columns.clone();
     }
-    Some(t)
+    Ok(Some(t))
 }
 
 #[async_trait::async_trait]
@@ -290,7 +310,10 @@ impl TableProvider for PartitionedTable {
         };
         let mut plans: Vec<Arc<dyn ExecutionPlan>> = Vec::new();
         for (partition, values) in kept {
-            let Some(table) = partition_table(&self.table, &partition) else { continue };
+            let registered = self.projection.is_none();
+            let found =
+                partition_table(&self.table, &partition, registered, &config).map_err(Error::into_datafusion)?;
+            let Some(table) = found else { continue };
             let layout = drift::layout(&self.table, &partition).map_err(Error::into_datafusion)?;
             let provider = external_table(&table, &config).map_err(Error::into_datafusion)?;
             // The partition's own columns that the query reads, and the

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use datafusion::datasource::listing::ListingTableUrl;
 use url::Url;
 
 /// What a [`CountingStore`] charges its reads to: asked before each read
@@ -323,26 +324,55 @@ fn is_hidden(prefix_depth: usize, location: &Path) -> bool {
     })
 }
 
-/// Turn a LOCATION as written (a local path, `file://`, `s3://`, ...) into a
-/// URL string DataFusion can list. Local paths become absolute `file://` URLs.
-pub fn location_url(location: &str) -> Result<String> {
+/// A LOCATION as DataFusion lists it. A location names its objects
+/// verbatim, as Hive, Glue and Athena write it: `s3://b/t/city=a%2Fb/` is
+/// the key prefix `t/city=a%2Fb/` (the folder Hive writes for the value
+/// `a/b`), never a URL to percent-decode; a local path (plain, relative
+/// or `file://`) is the file-system path as written. Each part is
+/// percent-encoded into the URL exactly as DataFusion decodes it again,
+/// so the listed prefix is the location's own text on every store.
+pub fn listing_url(location: &str) -> Result<ListingTableUrl> {
     let location = location.trim();
+    let invalid = |why: &str| Error::new(SqlState::InvalidParameterValue, format!("LOCATION {location:?} {why}"));
     if location.is_empty() {
         return Err(Error::new(SqlState::InvalidParameterValue, "LOCATION must not be empty"));
     }
-    if location.contains("://") {
-        let url = Url::parse(location).map_err(|e| {
-            Error::new(SqlState::InvalidParameterValue, format!("LOCATION {location:?} is not a valid URL: {e}"))
-        })?;
-        return Ok(url.to_string());
+    let (root, key, local) = match location.split_once("://") {
+        Some(("file", path)) => ("file:///".to_string(), absolute(path.strip_prefix("localhost").unwrap_or(path))?, true),
+        Some((scheme, rest)) => {
+            let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
+            (format!("{scheme}://{authority}/"), key.to_string(), false)
+        }
+        None => ("file:///".to_string(), absolute(location)?, true),
+    };
+    let mut url = Url::parse(&root).map_err(|e| invalid(&format!("is not a valid URL: {e}")))?;
+    let parts: Vec<&str> = key.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.iter().any(|p| *p == "." || *p == "..") {
+        return Err(invalid("must not contain . or .. path segments"));
     }
-    let path = std::path::Path::new(location);
-    let absolute = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
-    let mut url = Url::from_file_path(&absolute).map_err(|_| {
-        Error::new(SqlState::InvalidParameterValue, format!("LOCATION {location:?} is not a valid path"))
-    })?;
-    if absolute.is_dir() && !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
+    let folder = key.ends_with('/') || (local && std::path::Path::new(&key).is_dir());
+    {
+        let mut segments = url.path_segments_mut().map_err(|_| invalid("has no path"))?;
+        segments.pop_if_empty().extend(&parts);
+        if folder && !parts.is_empty() {
+            segments.push("");
+        }
     }
-    Ok(url.to_string())
+    ListingTableUrl::try_new(url, None).map_err(|e| invalid(&format!("cannot be used: {e}")))
+}
+
+/// A local path made absolute, with `/` separators.
+fn absolute(path: &str) -> Result<String> {
+    let p = std::path::Path::new(path);
+    let full = if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir()?.join(p) };
+    let mut text = full.to_string_lossy().into_owned();
+    if path.ends_with('/') && !text.ends_with('/') {
+        text.push('/');
+    }
+    Ok(text)
+}
+
+/// The local file-system path of a `file://` listing URL.
+pub fn local_path(url: &ListingTableUrl) -> Option<std::path::PathBuf> {
+    (url.scheme() == "file").then(|| std::path::Path::new("/").join(url.prefix().as_ref()))
 }

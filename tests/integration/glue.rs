@@ -43,7 +43,7 @@ fn parquet_sd(columns: &[(&str, &str)], location: &str) -> StorageDescriptor {
         .build()
 }
 
-fn glue_config(dir: &std::path::Path, endpoint: &str) -> Config {
+pub(crate) fn glue_config(dir: &std::path::Path, endpoint: &str) -> Config {
     let mut config = Config::for_data_dir(dir);
     for (k, v) in [
         ("catalog.type", "glue"),
