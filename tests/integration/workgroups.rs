@@ -287,7 +287,8 @@ async fn concurrency_limit_queues_and_cancel_query_stops() {
     let (a, b) = (server.connect().await, server.connect().await);
     a.batch_execute("SET workgroup = 'one'").await.unwrap();
     b.batch_execute("SET workgroup = 'one'").await.unwrap();
-    let slow = "SELECT count(*) FROM t t1, t t2 WHERE t1.id + t2.id < 0";
+    // Hours of work: it ends only when cancelled.
+    let slow = "SELECT count(*) FROM t t1, t t2, t t3 WHERE t1.id + t2.id + t3.id < 0";
     let running = tokio::spawn(async move { a.simple_query(slow).await.map(|_| ()) });
     let slow_id = wait_for(&admin, "t1.id + t2.id", "RUNNING").await;
     let waiting = tokio::spawn(async move { b.simple_query("SELECT sum(amount) FROM t").await.map(|m| m.len()) });
