@@ -118,9 +118,24 @@ fn normalize(setting: &Setting, value: &str) -> Result<String> {
                 Some(_) => Ok(trimmed.to_string()),
                 None => Err(invalid("; glaux knows UTC and IANA zone names (Europe/Berlin, Etc/GMT+3)")),
             },
+            // PostgreSQL keeps NAMEDATALEN - 1 bytes of it, as here; a
+            // longer one broke the ParameterStatus that reports it.
+            "application_name" => Ok(truncated(value, MAX_NAME_BYTES).to_string()),
             _ => Ok(value.to_string()),
         },
     }
+}
+
+/// The longest `application_name` kept, in bytes (PostgreSQL's NAMEDATALEN - 1).
+const MAX_NAME_BYTES: usize = 63;
+
+/// `value` cut to at most `max` bytes at a character boundary.
+fn truncated(value: &str, max: usize) -> &str {
+    let mut end = value.len().min(max);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
 }
 
 /// A duration setting in milliseconds: `1500`, `1500ms`, `5s`, `1min`,

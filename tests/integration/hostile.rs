@@ -137,3 +137,15 @@ async fn a_prepared_catalog_query_sees_the_catalog_after_other_statements_are_pr
         t.await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_huge_application_name_is_cut_to_63_bytes_as_in_postgresql() {
+    // 100,000 characters sent half a ParameterStatus, then FATAL 58030.
+    let (server, _dir) = server().await;
+    let client = server.connect().await;
+    client.batch_execute(&format!("SET application_name = '{}'", "é".repeat(50_000))).await.unwrap();
+    let shown = crate::common::simple_rows(&client, "SHOW application_name").await;
+    assert_eq!(shown, vec![vec!["é".repeat(31)]]);
+    let row = client.query_one("SELECT 1 + 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 2);
+}
