@@ -20,6 +20,13 @@ pub async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Resul
 }
 
 pub async fn drop_database(catalog: &dyn Catalog, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
+    // Clients assume `public` exists; it is created at start and stays.
+    if name == super::DEFAULT_DATABASE {
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            format!("database {name} always exists and cannot be dropped; drop its tables and views instead"),
+        ));
+    }
     catalog.drop_database(name, if_exists, cascade).await?;
     Ok(())
 }
