@@ -50,6 +50,13 @@ pub const SETTINGS: &[Setting] = &[
         doc: "Seconds a client has from connecting to finishing authentication.",
     },
     Setting {
+        key: "server.idle_session_timeout_secs",
+        env: "GLAUX_IDLE_SESSION_TIMEOUT_SECS",
+        default: "0",
+        doc: "Seconds a connection may sit idle between statements before it is closed with FATAL 57P05 \
+              (0: never, as in PostgreSQL). Vanished peers are found by TCP keepalive either way.",
+    },
+    Setting {
         key: "server.max_connections",
         env: "GLAUX_MAX_CONNECTIONS",
         default: "100",
@@ -79,6 +86,14 @@ pub const SETTINGS: &[Setting] = &[
         env: "GLAUX_REQUIRE_TLS",
         default: "false",
         doc: "Refuse unencrypted connections (28000); needs `server.tls_cert` and `server.tls_key`.",
+    },
+    Setting {
+        key: "engine.query_memory_limit",
+        env: "GLAUX_QUERY_MEMORY_LIMIT",
+        default: "4GB",
+        doc: "Memory one query may use when its workgroup sets no query_memory_limit: a size (512MB, 8GB) or none. \
+              Past it, sorts, aggregations and joins spill to disk or the query ends with 53200; the server and \
+              other queries go on.",
     },
     Setting {
         key: "data_dir",

@@ -13,7 +13,7 @@ use datafusion::error::DataFusionError;
 use std::fmt;
 
 /// The SQLSTATE codes glaux emits (see docs/sqlstate.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SqlState {
     SyntaxError,
     UndefinedTable,
@@ -63,12 +63,16 @@ pub enum SqlState {
     CharacterNotInRepertoire,
     StatementTooComplex,
     UndefinedParameter,
+    InvalidRegularExpression,
+    DatetimeFieldOverflow,
+    SubstringError,
+    IdleSessionTimeout,
     InternalError,
 }
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 49] = [
+    pub const ALL: [SqlState; 53] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -117,6 +121,10 @@ impl SqlState {
         SqlState::CharacterNotInRepertoire,
         SqlState::StatementTooComplex,
         SqlState::UndefinedParameter,
+        SqlState::InvalidRegularExpression,
+        SqlState::DatetimeFieldOverflow,
+        SqlState::SubstringError,
+        SqlState::IdleSessionTimeout,
         SqlState::InternalError,
     ];
 
@@ -176,6 +184,10 @@ impl SqlState {
             SqlState::CharacterNotInRepertoire => "22021",
             SqlState::StatementTooComplex => "54001",
             SqlState::UndefinedParameter => "42P02",
+            SqlState::InvalidRegularExpression => "2201B",
+            SqlState::DatetimeFieldOverflow => "22008",
+            SqlState::SubstringError => "22011",
+            SqlState::IdleSessionTimeout => "57P05",
             SqlState::InternalError => "XX000",
         }
     }
@@ -392,6 +404,10 @@ pub fn classify_datafusion(e: &DataFusionError) -> SqlState {
             if inner.is::<std::io::Error>() || inner.is::<object_store::Error>() =>
         {
             SqlState::IoError
+        }
+        // A pattern that does not compile (`x ~ '('`, regexp_* functions).
+        DataFusionError::External(inner) if inner.is::<regex::Error>() || inner.is::<regex_syntax::Error>() => {
+            SqlState::InvalidRegularExpression
         }
         _ => SqlState::InternalError,
     }

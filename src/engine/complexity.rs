@@ -126,7 +126,7 @@ impl Nesting {
 
     /// What the statement's tokens showed.
     pub fn finish(self) -> Shape {
-        Shape { nesting: self.deepest, bad_parameter: self.bad_parameter }
+        Shape { nesting: self.deepest, bad_parameter: self.bad_parameter, adjacent_string: None }
     }
 }
 
@@ -137,11 +137,34 @@ pub struct Shape {
     pub nesting: usize,
     /// A parameter number out of range.
     pub bad_parameter: Option<String>,
+    /// A string constant right after another ([`Adjacent`]).
+    pub adjacent_string: Option<Adjacent>,
 }
 
-/// 42P02 for a parameter out of range; 54001 for a statement estimated
-/// deeper than [`MAX_NESTING`].
+/// A string constant that follows another (`'a' 'b'`): on the same line
+/// PostgreSQL refuses it (42601); after a newline it continues the first
+/// (`'ab'`), which glaux does not do. sqlparser would read either as a
+/// column alias, a silent wrong answer, so both are refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adjacent {
+    /// 1-based character position in the script.
+    pub position: usize,
+    pub after_newline: bool,
+}
+
+/// 42P02 for a parameter out of range; 42601 / 0A000 for adjacent string
+/// constants; 54001 for a statement estimated deeper than [`MAX_NESTING`].
 pub fn check(shape: &Shape) -> Result<()> {
+    if let Some(a) = &shape.adjacent_string {
+        return Err(if a.after_newline {
+            Error::new(
+                SqlState::FeatureNotSupported,
+                "string constants continued on a new line are not supported; join them with ||",
+            )
+        } else {
+            Error::syntax("syntax error: a string constant cannot follow another on the same line", Some(a.position))
+        });
+    }
     if let Some(p) = &shape.bad_parameter {
         return Err(Error::new(
             SqlState::UndefinedParameter,

@@ -25,6 +25,7 @@ mod cursor;
 mod decorrelate;
 pub mod ddl;
 mod functions;
+mod guarded;
 pub mod hive_ddl;
 mod literals;
 pub mod notices;
@@ -90,6 +91,9 @@ pub(crate) struct Shared {
     ledger: Arc<crate::workgroup::ledger::Ledger>,
     /// Queries queued or running (SHOW QUERIES) and concurrency gates.
     active: Arc<metering::ActiveQueries>,
+    /// The memory limit of a query whose workgroup sets none
+    /// (`engine.query_memory_limit`).
+    default_memory_limit: Option<u64>,
 }
 
 impl Engine {
@@ -120,6 +124,13 @@ impl Engine {
         if catalog.get_workgroup(Workgroup::PRIMARY).await?.is_none() {
             catalog.put_workgroup(Workgroup::new(Workgroup::PRIMARY), true).await?;
         }
+        let memory = config.get("engine.query_memory_limit");
+        let default_memory_limit = crate::workgroup::limits::parse_size_limit(memory).ok_or_else(|| {
+            Error::new(
+                SqlState::ConfigFileError,
+                format!("engine.query_memory_limit must be a size (512MB, 8GB) or none, not {memory:?}"),
+            )
+        })?;
         let dir = config.data_dir();
         let ledger = match std::fs::create_dir_all(&dir) {
             Ok(()) => crate::workgroup::ledger::Ledger::open(&dir.join("ledger.db"))?,
@@ -135,7 +146,18 @@ impl Engine {
             .with_object_list_cache_limit(0)
             .build_arc()?;
         let catalog_name = config.catalog_name().to_string();
-        Ok(Engine { shared: Arc::new(Shared { config, catalog_name, catalog, runtime, bytes_read, ledger, active: Arc::default() }) })
+        Ok(Engine {
+            shared: Arc::new(Shared {
+                config,
+                catalog_name,
+                catalog,
+                runtime,
+                bytes_read,
+                ledger,
+                active: Arc::default(),
+                default_memory_limit,
+            }),
+        })
     }
 
     /// The catalog names clients may connect to (Postgres database names).
@@ -195,7 +217,8 @@ impl Shared {
         let ledger = crate::workgroup::ledger::SystemTables { ledger: Arc::clone(&self.ledger) };
         system.push(("system".to_string(), Arc::new(ledger)));
         let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth, system);
-        let mut functions = functions::all_with(datafusion::execution::SessionStateDefaults::default_scalar_functions());
+        let mut functions =
+            guarded::guard(functions::all_with(datafusion::execution::SessionStateDefaults::default_scalar_functions()));
         functions.extend(pgcatalog::functions::all(view));
         SessionStateBuilder::new()
             .with_config(config)

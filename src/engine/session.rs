@@ -543,7 +543,7 @@ impl Session {
             Some(run) if crate::table::metered::enabled() => {
                 let meter = crate::table::metered::QueryMeter {
                     tally: Arc::clone(&run.meter) as Arc<dyn crate::table::store::Tally>,
-                    memory_limit: run.workgroup.query_memory_limit,
+                    memory_limit: run.workgroup.query_memory_limit.or(self.shared.default_memory_limit),
                 };
                 crate::table::metered::charged_state(&self.state, meter)
             }

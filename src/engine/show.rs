@@ -63,22 +63,42 @@ fn strings(values: Vec<String>) -> ArrayRef {
 }
 
 /// SQL LIKE with % and _ (case-insensitive, as Athena's SHOW does); `*` and
-/// `|` work as in Hive's SHOW TABLES patterns.
+/// `|` work as in Hive's SHOW TABLES patterns. Matched in one pass that
+/// backs up only to the last wildcard, so no pattern costs more than
+/// pattern length times name length (a recursive matcher was exponential
+/// in the number of `%`).
 fn like(pattern: &str, value: &str) -> bool {
     if pattern.contains('|') {
         return pattern.split('|').any(|p| like(p, value));
     }
-    fn go(p: &[char], v: &[char]) -> bool {
-        match p.first() {
-            None => v.is_empty(),
-            Some('%') | Some('*') => (0..=v.len()).any(|i| go(&p[1..], &v[i..])),
-            Some('_') => !v.is_empty() && go(&p[1..], &v[1..]),
-            Some(c) => v.first().is_some_and(|x| x.eq_ignore_ascii_case(c)) && go(&p[1..], &v[1..]),
-        }
-    }
     let p: Vec<char> = pattern.chars().collect();
     let v: Vec<char> = value.chars().collect();
-    go(&p, &v)
+    let any = |c: char| c == '%' || c == '*';
+    let (mut pi, mut vi) = (0, 0);
+    // After the last wildcard seen: where the pattern resumes, and the
+    // value position that wildcard's match ends at.
+    let mut resume: Option<(usize, usize)> = None;
+    while vi < v.len() {
+        match p.get(pi) {
+            Some(&c) if any(c) => {
+                resume = Some((pi + 1, vi));
+                pi += 1;
+            }
+            Some(&c) if c == '_' || c.eq_ignore_ascii_case(&v[vi]) => {
+                pi += 1;
+                vi += 1;
+            }
+            _ => match resume {
+                Some((after, end)) => {
+                    resume = Some((after, end + 1));
+                    pi = after;
+                    vi = end + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| any(c))
 }
 
 pub async fn run(session: &Session, catalog: &dyn Catalog, statement: &Statement) -> Result<Output> {

@@ -16,7 +16,7 @@ use datafusion::sql::sqlparser::ast::{
 };
 use datafusion::sql::sqlparser::dialect::{GenericDialect, PostgreSqlDialect};
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
-use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
 
 /// One statement of a script: its text and where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,18 +40,32 @@ pub fn split(sql: &str) -> Result<Vec<SqlText>> {
     // The current statement: its first byte and character, its end byte.
     let mut range: Option<(usize, usize, usize)> = None;
     let mut nesting = super::complexity::Nesting::default();
+    // Since the last string constant: None after any other token, else
+    // whether a newline came between.
+    let mut after_string: Option<bool> = None;
+    let mut adjacent: Option<super::complexity::Adjacent> = None;
     for t in &tokens {
         match &t.token {
             Token::SemiColon | Token::EOF => {
                 if let Some((start, chars, end)) = range.take() {
-                    let shape = std::mem::take(&mut nesting).finish();
+                    let mut shape = std::mem::take(&mut nesting).finish();
+                    shape.adjacent_string = adjacent.take();
                     out.push(SqlText { text: sql[start..end].to_string(), offset: chars, shape });
                 }
+                after_string = None;
             }
-            Token::Whitespace(_) => {}
+            Token::Whitespace(w) => {
+                let newline = matches!(w, Whitespace::Newline | Whitespace::SingleLineComment { .. });
+                after_string = after_string.map(|seen| seen || newline);
+            }
             token => {
                 nesting.token(token);
                 let (start, chars) = cursor.seek(t.span.start);
+                let string = is_string_constant(token);
+                if let (true, Some(after_newline)) = (string, after_string) {
+                    adjacent.get_or_insert(super::complexity::Adjacent { position: chars + 1, after_newline });
+                }
+                after_string = string.then_some(false);
                 let (end, _) = cursor.seek(t.span.end);
                 range = Some(match range {
                     Some((s, c, _)) => (s, c, end),
@@ -61,9 +75,22 @@ pub fn split(sql: &str) -> Result<Vec<SqlText>> {
         }
     }
     if let Some((start, chars, end)) = range {
-        out.push(SqlText { text: sql[start..end].to_string(), offset: chars, shape: nesting.finish() });
+        let mut shape = nesting.finish();
+        shape.adjacent_string = adjacent;
+        out.push(SqlText { text: sql[start..end].to_string(), offset: chars, shape });
     }
     Ok(out)
+}
+
+fn is_string_constant(token: &Token) -> bool {
+    matches!(
+        token,
+        Token::SingleQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::HexStringLiteral(_)
+    )
 }
 
 /// sqlparser's 1-based line/column locations, met in increasing order,

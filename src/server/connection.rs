@@ -36,6 +36,8 @@ pub struct Limits {
     pub startup_timeout: Duration,
     /// The largest message a client may send.
     pub max_message_bytes: usize,
+    /// How long a started connection may wait for its next message.
+    pub idle_timeout: Option<Duration>,
 }
 
 /// Serve one client until it disconnects or breaks the protocol. Without
@@ -76,6 +78,19 @@ pub async fn serve(
             tokio::select! {
                 _ = &mut startup_deadline => None,
                 m = socket.next() => m,
+            }
+        } else if let Some(idle) = limits.idle_timeout {
+            match tokio::time::timeout(idle, socket.next()).await {
+                Ok(m) => m,
+                Err(_) => {
+                    let info = ErrorInfo::new(
+                        "FATAL".into(),
+                        SqlState::IdleSessionTimeout.code().into(),
+                        "terminating connection due to idle-session timeout".into(),
+                    );
+                    socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await?;
+                    break;
+                }
             }
         } else {
             socket.next().await

@@ -74,9 +74,11 @@ async fn shutdown_signal() {
 /// accepting, give open connections a few seconds to finish, and return.
 pub async fn run(listener: TcpListener, engine: Engine, shutdown: impl Future<Output = ()>) -> Result<()> {
     let config = engine.config();
+    let idle = config.number("server.idle_session_timeout_secs")?;
     let limits = connection::Limits {
         startup_timeout: Duration::from_secs(config.number("server.startup_timeout_secs")?),
         max_message_bytes: usize::try_from(config.number("server.max_message_bytes")?).unwrap_or(usize::MAX),
+        idle_timeout: (idle > 0).then(|| Duration::from_secs(idle)),
     };
     let auth = auth::Auth::from_config(config)?;
     let tls = tls::acceptor(config)?;
@@ -97,12 +99,22 @@ pub async fn run(listener: TcpListener, engine: Engine, shutdown: impl Future<Ou
                     }
                 };
                 let _ = socket.set_nodelay(true);
+                // A peer that vanished (a crashed client, a dropped network)
+                // is found by TCP keepalive and its connection closed.
+                let keepalive = socket2::TcpKeepalive::new()
+                    .with_time(Duration::from_secs(60))
+                    .with_interval(Duration::from_secs(10));
+                let _ = socket2::SockRef::from(&socket).set_tcp_keepalive(&keepalive);
                 let handlers = Arc::clone(&handlers);
                 let tls = tls.clone();
                 let permit = Arc::clone(&slots).try_acquire_owned().ok();
                 connections.spawn(async move {
-                    if let Err(e) = connection::serve(socket, handlers, limits, tls, permit).await {
-                        log::debug!("connection from {peer} ended: {e}");
+                    let served = connection::serve(socket, handlers, limits, tls, permit);
+                    match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(served)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => log::debug!("connection from {peer} ended: {e}"),
+                        // A bug: only this connection ends.
+                        Err(_) => log::error!("connection from {peer} panicked and was closed"),
                     }
                 });
             }

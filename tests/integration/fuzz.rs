@@ -6,7 +6,7 @@
 //! stall. The server must not crash or panic, and its memory must settle.
 //!
 //! CI runs `GLAUX_FUZZ_CASES` cases (default 10,000); `bench/fuzz.sh` runs
-//! a million against the release binary (`GLAUX_FUZZ_SERVER`) and records
+//! a million against the release binary (`GLAUX_SERVER_UNDER_TEST`) and records
 //! the figures in docs/benchmarks.md. `GLAUX_FUZZ_SEED` picks the seed.
 
 use std::io::{BufRead, BufReader, Read};
@@ -310,7 +310,7 @@ async fn run_case(port: u16, seed: u64) {
 }
 
 /// The server's resident memory, in KiB.
-fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -319,10 +319,12 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-    log: std::path::PathBuf,
+/// A `glaux serve` process (`GLAUX_SERVER_UNDER_TEST`, else the one cargo
+/// built), killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) port: u16,
+    pub(crate) log: std::path::PathBuf,
 }
 
 impl Drop for Server {
@@ -332,14 +334,16 @@ impl Drop for Server {
     }
 }
 
-fn start_server(dir: &std::path::Path) -> Server {
-    let binary = std::env::var("GLAUX_FUZZ_SERVER").unwrap_or_else(|_| env!("CARGO_BIN_EXE_glaux").to_string());
+pub(crate) fn start_server(dir: &std::path::Path) -> Server {
+    let binary = std::env::var("GLAUX_SERVER_UNDER_TEST").unwrap_or_else(|_| env!("CARGO_BIN_EXE_glaux").to_string());
     let log = dir.join("server.log");
     let stderr = std::fs::File::create(&log).unwrap();
     let child = Command::new(binary)
         .args(["--data-dir", dir.join("data").to_str().unwrap(), "serve", "--port", "0"])
         .env("GLAUX_MAX_CONNECTIONS", "200")
         .env("GLAUX_STARTUP_TIMEOUT_SECS", "5")
+        // The crash rounds create users, which would otherwise turn on passwords.
+        .env("GLAUX_AUTH", "trust")
         .stdout(Stdio::null())
         .stderr(stderr)
         .spawn()
@@ -446,7 +450,7 @@ async fn protocol_fuzzer_finds_no_crash_panic_or_disturbed_client() {
     assert!(slowest.load(Ordering::Relaxed) < 5_000, "the healthy client stalled");
 }
 
-fn tail(log: &str) -> String {
+pub(crate) fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     lines[lines.len().saturating_sub(60)..].join("\n")
 }

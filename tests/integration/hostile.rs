@@ -149,3 +149,50 @@ async fn a_huge_application_name_is_cut_to_63_bytes_as_in_postgresql() {
     let row = client.query_one("SELECT 1 + 1", &[]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 2);
 }
+
+#[tokio::test]
+async fn every_query_runs_under_the_default_memory_limit_53200() {
+    // Without a limit, one query could take the machine's memory.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = glaux::config::Config::for_data_dir(&dir.path().join("glaux"));
+    config.set("engine.query_memory_limit", "1MB").unwrap();
+    let server = TestServer::start(glaux::engine::Engine::open(config).await.unwrap()).await;
+    let client = server.connect().await;
+    let join = "SELECT count(*) FROM generate_series(1, 3000000) a(x) JOIN generate_series(1, 3000000) b(y) ON x = y";
+    assert_eq!(code_of(&client, join).await, "53200");
+    let row = client.query_one("SELECT count(*) FROM generate_series(1, 1000)", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 1000);
+    // A workgroup's own limit replaces the default.
+    client.batch_execute("CREATE WORKGROUP roomy WITH (query_memory_limit = '2GB'); SET workgroup = 'roomy'").await.unwrap();
+    let small = "SELECT count(*) FROM generate_series(1, 30000) a(x) JOIN generate_series(1, 30000) b(y) ON x = y";
+    assert_eq!(client.query_one(small, &[]).await.unwrap().get::<_, i64>(0), 30000);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_does_not_make_the_server_buffer_its_rows() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::fuzz::start_server(dir.path());
+    let pid = server.child.id();
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.unwrap();
+    let mut body = 196_608i32.to_be_bytes().to_vec();
+    body.extend(b"user\0lazy\0database\0glaux\0\0");
+    let mut bytes = ((body.len() + 4) as i32).to_be_bytes().to_vec();
+    bytes.extend(body);
+    // A billion rows of 100-character text, never read.
+    let query = b"SELECT repeat('x', 100) || x FROM generate_series(1, 1000000000) AS t(x)\0";
+    bytes.push(b'Q');
+    bytes.extend(((query.len() + 4) as i32).to_be_bytes());
+    bytes.extend(query);
+    socket.write_all(&bytes).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let early = crate::fuzz::rss_kib(pid);
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let late = crate::fuzz::rss_kib(pid);
+    assert!(late < early + 50 * 1024, "server memory grew from {early} KiB to {late} KiB for a client that does not read");
+    // Others are served meanwhile.
+    let url = format!("host=127.0.0.1 port={} user=other dbname=glaux", server.port);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    assert_eq!(client.query_one("SELECT 1 + 1", &[]).await.unwrap().get::<_, i64>(0), 2);
+}

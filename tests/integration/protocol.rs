@@ -442,3 +442,20 @@ fn param_check_fixed_sizes_and_text() {
     assert!(check(0, &Type::INT4, false, &[0xff, 0xfe]).is_err());
     assert!(check(0, &Type::INT4, false, b"42").is_ok());
 }
+
+#[tokio::test]
+async fn an_idle_session_past_its_timeout_is_closed_57p05() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_data_dir(&dir.path().join("glaux"));
+    config.set("server.idle_session_timeout_secs", "1").unwrap();
+    let server = TestServer::start(Engine::open(config).await.unwrap()).await;
+    let mut socket = started(&server).await;
+    // Busy is not idle: a statement that runs longer than the timeout.
+    socket.write_all(&message(b'Q', b"SELECT count(*) FROM generate_series(1, 30000000)\0")).await.unwrap();
+    assert_eq!(kinds(&until_ready(&mut socket).await), "TDCZ");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (severity, code, text) = error_response(&mut socket).await;
+    assert_eq!((severity.as_str(), code.as_str()), ("FATAL", "57P05"), "{text}");
+    assert!(closed(&mut socket).await);
+    still_serving(&server).await;
+}

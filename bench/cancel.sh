@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Cancelled work must stop: for each heavy query, cancel it (psql's
+# CancelRequest on SIGINT) or let statement_timeout end it after 2 s, then
+# print how long the server kept using CPU after the client got 57014
+# (the last 200 ms window with more than 20 ms of CPU, 60 s at most) and
+# how long a `SELECT 1` on a new connection took meanwhile.
+# Usage: bench/cancel.sh [path/to/glaux]   (default /var/tmp/glaux-release/release/glaux)
+set -euo pipefail
+GLAUX=${1:-/var/tmp/glaux-release/release/glaux}
+PORT=${PORT:-5548}
+dir=$(mktemp -d)
+mkdir -p "$dir/t"
+seq 0 19999 | awk '{print $1 ",name" $1 "," $1 * 1.5}' > "$dir/t/data.csv"
+"$GLAUX" --data-dir "$dir/data" serve --port "$PORT" 2>"$dir/log" &
+pid=$!
+trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
+q() { psql -X -q -h 127.0.0.1 -p "$PORT" -U bench -d glaux "$@"; }
+q -c "CREATE EXTERNAL TABLE t (id bigint, name string, amount double) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '$dir/t'"
+ticks() { awk '{print $14 + $15}' /proc/$pid/stat; }
+hz=$(getconf CLK_TCK)
+order_keys=$(seq -s, 1 1000 | sed 's/\([0-9]*\)/t1.id+\1/g')
+queries=(
+  "SELECT count(*) FROM t t1, t t2, t t3 WHERE t1.id + t2.id + t3.id < 0"
+  "SELECT count(DISTINCT t1.id * 100000 + t2.id) FROM t t1, t t2"
+  "SELECT t1.id FROM t t1, t t2 ORDER BY $order_keys"
+  "SELECT t1.name, count(*) FROM t t1, t t2 GROUP BY t1.name ORDER BY 2 DESC LIMIT 3"
+)
+names=("triple cross join" "count distinct over a cross join" "ORDER BY 1000 expressions" "group by over a cross join")
+for way in timeout cancel; do
+  for i in "${!queries[@]}"; do
+    if [ "$way" = timeout ]; then
+      q -c "SET statement_timeout = 2000" -c "${queries[$i]}" >/dev/null 2>&1 || true
+    else
+      q -c "${queries[$i]}" >/dev/null 2>&1 & client=$!
+      sleep 2; kill -INT $client; wait $client 2>/dev/null || true
+    fi
+    ended=$(date +%s.%N)
+    start1=$(date +%s.%N); q -c "SELECT 1" >/dev/null; select1=$(echo "$(date +%s.%N) - $start1" | bc)
+    last=$ended; prev=$(ticks)
+    for _ in $(seq 300); do
+      sleep 0.2; cur=$(ticks)
+      if [ $((cur - prev)) -gt $((hz / 50)) ]; then last=$(date +%s.%N); fi
+      prev=$cur
+      if [ "$(echo "$(date +%s.%N) - $last > 2" | bc)" = 1 ]; then break; fi
+    done
+    busy=$(echo "$last - $ended" | bc)
+    printf '%-8s %-34s CPU busy %6.2f s after 57014; SELECT 1 meanwhile %5.2f s; server RSS %5d MB\n' \
+      "$way" "${names[$i]}" "$busy" "$select1" $(( $(awk '/VmRSS/ {print $2}' /proc/$pid/status) / 1024 ))
+  done
+done
