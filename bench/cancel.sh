@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cancelled work must stop: for each heavy query, cancel it (psql's
 # CancelRequest on SIGINT) or let statement_timeout end it after 2 s, then
-# print how long the server kept using CPU after the client got 57014
+# print how long the server kept using CPU after the client got its error
 # (the last 200 ms window with more than 20 ms of CPU, 60 s at most) and
 # how long a `SELECT 1` on a new connection took meanwhile.
 # Usage: bench/cancel.sh [path/to/glaux]   (default /var/tmp/glaux-release/release/glaux)
@@ -10,7 +10,7 @@ GLAUX=${1:-/var/tmp/glaux-release/release/glaux}
 PORT=${PORT:-5548}
 dir=$(mktemp -d)
 mkdir -p "$dir/t"
-seq 0 19999 | awk '{print $1 ",name" $1 "," $1 * 1.5}' > "$dir/t/data.csv"
+seq 0 1999 | awk '{print $1 ",name" $1 "," $1 * 1.5}' > "$dir/t/data.csv"
 "$GLAUX" --data-dir "$dir/data" serve --port "$PORT" 2>"$dir/log" &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
@@ -18,6 +18,8 @@ for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; 
 q() { psql -X -q -h 127.0.0.1 -p "$PORT" -U bench -d glaux "$@"; }
 q -c "CREATE EXTERNAL TABLE t (id bigint, name string, amount double) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '$dir/t'"
 ticks() { awk '{print $14 + $15}' /proc/$pid/stat; }
+rss() { echo $(( $(awk '/VmRSS/ {print $2}' /proc/$pid/status) / 1024 )); }
+idle_rss=$(rss)
 hz=$(getconf CLK_TCK)
 order_keys=$(seq -s, 1 1000 | sed 's/\([0-9]*\)/t1.id+\1/g')
 queries=(
@@ -30,10 +32,10 @@ names=("triple cross join" "count distinct over a cross join" "ORDER BY 1000 exp
 for way in timeout cancel; do
   for i in "${!queries[@]}"; do
     if [ "$way" = timeout ]; then
-      q -c "SET statement_timeout = 2000" -c "${queries[$i]}" >/dev/null 2>&1 || true
+      q -c "SET statement_timeout = 2000" -c "${queries[$i]}" >"$dir/out" 2>&1 || true
     else
-      q -c "${queries[$i]}" >/dev/null 2>&1 & client=$!
-      sleep 2; kill -INT $client; wait $client 2>/dev/null || true
+      q -c "${queries[$i]}" >"$dir/out" 2>&1 & client=$!
+      sleep 2; kill -INT $client 2>/dev/null || true; wait $client 2>/dev/null || true
     fi
     ended=$(date +%s.%N)
     start1=$(date +%s.%N); q -c "SELECT 1" >/dev/null; select1=$(echo "$(date +%s.%N) - $start1" | bc)
@@ -45,7 +47,10 @@ for way in timeout cancel; do
       if [ "$(echo "$(date +%s.%N) - $last > 2" | bc)" = 1 ]; then break; fi
     done
     busy=$(echo "$last - $ended" | bc)
-    printf '%-8s %-34s CPU busy %6.2f s after 57014; SELECT 1 meanwhile %5.2f s; server RSS %5d MB\n' \
-      "$way" "${names[$i]}" "$busy" "$select1" $(( $(awk '/VmRSS/ {print $2}' /proc/$pid/status) / 1024 ))
+    outcome=$(grep -o "ERROR: .*" "$dir/out" | head -1 | cut -c1-60 || true)
+    printf '%-8s %-34s CPU busy %5.2f s after the error; SELECT 1 meanwhile %5.2f s (%s)\n' \
+      "$way" "${names[$i]}" "$busy" "$select1" "${outcome:-no error}"
   done
 done
+sleep 5
+echo "server RSS: $idle_rss MB idle before, $(rss) MB idle 5 s after the last query"

@@ -9,6 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GLAUX=$(realpath "${1:-/var/tmp/glaux-release/release/glaux}")
-export GLAUX_SERVER_UNDER_TEST="$GLAUX" GLAUX_FUZZ_CASES="${2:-1000000}" GLAUX_FUZZ_SEED="${3:-12}"
+export GLAUX_SERVER_UNDER_TEST="$GLAUX" GLAUX_FUZZ_CASES="${2:-1000000}" GLAUX_FUZZ_SEED="${3:-12}" GLAUX_FUZZ_WORKERS="${GLAUX_FUZZ_WORKERS:-64}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/glaux-target}"
 cargo test --locked --test integration -- fuzz:: --nocapture 2>&1 | grep -E '^fuzz:|^test |panicked'

@@ -7,7 +7,8 @@
 //!
 //! CI runs `GLAUX_FUZZ_CASES` cases (default 10,000); `bench/fuzz.sh` runs
 //! a million against the release binary (`GLAUX_SERVER_UNDER_TEST`) and records
-//! the figures in docs/benchmarks.md. `GLAUX_FUZZ_SEED` picks the seed.
+//! the figures in docs/benchmarks.md. `GLAUX_FUZZ_SEED` picks the seed,
+//! `GLAUX_FUZZ_WORKERS` how many connections are open at once (32).
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -390,6 +391,7 @@ async fn healthy_client(port: u16, stop: Arc<AtomicUsize>, errors: Arc<AtomicUsi
 async fn protocol_fuzzer_finds_no_crash_panic_or_disturbed_client() {
     let cases: u64 = std::env::var("GLAUX_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let seed: u64 = std::env::var("GLAUX_FUZZ_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(12);
+    let connections: usize = std::env::var("GLAUX_FUZZ_WORKERS").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
     let dir = tempfile::tempdir().unwrap();
     let mut server = start_server(dir.path());
     let port = server.port;
@@ -405,7 +407,7 @@ async fn protocol_fuzzer_finds_no_crash_panic_or_disturbed_client() {
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
-    for _ in 0..32 {
+    for _ in 0..connections {
         let next = Arc::clone(&next);
         workers.push(tokio::spawn(async move {
             loop {
