@@ -17,6 +17,7 @@
 //! Every table a statement references is resolved through the catalog
 //! before DataFusion plans it (see `catalog::provider`).
 
+mod abandon;
 mod colnames;
 pub(crate) mod complexity;
 mod crawl;

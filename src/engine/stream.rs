@@ -106,7 +106,11 @@ fn query_runtime() -> &'static tokio::runtime::Runtime {
 /// can produce batches for a long time without its inputs ever waiting
 /// (a cross join), and only an operator that yields to the runtime lets
 /// the task see that its client has gone and stop.
-async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Cutoff>) -> datafusion::error::Result<SendableRecordBatchStream> {
+async fn start(
+    df: datafusion::prelude::DataFrame,
+    preflight: Option<Cutoff>,
+    abandoned: Arc<AtomicBool>,
+) -> datafusion::error::Result<SendableRecordBatchStream> {
     use datafusion::common::tree_node::{Transformed, TreeNode};
     use datafusion::physical_plan::{coop::CooperativeExec, ExecutionPlan};
     let context = crate::table::metered::query_context(Arc::new(df.task_ctx()))?;
@@ -132,6 +136,7 @@ async fn start(df: datafusion::prelude::DataFrame, preflight: Option<Cutoff>) ->
             })
         })?
         .data;
+    let plan = super::abandon::abandonable(plan, &abandoned)?;
     datafusion::physical_plan::execute_stream(plan, context)
 }
 
@@ -142,8 +147,11 @@ pub fn execute_apart(df: datafusion::prelude::DataFrame, preflight: Option<Cutof
     let schema = Arc::new(df.schema().as_arrow().clone());
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     let on_panic = sender.clone();
+    // Raised when the returned stream is dropped.
+    let abandoned = super::abandon::Abandoned::default();
+    let flag = abandoned.flag();
     let produce = async move {
-        let mut stream = match start(df, preflight).await {
+        let mut stream = match start(df, preflight, flag).await {
             Ok(s) => s,
             Err(e) => {
                 let _ = sender.send(Err(e)).await;
@@ -172,8 +180,10 @@ pub fn execute_apart(df: datafusion::prelude::DataFrame, preflight: Option<Cutof
         }
     });
     // Fused: a cursor may be fetched from again after its last row.
-    let batches =
-        futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) }).fuse();
+    let batches = futures::stream::unfold((receiver, abandoned), |(mut r, abandoned)| async move {
+        r.recv().await.map(|item| (item, (r, abandoned)))
+    })
+    .fuse();
     Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }
 

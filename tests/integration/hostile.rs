@@ -196,3 +196,35 @@ async fn a_client_that_stops_reading_does_not_make_the_server_buffer_its_rows() 
     tokio::spawn(conn);
     assert_eq!(client.query_one("SELECT 1 + 1", &[]).await.unwrap().get::<_, i64>(0), 2);
 }
+
+/// CPU time the process `pid` has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+    fields.get(11).and_then(|u| u.parse::<u64>().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|s| s.parse::<u64>().ok()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_timed_out_join_whose_filter_drops_every_row_stops_using_the_cpu() {
+    // The nested-loop join never returned a batch, so it never yielded:
+    // the work went on for seconds after the client had its 57014.
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::fuzz::start_server(dir.path());
+    let pid = server.child.id();
+    let url = format!("host=127.0.0.1 port={} user=t dbname=glaux", server.port);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let sql = "SET statement_timeout = 1000; \
+               SELECT count(*) FROM generate_series(1, 2000) a, generate_series(1, 2000) b, generate_series(1, 2000) c \
+               WHERE a + b + c < 0";
+    let e = client.batch_execute(sql).await.unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("57014"), "{e:?}");
+    // Within a second the server is idle: under a tenth of a core over the next second.
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let used = cpu_ticks(pid) - before;
+    assert!(used < 10, "the server used {used} ticks of CPU in the second after the query was cancelled");
+}
