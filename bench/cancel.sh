@@ -15,7 +15,8 @@ seq 0 1999 | awk '{print $1 ",name" $1 "," $1 * 1.5}' > "$dir/t/data.csv"
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
-q() { psql -X -q -h 127.0.0.1 -p "$PORT" -U bench -d glaux "$@"; }
+psql_args=(-X -q -h 127.0.0.1 -p "$PORT" -U bench -d glaux)
+q() { psql "${psql_args[@]}" "$@"; }
 q -c "CREATE EXTERNAL TABLE t (id bigint, name string, amount double) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '$dir/t'"
 ticks() { awk '{print $14 + $15}' /proc/$pid/stat; }
 rss() { echo $(( $(awk '/VmRSS/ {print $2}' /proc/$pid/status) / 1024 )); }
@@ -24,17 +25,19 @@ hz=$(getconf CLK_TCK)
 order_keys=$(seq -s, 1 1000 | sed 's/\([0-9]*\)/t1.id+\1/g')
 queries=(
   "SELECT count(*) FROM t t1, t t2, t t3 WHERE t1.id + t2.id + t3.id < 0"
-  "SELECT count(DISTINCT t1.id * 100000 + t2.id) FROM t t1, t t2"
+  "SELECT count(DISTINCT t1.id * 100000 + t2.id + t3.id) FROM t t1, t t2, t t3"
   "SELECT t1.id FROM t t1, t t2 ORDER BY $order_keys"
-  "SELECT t1.name, count(*) FROM t t1, t t2 GROUP BY t1.name ORDER BY 2 DESC LIMIT 3"
+  "SELECT t1.name, count(*) FROM t t1, t t2, t t3 GROUP BY t1.name ORDER BY 2 DESC LIMIT 3"
 )
-names=("triple cross join" "count distinct over a cross join" "ORDER BY 1000 expressions" "group by over a cross join")
+names=("triple cross join" "count distinct, triple cross join" "ORDER BY 1000 expressions" "group by, triple cross join")
 for way in timeout cancel; do
   for i in "${!queries[@]}"; do
     if [ "$way" = timeout ]; then
       q -c "SET statement_timeout = 2000" -c "${queries[$i]}" >"$dir/out" 2>&1 || true
     else
-      q -c "${queries[$i]}" >"$dir/out" 2>&1 & client=$!
+      # psql itself in the background (not a shell function, whose
+      # subshell would ignore SIGINT), so SIGINT makes it send a cancel.
+      psql "${psql_args[@]}" -c "${queries[$i]}" >"$dir/out" 2>&1 & client=$!
       sleep 2; kill -INT $client 2>/dev/null || true; wait $client 2>/dev/null || true
     fi
     ended=$(date +%s.%N)

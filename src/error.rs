@@ -66,13 +66,14 @@ pub enum SqlState {
     InvalidRegularExpression,
     DatetimeFieldOverflow,
     SubstringError,
+    InvalidArgumentForNtile,
     IdleSessionTimeout,
     InternalError,
 }
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 53] = [
+    pub const ALL: [SqlState; 54] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -124,6 +125,7 @@ impl SqlState {
         SqlState::InvalidRegularExpression,
         SqlState::DatetimeFieldOverflow,
         SqlState::SubstringError,
+        SqlState::InvalidArgumentForNtile,
         SqlState::IdleSessionTimeout,
         SqlState::InternalError,
     ];
@@ -187,6 +189,7 @@ impl SqlState {
             SqlState::InvalidRegularExpression => "2201B",
             SqlState::DatetimeFieldOverflow => "22008",
             SqlState::SubstringError => "22011",
+            SqlState::InvalidArgumentForNtile => "22014",
             SqlState::IdleSessionTimeout => "57P05",
             SqlState::InternalError => "XX000",
         }

@@ -23,6 +23,7 @@ pub(crate) mod complexity;
 mod crawl;
 mod metering;
 mod cursor;
+mod datetime_constants;
 mod decorrelate;
 pub mod ddl;
 mod functions;
@@ -227,12 +228,14 @@ impl Shared {
             .with_default_features()
             .with_catalog_list(Arc::new(catalogs))
             .with_scalar_functions(functions)
+            .with_window_functions(guarded::guard_window(datafusion::execution::SessionStateDefaults::default_window_functions()))
             .with_table_function_list(table_functions::all())
             .with_analyzer_rules(vec![
                 Arc::new(datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingFunction::new()),
                 Arc::new(literals::UnknownLiterals),
                 Arc::new(datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new()),
             ])
+            .with_optimizer_rule(Arc::new(datetime_constants::DatetimeConstants))
             .with_aggregate_functions({
                 let mut aggregates = datafusion::execution::SessionStateDefaults::default_aggregate_functions();
                 aggregates.push(Arc::new(single_value::udaf()));

@@ -3,6 +3,7 @@
 //! the `int4` that `array_upper` returns; DataFusion's takes only `int8`),
 //! and PostgreSQL's `pg_get_keywords()`.
 
+use crate::error::SqlState;
 use crate::pgcatalog::rows::{char, text, Col, Rows};
 use crate::pgcatalog::system::keywords;
 use datafusion::catalog::{TableFunction, TableFunctionImpl, TableProvider};
@@ -16,7 +17,10 @@ use std::sync::Arc;
 pub fn all() -> Vec<Arc<TableFunction>> {
     let mut functions: Vec<Arc<TableFunction>> = SessionStateDefaults::default_table_functions()
         .into_iter()
-        .map(|f| Arc::new(TableFunction::new(f.name().to_string(), Arc::new(WideIntegers(Arc::clone(f.function()))))))
+        .map(|f| {
+            let series = matches!(f.name(), "generate_series" | "range");
+            Arc::new(TableFunction::new(f.name().to_string(), Arc::new(WideIntegers(Arc::clone(f.function()), series))))
+        })
         .collect();
     functions.push(Arc::new(TableFunction::new("pg_get_keywords".into(), Arc::new(Keywords))));
     functions
@@ -27,9 +31,10 @@ pub fn is_table_function(name: &str) -> bool {
     name == "pg_get_keywords" || SessionStateDefaults::default_table_functions().iter().any(|f| f.name() == name)
 }
 
-/// A table function whose integer literal arguments are widened to `int8`.
+/// A table function whose integer literal arguments are widened to `int8`;
+/// for a series (the flag), a step of zero is PostgreSQL's 22023.
 #[derive(Debug)]
-struct WideIntegers(Arc<dyn TableFunctionImpl>);
+struct WideIntegers(Arc<dyn TableFunctionImpl>, bool);
 
 impl TableFunctionImpl for WideIntegers {
     fn call(&self, args: &[Expr]) -> Result<Arc<dyn TableProvider>> {
@@ -48,6 +53,14 @@ impl TableFunctionImpl for WideIntegers {
                 other => other.clone(),
             })
             .collect();
+        if self.1 {
+            if let Some(Expr::Literal(step, _)) = widened.get(2) {
+                if !step.is_null() && ScalarValue::new_zero(&step.data_type()).is_ok_and(|zero| zero == *step) {
+                    let e = crate::error::Error::new(SqlState::InvalidParameterValue, "step size cannot equal zero");
+                    return Err(e.into_datafusion());
+                }
+            }
+        }
         self.0.call(&widened)
     }
 }
