@@ -15,7 +15,7 @@
 
 mod auth;
 mod connection;
-mod framing;
+pub mod framing;
 mod handler;
 mod rows;
 mod tls;

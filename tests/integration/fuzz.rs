@@ -19,17 +19,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// xorshift64*: small, seeded, reproducible.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 
@@ -47,7 +47,7 @@ impl Rng {
         self.bytes(n)
     }
 
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
+    pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
 }
@@ -73,7 +73,7 @@ fn startup(params: &[(&str, &str)]) -> Vec<u8> {
     out
 }
 
-fn valid_startup() -> Vec<u8> {
+pub(crate) fn valid_startup() -> Vec<u8> {
     startup(&[("user", "fuzz"), ("database", "glaux"), ("application_name", "fuzz")])
 }
 
@@ -107,7 +107,7 @@ fn cstring(out: &mut Vec<u8>, s: &str) {
 }
 
 /// A well-formed message of a random frontend type.
-fn template(rng: &mut Rng) -> Vec<u8> {
+pub(crate) fn template(rng: &mut Rng) -> Vec<u8> {
     let sql = *rng.pick(SQL);
     let name = *rng.pick(&["", "s1", "c"]);
     match rng.below(14) {
@@ -173,7 +173,7 @@ fn template(rng: &mut Rng) -> Vec<u8> {
 }
 
 /// A message, mutated or not.
-fn mutate(rng: &mut Rng, mut m: Vec<u8>) -> Vec<u8> {
+pub(crate) fn mutate(rng: &mut Rng, mut m: Vec<u8>) -> Vec<u8> {
     match rng.below(8) {
         0 => m,
         1 => {
@@ -219,7 +219,7 @@ fn mutate(rng: &mut Rng, mut m: Vec<u8>) -> Vec<u8> {
 }
 
 /// A start-up packet, mutated or not.
-fn fuzzed_startup(rng: &mut Rng) -> Vec<u8> {
+pub(crate) fn fuzzed_startup(rng: &mut Rng) -> Vec<u8> {
     let long = "x".repeat(rng.below(20_000));
     let base = match rng.below(5) {
         0 => valid_startup(),

@@ -13,6 +13,7 @@ mod crawl;
 mod drivers;
 mod partitions;
 mod protocol;
+mod framing;
 mod fuzz;
 mod glue;
 mod hostile;
