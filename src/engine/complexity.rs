@@ -16,6 +16,15 @@
 //! Wide statements (long IN lists, many columns or rows, CASEs with many
 //! branches) are flat and stay far from it.
 //!
+//! Calls nest differently. sqlparser tries each word followed by a
+//! bracket (`f(`, `ROW(`, `ARRAY[`, `(SELECT`, `EXISTS (`) one way and
+//! then another, so its time doubles with each such level: 20 nested
+//! `ROW(` took 3 s and 49 nested `ARRAY[` never finished, on the thread
+//! that serves the connection, where nothing can cancel it. The same pass
+//! counts those brackets and refuses more than [`MAX_CALL_NESTING`] open
+//! at once (54001); brackets that follow no word (`((a + b) * c)`) are
+//! cheap and are not counted.
+//!
 //! The same pass refuses parameter numbers outside `$1`..`$65535` (42P02),
 //! the protocol's limit, before any of them can size anything.
 
@@ -25,6 +34,10 @@ use datafusion::sql::sqlparser::tokenizer::Token;
 
 /// The deepest operator nesting a statement may have.
 pub const MAX_NESTING: usize = 1000;
+
+/// The most brackets after a word (calls, subqueries, arrays) a statement
+/// may have open at once.
+pub const MAX_CALL_NESTING: usize = 16;
 
 /// The running estimate over one statement's tokens.
 #[derive(Debug, Default)]
@@ -37,6 +50,13 @@ pub struct Nesting {
     depth: usize,
     /// The deepest seen.
     deepest: usize,
+    /// For each open bracket, whether it follows a word.
+    calls: Vec<bool>,
+    /// How many of them do, and the most that did at once.
+    call_depth: usize,
+    deepest_call: usize,
+    /// Whether the last token other than whitespace was a word.
+    after_word: bool,
     /// The first parameter number out of range (`$0`, `$2147483648`).
     bad_parameter: Option<String>,
 }
@@ -47,9 +67,25 @@ pub const MAX_PARAMETERS: usize = 65_535;
 impl Nesting {
     /// Take the statement's next token.
     pub fn token(&mut self, token: &Token) {
+        if matches!(token, Token::Whitespace(_)) {
+            return;
+        }
+        let after_word = std::mem::replace(&mut self.after_word, matches!(token, Token::Word(_)));
         match token {
-            Token::LParen | Token::LBracket | Token::LBrace => self.open(),
-            Token::RParen | Token::RBracket | Token::RBrace => self.close(),
+            Token::LParen | Token::LBracket => {
+                self.open();
+                self.open_call(after_word);
+            }
+            Token::LBrace => {
+                self.open();
+                self.open_call(false);
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => {
+                self.close();
+                if self.calls.pop() == Some(true) {
+                    self.call_depth -= 1;
+                }
+            }
             Token::Comma => self.cut(),
             Token::Placeholder(p) => self.parameter(p),
             Token::Word(w) => match w.keyword {
@@ -98,6 +134,14 @@ impl Nesting {
         self.levels.push(0);
     }
 
+    fn open_call(&mut self, call: bool) {
+        self.calls.push(call);
+        if call {
+            self.call_depth += 1;
+            self.deepest_call = self.deepest_call.max(self.call_depth);
+        }
+    }
+
     fn close(&mut self) {
         if let Some(n) = self.levels.pop() {
             self.depth -= n;
@@ -126,7 +170,12 @@ impl Nesting {
 
     /// What the statement's tokens showed.
     pub fn finish(self) -> Shape {
-        Shape { nesting: self.deepest, bad_parameter: self.bad_parameter, adjacent_string: None }
+        Shape {
+            nesting: self.deepest,
+            calls: self.deepest_call,
+            bad_parameter: self.bad_parameter,
+            adjacent_string: None,
+        }
     }
 }
 
@@ -135,6 +184,8 @@ impl Nesting {
 pub struct Shape {
     /// How deeply its expressions can nest.
     pub nesting: usize,
+    /// The most brackets after a word open at once.
+    pub calls: usize,
     /// A parameter number out of range.
     pub bad_parameter: Option<String>,
     /// A string constant right after another ([`Adjacent`]).
@@ -153,7 +204,8 @@ pub struct Adjacent {
 }
 
 /// 42P02 for a parameter out of range; 42601 / 0A000 for adjacent string
-/// constants; 54001 for a statement estimated deeper than [`MAX_NESTING`].
+/// constants; 54001 for a statement estimated deeper than [`MAX_NESTING`]
+/// or with calls nested deeper than [`MAX_CALL_NESTING`].
 pub fn check(shape: &Shape) -> Result<()> {
     if let Some(a) = &shape.adjacent_string {
         return Err(if a.after_newline {
@@ -170,6 +222,16 @@ pub fn check(shape: &Shape) -> Result<()> {
             SqlState::UndefinedParameter,
             format!("there is no parameter {p}: parameters are numbered $1 to ${MAX_PARAMETERS}"),
         ));
+    }
+    if shape.calls > MAX_CALL_NESTING {
+        return Err(Error::new(
+            SqlState::StatementTooComplex,
+            format!(
+                "statement is too complex: it nests {} function calls, subqueries or arrays inside each other, more than the limit of {MAX_CALL_NESTING}",
+                shape.calls
+            ),
+        )
+        .with_hint("compute inner parts in a subquery or a WITH clause"));
     }
     let deepest = shape.nesting;
     if deepest <= MAX_NESTING {
