@@ -3,7 +3,7 @@
 //! and the constraint views, empty since glaux tables have no constraints.
 
 use super::rows::{int4, null, text, Col, Rows};
-use super::tables::{no_rows, Context, SystemTable};
+use super::tables::{Context, SystemTable};
 use super::types;
 use Col::*;
 
@@ -22,7 +22,7 @@ pub static TABLES: &[SystemTable] = &[
             ("default_character_set_name", Text),
             ("sql_path", Text),
         ],
-        fill: schemata,
+        fill: Some(schemata),
     },
     SystemTable {
         schema: SCHEMA,
@@ -41,7 +41,7 @@ pub static TABLES: &[SystemTable] = &[
             ("is_typed", Text),
             ("commit_action", Text),
         ],
-        fill: tables,
+        fill: Some(tables),
     },
     SystemTable {
         schema: SCHEMA,
@@ -92,7 +92,7 @@ pub static TABLES: &[SystemTable] = &[
             ("generation_expression", Text),
             ("is_updatable", Text),
         ],
-        fill: columns,
+        fill: Some(columns),
     },
     SystemTable {
         schema: SCHEMA,
@@ -109,7 +109,7 @@ pub static TABLES: &[SystemTable] = &[
             ("is_trigger_deletable", Text),
             ("is_trigger_insertable_into", Text),
         ],
-        fill: views,
+        fill: Some(views),
     },
     SystemTable {
         schema: SCHEMA,
@@ -124,7 +124,7 @@ pub static TABLES: &[SystemTable] = &[
             ("default_collate_schema", Text),
             ("default_collate_name", Text),
         ],
-        fill: character_sets,
+        fill: Some(character_sets),
     },
     SystemTable {
         schema: SCHEMA,
@@ -142,7 +142,7 @@ pub static TABLES: &[SystemTable] = &[
             ("enforced", Text),
             ("nulls_distinct", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: SCHEMA,
@@ -158,7 +158,7 @@ pub static TABLES: &[SystemTable] = &[
             ("ordinal_position", Int4),
             ("position_in_unique_constraint", Int4),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: SCHEMA,
@@ -174,7 +174,7 @@ pub static TABLES: &[SystemTable] = &[
             ("update_rule", Text),
             ("delete_rule", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: SCHEMA,
@@ -188,7 +188,7 @@ pub static TABLES: &[SystemTable] = &[
             ("constraint_schema", Text),
             ("constraint_name", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: SCHEMA,
@@ -203,7 +203,7 @@ pub static TABLES: &[SystemTable] = &[
             ("routine_type", Text),
             ("data_type", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
 ];
 

@@ -6,7 +6,7 @@
 
 use super::oid;
 use super::rows::{bool, char, float4, int2, int4, null, oid as o, opt_text, text, Col, Rows};
-use super::tables::{no_rows, Context, SystemTable};
+use super::tables::{Context, SystemTable};
 use super::types;
 use Col::*;
 
@@ -15,7 +15,7 @@ pub static TABLES: &[SystemTable] = &[
         schema: "pg_catalog",
         name: "pg_namespace",
         columns: &[("oid", Oid), ("nspname", Text), ("nspowner", Oid), ("nspacl", TextArray)],
-        fill: pg_namespace,
+        fill: Some(pg_namespace),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -55,7 +55,7 @@ pub static TABLES: &[SystemTable] = &[
             ("reloptions", TextArray),
             ("relpartbound", Text),
         ],
-        fill: pg_class,
+        fill: Some(pg_class),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -88,13 +88,13 @@ pub static TABLES: &[SystemTable] = &[
             ("attfdwoptions", TextArray),
             ("attmissingval", TextArray),
         ],
-        fill: pg_attribute,
+        fill: Some(pg_attribute),
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_description",
         columns: &[("objoid", Oid), ("classoid", Oid), ("objsubid", Int4), ("description", Text)],
-        fill: pg_description,
+        fill: Some(pg_description),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -109,13 +109,13 @@ pub static TABLES: &[SystemTable] = &[
             ("hastriggers", Bool),
             ("rowsecurity", Bool),
         ],
-        fill: pg_tables,
+        fill: Some(pg_tables),
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_views",
         columns: &[("schemaname", Text), ("viewname", Text), ("viewowner", Text), ("definition", Text)],
-        fill: pg_views,
+        fill: Some(pg_views),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -129,7 +129,7 @@ pub static TABLES: &[SystemTable] = &[
             ("ispopulated", Bool),
             ("definition", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -157,7 +157,7 @@ pub static TABLES: &[SystemTable] = &[
             ("indexprs", Text),
             ("indpred", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -169,7 +169,7 @@ pub static TABLES: &[SystemTable] = &[
             ("tablespace", Text),
             ("indexdef", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -202,19 +202,19 @@ pub static TABLES: &[SystemTable] = &[
             ("conexclop", OidArray),
             ("conbin", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_attrdef",
         columns: &[("oid", Oid), ("adrelid", Oid), ("adnum", Int2), ("adbin", Text)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_inherits",
         columns: &[("inhrelid", Oid), ("inhparent", Oid), ("inhseqno", Int4), ("inhdetachpending", Bool)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -229,7 +229,7 @@ pub static TABLES: &[SystemTable] = &[
             ("partcollation", OidArray),
             ("partexprs", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -255,7 +255,7 @@ pub static TABLES: &[SystemTable] = &[
             ("tgoldtable", Text),
             ("tgnewtable", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -270,7 +270,7 @@ pub static TABLES: &[SystemTable] = &[
             ("ev_qual", Text),
             ("ev_action", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -284,13 +284,13 @@ pub static TABLES: &[SystemTable] = &[
             ("refobjsubid", Int4),
             ("deptype", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_foreign_table",
         columns: &[("ftrelid", Oid), ("ftserver", Oid), ("ftoptions", TextArray)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -305,7 +305,7 @@ pub static TABLES: &[SystemTable] = &[
             ("seqcache", Int8),
             ("seqcycle", Bool),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -321,7 +321,7 @@ pub static TABLES: &[SystemTable] = &[
             ("opcdefault", Bool),
             ("opckeytype", Oid),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -336,7 +336,7 @@ pub static TABLES: &[SystemTable] = &[
             ("polqual", Text),
             ("polwithcheck", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -352,7 +352,7 @@ pub static TABLES: &[SystemTable] = &[
             ("stxkind", TextArray),
             ("stxexprs", Text),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -368,19 +368,19 @@ pub static TABLES: &[SystemTable] = &[
             ("pubtruncate", Bool),
             ("pubviaroot", Bool),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_publication_namespace",
         columns: &[("oid", Oid), ("pnpubid", Oid), ("pnnspid", Oid)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_publication_rel",
         columns: &[("oid", Oid), ("prpubid", Oid), ("prrelid", Oid), ("prqual", Text), ("prattrs", Int2Array)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -393,7 +393,7 @@ pub static TABLES: &[SystemTable] = &[
             ("n_live_tup", Int8),
             ("n_dead_tup", Int8),
         ],
-        fill: pg_stat_user_tables,
+        fill: Some(pg_stat_user_tables),
     },
 ];
 

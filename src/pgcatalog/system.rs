@@ -6,7 +6,7 @@
 use super::oid;
 use super::rows::{bool, char, float4, int2, int4, null, oid as o, oids, opt_text, text, Col, Rows};
 use super::settings::SETTINGS;
-use super::tables::{no_rows, Context, SystemTable};
+use super::tables::{Context, SystemTable};
 use super::types::{self, io_functions};
 use datafusion::common::ScalarValue;
 use Col::*;
@@ -49,7 +49,7 @@ pub static TABLES: &[SystemTable] = &[
             ("typdefault", Text),
             ("typacl", TextArray),
         ],
-        fill: pg_type,
+        fill: Some(pg_type),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -86,7 +86,7 @@ pub static TABLES: &[SystemTable] = &[
             ("proconfig", TextArray),
             ("proacl", TextArray),
         ],
-        fill: pg_proc,
+        fill: Some(pg_proc),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -109,7 +109,7 @@ pub static TABLES: &[SystemTable] = &[
             ("datcollversion", Text),
             ("datacl", TextArray),
         ],
-        fill: pg_database,
+        fill: Some(pg_database),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -133,7 +133,7 @@ pub static TABLES: &[SystemTable] = &[
             ("sourceline", Int4),
             ("pending_restart", Bool),
         ],
-        fill: pg_settings,
+        fill: Some(pg_settings),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -153,7 +153,7 @@ pub static TABLES: &[SystemTable] = &[
             ("rolconfig", TextArray),
             ("oid", Oid),
         ],
-        fill: pg_roles,
+        fill: Some(pg_roles),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -169,19 +169,19 @@ pub static TABLES: &[SystemTable] = &[
             ("valuntil", TimestampTz),
             ("useconfig", TextArray),
         ],
-        fill: pg_user,
+        fill: Some(pg_user),
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_auth_members",
         columns: &[("oid", Oid), ("roleid", Oid), ("member", Oid), ("grantor", Oid), ("admin_option", Bool)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_am",
         columns: &[("oid", Oid), ("amname", Text), ("amhandler", Oid), ("amtype", Text)],
-        fill: pg_am,
+        fill: Some(pg_am),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -199,13 +199,13 @@ pub static TABLES: &[SystemTable] = &[
             ("colliculocale", Text),
             ("collversion", Text),
         ],
-        fill: pg_collation,
+        fill: Some(pg_collation),
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_tablespace",
         columns: &[("oid", Oid), ("spcname", Text), ("spcowner", Oid), ("spcacl", TextArray), ("spcoptions", TextArray)],
-        fill: pg_tablespace,
+        fill: Some(pg_tablespace),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -221,13 +221,13 @@ pub static TABLES: &[SystemTable] = &[
             ("lanvalidator", Oid),
             ("lanacl", TextArray),
         ],
-        fill: pg_language,
+        fill: Some(pg_language),
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_enum",
         columns: &[("oid", Oid), ("enumtypid", Oid), ("enumsortorder", Float4), ("enumlabel", Text)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -241,7 +241,7 @@ pub static TABLES: &[SystemTable] = &[
             ("rngcanonical", Oid),
             ("rngsubdiff", Oid),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -256,7 +256,7 @@ pub static TABLES: &[SystemTable] = &[
             ("extconfig", OidArray),
             ("extcondition", TextArray),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -271,7 +271,7 @@ pub static TABLES: &[SystemTable] = &[
             ("srvacl", TextArray),
             ("srvoptions", TextArray),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -285,13 +285,13 @@ pub static TABLES: &[SystemTable] = &[
             ("fdwacl", TextArray),
             ("fdwoptions", TextArray),
         ],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
         name: "pg_shdescription",
         columns: &[("objoid", Oid), ("classoid", Oid), ("description", Text)],
-        fill: no_rows,
+        fill: None,
     },
     SystemTable {
         schema: "pg_catalog",
@@ -310,7 +310,7 @@ pub static TABLES: &[SystemTable] = &[
             ("query", Text),
             ("backend_type", Text),
         ],
-        fill: pg_stat_activity,
+        fill: Some(pg_stat_activity),
     },
     SystemTable {
         schema: "pg_catalog",
@@ -323,7 +323,7 @@ pub static TABLES: &[SystemTable] = &[
             ("is_scrollable", Bool),
             ("creation_time", TimestampTz),
         ],
-        fill: pg_cursors,
+        fill: Some(pg_cursors),
     },
 ];
 
