@@ -17,7 +17,7 @@
 use crate::error::{Error, SqlState};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result, ScalarValue};
 use datafusion::logical_expr::expr::BinaryExpr;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, Operator};
@@ -33,17 +33,7 @@ impl AnalyzerRule for UnknownLiterals {
     }
 
     fn analyze(&self, plan: LogicalPlan, _: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|plan| {
-            let mut schema = DFSchema::empty();
-            for input in plan.inputs() {
-                schema.merge(input.schema());
-            }
-            if plan.inputs().is_empty() {
-                schema.merge(plan.schema());
-            }
-            plan.map_expressions(|e| e.transform_up(|e| typed(e, &schema)))
-        })
-        .map(|t| t.data)
+        super::expr_rules::rewrite_expressions(plan, typed)
     }
 }
 

@@ -18,12 +18,14 @@
 //! before DataFusion plans it (see `catalog::provider`).
 
 mod abandon;
+mod checked_arithmetic;
 mod colnames;
 pub(crate) mod complexity;
 mod crawl;
 mod metering;
 mod cursor;
 mod datetime_constants;
+mod expr_rules;
 mod decorrelate;
 pub mod ddl;
 mod functions;
@@ -234,6 +236,7 @@ impl Shared {
                 Arc::new(datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingFunction::new()),
                 Arc::new(literals::UnknownLiterals),
                 Arc::new(datafusion::optimizer::analyzer::type_coercion::TypeCoercion::new()),
+                Arc::new(checked_arithmetic::CheckedArithmetic),
             ])
             .with_optimizer_rule(Arc::new(datetime_constants::DatetimeConstants))
             .with_aggregate_functions({
