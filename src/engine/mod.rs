@@ -34,6 +34,7 @@ pub mod hive_ddl;
 mod literals;
 pub mod notices;
 mod partitions;
+pub mod refusals;
 mod reshape;
 mod rewrite;
 pub mod session;

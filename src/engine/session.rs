@@ -323,11 +323,11 @@ impl Session {
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
         let mut ast = super::rewrite::for_datafusion(ast);
         let mut plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
-        if matches!(&plan, Err(e) if e.to_string().contains("Projections require unique expression names")) {
+        if matches!(&plan, Err(e) if super::refusals::duplicate_output_names(e)) {
             ast = super::rewrite::with_distinct_output_names(&ast);
             plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         }
-        if matches!(&plan, Err(e) if e.to_string().contains("Cannot infer common argument type for comparison")) {
+        if matches!(&plan, Err(e) if super::refusals::uncomparable_types(e)) {
             if let Some((parameterized, texts)) = super::literals::as_parameters(&ast) {
                 if let Ok(p) = self.state.statement_to_plan(DfStatement::Statement(Box::new(parameterized))).await {
                     let values = super::literals::typed_values(&texts, &p)?;
@@ -339,14 +339,14 @@ impl Session {
         // analyzes the plan: analyze it here, and restate them if so.
         // Only a statement with a scalar subquery can be refused so.
         let refused = |plan: &datafusion::error::Result<LogicalPlan>| match plan {
-            Err(e) => e.to_string().contains("orrelated"),
+            Err(e) => super::refusals::unsupported_correlation(e),
             Ok(p) => {
                 super::decorrelate::has_scalar_subquery(&ast)
                     && self
                         .state
                         .analyzer()
                         .execute_and_check(p.clone(), self.state.config_options(), |_, _| {})
-                        .is_err_and(|e| e.to_string().contains("orrelated"))
+                        .is_err_and(|e| super::refusals::unsupported_correlation(&e))
             }
         };
         if refused(&plan) {

@@ -129,7 +129,7 @@ async fn start(
     }
     let plan = plan
         .transform_up(|node: Arc<dyn ExecutionPlan>| {
-            Ok(if node.name().contains("Join") {
+            Ok(if is_join(node.as_ref()) {
                 Transformed::yes(Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>)
             } else {
                 Transformed::no(node)
@@ -138,6 +138,22 @@ async fn start(
         .data;
     let plan = super::abandon::abandonable(plan, &abandoned)?;
     datafusion::physical_plan::execute_stream(plan, context)
+}
+
+/// Whether `node` is one of DataFusion's joins, which can produce batches
+/// for a long time without yielding.
+fn is_join(node: &dyn datafusion::physical_plan::ExecutionPlan) -> bool {
+    use datafusion::physical_plan::joins::{
+        CrossJoinExec, HashJoinExec, NestedLoopJoinExec, PiecewiseMergeJoinExec, SortMergeJoinExec,
+        SymmetricHashJoinExec,
+    };
+    let any = node.as_any();
+    any.is::<HashJoinExec>()
+        || any.is::<NestedLoopJoinExec>()
+        || any.is::<CrossJoinExec>()
+        || any.is::<SortMergeJoinExec>()
+        || any.is::<SymmetricHashJoinExec>()
+        || any.is::<PiecewiseMergeJoinExec>()
 }
 
 /// Start `df` on the query runtime; its batches arrive through a small

@@ -9,10 +9,11 @@
 use datafusion::common::Result;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
-use datafusion::datasource::physical_plan::FileScanConfig;
+use datafusion::datasource::physical_plan::{FileScanConfig, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::parquet::file::metadata::ParquetMetaData;
+use datafusion::physical_plan::limit::{GlobalLimitExec, LocalLimitExec};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use futures::{StreamExt, TryStreamExt};
@@ -37,10 +38,11 @@ pub async fn estimate(plan: &Arc<dyn ExecutionPlan>, runtime: &RuntimeEnv) -> Re
     let mut out = Estimate::default();
     let mut nodes = vec![Arc::clone(plan)];
     while let Some(node) = nodes.pop() {
-        out.may_read_less |= node.fetch().is_some() || node.name().contains("Limit");
+        let any = node.as_any();
+        out.may_read_less |= node.fetch().is_some() || any.is::<GlobalLimitExec>() || any.is::<LocalLimitExec>();
         let scan = node.as_any().downcast_ref::<DataSourceExec>().and_then(|d| d.data_source().as_any().downcast_ref::<FileScanConfig>());
         if let Some(config) = scan {
-            let parquet = config.file_source().file_type() == "parquet";
+            let parquet = config.file_source().as_any().is::<ParquetSource>();
             out.may_read_less |= config.limit.is_some() || (parquet && config.file_source().filter().is_some());
             out.bytes += if parquet { parquet_bytes(&node, config, runtime).await? } else { listed_bytes(config) };
         }
