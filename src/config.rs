@@ -279,15 +279,14 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Error::new(SqlState::ConfigFileError, format!("cannot read config file {}: {e}", path.display()))
         })?;
-        let table: toml::Table = text.parse().map_err(|e| {
-            Error::new(SqlState::ConfigFileError, format!("config file {}: {e}", path.display()))
-        })?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e| Error::new(SqlState::ConfigFileError, format!("config file {}: {e}", path.display())))?;
         let mut flat = Vec::new();
         flatten("", &toml::Value::Table(table), &mut flat);
         for (k, v) in flat {
-            self.set(&k, &v).map_err(|e| {
-                Error::new(SqlState::ConfigFileError, format!("config file {}: {e}", path.display()))
-            })?;
+            self.set(&k, &v)
+                .map_err(|e| Error::new(SqlState::ConfigFileError, format!("config file {}: {e}", path.display())))?;
         }
         Ok(())
     }

@@ -403,9 +403,7 @@ pub fn classify_datafusion(e: &DataFusionError) -> SqlState {
             _ => SqlState::InternalError,
         },
         DataFusionError::Execution(m) => classify_execution_message(m),
-        DataFusionError::External(inner)
-            if inner.is::<std::io::Error>() || inner.is::<object_store::Error>() =>
-        {
+        DataFusionError::External(inner) if inner.is::<std::io::Error>() || inner.is::<object_store::Error>() => {
             SqlState::IoError
         }
         // A pattern that does not compile (`x ~ '('`, regexp_* functions).
@@ -465,8 +463,9 @@ fn classify_execution_message(m: &str) -> SqlState {
 fn classify_object_store(e: &object_store::Error) -> SqlState {
     match e {
         object_store::Error::NotFound { .. } => SqlState::IoError,
-        object_store::Error::PermissionDenied { .. }
-        | object_store::Error::Unauthenticated { .. } => SqlState::InsufficientPrivilege,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            SqlState::InsufficientPrivilege
+        }
         _ => SqlState::IoError,
     }
 }

@@ -8,7 +8,11 @@ use glaux::repl::{OutputFormat, ReplOptions};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "glaux", version, about = "An interactive SQL engine for data lakes, speaking the PostgreSQL wire protocol")]
+#[command(
+    name = "glaux",
+    version,
+    about = "An interactive SQL engine for data lakes, speaking the PostgreSQL wire protocol"
+)]
 struct Cli {
     #[command(flatten)]
     common: CommonArgs,
@@ -124,8 +128,10 @@ fn main() -> anyhow::Result<()> {
     if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
         log::warn!("memory freed by queries will be returned to the system only as new memory is allocated: {e}");
     }
-    let runtime =
-        tokio::runtime::Builder::new_multi_thread().thread_stack_size(glaux::THREAD_STACK_BYTES).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(glaux::THREAD_STACK_BYTES)
+        .enable_all()
+        .build()?;
     match cli.command {
         Some(Command::Serve { bind, port }) => {
             let mut extra = Vec::new();
@@ -169,12 +175,8 @@ fn main() -> anyhow::Result<()> {
 
 fn run_shell(common: &CommonArgs, shell: ShellArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
     let config = load_config(common, &[])?;
-    let options = ReplOptions {
-        command: shell.command,
-        file: shell.file,
-        format: shell.format,
-        connect: shell.connect,
-    };
+    let options =
+        ReplOptions { command: shell.command, file: shell.file, format: shell.format, connect: shell.connect };
     let code = runtime.block_on(glaux::repl::run(config, options))?;
     if code != 0 {
         std::process::exit(code);

@@ -66,8 +66,12 @@ pub async fn generate_tpch(engine: &Engine, scale: f64) -> Result<String> {
         let csv = tmp.join(format!("{name}.csv"));
         let df = ctx.read_csv(csv.to_string_lossy().as_ref(), CsvReadOptions::new().has_header(true)).await?;
         let target = dir.join("data.parquet");
-        df.write_parquet(target.to_string_lossy().as_ref(), DataFrameWriteOptions::new().with_single_file_output(true), None)
-            .await?;
+        df.write_parquet(
+            target.to_string_lossy().as_ref(),
+            DataFrameWriteOptions::new().with_single_file_output(true),
+            None,
+        )
+        .await?;
         session
             .run_script(&format!(
                 "DROP TABLE IF EXISTS tpch.{name}; CREATE EXTERNAL TABLE tpch.{name} STORED AS PARQUET LOCATION '{}'",

@@ -126,10 +126,15 @@ pub struct Exchange {
 
 /// Answer the client-first message. `decoy_salt` is used when there is no
 /// verifier, so an unknown user gets a salt that looks like a real one.
-pub fn server_first(client_first: &[u8], verifier: Option<Verifier>, decoy_salt: &[u8]) -> Result<(String, Exchange), Failure> {
+pub fn server_first(
+    client_first: &[u8],
+    verifier: Option<Verifier>,
+    decoy_salt: &[u8],
+) -> Result<(String, Exchange), Failure> {
     let text = std::str::from_utf8(client_first).map_err(|_| MALFORMED)?;
     let mut parts = text.splitn(3, ',');
-    let (flag, authzid, bare) = (parts.next().ok_or(MALFORMED)?, parts.next().ok_or(MALFORMED)?, parts.next().ok_or(MALFORMED)?);
+    let (flag, authzid, bare) =
+        (parts.next().ok_or(MALFORMED)?, parts.next().ok_or(MALFORMED)?, parts.next().ok_or(MALFORMED)?);
     if !authzid.is_empty() {
         return Err(Failure::Protocol("client uses authorization identity, but it is not supported"));
     }

@@ -116,7 +116,9 @@ impl sqllogictest::AsyncDB for Wire {
                 }
                 SimpleQueryMessage::CommandComplete(_) => {
                     last = match columns.take() {
-                        Some(n) => DBOutput::Rows { types: vec![DefaultColumnType::Any; n], rows: std::mem::take(&mut rows) },
+                        Some(n) => {
+                            DBOutput::Rows { types: vec![DefaultColumnType::Any; n], rows: std::mem::take(&mut rows) }
+                        }
                         None => DBOutput::StatementComplete(0),
                     };
                 }
@@ -196,7 +198,8 @@ async fn main() -> ExitCode {
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
         for mode in [Mode::Embedded, Mode::Wire] {
-            let name = format!("{} ({mode:?})", file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).display());
+            let name =
+                format!("{} ({mode:?})", file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).display());
             match run_file(file, mode).await {
                 Ok(()) => {
                     passed += 1;

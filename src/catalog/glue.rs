@@ -14,7 +14,9 @@
 //! naming the endpoint. Users are not Glue objects: they stay in the
 //! embedded store in `data_dir`, and so do workgroups.
 
-use super::model::{now, Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User, Workgroup};
+use super::model::{
+    now, Column, Database, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User, Workgroup,
+};
 use super::{database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
 use super::{Catalog, IfExists, KeyCondition, KeyTest};
 use crate::config::Config;
@@ -47,7 +49,8 @@ impl GlueCatalog {
         use aws_config::retry::RetryConfig;
         use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
         let attempts = config.number("glue.max_attempts")?.clamp(1, 20) as u32;
-        let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+        let http =
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
         let region = [config.get("glue.region").to_string(), std::env::var("AWS_REGION").unwrap_or_default()]
             .into_iter()
             .find(|r| !r.is_empty())
@@ -72,11 +75,13 @@ impl GlueCatalog {
         }
         let (key, secret) = (config.get("glue.access_key_id"), config.get("glue.secret_access_key"));
         if !key.is_empty() {
-            loader = loader.credentials_provider(aws_sdk_glue::config::Credentials::new(key, secret, None, None, "glaux"));
+            loader =
+                loader.credentials_provider(aws_sdk_glue::config::Credentials::new(key, secret, None, None, "glaux"));
         }
         let sdk = loader.load().await;
         let catalog_id = Some(config.get("glue.catalog_id").to_string()).filter(|c| !c.is_empty());
-        let endpoint = if endpoint.is_empty() { format!("AWS Glue in {region}") } else { format!("Glue endpoint {endpoint}") };
+        let endpoint =
+            if endpoint.is_empty() { format!("AWS Glue in {region}") } else { format!("Glue endpoint {endpoint}") };
         Ok(GlueCatalog { client: Client::new(&sdk), catalog_id, endpoint, users })
     }
 
@@ -91,7 +96,11 @@ impl GlueCatalog {
         match (&e, code.as_str()) {
             (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_), _) => Error::new(
                 SqlState::IoError,
-                format!("{} cannot be reached ({what}): {}", self.endpoint, aws_sdk_glue::error::DisplayErrorContext(&e)),
+                format!(
+                    "{} cannot be reached ({what}): {}",
+                    self.endpoint,
+                    aws_sdk_glue::error::DisplayErrorContext(&e)
+                ),
             )
             .with_hint("check glue.endpoint and glue.region, and that the endpoint is up"),
             (_, "ThrottlingException") => Error::new(
@@ -114,7 +123,13 @@ impl GlueCatalog {
     }
 
     /// One GetPartitions listing (all segments when `segmented`).
-    async fn get_partitions(&self, database: &str, table: &str, expression: Option<String>, segmented: bool) -> Result<Vec<Partition>> {
+    async fn get_partitions(
+        &self,
+        database: &str,
+        table: &str,
+        expression: Option<String>,
+        segmented: bool,
+    ) -> Result<Vec<Partition>> {
         let segments: Vec<Option<glue::Segment>> = if segmented {
             (0..SEGMENTS)
                 .map(|n| glue::Segment::builder().segment_number(n).total_segments(SEGMENTS).build().ok())
@@ -305,7 +320,15 @@ impl Catalog for GlueCatalog {
 
     async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
         let (database, name) = (normalize(database), normalize(name));
-        match self.client.get_table().set_catalog_id(self.catalog_id.clone()).database_name(&database).name(&name).send().await {
+        match self
+            .client
+            .get_table()
+            .set_catalog_id(self.catalog_id.clone())
+            .database_name(&database)
+            .name(&name)
+            .send()
+            .await
+        {
             Ok(out) => out.table().map(|t| from_glue_table(t, &database)).transpose(),
             Err(e) if e.code() == Some("EntityNotFoundException") => Ok(None),
             Err(e) => Err(self.error(&format!("reading table {database}.{name}"), e)),
@@ -358,7 +381,9 @@ impl Catalog for GlueCatalog {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("EntityNotFoundException") => Err(no_such_table(&table.database_name, &table.name)),
+            Err(e) if e.code() == Some("EntityNotFoundException") => {
+                Err(no_such_table(&table.database_name, &table.name))
+            }
             Err(e) => Err(self.error(&format!("updating table {}.{}", table.database_name, table.name), e)),
         }
     }
@@ -379,7 +404,9 @@ impl Catalog for GlueCatalog {
                 .await
                 .map_err(|e| self.error(&format!("listing versions of {database}.{name}"), e))?;
             for v in response.table_versions() {
-                let (Some(id), Some(t)) = (v.version_id().and_then(|i| i.parse::<i64>().ok()), v.table()) else { continue };
+                let (Some(id), Some(t)) = (v.version_id().and_then(|i| i.parse::<i64>().ok()), v.table()) else {
+                    continue;
+                };
                 out.push((id, from_glue_table(t, &database)?));
             }
             match response.next_token() {
@@ -449,7 +476,10 @@ impl Catalog for GlueCatalog {
                         let message = failure.error_detail().and_then(|d| d.error_message()).unwrap_or_default();
                         return Err(Error::new(
                             SqlState::IoError,
-                            format!("{} refused partition {values:?} of {database}.{name}: {code} {message}", self.endpoint),
+                            format!(
+                                "{} refused partition {values:?} of {database}.{name}: {code} {message}",
+                                self.endpoint
+                            ),
                         ));
                     }
                 }
@@ -462,7 +492,12 @@ impl Catalog for GlueCatalog {
         self.get_partitions(&normalize(database), &normalize(table), None, true).await
     }
 
-    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyCondition]) -> Result<Vec<Partition>> {
+    async fn list_partitions_where(
+        &self,
+        database: &str,
+        table: &str,
+        conditions: &[KeyCondition],
+    ) -> Result<Vec<Partition>> {
         let (database, name) = (normalize(database), normalize(table));
         let t = self.get_table(&database, &name).await?.ok_or_else(|| no_such_table(&database, &name))?;
         let expression = expression(&t, conditions);
@@ -552,7 +587,9 @@ fn expression(table: &Table, conditions: &[KeyCondition]) -> Option<String> {
             let key = &table.partition_keys.get(c.index)?.name;
             let literal = |v: &String| if c.integer { v.clone() } else { format!("'{}'", v.replace('\'', "''")) };
             match &c.test {
-                KeyTest::In(values) => Some(format!("{key} IN ({})", values.iter().map(literal).collect::<Vec<_>>().join(", "))),
+                KeyTest::In(values) => {
+                    Some(format!("{key} IN ({})", values.iter().map(literal).collect::<Vec<_>>().join(", ")))
+                }
                 KeyTest::Range { low, high } => {
                     let mut bounds = Vec::new();
                     if let Some(low) = low {

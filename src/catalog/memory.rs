@@ -1,7 +1,10 @@
 //! An in-memory [`Catalog`]: a map behind a mutex. For tests and for
 //! sessions that need no persistence.
 
-use super::{check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
+use super::{
+    check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize,
+    table_exists, unknown_database,
+};
 use super::{Catalog, Database, IfExists, Partition, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;

@@ -21,7 +21,10 @@ pub mod types;
 
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
-pub use model::{Column, Database, LimitAction, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User, Workgroup};
+pub use model::{
+    Column, Database, LimitAction, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User,
+    Workgroup,
+};
 
 /// How `create_table` treats an existing table of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +70,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// The partitions whose values pass every condition, read without
     /// loading the others where the store can (a superset is allowed:
     /// callers still apply the query's conditions).
-    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyCondition]) -> Result<Vec<Partition>> {
+    async fn list_partitions_where(
+        &self,
+        database: &str,
+        table: &str,
+        conditions: &[KeyCondition],
+    ) -> Result<Vec<Partition>> {
         let all = self.list_partitions(database, table).await?;
         Ok(all.into_iter().filter(|p| conditions.iter().all(|c| c.matches(&p.values))).collect())
     }
@@ -183,10 +191,7 @@ pub fn database_not_empty(name: &str, tables: usize) -> Error {
 
 pub fn table_exists(table: &Table) -> Error {
     let what = if table.is_view() { "view" } else { "table" };
-    Error::new(
-        SqlState::DuplicateTable,
-        format!("{what} {}.{} already exists", table.database_name, table.name),
-    )
+    Error::new(SqlState::DuplicateTable, format!("{what} {}.{} already exists", table.database_name, table.name))
 }
 
 pub fn no_such_table(database: &str, name: &str) -> Error {

@@ -27,7 +27,13 @@ pub struct Database {
 
 impl Database {
     pub fn new(name: impl Into<String>) -> Self {
-        Database { name: name.into(), description: None, location_uri: None, parameters: Parameters::new(), create_time: now() }
+        Database {
+            name: name.into(),
+            description: None,
+            location_uri: None,
+            parameters: Parameters::new(),
+            create_time: now(),
+        }
     }
 }
 
@@ -133,8 +139,12 @@ impl Table {
             return Some(location.to_string());
         }
         let base = self.storage_descriptor.location.as_deref()?.trim_end_matches('/');
-        let path: Vec<String> =
-            self.partition_keys.iter().zip(&partition.values).map(|(k, v)| format!("{}={}", k.name, hive_escape(v))).collect();
+        let path: Vec<String> = self
+            .partition_keys
+            .iter()
+            .zip(&partition.values)
+            .map(|(k, v)| format!("{}={}", k.name, hive_escape(v)))
+            .collect();
         Some(format!("{base}/{}/", path.join("/")))
     }
 }
@@ -145,7 +155,8 @@ impl Table {
 /// `%XX`.
 pub fn hive_escape(value: &str) -> String {
     let escaped = |c: char| {
-        c < ' ' || matches!(c, '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '\x7f' | '{' | '[' | ']' | '^')
+        c < ' '
+            || matches!(c, '"' | '#' | '%' | '\'' | '*' | '/' | ':' | '=' | '?' | '\\' | '\x7f' | '{' | '[' | ']' | '^')
     };
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
@@ -172,10 +183,7 @@ pub struct Partition {
 
 /// Seconds since the Unix epoch.
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// A user who may log in: the name and the SCRAM-SHA-256 verifier of the

@@ -122,8 +122,7 @@ impl SchemaProvider for GlauxSchema {
         let found = self.catalog.get_table(&self.database, name).await.map_err(Error::into_datafusion)?;
         match found {
             Some(table) => {
-                let provider =
-                    self.factory.table_provider(&table, self.depth).await.map_err(Error::into_datafusion)?;
+                let provider = self.factory.table_provider(&table, self.depth).await.map_err(Error::into_datafusion)?;
                 Ok(Some(provider))
             }
             None => {

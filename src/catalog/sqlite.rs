@@ -7,7 +7,10 @@
 //! JSON document keyed by its names, so the Glue model can grow fields
 //! without schema migrations.
 
-use super::{check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
+use super::{
+    check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize,
+    table_exists, unknown_database,
+};
 use super::{Catalog, Database, IfExists, KeyCondition, KeyTest, Partition, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
@@ -257,7 +260,8 @@ impl Catalog for SqliteCatalog {
             let mut stmt = c.prepare_cached(
                 "SELECT version, doc FROM table_versions WHERE database = ?1 AND tbl = ?2 ORDER BY version",
             )?;
-            let rows = stmt.query_map(params![database, name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let rows =
+                stmt.query_map(params![database, name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
             let mut out = Vec::new();
             for row in rows {
                 let (version, doc) = row?;
@@ -302,7 +306,12 @@ impl Catalog for SqliteCatalog {
         })
     }
 
-    async fn list_partitions_where(&self, database: &str, table: &str, conditions: &[KeyCondition]) -> Result<Vec<Partition>> {
+    async fn list_partitions_where(
+        &self,
+        database: &str,
+        table: &str,
+        conditions: &[KeyCondition],
+    ) -> Result<Vec<Partition>> {
         use rusqlite::types::Value;
         let mut sql = "SELECT doc FROM partitions WHERE database = ?1 AND tbl = ?2".to_string();
         let mut args: Vec<Value> = vec![Value::Text(normalize(database)), Value::Text(normalize(table))];
@@ -370,9 +379,13 @@ impl Catalog for SqliteCatalog {
 
     async fn put_user(&self, user: User, create: bool) -> Result<()> {
         self.write(|tx| {
-            let exists = tx.query_row("SELECT 1 FROM users WHERE name = ?1", [&user.name], |_| Ok(())).optional()?.is_some();
+            let exists =
+                tx.query_row("SELECT 1 FROM users WHERE name = ?1", [&user.name], |_| Ok(())).optional()?.is_some();
             check_user_change(&user.name, exists, create)?;
-            tx.execute("INSERT OR REPLACE INTO users (name, doc) VALUES (?1, ?2)", params![user.name, to_json(&user)?])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO users (name, doc) VALUES (?1, ?2)",
+                params![user.name, to_json(&user)?],
+            )?;
             Ok(())
         })
     }

@@ -94,10 +94,8 @@ pub fn arrow_to_hive(t: &DataType) -> Result<String> {
             format!("array<{}>", field_to_hive(f)?)
         }
         DataType::Struct(fields) => {
-            let parts = fields
-                .iter()
-                .map(|f| Ok(format!("{}:{}", f.name(), field_to_hive(f)?)))
-                .collect::<Result<Vec<_>>>()?;
+            let parts =
+                fields.iter().map(|f| Ok(format!("{}:{}", f.name(), field_to_hive(f)?))).collect::<Result<Vec<_>>>()?;
             format!("struct<{}>", parts.join(","))
         }
         DataType::Map(entries, _) => match entries.data_type() {

@@ -23,16 +23,16 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::execution::TaskContext;
-use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
-use datafusion::physical_plan::execution_plan::PlanProperties;
-use datafusion::physical_plan::metrics::MetricsSet;
-use datafusion::physical_plan::sorts::sort::SortExec;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, Distribution, SendableRecordBatchStream};
 use datafusion::logical_expr::ColumnarValue;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
+use datafusion::physical_plan::execution_plan::PlanProperties;
 use datafusion::physical_plan::joins::utils::JoinFilter;
 use datafusion::physical_plan::joins::{NestedLoopJoinExec, NestedLoopJoinExecBuilder};
+use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, Distribution, SendableRecordBatchStream};
 use std::any::Any;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -74,10 +74,11 @@ pub fn abandonable(plan: Arc<dyn ExecutionPlan>, flag: &Arc<AtomicBool>) -> Resu
         let expression: Arc<dyn PhysicalExpr> =
             Arc::new(Abandonable { inner: Arc::clone(filter.expression()), abandoned: Arc::clone(flag) });
         let filter = JoinFilter::new(expression, filter.column_indices().to_vec(), Arc::clone(filter.schema()));
-        let rebuilt = NestedLoopJoinExecBuilder::new(Arc::clone(join.left()), Arc::clone(join.right()), *join.join_type())
-            .with_projection_ref(join.projection().clone())
-            .with_filter(Some(filter))
-            .build()?;
+        let rebuilt =
+            NestedLoopJoinExecBuilder::new(Arc::clone(join.left()), Arc::clone(join.right()), *join.join_type())
+                .with_projection_ref(join.projection().clone())
+                .with_filter(Some(filter))
+                .build()?;
         Ok(Transformed::yes(Arc::new(rebuilt) as Arc<dyn ExecutionPlan>))
     })
     .map(|t| t.data)
@@ -202,7 +203,10 @@ impl PhysicalExpr for Abandonable {
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
         if self.abandoned.load(Ordering::Relaxed) {
-            let e = crate::error::Error::new(crate::error::SqlState::QueryCanceled, "canceling statement: the query was abandoned");
+            let e = crate::error::Error::new(
+                crate::error::SqlState::QueryCanceled,
+                "canceling statement: the query was abandoned",
+            );
             return Err(e.into_datafusion());
         }
         self.inner.evaluate(batch)

@@ -25,8 +25,8 @@ use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, DataFusionError, Result};
 use datafusion::logical_expr::expr::{BinaryExpr, ScalarFunction};
 use datafusion::logical_expr::{
-    ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl,
-    Signature, Volatility,
+    ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
 };
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_expr_common::datum::apply;
@@ -71,11 +71,8 @@ static OPERATORS: LazyLock<[Checked; 3]> = LazyLock::new(|| {
             Operator::Minus => "int_subtract",
             _ => "int_multiply",
         };
-        let udf = ScalarUDF::new_from_impl(CheckedOperator {
-            op,
-            name,
-            signature: Signature::any(2, Volatility::Immutable),
-        });
+        let udf =
+            ScalarUDF::new_from_impl(CheckedOperator { op, name, signature: Signature::any(2, Volatility::Immutable) });
         Checked { op, udf: Arc::new(udf) }
     })
 });

@@ -75,8 +75,11 @@ pub async fn run(session: &Session, crawl: &Crawl) -> Result<Output> {
                 let columns = dataset.table.storage_descriptor.columns.len();
                 let partitions = partitions_of(&dataset.table, &dataset, |_| true);
                 let keyed = !dataset.table.partition_keys.is_empty();
-                catalog.create_table(dataset.table, IfExists::Fail, if keyed { partitions } else { Vec::new() }).await?;
-                let detail = if keyed { format!("{columns} columns, {count} partitions") } else { format!("{columns} columns") };
+                catalog
+                    .create_table(dataset.table, IfExists::Fail, if keyed { partitions } else { Vec::new() })
+                    .await?;
+                let detail =
+                    if keyed { format!("{columns} columns, {count} partitions") } else { format!("{columns} columns") };
                 report.push([name, "created".into(), format!("{detail}; version 1")]);
             }
             Some(existing) => report.extend(update(catalog, &name, existing, &dataset).await?),
@@ -90,7 +93,12 @@ pub async fn run(session: &Session, crawl: &Crawl) -> Result<Output> {
 }
 
 /// Bring an existing table up to date with a dataset.
-async fn update(catalog: &dyn crate::catalog::Catalog, name: &str, mut table: Table, dataset: &Dataset) -> Result<Vec<[String; 3]>> {
+async fn update(
+    catalog: &dyn crate::catalog::Catalog,
+    name: &str,
+    mut table: Table,
+    dataset: &Dataset,
+) -> Result<Vec<[String; 3]>> {
     let mut report = Vec::new();
     let same_place = table.storage_descriptor.location.as_deref().map(|l| l.trim_end_matches('/'))
         == dataset.table.storage_descriptor.location.as_deref().map(|l| l.trim_end_matches('/'));
@@ -99,9 +107,8 @@ async fn update(catalog: &dyn crate::catalog::Catalog, name: &str, mut table: Ta
         report.push([
             name.to_string(),
             "skipped".into(),
-            format!(
-                "a table of that name exists with another location or partition keys; drop it or crawl into another database"
-            ),
+            "a table of that name exists with another location or partition keys; drop it or crawl into another database"
+                .to_string(),
         ]);
         return Ok(report);
     }
@@ -115,7 +122,8 @@ async fn update(catalog: &dyn crate::catalog::Catalog, name: &str, mut table: Ta
     );
     let before = table.storage_descriptor.columns.clone();
     if merged != before {
-        let added: Vec<String> = merged.iter().filter(|c| !before.iter().any(|b| b.name == c.name)).map(|c| c.name.clone()).collect();
+        let added: Vec<String> =
+            merged.iter().filter(|c| !before.iter().any(|b| b.name == c.name)).map(|c| c.name.clone()).collect();
         let widened: Vec<String> = merged
             .iter()
             .filter(|c| before.iter().any(|b| b.name == c.name && b.data_type != c.data_type))
@@ -124,7 +132,8 @@ async fn update(catalog: &dyn crate::catalog::Catalog, name: &str, mut table: Ta
         table.storage_descriptor.columns = merged;
         table.update_time = now();
         catalog.update_table(table.clone()).await?;
-        let version = catalog.table_versions(&table.database_name, &table.name).await?.last().map(|(v, _)| *v).unwrap_or(1);
+        let version =
+            catalog.table_versions(&table.database_name, &table.name).await?.last().map(|(v, _)| *v).unwrap_or(1);
         let mut detail = Vec::new();
         if !added.is_empty() {
             detail.push(format!("new columns {}", added.join(", ")));

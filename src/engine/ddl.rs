@@ -7,7 +7,9 @@ use super::Session;
 use crate::catalog::types::arrow_to_hive;
 use crate::catalog::{model::now, Catalog, Column, Database, IfExists, Partition, StorageDescriptor, Table, TableType};
 use crate::error::{Error, Result, SqlState};
-use crate::table::format::{compression_from_extension, storage_for, StoredAs, TableFormat, COMPRESSION_KEY, LAZY_SIMPLE_SERDE};
+use crate::table::format::{
+    compression_from_extension, storage_for, StoredAs, TableFormat, COMPRESSION_KEY, LAZY_SIMPLE_SERDE,
+};
 use datafusion::logical_expr::LogicalPlan;
 
 pub async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Result<()> {
@@ -108,7 +110,11 @@ pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -
                 SqlState::InvalidParameterValue,
                 format!(
                     "the files under LOCATION do not fit PARTITIONED BY: {problem}{}",
-                    if found.problems.len() > 1 { format!(" (and {} more)", found.problems.len() - 1) } else { String::new() }
+                    if found.problems.len() > 1 {
+                        format!(" (and {} more)", found.problems.len() - 1)
+                    } else {
+                        String::new()
+                    }
                 ),
             )
             .with_hint("move the files into key=value folders, or check the PARTITIONED BY columns and types"));
@@ -118,7 +124,8 @@ pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -
     let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
     let catalog = session_catalog(session);
     let now = now();
-    let partitions = partitions.into_iter().map(|values| Partition { values, create_time: now, ..Partition::default() }).collect();
+    let partitions =
+        partitions.into_iter().map(|values| Partition { values, create_time: now, ..Partition::default() }).collect();
     catalog.create_table(table, mode, partitions).await?;
     Ok(())
 }

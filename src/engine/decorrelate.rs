@@ -106,8 +106,19 @@ fn plain_value(select: &mut Select) -> Option<&mut Expr> {
 /// Whether an expression calls a (likely) aggregate function.
 pub(super) fn mentions_aggregate(expr: &Expr) -> bool {
     const AGGREGATES: &[&str] = &[
-        "count", "sum", "min", "max", "avg", "array_agg", "string_agg", "bool_and", "bool_or", "every", "json_agg",
-        "stddev", "variance",
+        "count",
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "array_agg",
+        "string_agg",
+        "bool_and",
+        "bool_or",
+        "every",
+        "json_agg",
+        "stddev",
+        "variance",
     ];
     let mut found = false;
     let _ = visit_expressions(expr, |e| {
@@ -125,7 +136,8 @@ pub(super) fn mentions_aggregate(expr: &Expr) -> bool {
 /// The names (tables and aliases, lower-case) the subquery's FROM binds.
 fn relation_names(select: &Select) -> HashSet<String> {
     let mut names = HashSet::new();
-    let factors = select.from.iter().flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
+    let factors =
+        select.from.iter().flat_map(|t| std::iter::once(&t.relation).chain(t.joins.iter().map(|j| &j.relation)));
     for factor in factors {
         let (name, alias) = match factor {
             TableFactor::Table { name, alias, .. } | TableFactor::Function { name, alias, .. } => {

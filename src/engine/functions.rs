@@ -51,8 +51,11 @@ impl TypeInput {
     }
 
     fn invalid(&self, text: &str) -> datafusion::error::DataFusionError {
-        Error::new(SqlState::InvalidTextRepresentation, format!("invalid input syntax for type {}: \"{text}\"", self.type_name()))
-            .into_datafusion()
+        Error::new(
+            SqlState::InvalidTextRepresentation,
+            format!("invalid input syntax for type {}: \"{text}\"", self.type_name()),
+        )
+        .into_datafusion()
     }
 
     fn convert(&self, input: &ArrayRef) -> Result<ArrayRef> {

@@ -27,11 +27,11 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::function::{ExpressionArgs, PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::interval_arithmetic::Interval;
 use datafusion::logical_expr::preimage::PreimageResult;
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::sort_properties::{ExprProperties, SortProperties};
-use datafusion::logical_expr::function::{ExpressionArgs, PartitionEvaluatorArgs, WindowUDFFieldArgs};
 use datafusion::logical_expr::{
     ColumnarValue, Documentation, Expr, ExpressionPlacement, LimitEffect, PartitionEvaluator, ReturnFieldArgs,
     ReversedUDWF, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, WindowUDF, WindowUDFImpl,
@@ -125,15 +125,15 @@ impl Guarded {
                         let Some(length) = datetime_series_length(args, row) else { continue };
                         (length, MAX_ARRAY_ELEMENTS, "array size")
                     } else {
-                    let (start, stop, step) = match args.len() {
-                        1 => (Some(0), int(0), Some(1)),
-                        2 => (int(0), int(1), Some(1)),
-                        _ => (int(0), int(1), int(2)),
-                    };
-                    let (Some(start), Some(stop), Some(step)) = (start, stop, step) else { continue };
-                    let span = (i128::from(stop) - i128::from(start)).unsigned_abs();
-                    let step = i128::from(step).unsigned_abs().max(1);
-                    ((span / step).min(u128::from(u64::MAX)) as u64, MAX_ARRAY_ELEMENTS, "array size")
+                        let (start, stop, step) = match args.len() {
+                            1 => (Some(0), int(0), Some(1)),
+                            2 => (int(0), int(1), Some(1)),
+                            _ => (int(0), int(1), int(2)),
+                        };
+                        let (Some(start), Some(stop), Some(step)) = (start, stop, step) else { continue };
+                        let span = (i128::from(stop) - i128::from(start)).unsigned_abs();
+                        let step = i128::from(step).unsigned_abs().max(1);
+                        ((span / step).min(u128::from(u64::MAX)) as u64, MAX_ARRAY_ELEMENTS, "array size")
                     }
                 }
                 Size::Repeated => (int(1).unwrap_or(0).max(0) as u64, MAX_ARRAY_ELEMENTS, "array size"),

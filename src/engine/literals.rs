@@ -60,7 +60,9 @@ fn typed(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
         let Ok(target) = other.get_type(schema) else { return Ok(None) };
         let value = match &target {
             DataType::Boolean => ScalarValue::Boolean(Some(parse_bool(text).map_err(Error::into_datafusion)?)),
-            DataType::List(field) => crate::pgcatalog::parse_array(text, field.data_type()).map_err(Error::into_datafusion)?,
+            DataType::List(field) => {
+                crate::pgcatalog::parse_array(text, field.data_type()).map_err(Error::into_datafusion)?
+            }
             _ => return Ok(None),
         };
         Ok(Some(Expr::Literal(value, None)))
@@ -79,7 +81,9 @@ fn typed(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
 /// a parameter `$n`, and the literals' texts; `None` if the statement has
 /// parameters of its own or no such literal.
 pub fn as_parameters(ast: &SqlAst) -> Option<(SqlAst, Vec<String>)> {
-    use datafusion::sql::sqlparser::ast::{visit_expressions, visit_expressions_mut, BinaryOperator as B, Expr as E, Value};
+    use datafusion::sql::sqlparser::ast::{
+        visit_expressions, visit_expressions_mut, BinaryOperator as B, Expr as E, Value,
+    };
     use std::ops::ControlFlow;
     let mut has_placeholders = false;
     let _ = visit_expressions(ast, |e| {
@@ -125,7 +129,10 @@ pub fn typed_values(texts: &[String], plan: &LogicalPlan) -> std::result::Result
             Some(DataType::Boolean) => Ok(ScalarValue::Boolean(Some(parse_bool(text)?))),
             Some(DataType::List(field)) => crate::pgcatalog::parse_array(text, field.data_type()),
             Some(t) => ScalarValue::Utf8(Some(text.clone())).cast_to(&t).map_err(|_| {
-                Error::new(SqlState::InvalidTextRepresentation, format!("invalid input syntax for type {t}: \"{text}\""))
+                Error::new(
+                    SqlState::InvalidTextRepresentation,
+                    format!("invalid input syntax for type {t}: \"{text}\""),
+                )
             }),
             None => Ok(ScalarValue::Utf8(Some(text.clone()))),
         })
@@ -145,4 +152,3 @@ pub fn parse_bool(text: &str) -> std::result::Result<bool, Error> {
     }
     Err(Error::new(SqlState::InvalidTextRepresentation, format!("invalid input syntax for type boolean: \"{text}\"")))
 }
-

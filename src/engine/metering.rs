@@ -10,10 +10,10 @@
 //! `max_concurrent_queries`: a query past the limit waits, QUEUED, up to
 //! the workgroup's queue timeout.
 
+use super::notices::{Notices, Severity};
 use crate::catalog::{Catalog, LimitAction, Workgroup};
 use crate::error::{Error, Result, SqlState};
 use crate::workgroup::ledger::{now_micros, over_budget, utc_text, Ledger, Outcome, QueryState};
-use super::notices::{Notices, Severity};
 use crate::workgroup::limits::SessionLimits;
 use crate::workgroup::{billed_bytes, cost, human_bytes, Cutoff, Meter};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -67,10 +67,16 @@ impl ActiveQueries {
     pub fn cancel(&self, id: &str, user: &str, admin: bool) -> Result<()> {
         let queries = self.lock();
         let Some(q) = queries.get(id) else {
-            return Err(Error::new(SqlState::UndefinedObject, format!("query {id} is not queued or running (SHOW QUERIES lists them)")));
+            return Err(Error::new(
+                SqlState::UndefinedObject,
+                format!("query {id} is not queued or running (SHOW QUERIES lists them)"),
+            ));
         };
         if q.user != user && !admin {
-            return Err(Error::new(SqlState::InsufficientPrivilege, format!("query {id} belongs to {}; only its owner or an admin may cancel it", q.user)));
+            return Err(Error::new(
+                SqlState::InsufficientPrivilege,
+                format!("query {id} belongs to {}; only its owner or an admin may cancel it", q.user),
+            ));
         }
         q.cancel.cancel();
         Ok(())
@@ -127,7 +133,9 @@ fn new_id() -> String {
 pub async fn workgroup_for(catalog: &dyn Catalog, user: &str, chosen: Option<&str>, local: bool) -> Result<Workgroup> {
     let name = match chosen {
         Some(w) => w.to_string(),
-        None => catalog.get_user(user).await?.and_then(|u| u.workgroup).unwrap_or_else(|| Workgroup::PRIMARY.to_string()),
+        None => {
+            catalog.get_user(user).await?.and_then(|u| u.workgroup).unwrap_or_else(|| Workgroup::PRIMARY.to_string())
+        }
     };
     let wg = super::workgroups::require(catalog, &name).await?;
     if !wg.admits(user) && !super::users::is_admin(catalog, user, local).await? {
@@ -409,7 +417,9 @@ impl QueryRun {
         use super::session::Output;
         match result {
             Ok(Output::Rows { schema, stream, tag }) => Ok(Output::Rows { schema, stream: self.record(stream), tag }),
-            Ok(Output::Copy { schema, stream, format }) => Ok(Output::Copy { schema, stream: self.record(stream), format }),
+            Ok(Output::Copy { schema, stream, format }) => {
+                Ok(Output::Copy { schema, stream: self.record(stream), format })
+            }
             Ok(done) => {
                 self.finish(&Ok(()), 0);
                 Ok(done)

@@ -22,16 +22,16 @@ mod checked_arithmetic;
 mod colnames;
 pub(crate) mod complexity;
 mod crawl;
-mod metering;
 mod cursor;
 mod datetime_constants;
-mod expr_rules;
-mod decorrelate;
 pub mod ddl;
+mod decorrelate;
+mod expr_rules;
 mod functions;
 mod guarded;
 pub mod hive_ddl;
 mod literals;
+mod metering;
 pub mod notices;
 mod partitions;
 pub mod refusals;
@@ -39,9 +39,9 @@ mod reshape;
 mod rewrite;
 pub mod session;
 mod settings;
+pub mod show;
 mod single_value;
 mod sql_prepare;
-pub mod show;
 pub mod statement;
 mod stream;
 mod table_functions;
@@ -51,11 +51,11 @@ mod users;
 mod workgroups;
 
 pub use session::{Output, Prepared, Session};
-pub use transaction::TxStatus;
 pub use statement::{split, SqlText};
+pub use transaction::TxStatus;
 
-use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
 use crate::catalog::glue::GlueCatalog;
+use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
 use crate::catalog::sqlite::SqliteCatalog;
 use crate::catalog::{Catalog, Database, Table, TableType, Workgroup};
 use crate::config::Config;
@@ -64,11 +64,11 @@ use crate::pgcatalog::{self, SessionView, SharedView};
 use crate::table::store::{ByteCounter, StoreRegistry};
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
-use datafusion::datasource::ViewTable;
 use datafusion::common::config::Dialect;
+use datafusion::datasource::ViewTable;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::session_state::SessionState;
+use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
@@ -222,8 +222,9 @@ impl Shared {
         let ledger = crate::workgroup::ledger::SystemTables { ledger: Arc::clone(&self.ledger) };
         system.push(("system".to_string(), Arc::new(ledger)));
         let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth, system);
-        let mut functions =
-            guarded::guard(functions::all_with(datafusion::execution::SessionStateDefaults::default_scalar_functions()));
+        let mut functions = guarded::guard(functions::all_with(
+            datafusion::execution::SessionStateDefaults::default_scalar_functions(),
+        ));
         functions.extend(pgcatalog::functions::all(view));
         SessionStateBuilder::new()
             .with_config(config)
@@ -231,7 +232,9 @@ impl Shared {
             .with_default_features()
             .with_catalog_list(Arc::new(catalogs))
             .with_scalar_functions(functions)
-            .with_window_functions(guarded::guard_window(datafusion::execution::SessionStateDefaults::default_window_functions()))
+            .with_window_functions(guarded::guard_window(
+                datafusion::execution::SessionStateDefaults::default_window_functions(),
+            ))
             .with_table_function_list(table_functions::all())
             .with_analyzer_rules(vec![
                 Arc::new(datafusion::optimizer::analyzer::resolve_grouping_function::ResolveGroupingFunction::new()),
@@ -253,15 +256,14 @@ impl Shared {
             return Err(view_too_deep(table));
         }
         let text = table.view_original_text.as_deref().unwrap_or_default();
-        let ast = Parser::new(&PostgreSqlDialect {})
-            .try_with_sql(text)
-            .and_then(|mut p| p.parse_statement())
-            .map_err(|e| {
+        let ast = Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statement()).map_err(
+            |e| {
                 Error::new(
                     SqlState::DataCorrupted,
                     format!("view {}.{} has unreadable SQL ({e}); recreate it", table.database_name, table.name),
                 )
-            })?;
+            },
+        )?;
         // A view is planned in its own database, seeing the catalog as the
         // session that uses it does (a fresh snapshot if it reads pg_catalog).
         let view = Arc::new(std::sync::RwLock::new(SessionView {
@@ -292,10 +294,9 @@ impl TableFactory for TableBuilder {
                 format!("{}.{}", table.database_name, table.name),
             ))),
             TableType::VirtualView => self.0.view_provider(table, depth).await,
-            TableType::Iceberg => Err(Error::not_supported(format!(
-                "reading Iceberg table {}.{}",
-                table.database_name, table.name
-            ))),
+            TableType::Iceberg => {
+                Err(Error::not_supported(format!("reading Iceberg table {}.{}", table.database_name, table.name)))
+            }
         }
     }
 }

@@ -41,7 +41,13 @@ pub enum PartitionCommand {
 
 /// Whether a statement's first words make it a partition statement.
 pub fn is_partition_statement(words: &[&str]) -> bool {
-    matches!(words, ["ALTER", "TABLE", ..] | ["SHOW", "PARTITIONS", ..] | ["SHOW", "TABLE", "VERSIONS", ..] | ["MSCK", "REPAIR", ..])
+    matches!(
+        words,
+        ["ALTER", "TABLE", ..]
+            | ["SHOW", "PARTITIONS", ..]
+            | ["SHOW", "TABLE", "VERSIONS", ..]
+            | ["MSCK", "REPAIR", ..]
+    )
 }
 
 pub fn parse(stmt: &SqlText) -> Result<Statement> {
@@ -176,7 +182,10 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
     let table = match catalog.get_table(&database, &table_name).await? {
         Some(t) if (any_table || !t.partition_keys.is_empty()) && !t.is_view() => t,
         Some(t) if t.is_view() => {
-            return Err(Error::new(SqlState::WrongObjectType, format!("{database}.{table_name} is a view, not a table")))
+            return Err(Error::new(
+                SqlState::WrongObjectType,
+                format!("{database}.{table_name} is a view, not a table"),
+            ))
         }
         Some(_) => {
             return Err(Error::new(
@@ -219,7 +228,9 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
             let mut added = Vec::new();
             for (spec, location) in partitions {
                 let values = ordered_values(&table, spec)?;
-                if find_same(&table, &existing, &values).is_some() || added.iter().any(|p: &Partition| p.values == values) {
+                if find_same(&table, &existing, &values).is_some()
+                    || added.iter().any(|p: &Partition| p.values == values)
+                {
                     if *if_not_exists {
                         continue;
                     }
@@ -229,7 +240,8 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
                     )
                     .with_hint("use ADD IF NOT EXISTS to skip partitions that exist"));
                 }
-                let storage_descriptor = StorageDescriptor { location: location.clone(), ..StorageDescriptor::default() };
+                let storage_descriptor =
+                    StorageDescriptor { location: location.clone(), ..StorageDescriptor::default() };
                 let partition = Partition { values, storage_descriptor, create_time: now(), ..Partition::default() };
                 partition_values(&table, &partition)?;
                 added.push(partition);
@@ -258,8 +270,12 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
             Ok(done("ALTER TABLE"))
         }
         PartitionCommand::Show { .. } => {
-            let names =
-                catalog.list_partitions(&database, &table_name).await?.iter().map(|p| display(&table, &p.values)).collect();
+            let names = catalog
+                .list_partitions(&database, &table_name)
+                .await?
+                .iter()
+                .map(|p| display(&table, &p.values))
+                .collect();
             rows(result_schema(command), vec![names])
         }
         PartitionCommand::Repair { .. } => {
@@ -343,7 +359,12 @@ fn ordered_values(table: &Table, spec: &Spec) -> Result<Vec<String>> {
             [] => {
                 return Err(Error::new(
                     SqlState::InvalidParameterValue,
-                    format!("no value for partition key {key}; {}.{} is partitioned by ({})", table.database_name, table.name, keys.join(", ")),
+                    format!(
+                        "no value for partition key {key}; {}.{} is partitioned by ({})",
+                        table.database_name,
+                        table.name,
+                        keys.join(", ")
+                    ),
                 ))
             }
             _ => return Err(Error::new(SqlState::InvalidParameterValue, format!("partition key {key} given twice"))),

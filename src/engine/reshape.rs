@@ -14,9 +14,9 @@
 use super::rewrite::{call, call_object, call_with};
 use crate::pgcatalog::tables;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause,
-    FunctionArguments, Ident, JoinOperator, OrderByKind, SelectItem, SetExpr, Statement, TableAlias, TableAliasColumnDef,
-    TableFactor, Value, VisitorMut,
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentClause, FunctionArguments, Ident,
+    JoinOperator, OrderByKind, SelectItem, SetExpr, Statement, TableAlias, TableAliasColumnDef, TableFactor, Value,
+    VisitorMut,
 };
 use std::ops::ControlFlow;
 
@@ -41,16 +41,20 @@ fn selects_nothing(select: &datafusion::sql::sqlparser::ast::Select) -> bool {
     let inner_join =
         |op: &JoinOperator| matches!(op, JoinOperator::Join(_) | JoinOperator::Inner(_) | JoinOperator::CrossJoin(_));
     select.from.iter().any(|t| {
-        is_empty_table(&t.relation) || t.joins.iter().any(|j| inner_join(&j.join_operator) && is_empty_table(&j.relation))
+        is_empty_table(&t.relation)
+            || t.joins.iter().any(|j| inner_join(&j.join_operator) && is_empty_table(&j.relation))
     })
 }
 
 /// A scalar subquery with no rows and no aggregate is NULL.
 pub(super) fn empty_scalar_subquery(query: &datafusion::sql::sqlparser::ast::Query) -> bool {
     let SetExpr::Select(select) = query.body.as_ref() else { return false };
-    let ungrouped = matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
+    let ungrouped =
+        matches!(&select.group_by, datafusion::sql::sqlparser::ast::GroupByExpr::Expressions(e, _) if e.is_empty());
     let aggregates = select.projection.iter().any(|item| match item {
-        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => super::decorrelate::mentions_aggregate(e),
+        SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+            super::decorrelate::mentions_aggregate(e)
+        }
         _ => true,
     });
     ungrouped && select.having.is_none() && !aggregates && selects_nothing(select)
@@ -114,11 +118,11 @@ impl VisitorMut for SubqueriesInOrderBy {
         let excluded = hidden.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
         let template = format!("SELECT * EXCLUDE ({excluded}) FROM (SELECT 1) AS \"?ordered\"");
         // The generic dialect parses `* EXCLUDE (...)`; DataFusion plans it.
-        let Ok(Statement::Query(mut outer)) = datafusion::sql::sqlparser::parser::Parser::new(
-            &datafusion::sql::sqlparser::dialect::GenericDialect {},
-        )
-        .try_with_sql(&template)
-        .and_then(|mut p| p.parse_statement()) else {
+        let Ok(Statement::Query(mut outer)) =
+            datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::GenericDialect {})
+                .try_with_sql(&template)
+                .and_then(|mut p| p.parse_statement())
+        else {
             return ControlFlow::Continue(());
         };
         let inner = datafusion::sql::sqlparser::ast::Query {
@@ -134,7 +138,8 @@ impl VisitorMut for SubqueriesInOrderBy {
             pipe_operators: vec![],
         };
         if let SetExpr::Select(outer_select) = outer.body.as_mut() {
-            if let Some(TableFactor::Derived { subquery, .. }) = outer_select.from.first_mut().map(|t| &mut t.relation) {
+            if let Some(TableFactor::Derived { subquery, .. }) = outer_select.from.first_mut().map(|t| &mut t.relation)
+            {
                 **subquery = inner;
             }
         }
@@ -157,23 +162,29 @@ impl VisitorMut for InSubqueriesInSelectLists {
             let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(item, |e| {
                 if let Expr::InSubquery { expr, subquery, negated } = e {
                     let template = "(SELECT array_agg(\"?v\") FROM (SELECT 1) AS \"?in\"(\"?v\"))";
-                    let Ok(mut aggregated) =
-                        datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
-                            .try_with_sql(template)
-                            .and_then(|mut p| p.parse_expr())
-                    else {
+                    let Ok(mut aggregated) = datafusion::sql::sqlparser::parser::Parser::new(
+                        &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+                    )
+                    .try_with_sql(template)
+                    .and_then(|mut p| p.parse_expr()) else {
                         return ControlFlow::Continue(());
                     };
                     if let Expr::Subquery(q) = &mut aggregated {
                         if let SetExpr::Select(s) = q.body.as_mut() {
-                            if let Some(TableFactor::Derived { subquery: inner, .. }) = s.from.first_mut().map(|t| &mut t.relation) {
+                            if let Some(TableFactor::Derived { subquery: inner, .. }) =
+                                s.from.first_mut().map(|t| &mut t.relation)
+                            {
                                 *inner = subquery.clone();
                             }
                         }
                     }
                     let value = std::mem::replace(expr.as_mut(), Expr::value(Value::Null));
                     let test = call_with("glaux_in_array", vec![value, aggregated]);
-                    *e = if *negated { Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(test) } } else { test };
+                    *e = if *negated {
+                        Expr::UnaryOp { op: datafusion::sql::sqlparser::ast::UnaryOperator::Not, expr: Box::new(test) }
+                    } else {
+                        test
+                    };
                 }
                 ControlFlow::<()>::Continue(())
             });
@@ -227,7 +238,13 @@ impl VisitorMut for TableFunctions {
         let alias = alias.take();
         *factor = if function == "unnest" {
             let alias = if exprs.len() == 1 { column_named_as(alias) } else { alias };
-            TableFactor::UNNEST { alias, array_exprs: exprs, with_offset: false, with_offset_alias: None, with_ordinality: false }
+            TableFactor::UNNEST {
+                alias,
+                array_exprs: exprs,
+                with_offset: false,
+                with_offset_alias: None,
+                with_ordinality: false,
+            }
         } else if super::table_functions::is_table_function(&function) {
             let alias = if function == "generate_series" { column_named_as(alias) } else { alias };
             let args = exprs.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect();
@@ -242,14 +259,19 @@ impl VisitorMut for TableFunctions {
             let column = alias.columns.first().map_or_else(|| alias.name.clone(), |c| c.name.clone());
             let value = call_object(name.clone(), exprs);
             let sql = format!("SELECT {value} AS {column}");
-            let Ok(Statement::Query(query)) =
-                datafusion::sql::sqlparser::parser::Parser::new(&datafusion::sql::sqlparser::dialect::PostgreSqlDialect {})
-                    .try_with_sql(&sql)
-                    .and_then(|mut p| p.parse_statement())
-            else {
+            let Ok(Statement::Query(query)) = datafusion::sql::sqlparser::parser::Parser::new(
+                &datafusion::sql::sqlparser::dialect::PostgreSqlDialect {},
+            )
+            .try_with_sql(&sql)
+            .and_then(|mut p| p.parse_statement()) else {
                 return ControlFlow::Continue(());
             };
-            TableFactor::Derived { lateral: false, subquery: query, alias: Some(TableAlias { columns: vec![], ..alias }), sample: None }
+            TableFactor::Derived {
+                lateral: false,
+                subquery: query,
+                alias: Some(TableAlias { columns: vec![], ..alias }),
+                sample: None,
+            }
         };
         ControlFlow::Continue(())
     }
@@ -265,7 +287,6 @@ fn column_named_as(alias: Option<TableAlias>) -> Option<TableAlias> {
         a
     })
 }
-
 
 /// `ARRAY(SELECT e FROM ... ORDER BY o)` as the scalar subquery
 /// `(SELECT array_agg(e ORDER BY o) FROM ...)`.
@@ -284,7 +305,8 @@ pub(super) fn array_subquery(f: &Function) -> Option<Expr> {
         Some(OrderByKind::All(_)) => return None,
     };
     let SetExpr::Select(select) = query.body.as_mut() else { return None };
-    let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] = select.projection.as_mut_slice()
+    let [SelectItem::UnnamedExpr(value) | SelectItem::ExprWithAlias { expr: value, .. }] =
+        select.projection.as_mut_slice()
     else {
         return None;
     };
@@ -313,7 +335,11 @@ pub(super) fn array_subquery(f: &Function) -> Option<Expr> {
 /// decorrelate an unnest of an outer column.
 fn prefix_each(query: &datafusion::sql::sqlparser::ast::Query) -> Option<Expr> {
     let SetExpr::Select(select) = query.body.as_ref() else { return None };
-    if query.order_by.is_some() || select.selection.is_some() || select.from.len() != 1 || !select.from[0].joins.is_empty() {
+    if query.order_by.is_some()
+        || select.selection.is_some()
+        || select.from.len() != 1
+        || !select.from[0].joins.is_empty()
+    {
         return None;
     }
     let TableFactor::UNNEST { alias: Some(alias), array_exprs, with_offset: false, with_ordinality: false, .. } =
@@ -334,4 +360,3 @@ fn prefix_each(query: &datafusion::sql::sqlparser::ast::Query) -> Option<Expr> {
         _ => None,
     }
 }
-

@@ -107,7 +107,8 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
                 *op = simple;
             }
         }
-        Expr::Like { pattern, escape_char: escape @ Some(_), .. } | Expr::ILike { pattern, escape_char: escape @ Some(_), .. } => {
+        Expr::Like { pattern, escape_char: escape @ Some(_), .. }
+        | Expr::ILike { pattern, escape_char: escape @ Some(_), .. } => {
             // DataFusion only escapes with a backslash: restate the pattern.
             if matches!(escape.as_ref(), Some(Value::SingleQuotedString(e)) if e == "\\") {
                 return;
@@ -132,7 +133,9 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
             *expr = out;
         }
         Expr::Subquery(query) if reshape::empty_scalar_subquery(query) => *expr = Expr::value(Value::Null),
-        Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right } if !matches!(right.as_ref(), Expr::Subquery(_)) => {
+        Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right }
+            if !matches!(right.as_ref(), Expr::Subquery(_)) =>
+        {
             // DataFusion has ALL only over subqueries.
             let value = std::mem::replace(left.as_mut(), Expr::value(Value::Null));
             let array = std::mem::replace(right.as_mut(), Expr::value(Value::Null));
@@ -141,8 +144,7 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
         Expr::Collate { expr: inner, .. } => {
             *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
         }
-        Expr::Cast { data_type: DataType::Array(_), expr: inner, format: None, array: false, .. }
-            if matches!(inner.as_ref(), Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_))) =>
+        Expr::Cast { data_type: DataType::Array(_), expr: inner, format: None, array: false, .. } if matches!(inner.as_ref(), Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_))) =>
         {
             // `'{a,b}'::text[]`: PostgreSQL's array input, then the element type.
             let text = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));

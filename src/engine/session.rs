@@ -10,25 +10,25 @@
 
 mod variables;
 
-use super::statement::{self, SqlText, Statement};
 use super::colnames::ColumnNames;
 use super::cursor::Cursors;
+use super::statement::{self, SqlText, Statement};
 use super::transaction::{Transaction, TxStatus};
-use datafusion::physical_plan::memory::MemoryStream;
 use super::{ddl, show, Shared, DEFAULT_DATABASE};
-use crate::pgcatalog::{self, snapshot as view, CursorInfo, SessionView, SharedView};
 use crate::error::{Error, Result, SqlState};
+use crate::pgcatalog::{self, snapshot as view, CursorInfo, SessionView, SharedView};
 use crate::pgtypes::copy::CopyFormat;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::DataFrame;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement as Ast;
-use datafusion::execution::context::SQLOptions;
 use std::sync::Arc;
 
 /// What a statement produced.
@@ -235,8 +235,14 @@ impl Session {
                 limits: self.limits(),
                 notices: &self.notices,
             };
-            let run = super::metering::begin(self.shared.catalog.as_ref(), &self.shared.ledger, &self.shared.active, by, &prepared.sql.text)
-                .await;
+            let run = super::metering::begin(
+                self.shared.catalog.as_ref(),
+                &self.shared.ledger,
+                &self.shared.active,
+                by,
+                &prepared.sql.text,
+            )
+            .await;
             match run {
                 Ok(run) => self.run = Some(run),
                 Err(e) => {
@@ -331,7 +337,8 @@ impl Session {
             if let Some((parameterized, texts)) = super::literals::as_parameters(&ast) {
                 if let Ok(p) = self.state.statement_to_plan(DfStatement::Statement(Box::new(parameterized))).await {
                     let values = super::literals::typed_values(&texts, &p)?;
-                    plan = p.replace_params_with_values(&ParamValues::List(values.into_iter().map(Into::into).collect()));
+                    plan =
+                        p.replace_params_with_values(&ParamValues::List(values.into_iter().map(Into::into).collect()));
                 }
             }
         }
@@ -383,7 +390,10 @@ impl Session {
         if catalog != self.shared.catalog_name {
             return Error::new(
                 SqlState::UndefinedTable,
-                format!("table {name} does not exist: there is no catalog {catalog} (the catalog is {})", self.shared.catalog_name),
+                format!(
+                    "table {name} does not exist: there is no catalog {catalog} (the catalog is {})",
+                    self.shared.catalog_name
+                ),
             );
         }
         let known = match self.shared.catalog.list_tables(database).await {
@@ -406,7 +416,9 @@ impl Session {
                 ddl::create_database(catalog.as_ref(), c).await?;
                 done("CREATE DATABASE")
             }
-            Statement::User(command) => done(super::users::run(catalog.as_ref(), command, &self.user, self.local).await?),
+            Statement::User(command) => {
+                done(super::users::run(catalog.as_ref(), command, &self.user, self.local).await?)
+            }
             Statement::Workgroup(command) => {
                 super::workgroups::run(catalog.as_ref(), &self.shared.active, command, &self.user, self.local).await
             }
@@ -556,7 +568,6 @@ impl Session {
         state
     }
 
-
     /// Keep pg_cursors current.
     fn show_cursors(&self) {
         view::write(&self.view).cursors = self.cursors.list();
@@ -572,7 +583,10 @@ impl Session {
                 SqlState::UndefinedDatabase,
                 format!("catalog {catalog} does not exist; the catalog is {}", self.shared.catalog_name),
             )),
-            _ => Err(Error::syntax(format!("improper qualified name (too many dotted names): {}", parts.join(".")), None)),
+            _ => Err(Error::syntax(
+                format!("improper qualified name (too many dotted names): {}", parts.join(".")),
+                None,
+            )),
         }
     }
 
@@ -599,7 +613,10 @@ fn param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
             if !(1..=super::complexity::MAX_PARAMETERS).contains(&n) {
                 return Err(Error::new(
                     SqlState::UndefinedParameter,
-                    format!("there is no parameter {k}: parameters are numbered $1 to ${}", super::complexity::MAX_PARAMETERS),
+                    format!(
+                        "there is no parameter {k}: parameters are numbered $1 to ${}",
+                        super::complexity::MAX_PARAMETERS
+                    ),
                 ));
             }
             Ok((n, v))
@@ -613,7 +630,9 @@ fn param_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
     }
     // `$1::bigint` types `$1` as bigint, as in PostgreSQL.
     for (id, t) in cast_placeholder_types(plan)? {
-        if let Some(slot) = id.trim_start_matches('$').parse::<usize>().ok().and_then(|n| out.get_mut(n.wrapping_sub(1))) {
+        if let Some(slot) =
+            id.trim_start_matches('$').parse::<usize>().ok().and_then(|n| out.get_mut(n.wrapping_sub(1)))
+        {
             slot.get_or_insert(t);
         }
     }
@@ -628,7 +647,9 @@ fn cast_placeholder_types(plan: &LogicalPlan) -> Result<Vec<(String, DataType)>>
     plan.apply_with_subqueries(|node| {
         node.apply_expressions(|expr| {
             expr.apply(|e| {
-                if let Expr::Cast(Cast { expr, data_type }) | Expr::TryCast(datafusion::logical_expr::TryCast { expr, data_type }) = e {
+                if let Expr::Cast(Cast { expr, data_type })
+                | Expr::TryCast(datafusion::logical_expr::TryCast { expr, data_type }) = e
+                {
                     if let Expr::Placeholder(p) = expr.as_ref() {
                         found.push((p.id.clone(), data_type.clone()));
                     }

@@ -62,7 +62,7 @@ pub fn show(view: &SessionView, name: &str) -> Result<String> {
         return Ok(v.to_string());
     }
     match name.to_ascii_lowercase().as_str() {
-        "transaction isolation level" => return Ok(show(view, "transaction_isolation")?),
+        "transaction isolation level" => return show(view, "transaction_isolation"),
         "session_authorization" | "session authorization" => return Ok(view.user.clone()),
         _ => {}
     }
@@ -92,17 +92,22 @@ fn normalize(setting: &Setting, value: &str) -> Result<String> {
             "off" | "false" | "no" | "0" | "f" | "n" => Ok("off".into()),
             _ => Err(invalid("")),
         },
-        "integer" if setting.unit == Some("ms") => milliseconds(trimmed).map(|n| n.to_string()).ok_or_else(|| {
-            invalid("; give milliseconds or a number with a unit (ms, s, min, h, d)")
-        }),
+        "integer" if setting.unit == Some("ms") => milliseconds(trimmed)
+            .map(|n| n.to_string())
+            .ok_or_else(|| invalid("; give milliseconds or a number with a unit (ms, s, min, h, d)")),
         "integer" => trimmed.parse::<i64>().map(|n| n.to_string()).map_err(|_| invalid("")),
         _ => match setting.name {
             "DateStyle" => date_style(trimmed).ok_or_else(|| invalid("; glaux writes dates in ISO style")),
             "IntervalStyle" if !trimmed.eq_ignore_ascii_case("postgres") => {
                 Err(invalid("; glaux writes intervals in postgres style"))
             }
-            "client_encoding" if !matches!(trimmed.to_ascii_uppercase().replace('-', "").as_str(), "UTF8" | "UNICODE") => {
-                Err(Error::new(SqlState::FeatureNotSupported, format!("client encoding \"{value}\" is not supported; glaux speaks UTF8")))
+            "client_encoding"
+                if !matches!(trimmed.to_ascii_uppercase().replace('-', "").as_str(), "UTF8" | "UNICODE") =>
+            {
+                Err(Error::new(
+                    SqlState::FeatureNotSupported,
+                    format!("client encoding \"{value}\" is not supported; glaux speaks UTF8"),
+                ))
             }
             "client_encoding" => Ok("UTF8".into()),
             limits::CUTOFF_SETTING | limits::MEMORY_SETTING => {

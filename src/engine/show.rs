@@ -156,7 +156,9 @@ pub async fn run(session: &Session, catalog: &dyn Catalog, statement: &Statement
                 ],
             )
         }
-        Statement::ShowVariable { name } if name.eq_ignore_ascii_case("workgroup") || name.eq_ignore_ascii_case("glaux.workgroup") => {
+        Statement::ShowVariable { name }
+            if name.eq_ignore_ascii_case("workgroup") || name.eq_ignore_ascii_case("glaux.workgroup") =>
+        {
             rows(schema, vec![strings(vec![session.current_workgroup().await?])])
         }
         Statement::ShowVariable { name } => rows(schema, vec![strings(vec![session.show_setting(name)?])]),
@@ -197,7 +199,12 @@ fn properties(p: &crate::catalog::Parameters) -> String {
 /// The DDL that recreates a table or view, in Athena's layout.
 pub fn show_create(t: &Table) -> String {
     if t.is_view() {
-        return format!("CREATE VIEW `{}`.`{}` AS\n{}", t.database_name, t.name, t.view_original_text.as_deref().unwrap_or(""));
+        return format!(
+            "CREATE VIEW `{}`.`{}` AS\n{}",
+            t.database_name,
+            t.name,
+            t.view_original_text.as_deref().unwrap_or("")
+        );
     }
     let sd = &t.storage_descriptor;
     let mut out = format!("CREATE EXTERNAL TABLE `{}`.`{}`(\n{})", t.database_name, t.name, column_lines(&sd.columns));

@@ -63,8 +63,11 @@ impl Only {
     fn add(&mut self, value: ScalarValue, rows: i64) -> Result<()> {
         self.rows += rows;
         if self.rows > 1 {
-            return Err(Error::new(SqlState::CardinalityViolation, "more than one row returned by a subquery used as an expression")
-                .into_datafusion());
+            return Err(Error::new(
+                SqlState::CardinalityViolation,
+                "more than one row returned by a subquery used as an expression",
+            )
+            .into_datafusion());
         }
         if rows == 1 {
             self.value = value;

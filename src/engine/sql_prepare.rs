@@ -27,7 +27,10 @@ impl SqlPrepared {
     /// before it is stored, so a bad query fails here, as in PostgreSQL.
     pub fn prepare(&mut self, name: &str, types: &[DataType], query: &Ast) -> Result<Ast> {
         if self.statements.contains_key(name) {
-            return Err(Error::new(SqlState::DuplicatePreparedStatement, format!("prepared statement \"{name}\" already exists")));
+            return Err(Error::new(
+                SqlState::DuplicatePreparedStatement,
+                format!("prepared statement \"{name}\" already exists"),
+            ));
         }
         let probe = substitute(query, types, None)?;
         self.statements.insert(name.to_string(), Stored { query: Box::new(query.clone()), types: types.to_vec() });
@@ -82,7 +85,13 @@ fn substitute(query: &Ast, types: &[DataType], values: Option<&[Expr]>) -> Resul
             None => Expr::value(Value::Null),
         };
         *e = match types.get(n - 1) {
-            Some(t) => Expr::Cast { kind: CastKind::Cast, expr: Box::new(value), data_type: t.clone(), format: None, array: false },
+            Some(t) => Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(value),
+                data_type: t.clone(),
+                format: None,
+                array: false,
+            },
             None => value,
         };
         ControlFlow::Continue(())

@@ -179,38 +179,93 @@ pub enum Statement {
     Crawl(super::crawl::Crawl),
     /// CREATE/ALTER/DROP/SHOW/DESCRIBE WORKGROUP, GRANT/REVOKE USAGE.
     Workgroup(super::workgroups::WorkgroupCommand),
-    DropDatabase { name: String, if_exists: bool, cascade: bool },
-    ShowDatabases { like: Option<String> },
-    ShowTables { database: Option<String>, like: Option<String> },
-    Describe { table: ObjectName },
-    ShowCreateTable { table: ObjectName },
+    DropDatabase {
+        name: String,
+        if_exists: bool,
+        cascade: bool,
+    },
+    ShowDatabases {
+        like: Option<String>,
+    },
+    ShowTables {
+        database: Option<String>,
+        like: Option<String>,
+    },
+    Describe {
+        table: ObjectName,
+    },
+    ShowCreateTable {
+        table: ObjectName,
+    },
     CreateExternalTable(Box<hive_ddl::CreateExternalTable>),
-    DropTable { names: Vec<ObjectName>, if_exists: bool, view: bool },
-    CreateView { name: ObjectName, or_replace: bool, query: Box<ast::Query>, sql: String },
-    Use { database: String },
-    SetVariable { name: String, value: String },
+    DropTable {
+        names: Vec<ObjectName>,
+        if_exists: bool,
+        view: bool,
+    },
+    CreateView {
+        name: ObjectName,
+        or_replace: bool,
+        query: Box<ast::Query>,
+        sql: String,
+    },
+    Use {
+        database: String,
+    },
+    SetVariable {
+        name: String,
+        value: String,
+    },
     /// RESET name; `None` is RESET ALL. `tag`: RESET, or SET for
     /// `SET name TO DEFAULT`.
-    ResetVariable { name: Option<String>, tag: &'static str },
+    ResetVariable {
+        name: Option<String>,
+        tag: &'static str,
+    },
     /// SHOW name; `all` is SHOW ALL.
-    ShowVariable { name: String },
+    ShowVariable {
+        name: String,
+    },
     /// DISCARD ALL (and PLANS, SEQUENCES, TEMP: nothing to discard).
-    Discard { all: bool },
+    Discard {
+        all: bool,
+    },
     Transaction(TxCommand),
     /// COPY (query) TO STDOUT / COPY table [(columns)] TO STDOUT.
-    CopyTo { query: Box<ast::Query>, format: CopyFormat },
+    CopyTo {
+        query: Box<ast::Query>,
+        format: CopyFormat,
+    },
     /// DECLARE name CURSOR [WITH HOLD] FOR query.
-    Declare { name: String, query: Box<ast::Query>, hold: bool },
+    Declare {
+        name: String,
+        query: Box<ast::Query>,
+        hold: bool,
+    },
     /// FETCH [FORWARD] [n | ALL | NEXT] FROM name; `None` is ALL.
-    Fetch { name: String, count: Option<usize> },
+    Fetch {
+        name: String,
+        count: Option<usize>,
+    },
     /// CLOSE name; `None` is CLOSE ALL.
-    Close { name: Option<String> },
+    Close {
+        name: Option<String>,
+    },
     /// PREPARE name [(types)] AS query.
-    Prepare { name: String, types: Vec<ast::DataType>, query: Box<Ast> },
+    Prepare {
+        name: String,
+        types: Vec<ast::DataType>,
+        query: Box<Ast>,
+    },
     /// EXECUTE name [(values)]; planned as the stored query.
-    Execute { name: String, values: Vec<ast::Expr> },
+    Execute {
+        name: String,
+        values: Vec<ast::Expr>,
+    },
     /// DEALLOCATE name; `None` is DEALLOCATE ALL.
-    Deallocate { name: Option<String> },
+    Deallocate {
+        name: Option<String>,
+    },
 }
 
 /// A transaction control statement.
@@ -351,7 +406,9 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
             },
             tag: "RESET",
         },
-        Ast::Copy { source, to, target, options, legacy_options, .. } => copy_statement(source, to, target, options, legacy_options)?,
+        Ast::Copy { source, to, target, options, legacy_options, .. } => {
+            copy_statement(source, to, target, options, legacy_options)?
+        }
         Ast::Prepare { name, data_types, statement } => {
             if !matches!(statement.as_ref(), Ast::Query(_)) {
                 return Err(Error::not_supported("PREPARE of anything but a query"));
@@ -376,11 +433,15 @@ fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
         }
         Ast::Fetch { name, direction, .. } => {
             let number = |v: &ast::Value| match v {
-                ast::Value::Number(n, _) => n.parse::<usize>().map_err(|_| Error::syntax(format!("bad FETCH count {n}"), None)),
+                ast::Value::Number(n, _) => {
+                    n.parse::<usize>().map_err(|_| Error::syntax(format!("bad FETCH count {n}"), None))
+                }
                 other => Err(Error::syntax(format!("bad FETCH count {other}"), None)),
             };
             let count = match direction {
-                ast::FetchDirection::Count { limit } | ast::FetchDirection::Forward { limit: Some(limit) } => Some(number(&limit)?),
+                ast::FetchDirection::Count { limit } | ast::FetchDirection::Forward { limit: Some(limit) } => {
+                    Some(number(&limit)?)
+                }
                 ast::FetchDirection::Next | ast::FetchDirection::Forward { limit: None } => Some(1),
                 ast::FetchDirection::All | ast::FetchDirection::ForwardAll => None,
                 other => return Err(Error::not_supported(format!("FETCH {other} (glaux cursors only move forward)"))),
@@ -412,10 +473,14 @@ fn copy_statement(
     legacy: Vec<ast::CopyLegacyOption>,
 ) -> Result<Statement> {
     if !to {
-        return Err(Error::not_supported("COPY ... FROM (glaux tables are read-only; create an external table over the file instead)"));
+        return Err(Error::not_supported(
+            "COPY ... FROM (glaux tables are read-only; create an external table over the file instead)",
+        ));
     }
     if target != ast::CopyTarget::Stdout {
-        return Err(Error::not_supported("COPY to a server file or program (use COPY ... TO STDOUT, or psql's \\copy)"));
+        return Err(Error::not_supported(
+            "COPY to a server file or program (use COPY ... TO STDOUT, or psql's \\copy)",
+        ));
     }
     let query = match source {
         ast::CopySource::Query(q) => q,
@@ -439,7 +504,12 @@ fn copy_statement(
                 "text" => CopyKind::Text,
                 "csv" => CopyKind::Csv,
                 "binary" => CopyKind::Binary,
-                other => return Err(Error::new(SqlState::InvalidParameterValue, format!("COPY format \"{other}\" not recognized"))),
+                other => {
+                    return Err(Error::new(
+                        SqlState::InvalidParameterValue,
+                        format!("COPY format \"{other}\" not recognized"),
+                    ))
+                }
             };
         }
     }
@@ -531,7 +601,9 @@ fn set_statement(set: ast::Set) -> Result<Statement> {
             }
             match set.len() {
                 1 => Ok(set.remove(0)),
-                _ => Ok(Statement::SetVariable { name: "transaction_isolation".into(), value: "read committed".into() }),
+                _ => {
+                    Ok(Statement::SetVariable { name: "transaction_isolation".into(), value: "read committed".into() })
+                }
             }
         }
         ast::Set::SetTimeZone { value, .. } => Ok(Statement::SetVariable {

@@ -2,12 +2,12 @@
 //! and an error that arrives while rows stream fails the open transaction
 //! block, as any error does.
 
+use crate::workgroup::Cutoff;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::{FutureExt, StreamExt};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use crate::workgroup::Cutoff;
 
 /// `stream`, raising `flag` if it yields an error.
 pub fn fail_on_error(stream: SendableRecordBatchStream, flag: Arc<AtomicBool>) -> SendableRecordBatchStream {
@@ -22,7 +22,11 @@ pub fn fail_on_error(stream: SendableRecordBatchStream, flag: Arc<AtomicBool>) -
 
 /// `stream`, ended with 57014 once `timeout_ms` (a statement timeout) has
 /// passed since `started`; the query stops when its stream is dropped.
-pub fn with_timeout(stream: SendableRecordBatchStream, started: tokio::time::Instant, timeout_ms: Option<u64>) -> SendableRecordBatchStream {
+pub fn with_timeout(
+    stream: SendableRecordBatchStream,
+    started: tokio::time::Instant,
+    timeout_ms: Option<u64>,
+) -> SendableRecordBatchStream {
     let Some(ms) = timeout_ms else { return stream };
     let deadline = started + std::time::Duration::from_millis(ms);
     let schema = stream.schema();
@@ -52,7 +56,9 @@ pub fn in_time_zone(
 ) -> (datafusion::arrow::datatypes::SchemaRef, SendableRecordBatchStream) {
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     let retimed = |t: &DataType| match t {
-        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != zone => Some(DataType::Timestamp(*unit, Some(zone.into()))),
+        DataType::Timestamp(unit, Some(tz)) if tz.as_ref() != zone => {
+            Some(DataType::Timestamp(*unit, Some(zone.into())))
+        }
         _ => None,
     };
     if !schema.fields().iter().any(|f| retimed(f.data_type()).is_some()) {

@@ -90,6 +90,9 @@ impl TableFunctionImpl for Keywords {
             ]);
         }
         let schema = rows.schema();
-        Ok(Arc::new(MemTable::try_new(schema, vec![vec![rows.into_batch().map_err(crate::error::Error::into_datafusion)?]])?))
+        Ok(Arc::new(MemTable::try_new(
+            schema,
+            vec![vec![rows.into_batch().map_err(crate::error::Error::into_datafusion)?]],
+        )?))
     }
 }

@@ -12,10 +12,10 @@
 //! password.
 
 use super::statement::{SqlText, Statement};
+use super::tokens::Words;
 use crate::catalog::{Catalog, User};
 use crate::error::{Error, Result, SqlState};
 use crate::scram::Verifier;
-use super::tokens::Words;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
 /// A user statement.
@@ -105,7 +105,8 @@ pub async fn require_admin(catalog: &dyn Catalog, user: &str, local: bool, what:
 
 /// Run a user command as `actor`; returns its command tag.
 pub async fn run(catalog: &dyn Catalog, command: &UserCommand, actor: &str, local: bool) -> Result<&'static str> {
-    let own_password = matches!(command, UserCommand::Alter { name, admin: None, workgroup: None, .. } if name == actor);
+    let own_password =
+        matches!(command, UserCommand::Alter { name, admin: None, workgroup: None, .. } if name == actor);
     if !own_password {
         require_admin(catalog, actor, local, "manage users").await?;
     }
@@ -119,7 +120,12 @@ pub async fn run(catalog: &dyn Catalog, command: &UserCommand, actor: &str, loca
     };
     match command {
         UserCommand::Create { name, password, admin } => {
-            let user = User { name: name.clone(), verifier: verifier(password)?, admin: admin.unwrap_or(false), workgroup: None };
+            let user = User {
+                name: name.clone(),
+                verifier: verifier(password)?,
+                admin: admin.unwrap_or(false),
+                workgroup: None,
+            };
             catalog.put_user(user, true).await?;
             Ok("CREATE ROLE")
         }

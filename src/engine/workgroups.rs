@@ -91,7 +91,12 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
                 "SET" => WorkgroupCommand::Set { name, options: options(&mut w)? },
                 "ENABLE" => WorkgroupCommand::Enable { name, enabled: true },
                 "DISABLE" => WorkgroupCommand::Enable { name, enabled: false },
-                other => return Err(Error::syntax(format!("ALTER WORKGROUP takes SET (...), ENABLE or DISABLE, not {other}"), None)),
+                other => {
+                    return Err(Error::syntax(
+                        format!("ALTER WORKGROUP takes SET (...), ENABLE or DISABLE, not {other}"),
+                        None,
+                    ))
+                }
             }
         }
         "DROP" => {
@@ -142,10 +147,24 @@ fn options(w: &mut Words) -> Result<Vec<(String, String)>> {
 /// Apply `options` to a workgroup (22023 naming a bad one).
 fn apply(wg: &mut Workgroup, options: &[(String, String)]) -> Result<()> {
     for (key, value) in options {
-        let bad = |what: &str| Error::new(SqlState::InvalidParameterValue, format!("workgroup option {key} = {value:?}: {what}"));
+        let bad = |what: &str| {
+            Error::new(SqlState::InvalidParameterValue, format!("workgroup option {key} = {value:?}: {what}"))
+        };
         let none = value.eq_ignore_ascii_case("none") || value == "0" && key != "price_per_tb";
-        let size = || if none { Ok(None) } else { parse_bytes(value).map(Some).ok_or_else(|| bad("expected a size such as 10MB or none")) };
-        let millis = || if none { Ok(None) } else { parse_millis(value).map(Some).ok_or_else(|| bad("expected a duration such as 30s or 5min")) };
+        let size = || {
+            if none {
+                Ok(None)
+            } else {
+                parse_bytes(value).map(Some).ok_or_else(|| bad("expected a size such as 10MB or none"))
+            }
+        };
+        let millis = || {
+            if none {
+                Ok(None)
+            } else {
+                parse_millis(value).map(Some).ok_or_else(|| bad("expected a duration such as 30s or 5min"))
+            }
+        };
         match key.as_str() {
             "description" => wg.description = Some(value.clone()),
             "bytes_scanned_cutoff_per_query" => wg.bytes_scanned_cutoff_per_query = size()?,
@@ -193,9 +212,19 @@ fn apply(wg: &mut Workgroup, options: &[(String, String)]) -> Result<()> {
 
 pub fn result_schema(command: &WorkgroupCommand) -> SchemaRef {
     let names: &[&str] = match command {
-        WorkgroupCommand::Show => &["workgroup", "state", "description", "bytes_scanned_cutoff_per_query", "hourly_limit", "daily_limit", "price_per_tb"],
+        WorkgroupCommand::Show => &[
+            "workgroup",
+            "state",
+            "description",
+            "bytes_scanned_cutoff_per_query",
+            "hourly_limit",
+            "daily_limit",
+            "price_per_tb",
+        ],
         WorkgroupCommand::Describe { .. } => &["property", "value"],
-        WorkgroupCommand::ShowQueries => &["query_id", "user_name", "workgroup", "state", "submitted", "bytes_scanned", "query"],
+        WorkgroupCommand::ShowQueries => {
+            &["query_id", "user_name", "workgroup", "state", "submitted", "bytes_scanned", "query"]
+        }
         _ => &[],
     };
     Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>()))
@@ -219,7 +248,10 @@ pub async fn run(
     let done = |tag: &str| Ok(Output::Done { tag: tag.to_string() });
     let looks = matches!(
         command,
-        WorkgroupCommand::Show | WorkgroupCommand::Describe { .. } | WorkgroupCommand::ShowQueries | WorkgroupCommand::Cancel { .. }
+        WorkgroupCommand::Show
+            | WorkgroupCommand::Describe { .. }
+            | WorkgroupCommand::ShowQueries
+            | WorkgroupCommand::Cancel { .. }
     );
     if !looks {
         super::users::require_admin(catalog, actor, local, "change workgroups").await?;
@@ -282,7 +314,10 @@ pub async fn run(
             ];
             rows(
                 result_schema(command),
-                vec![pairs.iter().map(|(k, _)| Some(k.to_string())).collect(), pairs.into_iter().map(|(_, v)| Some(v)).collect()],
+                vec![
+                    pairs.iter().map(|(k, _)| Some(k.to_string())).collect(),
+                    pairs.into_iter().map(|(_, v)| Some(v)).collect(),
+                ],
             )
         }
         WorkgroupCommand::Create { name, options } => {
@@ -305,7 +340,10 @@ pub async fn run(
         }
         WorkgroupCommand::Drop { name, if_exists } => {
             if crate::catalog::normalize(name) == Workgroup::PRIMARY {
-                return Err(Error::new(SqlState::InvalidParameterValue, "workgroup primary is the default and cannot be dropped"));
+                return Err(Error::new(
+                    SqlState::InvalidParameterValue,
+                    "workgroup primary is the default and cannot be dropped",
+                ));
             }
             if !catalog.drop_workgroup(name).await? && !if_exists {
                 return Err(Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist")));

@@ -142,12 +142,9 @@ fn expand_array(_: &SessionView, a: &[ScalarValue]) -> Outcome {
     for (i, value) in elements(&a[0]).unwrap_or_default().into_iter().enumerate() {
         let x = ScalarValue::Int64(as_int(&value));
         let n = ScalarValue::Int32(i32::try_from(i + 1).ok());
-        let array = datafusion::arrow::array::StructArray::try_new(
-            fields.clone(),
-            vec![x.to_array()?, n.to_array()?],
-            None,
-        )
-        .map_err(|e| Error::new(SqlState::InternalError, e.to_string()))?;
+        let array =
+            datafusion::arrow::array::StructArray::try_new(fields.clone(), vec![x.to_array()?, n.to_array()?], None)
+                .map_err(|e| Error::new(SqlState::InternalError, e.to_string()))?;
         rows.push(ScalarValue::Struct(Arc::new(array)));
     }
     Ok(ScalarValue::List(ScalarValue::new_list_nullable(&rows, &expanded())))
@@ -199,9 +196,18 @@ fn format(_: &SessionView, a: &[ScalarValue]) -> Outcome {
         next = index + 1;
         let Some(arg) = args.get(index) else { return Err(bad_format("too few arguments for format()")) };
         let piece = match chars.next() {
-            Some('s') => if arg.is_null() { String::new() } else { display(arg) },
+            Some('s') => {
+                if arg.is_null() {
+                    String::new()
+                } else {
+                    display(arg)
+                }
+            }
             Some('I') if arg.is_null() => {
-                return Err(Error::new(SqlState::NullValueNotAllowed, "null values cannot be formatted as an SQL identifier"))
+                return Err(Error::new(
+                    SqlState::NullValueNotAllowed,
+                    "null values cannot be formatted as an SQL identifier",
+                ))
             }
             Some('I') => super::functions::quote_ident(&display(arg)),
             Some('L') if arg.is_null() => "NULL".to_string(),
@@ -296,7 +302,12 @@ fn like_escape(_: &SessionView, a: &[ScalarValue]) -> Outcome {
                     out.push('\\');
                     out.push(next);
                 }
-                None => return Err(Error::new(SqlState::InvalidEscapeSequence, "LIKE pattern must not end with escape character")),
+                None => {
+                    return Err(Error::new(
+                        SqlState::InvalidEscapeSequence,
+                        "LIKE pattern must not end with escape character",
+                    ))
+                }
             },
             '\\' => out.push_str("\\\\"),
             c => out.push(c),

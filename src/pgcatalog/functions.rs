@@ -110,7 +110,9 @@ static DEFS: &[Def] = &[
     def("has_function_privilege", (2, 3), boolean, |_, _| Ok(yes())),
     def("has_sequence_privilege", (2, 3), boolean, |_, _| Ok(yes())),
     def("pg_has_role", (2, 3), boolean, |_, _| Ok(yes())),
-    def("to_regclass", (1, 1), oid, |s, a| Ok(lookup_relation(s, &a[0]).map_or(ScalarValue::UInt32(None), |o| ScalarValue::UInt32(Some(o))))),
+    def("to_regclass", (1, 1), oid, |s, a| {
+        Ok(lookup_relation(s, &a[0]).map_or(ScalarValue::UInt32(None), |o| ScalarValue::UInt32(Some(o))))
+    }),
     def("to_regtype", (1, 1), oid, |_, a| Ok(ScalarValue::UInt32(types::by_name(&as_text(&a[0])).map(|t| t.oid)))),
     def("to_regnamespace", (1, 1), oid, |s, a| Ok(ScalarValue::UInt32(namespace_oid(s, &as_text(&a[0]))))),
     def("regclass", (1, 1), oid, regclass),
@@ -147,10 +149,7 @@ pub fn version() -> String {
 
 /// The session's functions, to register with DataFusion.
 pub fn all(view: &SharedView) -> Vec<Arc<ScalarUDF>> {
-    DEFS.iter()
-        .chain(super::builtins::DEFS)
-        .map(|d| Arc::new(ScalarUDF::from(PgFunction::new(d, view))))
-        .collect()
+    DEFS.iter().chain(super::builtins::DEFS).map(|d| Arc::new(ScalarUDF::from(PgFunction::new(d, view)))).collect()
 }
 
 /// Names of the functions that read the catalog snapshot.
@@ -230,14 +229,14 @@ impl ScalarUDFImpl for PgFunction {
         let returns = (self.def.returns)();
         let call = |values: &[ScalarValue]| -> Result<ScalarValue> {
             if self.def.strict && values.iter().any(ScalarValue::is_null) {
-                return Ok(ScalarValue::try_from(&returns)?);
+                return ScalarValue::try_from(&returns);
             }
             let value = (self.def.eval)(&session, values).map_err(Error::into_datafusion)?;
             if value.data_type() != returns && !value.is_null() {
-                return Ok(value.cast_to(&returns)?);
+                return value.cast_to(&returns);
             }
             if value.is_null() {
-                return Ok(ScalarValue::try_from(&returns)?);
+                return ScalarValue::try_from(&returns);
             }
             Ok(value)
         };
@@ -431,7 +430,9 @@ fn lookup_relation(s: &SessionView, name: &ScalarValue) -> Option<u32> {
     }
     let parts = name_parts(&as_text(name));
     match parts.as_slice() {
-        [name] => ["pg_catalog", s.schema.as_str()].iter().find_map(|schema| snapshot.find(schema, name)).map(|r| r.oid),
+        [name] => {
+            ["pg_catalog", s.schema.as_str()].iter().find_map(|schema| snapshot.find(schema, name)).map(|r| r.oid)
+        }
         [schema, name] => snapshot.find(schema, name).map(|r| r.oid),
         [catalog, schema, name] if *catalog == s.database => snapshot.find(schema, name).map(|r| r.oid),
         _ => None,

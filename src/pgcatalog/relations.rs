@@ -399,7 +399,9 @@ pub static TABLES: &[SystemTable] = &[
 
 /// Row counts glaux does not know without reading the files: NULL.
 fn pg_stat_user_tables(cx: &Context, rows: &mut Rows) {
-    for r in cx.snapshot.relations.iter().filter(|r| r.kind == 'r' && !super::SYSTEM_SCHEMAS.contains(&r.schema.as_str())) {
+    for r in
+        cx.snapshot.relations.iter().filter(|r| r.kind == 'r' && !super::SYSTEM_SCHEMAS.contains(&r.schema.as_str()))
+    {
         rows.push(vec![o(r.oid), text(&r.schema), text(&r.name), null(), null(), null()]);
     }
 }

@@ -22,7 +22,12 @@ pub struct Setting {
     pub read_only: bool,
 }
 
-const fn setting(name: &'static str, default: &'static str, vartype: &'static str, description: &'static str) -> Setting {
+const fn setting(
+    name: &'static str,
+    default: &'static str,
+    vartype: &'static str,
+    description: &'static str,
+) -> Setting {
     Setting {
         name,
         default,
@@ -51,19 +56,47 @@ const fn unit(s: Setting, unit: &'static str) -> Setting {
 pub const SERVER_VERSION: &str = "16.0";
 
 pub static SETTINGS: &[Setting] = &[
-    reported(setting("application_name", "", "string", "Sets the application name to be reported in statistics and logs.")),
+    reported(setting(
+        "application_name",
+        "",
+        "string",
+        "Sets the application name to be reported in statistics and logs.",
+    )),
     setting("bytea_output", "hex", "enum", "Sets the output format for bytea."),
     reported(setting("client_encoding", "UTF8", "string", "Sets the client's character set encoding.")),
     setting("client_min_messages", "notice", "enum", "Sets the message levels that are sent to the client."),
     reported(setting("DateStyle", "ISO, MDY", "string", "Sets the display format for date and time values.")),
-    setting("default_transaction_isolation", "read committed", "enum", "Sets the transaction isolation level of each new transaction."),
+    setting(
+        "default_transaction_isolation",
+        "read committed",
+        "enum",
+        "Sets the transaction isolation level of each new transaction.",
+    ),
     setting("default_table_access_method", "heap", "string", "Sets the default table access method for new tables."),
     setting("default_transaction_read_only", "off", "bool", "Sets the default read-only status of new transactions."),
     setting("escape_string_warning", "on", "bool", "Warn about backslash escapes in ordinary string literals."),
     setting("extra_float_digits", "1", "integer", "Sets the number of digits displayed for floating-point values."),
-    setting("glaux.bytes_scanned_cutoff_per_query", "workgroup", "string", "Sets the bytes one query may scan: a size, none, or workgroup (its workgroup's)."),
-    setting("glaux.query_memory_limit", "workgroup", "string", "Sets the memory one query may use: a size, none, or workgroup (its workgroup's)."),
-    unit(setting("idle_in_transaction_session_timeout", "0", "integer", "Sets the maximum allowed idle time between queries, when in a transaction."), "ms"),
+    setting(
+        "glaux.bytes_scanned_cutoff_per_query",
+        "workgroup",
+        "string",
+        "Sets the bytes one query may scan: a size, none, or workgroup (its workgroup's).",
+    ),
+    setting(
+        "glaux.query_memory_limit",
+        "workgroup",
+        "string",
+        "Sets the memory one query may use: a size, none, or workgroup (its workgroup's).",
+    ),
+    unit(
+        setting(
+            "idle_in_transaction_session_timeout",
+            "0",
+            "integer",
+            "Sets the maximum allowed idle time between queries, when in a transaction.",
+        ),
+        "ms",
+    ),
     reported(fixed(setting("in_hot_standby", "off", "bool", "Shows whether hot standby is currently active."))),
     reported(fixed(setting("integer_datetimes", "on", "bool", "Shows whether datetimes are integer based."))),
     reported(setting("IntervalStyle", "postgres", "enum", "Sets the display format for interval values.")),
@@ -78,12 +111,27 @@ pub static SETTINGS: &[Setting] = &[
     fixed(setting("max_index_keys", "32", "integer", "Shows the maximum number of index keys.")),
     fixed(setting("block_size", "8192", "integer", "Shows the size of a disk block.")),
     setting("row_security", "on", "bool", "Enable row security."),
-    setting("search_path", "\"$user\", public", "string", "Sets the schema search order for names that are not schema-qualified."),
-    reported(fixed(setting("server_encoding", "UTF8", "string", "Shows the server (database) character set encoding."))),
+    setting(
+        "search_path",
+        "\"$user\", public",
+        "string",
+        "Sets the schema search order for names that are not schema-qualified.",
+    ),
+    reported(fixed(setting(
+        "server_encoding",
+        "UTF8",
+        "string",
+        "Shows the server (database) character set encoding.",
+    ))),
     reported(fixed(setting("server_version", SERVER_VERSION, "string", "Shows the server version."))),
     fixed(setting("server_version_num", "160000", "integer", "Shows the server version as an integer.")),
     reported(setting("session_authorization", "", "string", "Sets the session user name.")),
-    reported(fixed(setting("standard_conforming_strings", "on", "bool", "Causes '...' strings to treat backslashes literally."))),
+    reported(fixed(setting(
+        "standard_conforming_strings",
+        "on",
+        "bool",
+        "Causes '...' strings to treat backslashes literally.",
+    ))),
     unit(setting("statement_timeout", "0", "integer", "Sets the maximum allowed duration of any statement."), "ms"),
     setting("synchronous_commit", "on", "enum", "Sets the current transaction's synchronization level."),
     reported(setting("TimeZone", "UTC", "string", "Sets the time zone for displaying and interpreting time stamps.")),

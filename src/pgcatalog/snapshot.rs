@@ -104,17 +104,24 @@ impl Snapshot {
     /// and their tables.
     pub async fn load(catalog: &dyn Catalog) -> Result<Snapshot> {
         let mut snapshot = Snapshot::default();
-        for (name, comment) in [
-            ("pg_catalog", "system catalog schema"),
-            ("information_schema", "the SQL standard's views of the catalog"),
-        ] {
-            snapshot.namespaces.push(Namespace { oid: oid::namespace(name), name: name.into(), comment: Some(comment.into()) });
+        for (name, comment) in
+            [("pg_catalog", "system catalog schema"), ("information_schema", "the SQL standard's views of the catalog")]
+        {
+            snapshot.namespaces.push(Namespace {
+                oid: oid::namespace(name),
+                name: name.into(),
+                comment: Some(comment.into()),
+            });
         }
         for table in super::tables::system_relations() {
             snapshot.relations.push(table);
         }
         for db in catalog.list_databases().await? {
-            snapshot.namespaces.push(Namespace { oid: oid::namespace(&db.name), name: db.name.clone(), comment: db.description });
+            snapshot.namespaces.push(Namespace {
+                oid: oid::namespace(&db.name),
+                name: db.name.clone(),
+                comment: db.description,
+            });
             for table in catalog.list_tables(&db.name).await? {
                 snapshot.relations.push(relation(&table));
             }

@@ -70,7 +70,12 @@ pub fn system_relations() -> Vec<Relation> {
             columns: t
                 .columns
                 .iter()
-                .map(|(name, col)| Attribute { name: name.to_string(), type_oid: col.type_oid(), typmod: -1, comment: None })
+                .map(|(name, col)| Attribute {
+                    name: name.to_string(),
+                    type_oid: col.type_oid(),
+                    typmod: -1,
+                    comment: None,
+                })
                 .collect(),
             definition: None,
         })

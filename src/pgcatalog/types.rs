@@ -43,7 +43,21 @@ const fn base(
         8 | 16 | 12 => 'd',
         _ => 'i',
     };
-    PgType { oid, name, array_name: "", sql_name, len, by_value, kind: 'b', category, preferred: false, element: 0, array, input, align }
+    PgType {
+        oid,
+        name,
+        array_name: "",
+        sql_name,
+        len,
+        by_value,
+        kind: 'b',
+        category,
+        preferred: false,
+        element: 0,
+        array,
+        input,
+        align,
+    }
 }
 
 /// `t` with its array type's name.
@@ -85,7 +99,10 @@ const SCALARS: &[PgType] = &[
     named(base(1082, "date", "date", 4, 'D', 1182, "date_in"), "_date"),
     named(base(1083, "time", "time without time zone", 8, 'D', 1183, "time_in"), "_time"),
     named(base(1114, "timestamp", "timestamp without time zone", 8, 'D', 1115, "timestamp_in"), "_timestamp"),
-    preferred(named(base(1184, "timestamptz", "timestamp with time zone", 8, 'D', 1185, "timestamptz_in"), "_timestamptz")),
+    preferred(named(
+        base(1184, "timestamptz", "timestamp with time zone", 8, 'D', 1185, "timestamptz_in"),
+        "_timestamptz",
+    )),
     preferred(named(base(1186, "interval", "interval", 16, 'T', 1187, "interval_in"), "_interval")),
     named(base(1266, "timetz", "time with time zone", 12, 'D', 1270, "timetz_in"), "_timetz"),
     named(base(1700, "numeric", "numeric", -1, 'N', 1231, "numeric_in"), "_numeric"),

@@ -81,10 +81,8 @@ fn write_numeric(text: &str, out: &mut BytesMut) {
         .chain(frac.bytes())
         .chain(std::iter::repeat_n(b'0', frac_pad))
         .collect();
-    let mut groups: Vec<i16> = padded
-        .chunks(4)
-        .map(|c| c.iter().fold(0i16, |n, d| n * 10 + i16::from(d.wrapping_sub(b'0'))))
-        .collect();
+    let mut groups: Vec<i16> =
+        padded.chunks(4).map(|c| c.iter().fold(0i16, |n, d| n * 10 + i16::from(d.wrapping_sub(b'0')))).collect();
     let mut weight = ((int.len() + int_pad) / 4) as i16 - 1;
     let leading = groups.iter().take_while(|&&g| g == 0).count();
     groups.drain(..leading);

@@ -15,8 +15,8 @@
 //! syntax), NULL intervals, uuid, json and typmods all need it.
 
 mod binary;
-pub mod params;
 pub mod copy;
+pub mod params;
 mod text;
 mod values;
 
@@ -207,7 +207,9 @@ pub fn field_info(field: &Field, format: FieldFormat) -> FieldInfo {
     let declared = element.metadata().get(HIVE_TYPE_KEY).map(|t| t.to_ascii_lowercase());
     let declared = declared.filter(|t| t.contains("char"));
     let typmod = match (item, element.data_type()) {
-        (Kind::Numeric, DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s)) if *s >= 0 => {
+        (Kind::Numeric, DataType::Decimal32(p, s) | DataType::Decimal64(p, s) | DataType::Decimal128(p, s))
+            if *s >= 0 =>
+        {
             ((i32::from(*p) << 16) | i32::from(*s)) + 4
         }
         (Kind::Numeric, DataType::Decimal256(p, s)) if *s >= 0 => ((i32::from(*p) << 16) | i32::from(*s)) + 4,

@@ -39,7 +39,7 @@ pub fn check(index: usize, ty: &Type, binary: bool, value: &[u8]) -> Result<()> 
         return Ok(());
     }
     if *ty == Type::NUMERIC {
-        return check_numeric(value).map_err(|why| bad(why));
+        return check_numeric(value).map_err(bad);
     }
     if matches!(ty.kind(), postgres_types::Kind::Array(_)) {
         return check_array(value).map_err(|why| bad(&why));
@@ -50,7 +50,10 @@ pub fn check(index: usize, ty: &Type, binary: bool, value: &[u8]) -> Result<()> 
 /// PostgreSQL's text values: UTF-8 without NUL (22021).
 fn check_text(value: &[u8]) -> Result<()> {
     let invalid = |byte: u8| {
-        Error::new(SqlState::CharacterNotInRepertoire, format!("invalid byte sequence for encoding \"UTF8\": 0x{byte:02x}"))
+        Error::new(
+            SqlState::CharacterNotInRepertoire,
+            format!("invalid byte sequence for encoding \"UTF8\": 0x{byte:02x}"),
+        )
     };
     match std::str::from_utf8(value) {
         Err(e) => Err(invalid(value[e.valid_up_to()])),

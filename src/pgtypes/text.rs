@@ -4,10 +4,10 @@
 //! its column carries (the session's `TimeZone`, set by the engine).
 
 use super::values::Values;
-use datafusion::arrow::array::timezone::Tz;
 use super::Kind;
 use bytes::{BufMut, BytesMut};
 use chrono::{Datelike, NaiveDate, Timelike};
+use datafusion::arrow::array::timezone::Tz;
 use std::fmt::Write;
 
 /// Write the text form of a non-NULL value.
@@ -97,7 +97,10 @@ fn write_array(offsets: &[i32], row: usize, elements: &Values, kind: &Kind, out:
 }
 
 fn needs_quotes(element: &[u8], kind: &Kind) -> bool {
-    if matches!(kind, Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Oid | Kind::Bool | Kind::Numeric | Kind::Float4 | Kind::Float8) {
+    if matches!(
+        kind,
+        Kind::Int2 | Kind::Int4 | Kind::Int8 | Kind::Oid | Kind::Bool | Kind::Numeric | Kind::Float4 | Kind::Float8
+    ) {
         return false;
     }
     element.is_empty()

@@ -3,13 +3,13 @@
 //! month-day-nano intervals, `i32`-offset strings and lists, and numerics as
 //! their exact decimal text.
 
-use datafusion::arrow::array::timezone::Tz;
 use super::Kind;
 use crate::error::{Error, Result};
+use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, FixedSizeBinaryArray, Float32Array,
-    Float64Array, Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, ListArray, StringArray, UInt32Array,
-    Time64MicrosecondArray, TimestampMicrosecondArray,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, FixedSizeBinaryArray, Float32Array, Float64Array,
+    Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, ListArray, StringArray, Time64MicrosecondArray,
+    TimestampMicrosecondArray, UInt32Array,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
@@ -78,7 +78,9 @@ impl Values {
             Kind::Uuid => Values::Uuid(col.as_fixed_size_binary().clone()),
             Kind::Date => Values::Date(cast_to(&col, DataType::Date32)?.as_primitive().clone()),
             Kind::Time => Values::Time(cast_to(&col, DataType::Time64(micros))?.as_primitive().clone()),
-            Kind::Timestamp => Values::Timestamp(cast_to(&col, DataType::Timestamp(micros, None))?.as_primitive().clone()),
+            Kind::Timestamp => {
+                Values::Timestamp(cast_to(&col, DataType::Timestamp(micros, None))?.as_primitive().clone())
+            }
             Kind::TimestampTz => {
                 let tz = match col.data_type() {
                     DataType::Timestamp(_, tz) => tz.clone(),
@@ -91,7 +93,10 @@ impl Values {
             Kind::Array(item) => {
                 let list = match col.data_type() {
                     DataType::List(_) => col.as_list::<i32>().clone(),
-                    DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::ListView(f) | DataType::LargeListView(f) => {
+                    DataType::LargeList(f)
+                    | DataType::FixedSizeList(f, _)
+                    | DataType::ListView(f)
+                    | DataType::LargeListView(f) => {
                         cast_to(&col, DataType::List(Arc::clone(f)))?.as_list::<i32>().clone()
                     }
                     other => return Err(Error::internal(format!("{other} is not a list"))),

@@ -20,9 +20,16 @@ pub struct Progress {
 }
 
 pub enum Backend {
-    Embedded { engine: Engine, session: Box<Session> },
+    Embedded {
+        engine: Engine,
+        session: Box<Session>,
+    },
     /// `notices`: the NOTICEs the server sent, not yet shown.
-    Remote { client: Client, cancel: CancelToken, notices: Arc<Mutex<Vec<String>>> },
+    Remote {
+        client: Box<Client>,
+        cancel: CancelToken,
+        notices: Arc<Mutex<Vec<String>>>,
+    },
 }
 
 impl Backend {
@@ -35,9 +42,9 @@ impl Backend {
     }
 
     pub async fn remote(url: &str) -> Result<Backend> {
-        let (client, connection) = tokio_postgres::connect(url, NoTls).await.map_err(|e| {
-            Error::new(SqlState::IoError, format!("cannot connect to {url}: {}", remote_message(&e)))
-        })?;
+        let (client, connection) = tokio_postgres::connect(url, NoTls)
+            .await
+            .map_err(|e| Error::new(SqlState::IoError, format!("cannot connect to {url}: {}", remote_message(&e))))?;
         let notices: Arc<Mutex<Vec<String>>> = Arc::default();
         let received = Arc::clone(&notices);
         tokio::spawn(async move {
@@ -61,7 +68,7 @@ impl Backend {
             }
         });
         let cancel = client.cancel_token();
-        Ok(Backend::Remote { client, cancel, notices })
+        Ok(Backend::Remote { client: Box::new(client), cancel, notices })
     }
 
     /// Run a script, statement by statement, up to the first error; one

@@ -45,13 +45,14 @@ pub async fn run(config: Config, options: ReplOptions) -> Result<i32> {
         Some(url) => Backend::remote(url).await?,
         None => Backend::embedded(Engine::open(config.clone()).await?).await?,
     };
-    let script = match (&options.command, &options.file) {
-        (Some(c), _) => Some(c.clone()),
-        (None, Some(f)) => Some(std::fs::read_to_string(f).map_err(|e| {
-            Error::new(crate::error::SqlState::IoError, format!("cannot read {}: {e}", f.display()))
-        })?),
-        (None, None) => None,
-    };
+    let script =
+        match (&options.command, &options.file) {
+            (Some(c), _) => Some(c.clone()),
+            (None, Some(f)) => Some(std::fs::read_to_string(f).map_err(|e| {
+                Error::new(crate::error::SqlState::IoError, format!("cannot read {}: {e}", f.display()))
+            })?),
+            (None, None) => None,
+        };
     match script {
         Some(sql) => Ok(run_script(&mut backend, &sql, options.format).await),
         None => interactive(&mut backend, &config).await,
@@ -124,7 +125,6 @@ fn complete(buffer: &str) -> bool {
     }
 }
 
-
 async fn interactive(backend: &mut Backend, config: &Config) -> Result<i32> {
     let mut editor = rustyline::DefaultEditor::new()
         .map_err(|e| Error::new(crate::error::SqlState::IoError, format!("terminal: {e}")))?;
@@ -182,7 +182,12 @@ async fn execute(backend: &mut Backend, sql: &str, timing: bool) {
     let mut shown = false;
     let mut progress = |p: Progress| {
         if show_progress && p.elapsed > Duration::from_millis(500) {
-            eprint!("\r\x1b[K{:.1}s  {} rows  {} read", p.elapsed.as_secs_f64(), p.rows, crate::workgroup::human_bytes(p.bytes));
+            eprint!(
+                "\r\x1b[K{:.1}s  {} rows  {} read",
+                p.elapsed.as_secs_f64(),
+                p.rows,
+                crate::workgroup::human_bytes(p.bytes)
+            );
             shown = true;
         }
     };

@@ -81,7 +81,7 @@ fn table(r: &ResultSet) -> String {
                 }
             })
             .collect();
-        out.push_str(&format!(" {} \n", cells.join(" | ")).replace(" \n", "\n").trim_end_matches(' '));
+        out.push_str(format!(" {} \n", cells.join(" | ")).replace(" \n", "\n").trim_end_matches(' '));
         if !out.ends_with('\n') {
             out.push('\n');
         }
@@ -103,7 +103,9 @@ fn csv(r: &ResultSet) -> String {
     let mut out = r.columns.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
     out.push('\n');
     for row in &r.rows {
-        out.push_str(&row.iter().map(|v| v.as_deref().map(csv_field).unwrap_or_default()).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter().map(|v| v.as_deref().map(csv_field).unwrap_or_default()).collect::<Vec<_>>().join(","),
+        );
         out.push('\n');
     }
     out

@@ -61,7 +61,10 @@ impl Auth {
     /// Whether `client` must give a password.
     pub async fn password_required<C: ClientInfo>(&self, catalog: &dyn Catalog, client: &C) -> PgWireResult<bool> {
         if self.require_tls && !client.is_secure() {
-            return Err(fatal(SqlState::InvalidAuthorization, "this server accepts only TLS connections (sslmode=require)"));
+            return Err(fatal(
+                SqlState::InvalidAuthorization,
+                "this server accepts only TLS connections (sslmode=require)",
+            ));
         }
         Ok(match self.mode {
             Mode::Trust => false,
@@ -89,9 +92,7 @@ where
 {
     client.set_state(PgWireConnectionState::AuthenticationInProgress);
     client.session_extensions().insert(Mutex::new(Step::AwaitInitial));
-    client
-        .send(PgWireBackendMessage::Authentication(Authentication::SASL(vec![scram::MECHANISM.to_string()])))
-        .await?;
+    client.send(PgWireBackendMessage::Authentication(Authentication::SASL(vec![scram::MECHANISM.to_string()]))).await?;
     Ok(())
 }
 
@@ -121,7 +122,10 @@ where
                 return Err(fatal(SqlState::ProtocolViolation, "malformed SASLInitialResponse message"));
             };
             if mechanism != scram::MECHANISM {
-                return Err(fatal(SqlState::ProtocolViolation, "client selected an invalid SASL authentication mechanism"));
+                return Err(fatal(
+                    SqlState::ProtocolViolation,
+                    "client selected an invalid SASL authentication mechanism",
+                ));
             }
             let stored = catalog.get_user(&user).await.map_err(|e| fatal(e.sqlstate(), &e.to_string()))?;
             let verifier = stored.and_then(|u| Verifier::parse(&u.verifier));
@@ -135,7 +139,9 @@ where
         }
         Step::AwaitFinal(exchange) => {
             let server_final = scram::server_final(&exchange, &body).map_err(|f| failed(f, &user))?;
-            client.feed(PgWireBackendMessage::Authentication(Authentication::SASLFinal(Bytes::from(server_final)))).await?;
+            client
+                .feed(PgWireBackendMessage::Authentication(Authentication::SASLFinal(Bytes::from(server_final))))
+                .await?;
             Ok(true)
         }
         Step::Done => Err(fatal(SqlState::ProtocolViolation, "unexpected password message")),
@@ -144,7 +150,9 @@ where
 
 fn failed(failure: Failure, user: &str) -> PgWireError {
     match failure {
-        Failure::Rejected => fatal(SqlState::InvalidPassword, &format!("password authentication failed for user \"{user}\"")),
+        Failure::Rejected => {
+            fatal(SqlState::InvalidPassword, &format!("password authentication failed for user \"{user}\""))
+        }
         Failure::Protocol(why) => fatal(SqlState::ProtocolViolation, why),
     }
 }

@@ -9,10 +9,10 @@
 
 use super::framing::{Checked, Violation, ViolationSlot};
 use super::handler::Handlers;
+use crate::error::SqlState;
 use bytes::BytesMut;
 use futures::{SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, DefaultClient, PgWireConnectionState, PgWireServerHandlers};
-use crate::error::SqlState;
 use pgwire::error::{ErrorInfo, PgWireError};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use pgwire::tokio::server::{process_error, process_message, MaybeTls, PgWireMessageServerCodec};
@@ -50,17 +50,22 @@ pub async fn serve(
     permit: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> io::Result<()> {
     let peer = socket.peer_addr()?;
-    let (stream, read, secure) = match tokio::time::timeout(limits.startup_timeout, negotiate(socket, tls.as_ref())).await {
-        Ok(Ok(Some(negotiated))) => negotiated,
-        Ok(Ok(None)) | Err(_) => return Ok(()),
-        Ok(Err(e)) => return Err(e),
-    };
+    let (stream, read, secure) =
+        match tokio::time::timeout(limits.startup_timeout, negotiate(socket, tls.as_ref())).await {
+            Ok(Ok(Some(negotiated))) => negotiated,
+            Ok(Ok(None)) | Err(_) => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+        };
     let violation: ViolationSlot = Arc::new(Mutex::new(None));
     let checked = Checked::new(stream, read, limits.max_message_bytes, Arc::clone(&violation));
     let mut socket = Framed::new(checked, PgWireMessageServerCodec::new(DefaultClient::new(peer, secure)));
     socket.set_state(PgWireConnectionState::AwaitingStartup);
     if permit.is_none() {
-        let info = ErrorInfo::new("FATAL".into(), SqlState::TooManyConnections.code().into(), "sorry, too many clients already".into());
+        let info = ErrorInfo::new(
+            "FATAL".into(),
+            SqlState::TooManyConnections.code().into(),
+            "sorry, too many clients already".into(),
+        );
         return socket.send(PgWireBackendMessage::ErrorResponse(info.into())).await;
     }
 
@@ -72,8 +77,10 @@ pub async fn serve(
     let startup_deadline = tokio::time::sleep(limits.startup_timeout);
     tokio::pin!(startup_deadline);
     loop {
-        let starting =
-            matches!(socket.state(), PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress);
+        let starting = matches!(
+            socket.state(),
+            PgWireConnectionState::AwaitingStartup | PgWireConnectionState::AuthenticationInProgress
+        );
         let message = if starting {
             tokio::select! {
                 _ = &mut startup_deadline => None,

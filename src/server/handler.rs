@@ -30,12 +30,12 @@ use pgwire::api::{
     ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
     RandomPidSecretKeyGenerator, Type, DEFAULT_NAME, METADATA_DATABASE, METADATA_USER,
 };
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::extendedquery::{Describe, Execute, PortalSuspended, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL};
 use pgwire::messages::response::{EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::ParameterStatus;
-use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -442,7 +442,12 @@ impl ExtendedQueryHandler for Inner {
         Arc::clone(&self.parser)
     }
 
-    async fn do_query<C>(&self, client: &mut C, portal: &Portal<WireStatement>, _max_rows: usize) -> PgWireResult<Response>
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<WireStatement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::PortalStore: PortalStore<Statement = WireStatement>,
@@ -494,8 +499,7 @@ impl ExtendedQueryHandler for Inner {
             if let Ok(conn) = connection(client) {
                 let schema = conn.session.lock().await.cursor_schema(name);
                 if let Some(schema) = schema {
-                    let fields =
-                        schema.fields().iter().map(|f| pgtypes::field_info(f, FieldFormat::Text)).collect();
+                    let fields = schema.fields().iter().map(|f| pgtypes::field_info(f, FieldFormat::Text)).collect();
                     return send_describe_response(client, &DescribePortalResponse::new(fields)).await;
                 }
             }
@@ -561,18 +565,18 @@ impl ExtendedQueryHandler for Inner {
                 _ => return Err(user_error(&Error::internal("unexpected response kind"))),
             }
         }
-        match &mut *state {
-            PortalExecutionState::Suspended(rows) => {
-                if send_portal_rows(client, rows, limit).await? {
-                    *state = PortalExecutionState::Finished;
-                }
-            }
+        let finished = match &mut *state {
+            PortalExecutionState::Suspended(rows) => send_portal_rows(client, rows, limit).await?,
             // Executed again after its last row: done, with no rows.
             PortalExecutionState::Finished if !first => {
                 let tag = Tag::new("SELECT").with_rows(0);
                 client.feed(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+                false
             }
-            _ => {}
+            _ => false,
+        };
+        if finished {
+            *state = PortalExecutionState::Finished;
         }
         drop(state);
         client.set_state(PgWireConnectionState::ReadyForQuery);

@@ -82,7 +82,9 @@ pub async fn run(listener: TcpListener, engine: Engine, shutdown: impl Future<Ou
     };
     let auth = auth::Auth::from_config(config)?;
     let tls = tls::acceptor(config)?;
-    let slots = Arc::new(tokio::sync::Semaphore::new(usize::try_from(config.number("server.max_connections")?).unwrap_or(usize::MAX)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(
+        usize::try_from(config.number("server.max_connections")?).unwrap_or(usize::MAX),
+    ));
     let handlers = Arc::new(Handlers::new(engine, auth));
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);

@@ -7,15 +7,15 @@ use crate::engine::Output;
 use crate::error::{Error, SqlState};
 use crate::pgtypes;
 use crate::pgtypes::copy::{CopyEncoder, CopyFormat};
-use futures::{Sink, SinkExt};
-use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
-use pgwire::messages::PgWireBackendMessage;
 use datafusion::execution::SendableRecordBatchStream;
 use futures::stream::{self, BoxStream, StreamExt};
+use futures::{Sink, SinkExt};
 use pgwire::api::portal::Format;
 use pgwire::api::results::{QueryResponse, Response, Tag};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
 use pgwire::messages::data::DataRow;
+use pgwire::messages::PgWireBackendMessage;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -51,9 +51,9 @@ pub fn response(output: Output, format: &Format, cancel: CancellationToken) -> P
             response.set_command_tag(tag);
             Ok(Response::Query(response))
         }
-        Output::Copy { .. } => {
-            Err(user_error(&Error::not_supported("COPY ... TO STDOUT in the extended query protocol (send it as a simple query)")))
-        }
+        Output::Copy { .. } => Err(user_error(&Error::not_supported(
+            "COPY ... TO STDOUT in the extended query protocol (send it as a simple query)",
+        ))),
     }
 }
 
@@ -108,7 +108,10 @@ where
     Ok(())
 }
 
-fn data_rows(batches: SendableRecordBatchStream, encoding: pgtypes::WireEncoding) -> BoxStream<'static, PgWireResult<DataRow>> {
+fn data_rows(
+    batches: SendableRecordBatchStream,
+    encoding: pgtypes::WireEncoding,
+) -> BoxStream<'static, PgWireResult<DataRow>> {
     batches
         .flat_map(move |batch| -> BoxStream<'static, PgWireResult<DataRow>> {
             match batch.map_err(Error::from).and_then(|b| encoding.encode(&b)) {

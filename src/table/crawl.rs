@@ -56,7 +56,10 @@ pub async fn survey(location: &str, database: &str, state: &dyn Session) -> Resu
         database_name: database.into(),
         table_type: TableType::ExternalTable,
         description: None,
-        storage_descriptor: crate::catalog::StorageDescriptor { location: Some(format!("{base}/")), ..Default::default() },
+        storage_descriptor: crate::catalog::StorageDescriptor {
+            location: Some(format!("{base}/")),
+            ..Default::default()
+        },
         partition_keys: Vec::new(),
         parameters: Parameters::new(),
         view_original_text: None,
@@ -83,7 +86,10 @@ pub async fn survey(location: &str, database: &str, state: &dyn Session) -> Resu
         let relative = path.strip_prefix(prefix.as_str()).unwrap_or(&path).trim_start_matches('/').to_string();
         let parts: Vec<&str> = relative.split('/').collect();
         let (file_name, folders) = parts.split_last().map(|(f, rest)| (*f, rest.to_vec())).unwrap_or(("", Vec::new()));
-        if file_name.starts_with('_') || file_name.starts_with('.') || folders.iter().any(|f| f.starts_with('_') || f.starts_with('.')) {
+        if file_name.starts_with('_')
+            || file_name.starts_with('.')
+            || folders.iter().any(|f| f.starts_with('_') || f.starts_with('.'))
+        {
             continue;
         }
         let (dataset, inner) = match folders.first() {
@@ -131,7 +137,12 @@ async fn describe(
         match &keys {
             None => keys = Some(these.clone()),
             Some(k) if *k != these => {
-                problems.push(format!("{}: partition folders {} differ from {} elsewhere in {root}", file.location, these.join("/"), k.join("/")));
+                problems.push(format!(
+                    "{}: partition folders {} differ from {} elsewhere in {root}",
+                    file.location,
+                    these.join("/"),
+                    k.join("/")
+                ));
                 continue;
             }
             _ => {}
@@ -203,7 +214,12 @@ async fn describe(
         }
     }
     let mut dataset = Dataset { name: name.to_string(), table, partitions: found, notes: Vec::new() };
-    let merged = merge_columns(&[], dataset.partitions.iter().map(|(v, _, c)| (v.as_slice(), c.as_slice())), &keys, &mut dataset.notes);
+    let merged = merge_columns(
+        &[],
+        dataset.partitions.iter().map(|(v, _, c)| (v.as_slice(), c.as_slice())),
+        &keys,
+        &mut dataset.notes,
+    );
     dataset.table.storage_descriptor.columns = merged;
     Ok(Some(dataset))
 }
@@ -228,7 +244,10 @@ pub fn merge_columns<'a>(
                 None => merged.push(column.clone()),
                 Some(existing) if existing.data_type == column.data_type => {}
                 Some(existing) => {
-                    let (Ok(old), Ok(new)) = (hive_to_arrow(&existing.data_type), hive_to_arrow(&column.data_type)) else { continue };
+                    let (Ok(old), Ok(new)) = (hive_to_arrow(&existing.data_type), hive_to_arrow(&column.data_type))
+                    else {
+                        continue;
+                    };
                     if widens(&old, &new) {
                         existing.data_type = column.data_type.clone();
                     } else if !widens(&new, &old) {
@@ -289,7 +308,10 @@ async fn detect_format(file: &ObjectMeta, store: &dyn ObjectStore) -> Result<Det
     if compressed && !(stem.ends_with(".csv") || stem.ends_with(".tsv") || stem.ends_with(".txt")) {
         return Err(Error::new(
             SqlState::FeatureNotSupported,
-            format!("cannot tell the format of {} (a compressed file without .csv, .tsv, .json or .txt before the suffix)", file.location),
+            format!(
+                "cannot tell the format of {} (a compressed file without .csv, .tsv, .json or .txt before the suffix)",
+                file.location
+            ),
         ));
     }
     // Compressed text: the delimiter and header cannot be sniffed without
@@ -300,7 +322,11 @@ async fn detect_format(file: &ObjectMeta, store: &dyn ObjectStore) -> Result<Det
     let delimiter = if stem.ends_with(".tsv") {
         '\t'
     } else {
-        [',', '\t', '|', ';'].into_iter().max_by_key(|d| first.matches(*d).count()).filter(|d| first.contains(*d)).unwrap_or(',')
+        [',', '\t', '|', ';']
+            .into_iter()
+            .max_by_key(|d| first.matches(*d).count())
+            .filter(|d| first.contains(*d))
+            .unwrap_or(',')
     };
     let is_number = |f: &str| f.trim().trim_matches('"').parse::<f64>().is_ok();
     let header = !first.is_empty()
@@ -321,7 +347,8 @@ async fn read_head(file: &ObjectMeta, store: &dyn ObjectStore) -> Result<Vec<u8>
 
 /// A folder name as a table name: lower case, other characters as `_`.
 fn sanitize(name: &str) -> String {
-    let s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
     if s.is_empty() {
         "data".into()
     } else {

@@ -146,6 +146,10 @@ impl DateFormat {
         if !rest.is_empty() {
             return None;
         }
-        NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32)?.and_hms_opt(hour as u32, minute as u32, second as u32)
+        NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32)?.and_hms_opt(
+            hour as u32,
+            minute as u32,
+            second as u32,
+        )
     }
 }

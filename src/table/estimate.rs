@@ -11,11 +11,11 @@ use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::datasource::physical_plan::{FileScanConfig, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::physical_plan::limit::{GlobalLimitExec, LocalLimitExec};
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStore;
 use std::sync::Arc;
@@ -40,7 +40,10 @@ pub async fn estimate(plan: &Arc<dyn ExecutionPlan>, runtime: &RuntimeEnv) -> Re
     while let Some(node) = nodes.pop() {
         let any = node.as_any();
         out.may_read_less |= node.fetch().is_some() || any.is::<GlobalLimitExec>() || any.is::<LocalLimitExec>();
-        let scan = node.as_any().downcast_ref::<DataSourceExec>().and_then(|d| d.data_source().as_any().downcast_ref::<FileScanConfig>());
+        let scan = node
+            .as_any()
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|d| d.data_source().as_any().downcast_ref::<FileScanConfig>());
         if let Some(config) = scan {
             let parquet = config.file_source().as_any().is::<ParquetSource>();
             out.may_read_less |= config.limit.is_some() || (parquet && config.file_source().filter().is_some());

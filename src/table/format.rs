@@ -72,7 +72,9 @@ impl TableFormat {
     /// The DataFusion file format that reads it.
     pub fn file_format(&self) -> Arc<dyn FileFormat> {
         match self {
-            TableFormat::Parquet => Arc::new(ParquetFormat::default().with_metadata_size_hint(Some(PARQUET_FOOTER_READ))),
+            TableFormat::Parquet => {
+                Arc::new(ParquetFormat::default().with_metadata_size_hint(Some(PARQUET_FOOTER_READ)))
+            }
             TableFormat::Orc => Arc::new(OrcFormat),
             TableFormat::Csv(options) => Arc::new(CsvFormat::default().with_options(options.as_ref().clone())),
             TableFormat::Json(compression) => {
@@ -110,10 +112,7 @@ fn single_byte(what: &str, value: &str) -> Result<u8> {
     if let Ok(code) = v.parse::<u8>() {
         return Ok(code);
     }
-    Err(Error::new(
-        SqlState::InvalidParameterValue,
-        format!("{what} must be a single character, got {value:?}"),
-    ))
+    Err(Error::new(SqlState::InvalidParameterValue, format!("{what} must be a single character, got {value:?}")))
 }
 
 fn header_lines(table: &Table) -> Result<bool> {
@@ -128,10 +127,8 @@ fn header_lines(table: &Table) -> Result<bool> {
 }
 
 fn compression_of(table: &Table) -> Result<CompressionTypeVariant> {
-    let raw = table
-        .parameters
-        .get(COMPRESSION_KEY)
-        .or_else(|| table.storage_descriptor.parameters.get(COMPRESSION_KEY));
+    let raw =
+        table.parameters.get(COMPRESSION_KEY).or_else(|| table.storage_descriptor.parameters.get(COMPRESSION_KEY));
     match raw.map(|s| s.to_ascii_lowercase()) {
         None => Ok(CompressionTypeVariant::UNCOMPRESSED),
         Some(s) => match s.as_str() {
@@ -158,12 +155,13 @@ pub fn compression_from_extension(path: &str) -> Option<&'static str> {
 }
 
 fn base_csv(table: &Table, compression: CompressionTypeVariant) -> Result<CsvOptions> {
-    let mut o = CsvOptions::default();
-    o.has_header = Some(header_lines(table)?);
-    o.compression = compression;
-    // Rows shorter than the table are an error, not silently padded.
-    o.truncated_rows = Some(false);
-    Ok(o)
+    Ok(CsvOptions {
+        has_header: Some(header_lines(table)?),
+        compression,
+        // Rows shorter than the table are an error, not silently padded.
+        truncated_rows: Some(false),
+        ..Default::default()
+    })
 }
 
 /// The text LazySimpleSerDe reads as NULL (`serialization.null.format`,

@@ -15,22 +15,22 @@
 use super::store::{Both, ByteCounter, CountingStore, Tally};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::config::TableOptions;
+use datafusion::common::DFSchema;
 use datafusion::common::Result;
 use datafusion::datasource::TableType;
+use datafusion::execution::context::ExecutionProps;
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{AggregateUDF, LogicalPlan, ScalarUDF, WindowUDF};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use object_store::ObjectStore;
-use datafusion::common::config::TableOptions;
-use datafusion::common::DFSchema;
-use datafusion::execution::context::ExecutionProps;
-use datafusion::prelude::SessionConfig;
-use datafusion::logical_expr::{AggregateUDF, LogicalPlan, ScalarUDF, WindowUDF};
 use datafusion::physical_plan::PhysicalExpr;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion::prelude::SessionConfig;
+use object_store::ObjectStore;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -311,7 +311,10 @@ impl TableProvider for MeteredTable {
 /// still reach the files).
 macro_rules! pass_through_plan {
     () => {
-        fn partition_statistics(&self, partition: Option<usize>) -> datafusion::common::Result<datafusion::common::Statistics> {
+        fn partition_statistics(
+            &self,
+            partition: Option<usize>,
+        ) -> datafusion::common::Result<datafusion::common::Statistics> {
             self.input.partition_statistics(partition)
         }
 
@@ -337,7 +340,10 @@ macro_rules! pass_through_plan {
             parent_filters: Vec<Arc<dyn datafusion::physical_plan::PhysicalExpr>>,
             _config: &datafusion::common::config::ConfigOptions,
         ) -> datafusion::common::Result<datafusion::physical_plan::filter_pushdown::FilterDescription> {
-            datafusion::physical_plan::filter_pushdown::FilterDescription::from_children(parent_filters, &self.children())
+            datafusion::physical_plan::filter_pushdown::FilterDescription::from_children(
+                parent_filters,
+                &self.children(),
+            )
         }
 
         fn handle_child_pushdown_result(
@@ -388,7 +394,12 @@ impl ExecutionPlan for MeteredScan {
 
     fn with_new_children(self: Arc<Self>, mut children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
         let input = children.pop().ok_or_else(|| datafusion::error::DataFusionError::Internal("no input".into()))?;
-        Ok(Arc::new(MeteredScan { table: self.table.clone(), input, bytes: Arc::clone(&self.bytes), context: ScanContext::default() }))
+        Ok(Arc::new(MeteredScan {
+            table: self.table.clone(),
+            input,
+            bytes: Arc::clone(&self.bytes),
+            context: ScanContext::default(),
+        }))
     }
 
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {

@@ -35,8 +35,8 @@ use crate::catalog::{Column, Table};
 use crate::error::{Error, Result, SqlState};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::prelude::SessionConfig;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::prelude::SessionConfig;
 use format::TableFormat;
 use futures::TryStreamExt;
 use object_store::ObjectMeta;
@@ -65,7 +65,10 @@ impl ScanNotices {
 /// The LOCATION of a table as a listable URL.
 fn table_url(table: &Table) -> Result<ListingTableUrl> {
     let location = table.storage_descriptor.location.as_deref().ok_or_else(|| {
-        Error::new(SqlState::InvalidParameterValue, format!("table {}.{} has no LOCATION", table.database_name, table.name))
+        Error::new(
+            SqlState::InvalidParameterValue,
+            format!("table {}.{} has no LOCATION", table.database_name, table.name),
+        )
     })?;
     store::listing_url(location)
 }
@@ -129,8 +132,8 @@ fn with_null_marker(
 ) -> Result<Arc<dyn TableProvider>> {
     use datafusion::arrow::datatypes::{DataType, Field};
     use datafusion::common::{Column as ColumnRef, ScalarValue};
-    use datafusion::logical_expr::expr::FieldMetadata;
     use datafusion::datasource::{provider_as_source, ViewTable};
+    use datafusion::logical_expr::expr::FieldMetadata;
     use datafusion::logical_expr::{cast, lit, when, Expr, LogicalPlanBuilder};
     let raw: Vec<Field> = schema.fields().iter().map(|f| Field::new(f.name(), DataType::Utf8, true)).collect();
     let partition_cols: Vec<String> = options.table_partition_cols.iter().map(|(n, _)| n.clone()).collect();
@@ -140,10 +143,16 @@ fn with_null_marker(
     let mut exprs = Vec::new();
     for f in schema.fields() {
         let null = lit(ScalarValue::try_from(f.data_type())?);
-        let value = if f.data_type() == &DataType::Utf8 { column(f.name()) } else { cast(column(f.name()), f.data_type().clone()) };
+        let value = if f.data_type() == &DataType::Utf8 {
+            column(f.name())
+        } else {
+            cast(column(f.name()), f.data_type().clone())
+        };
         // The field's metadata (a declared varchar(n)) survives the projection.
         let metadata = (!f.metadata().is_empty()).then(|| FieldMetadata::from(f.metadata().clone()));
-        exprs.push(when(column(f.name()).eq(lit(marker)), null).otherwise(value)?.alias_with_metadata(f.name(), metadata));
+        exprs.push(
+            when(column(f.name()).eq(lit(marker)), null).otherwise(value)?.alias_with_metadata(f.name(), metadata),
+        );
     }
     exprs.extend(partition_cols.iter().map(|n| column(n)));
     let plan = LogicalPlanBuilder::scan("files", provider_as_source(listing), None)?.project(exprs)?.build()?;

@@ -14,13 +14,13 @@ use datafusion::datasource::file_format::file_compression_type::FileCompressionT
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{FileOpenFuture, FileOpener, FileScanConfig, FileSource};
-use datafusion::datasource::table_schema::TableSchema;
-use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
 use datafusion::datasource::source::DataSourceExec;
+use datafusion::datasource::table_schema::TableSchema;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::physical_expr::projection::ProjectionExprs;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion_datasource::projection::{ProjectionOpener, SplitProjection};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};

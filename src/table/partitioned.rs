@@ -95,7 +95,9 @@ impl PartitionedTable {
             return None;
         }
         let text = |v: &ScalarValue| match v {
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) if !integer => {
+            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s))
+                if !integer =>
+            {
                 Some(s.clone())
             }
             v if integer && v.data_type().is_integer() && !v.is_null() => Some(v.to_string()),
@@ -124,7 +126,10 @@ impl PartitionedTable {
 
     /// The registered partitions the catalog returns for the conditions,
     /// with their typed values, and how many are registered in all.
-    async fn registered(&self, partition_filters: &[&Expr]) -> crate::error::Result<(Vec<(Partition, Vec<ScalarValue>)>, String)> {
+    async fn registered(
+        &self,
+        partition_filters: &[&Expr],
+    ) -> crate::error::Result<(Vec<(Partition, Vec<ScalarValue>)>, String)> {
         // `key = value` and `key IN (...)` conditions the catalog applies
         // itself, so the other partitions are not even read from it.
         let conditions: Vec<KeyCondition> = partition_filters.iter().filter_map(|f| self.key_condition(f)).collect();
@@ -134,7 +139,11 @@ impl PartitionedTable {
         } else {
             self.catalog.list_partitions_where(database, name, &conditions).await?
         };
-        let total = if conditions.is_empty() { Some(partitions.len()) } else { self.catalog.count_partitions(database, name).await? };
+        let total = if conditions.is_empty() {
+            Some(partitions.len())
+        } else {
+            self.catalog.count_partitions(database, name).await?
+        };
         let with_values = partitions
             .into_iter()
             .map(|p| {
@@ -169,7 +178,9 @@ impl PartitionedTable {
             // A NULL condition (`region = NULL`) keeps nothing.
             let result = datafusion::arrow::compute::cast(&result, &datafusion::arrow::datatypes::DataType::Boolean)?;
             let Some(mask) = result.as_any().downcast_ref::<BooleanArray>() else {
-                return Err(datafusion::error::DataFusionError::Internal("a partition condition is not boolean".into()));
+                return Err(datafusion::error::DataFusionError::Internal(
+                    "a partition condition is not boolean".into(),
+                ));
             };
             for (i, k) in keep.iter_mut().enumerate() {
                 *k &= mask.is_valid(i) && mask.value(i);
@@ -273,7 +284,13 @@ impl TableProvider for PartitionedTable {
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
-            .map(|f| if self.on_partitions(f) { TableProviderFilterPushDown::Exact } else { TableProviderFilterPushDown::Inexact })
+            .map(|f| {
+                if self.on_partitions(f) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Inexact
+                }
+            })
             .collect())
     }
 
@@ -287,11 +304,13 @@ impl TableProvider for PartitionedTable {
         let all: Vec<usize> = (0..self.schema.fields().len()).collect();
         let projection = projection.unwrap_or(&all);
         let projected = Arc::new(self.schema.project(projection)?);
-        let (partition_filters, data_filters): (Vec<&Expr>, Vec<&Expr>) = filters.iter().partition(|f| self.on_partitions(f));
+        let (partition_filters, data_filters): (Vec<&Expr>, Vec<&Expr>) =
+            filters.iter().partition(|f| self.on_partitions(f));
         let data_filters: Vec<Expr> = data_filters.into_iter().cloned().collect();
         let (candidates, total) = match &self.projection {
             Some(projection) => {
-                let candidates = projection.candidates(&self.table, &partition_filters).map_err(Error::into_datafusion)?;
+                let candidates =
+                    projection.candidates(&self.table, &partition_filters).map_err(Error::into_datafusion)?;
                 let total = projection.total().map_or("?".to_string(), |n| n.to_string());
                 (candidates, format!("{total} projected"))
             }
@@ -303,7 +322,8 @@ impl TableProvider for PartitionedTable {
         let data_projection: Vec<usize> = projection.iter().copied().filter(|i| *i < self.data_columns).collect();
         let config = state.config().clone();
         let bytes: Arc<super::store::ByteCounter> = Arc::default();
-        let metered = if super::metered::enabled() { Some(super::metered::metered_state(state, &bytes)?) } else { None };
+        let metered =
+            if super::metered::enabled() { Some(super::metered::metered_state(state, &bytes)?) } else { None };
         let scan_state: &dyn Session = match &metered {
             Some(m) => m,
             None => state,
@@ -319,7 +339,8 @@ impl TableProvider for PartitionedTable {
             // The partition's own columns that the query reads, and the
             // conditions on columns it holds with the table's type.
             let read: Vec<usize> = data_projection.iter().filter_map(|&i| layout[i].position()).collect();
-            let filters: Vec<Expr> = data_filters.iter().filter(|f| drift::applies(f, &self.table, &layout)).cloned().collect();
+            let filters: Vec<Expr> =
+                data_filters.iter().filter(|f| drift::applies(f, &self.table, &layout)).cloned().collect();
             let input = provider.scan(scan_state, Some(&read), &filters, limit).await?;
             let mut exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = Vec::with_capacity(projection.len());
             for &i in projection {
@@ -330,7 +351,8 @@ impl TableProvider for PartitionedTable {
                         drift::Source::Missing => Arc::new(Literal::new(ScalarValue::try_from(field.data_type())?)),
                         drift::Source::Same(j) | drift::Source::Widened(j) => {
                             let at = read.iter().position(|r| *r == j).unwrap_or_default();
-                            let column: Arc<dyn PhysicalExpr> = Arc::new(ColumnExpr::new(input.schema().field(at).name(), at));
+                            let column: Arc<dyn PhysicalExpr> =
+                                Arc::new(ColumnExpr::new(input.schema().field(at).name(), at));
                             if matches!(layout[i], drift::Source::Widened(_)) {
                                 Arc::new(CastExpr::new(column, field.data_type().clone(), None))
                             } else {
@@ -367,9 +389,11 @@ pub async fn discover(table: &Table, state: &dyn Session) -> crate::error::Resul
     // Every file under the location (DataFusion's own listing skips
     // subfolders that are not `k=v`, which are exactly what to report).
     let store = state.runtime_env().object_store(url.object_store())?;
-    let listed: Vec<object_store::ObjectMeta> = store.list(Some(url.prefix())).try_collect().await.map_err(|e| {
-        Error::new(SqlState::IoError, format!("cannot list {url}: {e}"))
-    })?;
+    let listed: Vec<object_store::ObjectMeta> = store
+        .list(Some(url.prefix()))
+        .try_collect()
+        .await
+        .map_err(|e| Error::new(SqlState::IoError, format!("cannot list {url}: {e}")))?;
     let files = listed.into_iter().filter(|f| f.size > 0);
     let keys: Vec<&str> = table.partition_keys.iter().map(|k| k.name.as_str()).collect();
     let mut found = Discovered::default();

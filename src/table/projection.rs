@@ -24,10 +24,10 @@
 //! then applies every partition condition exactly. Pure computation: no
 //! I/O here.
 
+use super::dateformat::DateFormat;
 use crate::catalog::types::hive_to_arrow;
 use crate::catalog::{Partition, StorageDescriptor, Table};
 use crate::error::{Error, Result, SqlState};
-use super::dateformat::DateFormat;
 use chrono::{Datelike, Duration, NaiveDateTime};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
@@ -159,7 +159,8 @@ impl Projection {
         let mut keys = Vec::new();
         for column in &table.partition_keys {
             let name = column.name.clone();
-            let property = |p: &str| table.parameters.get(&format!("projection.{name}.{p}")).map(|v| v.trim().to_string());
+            let property =
+                |p: &str| table.parameters.get(&format!("projection.{name}.{p}")).map(|v| v.trim().to_string());
             let require = |p: &str| property(p).ok_or_else(|| bad(format!("projection.{name}.{p} is missing")));
             let data_type = hive_to_arrow(&column.data_type)?;
             let kind = require("type")?.to_ascii_lowercase();
@@ -177,17 +178,24 @@ impl Projection {
                         .split_once(',')
                         .and_then(|(a, b)| Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?)))
                         .filter(|(a, b)| a <= b)
-                        .ok_or_else(|| bad(format!("projection.{name}.range {range:?} is not `low,high` with low <= high")))?;
-                    let interval = positive(property("interval"), 1).map_err(|v| bad(format!("projection.{name}.interval {v:?} is not a positive integer")))?;
-                    let digits = match property("digits") {
-                        None => 0,
-                        Some(d) => d.parse::<usize>().ok().filter(|d| *d <= 20).ok_or_else(|| bad(format!("projection.{name}.digits {d:?} is not a number of digits")))?,
-                    };
+                        .ok_or_else(|| {
+                            bad(format!("projection.{name}.range {range:?} is not `low,high` with low <= high"))
+                        })?;
+                    let interval = positive(property("interval"), 1)
+                        .map_err(|v| bad(format!("projection.{name}.interval {v:?} is not a positive integer")))?;
+                    let digits =
+                        match property("digits") {
+                            None => 0,
+                            Some(d) => d.parse::<usize>().ok().filter(|d| *d <= 20).ok_or_else(|| {
+                                bad(format!("projection.{name}.digits {d:?} is not a number of digits"))
+                            })?,
+                        };
                     Domain::Integer { lo, hi, interval, digits }
                 }
                 "date" => {
                     let format_text = require("format")?;
-                    let format = DateFormat::new(&format_text).map_err(|e| bad(format!("projection.{name}.format {format_text:?}: {e}")))?;
+                    let format = DateFormat::new(&format_text)
+                        .map_err(|e| bad(format!("projection.{name}.format {format_text:?}: {e}")))?;
                     let range = require("range")?;
                     let parse_end = |s: &str| Bound::parse(s, &format);
                     let (start, end) = range
@@ -196,7 +204,8 @@ impl Projection {
                         .ok_or_else(|| {
                             bad(format!("projection.{name}.range {range:?} is not `start,end` with dates in format {format_text:?} or NOW[+-N UNIT]"))
                         })?;
-                    let interval = positive(property("interval"), 1).map_err(|v| bad(format!("projection.{name}.interval {v:?} is not a positive integer")))?;
+                    let interval = positive(property("interval"), 1)
+                        .map_err(|v| bad(format!("projection.{name}.interval {v:?} is not a positive integer")))?;
                     let unit = match property("interval.unit") {
                         None => format.finest(),
                         Some(u) => Unit::parse(&u).ok_or_else(|| bad(format!("projection.{name}.interval.unit {u:?} is not YEARS, MONTHS, WEEKS, DAYS, HOURS, MINUTES or SECONDS")))?,
@@ -204,7 +213,9 @@ impl Projection {
                     Domain::Date { start, end, format, interval, unit }
                 }
                 "injected" => Domain::Injected,
-                other => return Err(bad(format!("projection.{name}.type {other:?} is not enum, integer, date or injected"))),
+                other => {
+                    return Err(bad(format!("projection.{name}.type {other:?} is not enum, integer, date or injected")))
+                }
             };
             keys.push(Key { name, data_type, domain });
         }
@@ -213,11 +224,17 @@ impl Projection {
             for placeholder in placeholders(template) {
                 if !keys.iter().any(|k| k.name == placeholder) {
                     let known: Vec<&str> = keys.iter().map(|k| k.name.as_str()).collect();
-                    return Err(bad(format!("{TEMPLATE} has ${{{placeholder}}}, which is not a partition key ({})", known.join(", "))));
+                    return Err(bad(format!(
+                        "{TEMPLATE} has ${{{placeholder}}}, which is not a partition key ({})",
+                        known.join(", ")
+                    )));
                 }
             }
             if let Some(missing) = keys.iter().find(|k| !template.contains(&format!("${{{}}}", k.name))) {
-                return Err(bad(format!("{TEMPLATE} has no ${{{}}}; every partition key must appear in it", missing.name)));
+                return Err(bad(format!(
+                    "{TEMPLATE} has no ${{{}}}; every partition key must appear in it",
+                    missing.name
+                )));
             }
         }
         let projection = Projection { keys, template };
@@ -286,7 +303,10 @@ impl Projection {
                     let value = key.typed(&text).ok_or_else(|| {
                         Error::new(
                             SqlState::InvalidTextRepresentation,
-                            format!("projected value {text:?} of {}.{} is not a {} (partition key {})", table.database_name, table.name, key.data_type, key.name),
+                            format!(
+                                "projected value {text:?} of {}.{} is not a {} (partition key {})",
+                                table.database_name, table.name, key.data_type, key.name
+                            ),
                         )
                     })?;
                     Ok((text, value))
@@ -423,7 +443,9 @@ impl Domain {
     fn date_of(&self, literal: &ScalarValue) -> Option<NaiveDateTime> {
         let Domain::Date { format, .. } = self else { return None };
         match literal {
-            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => format.parse(s),
+            ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+                format.parse(s)
+            }
             other => {
                 let ts = other.cast_to(&DataType::Timestamp(TimeUnit::Microsecond, None)).ok()?;
                 let ScalarValue::TimestampMicrosecond(Some(us), _) = ts else { return None };
@@ -434,7 +456,12 @@ impl Domain {
 
     /// The first and last step numbers of a date domain within optional
     /// bounds (None when the range is empty).
-    fn date_steps(&self, lo: Option<NaiveDateTime>, hi: Option<NaiveDateTime>, now: NaiveDateTime) -> Option<(i64, i64)> {
+    fn date_steps(
+        &self,
+        lo: Option<NaiveDateTime>,
+        hi: Option<NaiveDateTime>,
+        now: NaiveDateTime,
+    ) -> Option<(i64, i64)> {
         let (start, end) = self.date_range(now)?;
         let upper = hi.map_or(end, |h| h.min(end));
         if upper < start {
@@ -555,7 +582,9 @@ impl Key {
     /// A projected value as the key's type: dates of a `date` or
     /// `timestamp` key from the parsed date, the rest cast from text.
     fn typed(&self, text: &str) -> Option<ScalarValue> {
-        if let (Domain::Date { format, .. }, DataType::Date32 | DataType::Timestamp(..)) = (&self.domain, &self.data_type) {
+        if let (Domain::Date { format, .. }, DataType::Date32 | DataType::Timestamp(..)) =
+            (&self.domain, &self.data_type)
+        {
             let at = format.parse(text)?;
             let micros = at.and_utc().timestamp_micros();
             return ScalarValue::TimestampMicrosecond(Some(micros), None).cast_to(&self.data_type).ok();
@@ -577,7 +606,9 @@ fn text_of(v: &ScalarValue) -> Option<String> {
         return None;
     }
     match v {
-        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => Some(s.clone()),
+        ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s)) => {
+            Some(s.clone())
+        }
         other => Some(other.to_string()),
     }
 }

@@ -13,19 +13,19 @@ use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
 use bytes::Bytes;
+use datafusion::datasource::listing::ListingTableUrl;
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{
-    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore, PutMultipartOptions,
-    PutOptions, PutPayload, PutResult,
+    CopyOptions, GetOptions, GetResult, GetResultPayload, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use datafusion::datasource::listing::ListingTableUrl;
 use url::Url;
 
 /// What a [`CountingStore`] charges its reads to: asked before each read
@@ -95,7 +95,10 @@ const LOCAL_CHUNK: u64 = 256 * 1024;
 /// `range` of a local file as a stream of reads of at most
 /// [`LOCAL_CHUNK`] bytes, each on a blocking thread.
 fn file_chunks(file: std::fs::File, range: Range<u64>) -> BoxStream<'static, object_store::Result<Bytes>> {
-    let local = |e: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic { store: "LocalFileSystem", source: e };
+    let local = |e: Box<dyn std::error::Error + Send + Sync>| object_store::Error::Generic {
+        store: "LocalFileSystem",
+        source: e,
+    };
     futures::stream::try_unfold((file, range), move |(mut file, range)| async move {
         if range.start >= range.end {
             return Ok(None);
@@ -147,9 +150,8 @@ fn store_key(url: &Url) -> String {
 
 fn build_store(config: &Config, url: &Url) -> Result<Arc<dyn ObjectStore>> {
     let bucket = url.host_str().unwrap_or("");
-    let bad = |e: object_store::Error| {
-        Error::new(SqlState::InvalidParameterValue, format!("cannot use location {url}: {e}"))
-    };
+    let bad =
+        |e: object_store::Error| Error::new(SqlState::InvalidParameterValue, format!("cannot use location {url}: {e}"));
     Ok(match url.scheme() {
         "file" => Arc::new(object_store::local::LocalFileSystem::new()),
         "s3" | "s3a" => {
@@ -195,7 +197,9 @@ fn build_store(config: &Config, url: &Url) -> Result<Arc<dyn ObjectStore>> {
         other => {
             return Err(Error::new(
                 SqlState::FeatureNotSupported,
-                format!("location scheme {other}:// is not supported; use a local path, file://, s3://, gs:// or az://"),
+                format!(
+                    "location scheme {other}:// is not supported; use a local path, file://, s3://, gs:// or az://"
+                ),
             ))
         }
     })
@@ -234,7 +238,12 @@ impl std::fmt::Display for CountingStore {
 
 #[async_trait]
 impl ObjectStore for CountingStore {
-    async fn put_opts(&self, location: &Path, payload: PutPayload, opts: PutOptions) -> object_store::Result<PutResult> {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
         self.inner.put_opts(location, payload, opts).await
     }
 
@@ -338,7 +347,9 @@ pub fn listing_url(location: &str) -> Result<ListingTableUrl> {
         return Err(Error::new(SqlState::InvalidParameterValue, "LOCATION must not be empty"));
     }
     let (root, key, local) = match location.split_once("://") {
-        Some(("file", path)) => ("file:///".to_string(), absolute(path.strip_prefix("localhost").unwrap_or(path))?, true),
+        Some(("file", path)) => {
+            ("file:///".to_string(), absolute(path.strip_prefix("localhost").unwrap_or(path))?, true)
+        }
         Some((scheme, rest)) => {
             let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
             (format!("{scheme}://{authority}/"), key.to_string(), false)

@@ -10,7 +10,9 @@
 //! and marked FAILED.
 
 use crate::error::{Error, Result, SqlState};
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+use datafusion::arrow::array::{
+    ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::datasource::MemTable;
@@ -80,10 +82,7 @@ pub struct Ledger {
 
 /// Microseconds since the Unix epoch.
 pub fn now_micros() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
 impl Ledger {
@@ -131,10 +130,8 @@ impl Ledger {
 
     /// Record that a queued query started running.
     pub fn start(&self, id: &str) -> Result<()> {
-        self.lock().execute(
-            "UPDATE queries SET state = 'RUNNING', started = ?2 WHERE id = ?1",
-            params![id, now_micros()],
-        )?;
+        self.lock()
+            .execute("UPDATE queries SET state = 'RUNNING', started = ?2 WHERE id = ?1", params![id, now_micros()])?;
         Ok(())
     }
 
@@ -143,7 +140,17 @@ impl Ledger {
         self.lock().execute(
             "UPDATE queries SET state = ?2, sqlstate = ?3, error = ?4, ended = ?5, rows = ?6, bytes = ?7, billed = ?8,
              cost = ?9, started = COALESCE(started, ?5) WHERE id = ?1",
-            params![id, o.state.as_str(), o.sqlstate, o.error, now_micros(), o.rows as i64, o.bytes as i64, o.billed as i64, o.cost],
+            params![
+                id,
+                o.state.as_str(),
+                o.sqlstate,
+                o.error,
+                now_micros(),
+                o.rows as i64,
+                o.bytes as i64,
+                o.billed as i64,
+                o.cost
+            ],
         )?;
         Ok(())
     }
@@ -322,11 +329,15 @@ pub fn over_budget(workgroup: &str, window: &str, used: u64, limit: u64, resets:
             super::human_bytes(limit)
         ),
     )
-    .with_hint(format!("the {window} limit of workgroup {workgroup} resets at {at}; an admin can raise it with ALTER WORKGROUP"))
+    .with_hint(format!(
+        "the {window} limit of workgroup {workgroup} resets at {at}; an admin can raise it with ALTER WORKGROUP"
+    ))
 }
 
 /// A time (microseconds since the epoch) as messages give it:
 /// `2026-11-21 16:00 UTC`.
 pub fn utc_text(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros).map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
 }

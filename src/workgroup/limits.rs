@@ -25,9 +25,8 @@ impl SessionLimits {
     /// From the session's settings: `setting(name)` is the value the
     /// session set, if it set one.
     pub fn from_settings(setting: impl Fn(&str) -> Option<String>) -> SessionLimits {
-        let size = |name| {
-            setting(name).filter(|v| !v.eq_ignore_ascii_case(FROM_WORKGROUP)).and_then(|v| parse_size_limit(&v))
-        };
+        let size =
+            |name| setting(name).filter(|v| !v.eq_ignore_ascii_case(FROM_WORKGROUP)).and_then(|v| parse_size_limit(&v));
         SessionLimits {
             statement_timeout_ms: setting("statement_timeout")
                 .and_then(|v| v.parse::<u64>().ok())
@@ -41,7 +40,8 @@ impl SessionLimits {
     pub fn apply(&self, wg: &mut Workgroup) {
         let allow = wg.allow_user_override;
         wg.statement_timeout_ms = combine(wg.statement_timeout_ms, self.statement_timeout_ms, allow);
-        wg.bytes_scanned_cutoff_per_query = combine(wg.bytes_scanned_cutoff_per_query, self.bytes_scanned_cutoff, allow);
+        wg.bytes_scanned_cutoff_per_query =
+            combine(wg.bytes_scanned_cutoff_per_query, self.bytes_scanned_cutoff, allow);
         wg.query_memory_limit = combine(wg.query_memory_limit, self.query_memory_limit, allow);
     }
 
@@ -58,9 +58,18 @@ impl SessionLimits {
     /// `statement_timeout (60000 ms)`.
     fn held_by(&self, wg: &Workgroup, setting: &str) -> Option<String> {
         let (option, own, asked, show): (&str, _, _, fn(u64) -> String) = match setting {
-            "statement_timeout" => ("statement_timeout", wg.statement_timeout_ms, self.statement_timeout_ms, |ms| format!("{ms} ms")),
-            CUTOFF_SETTING => ("bytes_scanned_cutoff_per_query", wg.bytes_scanned_cutoff_per_query, self.bytes_scanned_cutoff, super::human_bytes),
-            MEMORY_SETTING => ("query_memory_limit", wg.query_memory_limit, self.query_memory_limit, super::human_bytes),
+            "statement_timeout" => {
+                ("statement_timeout", wg.statement_timeout_ms, self.statement_timeout_ms, |ms| format!("{ms} ms"))
+            }
+            CUTOFF_SETTING => (
+                "bytes_scanned_cutoff_per_query",
+                wg.bytes_scanned_cutoff_per_query,
+                self.bytes_scanned_cutoff,
+                super::human_bytes,
+            ),
+            MEMORY_SETTING => {
+                ("query_memory_limit", wg.query_memory_limit, self.query_memory_limit, super::human_bytes)
+            }
             _ => return None,
         };
         let (asked, own) = (asked?, own?);

@@ -11,6 +11,7 @@
 //! - [`ledger`]: the durable query history and usage.
 //! - [`limits`]: the limits a session sets for itself, against its
 //!   workgroup's.
+//!
 //! The workgroup statements are `engine/workgroups.rs`.
 //!
 //! Must not depend on `server` or `repl`.
@@ -61,7 +62,8 @@ impl Cutoff {
                 ),
             )
         };
-        Error::new(SqlState::ResourceLimit, format!("{did} and {who} allows {} per query", human_bytes(self.bytes))).with_hint(hint)
+        Error::new(SqlState::ResourceLimit, format!("{did} and {who} allows {} per query", human_bytes(self.bytes)))
+            .with_hint(hint)
     }
 }
 

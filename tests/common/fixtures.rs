@@ -117,30 +117,43 @@ pub async fn generate(root: &Path) -> PathBuf {
         (2, "SELECT CAST(2 AS BIGINT) AS id, CAST(20.5 AS DOUBLE) AS amount, 'late' AS note"),
         (3, "SELECT CAST(3 AS BIGINT) AS id, 'thirty' AS amount"),
     ] {
-        sql(&ctx, &format!("COPY ({select}) TO '{}' STORED AS PARQUET", p(&format!("crawl/events/day={day}/part-0.parquet")))).await;
+        sql(
+            &ctx,
+            &format!("COPY ({select}) TO '{}' STORED AS PARQUET", p(&format!("crawl/events/day={day}/part-0.parquet"))),
+        )
+        .await;
     }
     write(&root.join("crawl/people/people.csv"), "name,age\nann,31\nbob,42\n");
     write(&root.join("crawl/events/_SUCCESS"), "");
 
-    sql(&ctx, &format!(
+    sql(
+        &ctx,
+        &format!(
         "COPY (SELECT column1 AS id, column2 AS amount FROM (VALUES (1, 10.0), (2, 20.0))) TO '{}' STORED AS PARQUET",
         p("sales/region=eu/part-0.parquet")
-    ))
+    ),
+    )
     .await;
-    sql(&ctx, &format!(
-        "COPY (SELECT column1 AS id, column2 AS amount FROM (VALUES (3, 30.0))) TO '{}' STORED AS PARQUET",
-        p("sales/region=us/part-0.parquet")
-    ))
+    sql(
+        &ctx,
+        &format!(
+            "COPY (SELECT column1 AS id, column2 AS amount FROM (VALUES (3, 30.0))) TO '{}' STORED AS PARQUET",
+            p("sales/region=us/part-0.parquet")
+        ),
+    )
     .await;
 
-    sql(&ctx, &format!(
-        "COPY (SELECT CAST(1 AS TINYINT) AS t8, CAST(2 AS SMALLINT) AS t16, CAST(3 AS INT) AS t32, \
+    sql(
+        &ctx,
+        &format!(
+            "COPY (SELECT CAST(1 AS TINYINT) AS t8, CAST(2 AS SMALLINT) AS t16, CAST(3 AS INT) AS t32, \
          CAST(4 AS BIGINT) AS t64, CAST(1.5 AS REAL) AS f32, CAST(2.25 AS DOUBLE) AS f64, \
          CAST(12.34 AS DECIMAL(10,2)) AS dec, 'text' AS s, true AS b, DATE '2024-03-04' AS d, \
          TIMESTAMP '2024-03-04 05:06:07.891' AS ts, X'DEADBEEF' AS bin, [1, 2, 3] AS arr, \
          named_struct('a', 1, 'b', 'x') AS st, MAP {{'k': 1}} AS m) TO '{}' STORED AS PARQUET",
-        p("types_parquet/part-0.parquet")
-    ))
+            p("types_parquet/part-0.parquet")
+        ),
+    )
     .await;
     write(&root.join("nested_json/data.json"), "{\"id\":1,\"tags\":[\"a\",\"b\"],\"owner\":{\"name\":\"x\"}}\n");
 
@@ -159,11 +172,18 @@ pub async fn generate(root: &Path) -> PathBuf {
 /// reader casts them to the table's `date` type.
 fn write_orc(path: &Path, batch: &RecordBatch) {
     use datafusion::arrow::compute::cast;
-    let columns: Vec<_> = batch
-        .columns()
-        .iter()
-        .map(|c| if c.data_type() == &DataType::Date32 { cast(c, &DataType::Utf8).expect("cast") } else { Arc::clone(c) })
-        .collect();
+    let columns: Vec<_> =
+        batch
+            .columns()
+            .iter()
+            .map(|c| {
+                if c.data_type() == &DataType::Date32 {
+                    cast(c, &DataType::Utf8).expect("cast")
+                } else {
+                    Arc::clone(c)
+                }
+            })
+            .collect();
     let fields: Vec<Field> = batch
         .schema()
         .fields()

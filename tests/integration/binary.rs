@@ -82,7 +82,14 @@ fn command_flag_runs_a_script_in_each_format() {
 
     // A failing statement stops the script; what ran before it is shown.
     let out = Command::new(GLAUX)
-        .args(["--data-dir", dir.path().to_str().unwrap(), "--format", "csv", "-c", "SELECT 1 AS a; SELECT * FROM missing; SELECT 2 AS b"])
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "csv",
+            "-c",
+            "SELECT 1 AS a; SELECT * FROM missing; SELECT 2 AS b",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -258,12 +265,24 @@ async fn shell_connects_to_a_running_server_and_runs_files() {
     let dir = tempfile::tempdir().unwrap();
     let (child, port) = serve(&dir.path().join("server"));
     let script = dir.path().join("script.sql");
-    std::fs::write(&script, "CREATE DATABASE remote;\nCREATE VIEW remote.v AS SELECT 'r' AS side;\nSELECT side FROM remote.v;\n")
-        .unwrap();
+    std::fs::write(
+        &script,
+        "CREATE DATABASE remote;\nCREATE VIEW remote.v AS SELECT 'r' AS side;\nSELECT side FROM remote.v;\n",
+    )
+    .unwrap();
     let url = format!("postgres://me@127.0.0.1:{port}/glaux");
     let out = tokio::task::spawn_blocking(move || {
         Command::new(GLAUX)
-            .args(["--data-dir", dir.path().join("local").to_str().unwrap(), "shell", "--connect", &url, "--format", "csv", "-f"])
+            .args([
+                "--data-dir",
+                dir.path().join("local").to_str().unwrap(),
+                "shell",
+                "--connect",
+                &url,
+                "--format",
+                "csv",
+                "-f",
+            ])
             .arg(&script)
             .output()
             .unwrap()
@@ -299,7 +318,10 @@ fn admin_statements_from_the_command_line() {
     let table = dir.path().join("t");
     std::fs::create_dir_all(&table).unwrap();
     std::fs::write(table.join("a.csv"), "1,2\n").unwrap();
-    let create = format!("CREATE EXTERNAL TABLE t (a int, b int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}'", table.display());
+    let create = format!(
+        "CREATE EXTERNAL TABLE t (a int, b int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}'",
+        table.display()
+    );
     assert!(admin(&[&create]).status.success());
     let out = admin(&["SELECT sum(b) FROM t"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout), "sum\n2\n");

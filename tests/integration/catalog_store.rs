@@ -29,12 +29,15 @@ async fn tables_and_views_survive_a_restart() {
     {
         let engine = engine_in(&dir.path().join("glaux")).await;
         let mut s = engine.session("u", None).unwrap();
-        rows(&mut s, &format!(
-            "CREATE DATABASE lake; \
+        rows(
+            &mut s,
+            &format!(
+                "CREATE DATABASE lake; \
              CREATE EXTERNAL TABLE lake.orders STORED AS PARQUET LOCATION '{}/orders_parquet'; \
              CREATE VIEW lake.big AS SELECT id FROM lake.orders WHERE amount > 15",
-            data.display()
-        ))
+                data.display()
+            ),
+        )
         .await;
     }
     let engine = engine_in(&dir.path().join("glaux")).await;
@@ -99,13 +102,16 @@ async fn show_create_table_recreates_the_table() {
     .await
     .unwrap();
     let mut s = engine.session("u", None).unwrap();
-    rows(&mut s, &format!(
-        "CREATE EXTERNAL TABLE t (id bigint COMMENT 'the id', customer string, amount double, placed date) \
+    rows(
+        &mut s,
+        &format!(
+            "CREATE EXTERNAL TABLE t (id bigint COMMENT 'the id', customer string, amount double, placed date) \
          COMMENT 'orders' \
          ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' WITH SERDEPROPERTIES ('separatorChar' = ',') \
          STORED AS TEXTFILE LOCATION '{}/orders_csv' TBLPROPERTIES ('skip.header.line.count'='1')",
-        data.display()
-    ))
+            data.display()
+        ),
+    )
     .await;
     let ddl = rows(&mut s, "SHOW CREATE TABLE t").await[0][0].clone().unwrap();
     assert!(ddl.starts_with("CREATE EXTERNAL TABLE `public`.`t`("), "{ddl}");

@@ -63,7 +63,8 @@ async fn psql_describes_tables_copies_and_fetches_in_pieces() {
     assert_eq!(lines.first(), Some(&"id,customer"), "{out}\n{err}");
     assert_eq!(lines.len(), 3, "{out}\n{err}");
     let file = dir.path().join("copied.csv");
-    let backslash_copy = format!("\\copy (SELECT id FROM shop.orders ORDER BY id) TO '{}' WITH (FORMAT csv)", file.display());
+    let backslash_copy =
+        format!("\\copy (SELECT id FROM shop.orders ORDER BY id) TO '{}' WITH (FORMAT csv)", file.display());
     let (_, err) = psql(&server, commands(&[&backslash_copy])).await;
     let copied = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}: {err}"));
     let (count, _) = psql(&server, commands(&["SELECT count(*) FROM shop.orders"])).await;
@@ -80,9 +81,22 @@ async fn psql_describes_tables_copies_and_fetches_in_pieces() {
     // After an error inside BEGIN, statements fail with 25P02 until ROLLBACK.
     let (out, err) = psql(
         &server,
-        ["-v", "VERBOSITY=verbose", "-c", "BEGIN", "-c", "SELECT 1/0", "-c", "SELECT 1", "-c", "ROLLBACK", "-c", "SELECT 42"]
-            .map(String::from)
-            .to_vec(),
+        [
+            "-v",
+            "VERBOSITY=verbose",
+            "-c",
+            "BEGIN",
+            "-c",
+            "SELECT 1/0",
+            "-c",
+            "SELECT 1",
+            "-c",
+            "ROLLBACK",
+            "-c",
+            "SELECT 42",
+        ]
+        .map(String::from)
+        .to_vec(),
     )
     .await;
     assert!(err.contains("22012"), "{err}");

@@ -108,7 +108,9 @@ async fn catalog_state(client: &Client, catalog_db: &std::path::Path, k: usize, 
         state.insert(format!("db:{db}"));
         let kinds = column(
             client,
-            &format!("SELECT table_name || ':' || table_type FROM information_schema.tables WHERE table_schema = '{db}'"),
+            &format!(
+                "SELECT table_name || ':' || table_type FROM information_schema.tables WHERE table_schema = '{db}'"
+            ),
         )
         .await;
         for entry in kinds {

@@ -39,10 +39,7 @@ async fn crawl_again_adds_partitions_and_columns() {
     assert!(third.contains("public.clicks,updated,new columns region; version 2"), "{third}");
     assert!(third.contains("public.clicks,partitions added,1"), "{third}");
 
-    let rows = glaux(
-        &data_dir,
-        &["-c", "SELECT id, region, dt FROM clicks ORDER BY id", "--format", "csv"],
-    );
+    let rows = glaux(&data_dir, &["-c", "SELECT id, region, dt FROM clicks ORDER BY id", "--format", "csv"]);
     assert_eq!(rows, "id,region,dt\n1,,2026-11-01\n2,eu,2026-11-02\n");
 
     // Each change of the table is a version.

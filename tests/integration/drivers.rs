@@ -53,7 +53,8 @@ async fn python_drivers_sqlalchemy_pandas_and_odbc() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with_sales(dir.path()).await;
     // .ci/run's virtualenv, unless GLAUX_TEST_PYTHON names another Python.
-    let python = std::env::var("GLAUX_TEST_PYTHON").unwrap_or_else(|_| "/var/tmp/glaux-pyclients/bin/python".to_string());
+    let python =
+        std::env::var("GLAUX_TEST_PYTHON").unwrap_or_else(|_| "/var/tmp/glaux-pyclients/bin/python".to_string());
     let mut command = Command::new(python);
     command.arg(clients_dir().join("python_clients.py")).arg(server.addr.port().to_string());
     run(command).await;

@@ -198,7 +198,7 @@ fn bind_value_checks_accept_real_encodings_and_never_panic() {
         let array: Vec<i32> = (0..rng.below(20)).map(|_| rng.next() as i32).collect();
         let texts: Vec<String> = (0..rng.below(5)).map(|i| format!("t{i}\u{e9}")).collect();
         let good = [
-            (Type::BOOL, encoded(n % 2 == 0, &Type::BOOL)),
+            (Type::BOOL, encoded(n.is_multiple_of(2), &Type::BOOL)),
             (Type::INT2, encoded(n as i16, &Type::INT2)),
             (Type::INT4, encoded(n as i32, &Type::INT4)),
             (Type::INT8, encoded(n as i64, &Type::INT8)),
@@ -217,7 +217,10 @@ fn bind_value_checks_accept_real_encodings_and_never_panic() {
         let mut bad = numeric(&mut rng, 10_000);
         if bad.len() > 8 {
             bad[8..10].copy_from_slice(&(10_000 + rng.below(50_000) as u16).to_be_bytes());
-            assert!(check(0, &Type::NUMERIC, true, &bad).is_err(), "case {case}: a digit of 10000 or more was accepted");
+            assert!(
+                check(0, &Type::NUMERIC, true, &bad).is_err(),
+                "case {case}: a digit of 10000 or more was accepted"
+            );
         }
     }
 }

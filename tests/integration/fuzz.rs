@@ -153,7 +153,7 @@ pub(crate) fn template(rng: &mut Rng) -> Vec<u8> {
             message(b'E', &b)
         }
         4 | 5 => {
-            let mut b = vec![*rng.pick(&[b'S', b'P'])];
+            let mut b = vec![*rng.pick(b"SP")];
             cstring(&mut b, name);
             message(if rng.chance(50) { b'D' } else { b'C' }, &b)
         }
@@ -339,7 +339,7 @@ pub(crate) fn start_server(dir: &std::path::Path) -> Server {
     let binary = std::env::var("GLAUX_SERVER_UNDER_TEST").unwrap_or_else(|_| env!("CARGO_BIN_EXE_glaux").to_string());
     let log = dir.join("server.log");
     let stderr = std::fs::File::create(&log).unwrap();
-    let child = Command::new(binary)
+    let mut child = Command::new(binary)
         .args(["--data-dir", dir.join("data").to_str().unwrap(), "serve", "--port", "0"])
         .env("GLAUX_MAX_CONNECTIONS", "200")
         .env("GLAUX_STARTUP_TIMEOUT_SECS", "5")
@@ -360,6 +360,8 @@ pub(crate) fn start_server(dir: &std::path::Path) -> Server {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("glaux serve did not start");
 }
 

@@ -4,7 +4,7 @@
 //! checked through the Glue API for the shapes Athena expects.
 
 use crate::common::{fixtures, simple_rows, TestServer};
-use crate::s3::{create_bucket, moto_store, free_port, start_moto};
+use crate::s3::{create_bucket, free_port, moto_store, start_moto};
 use aws_sdk_glue::types::{Column, DatabaseInput, PartitionInput, SerDeInfo, StorageDescriptor, TableInput};
 use glaux::config::Config;
 use glaux::engine::Engine;
@@ -39,7 +39,9 @@ fn parquet_sd(columns: &[(&str, &str)], location: &str) -> StorageDescriptor {
         .location(location)
         .input_format(PARQUET_IN)
         .output_format(PARQUET_OUT)
-        .serde_info(SerDeInfo::builder().serialization_library(PARQUET_SERDE).parameters("serialization.format", "1").build())
+        .serde_info(
+            SerDeInfo::builder().serialization_library(PARQUET_SERDE).parameters("serialization.format", "1").build(),
+        )
         .build()
 }
 
@@ -62,7 +64,6 @@ pub(crate) fn glue_config(dir: &std::path::Path, endpoint: &str) -> Config {
     }
     config
 }
-
 
 #[tokio::test]
 async fn glue_catalog_reads_and_writes_athena_shapes() {
@@ -97,9 +98,18 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     for region in ["eu", "us"] {
         let partition = PartitionInput::builder()
             .values(region)
-            .storage_descriptor(parquet_sd(&[("id", "bigint"), ("amount", "double")], &format!("s3://lake/sales/region={region}/")))
+            .storage_descriptor(parquet_sd(
+                &[("id", "bigint"), ("amount", "double")],
+                &format!("s3://lake/sales/region={region}/"),
+            ))
             .build();
-        glue.create_partition().database_name("lake").table_name("sales").partition_input(partition).send().await.unwrap();
+        glue.create_partition()
+            .database_name("lake")
+            .table_name("sales")
+            .partition_input(partition)
+            .send()
+            .await
+            .unwrap();
     }
     let csv_sd = StorageDescriptor::builder()
         .set_columns(Some(vec![column("name", "string"), column("country", "string")]))
@@ -128,7 +138,8 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let client = server.connect().await;
 
     assert_eq!(
-        simple_rows(&client, "SELECT region, count(*), sum(amount) FROM lake.sales GROUP BY region ORDER BY region").await,
+        simple_rows(&client, "SELECT region, count(*), sum(amount) FROM lake.sales GROUP BY region ORDER BY region")
+            .await,
         vec![vec!["eu", "2", "30"], vec!["us", "1", "30"]]
     );
     assert_eq!(
@@ -141,12 +152,18 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let plan: String = plan.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
     assert!(plan.contains("PartitionsScan: table=lake.sales, partitions=1 of ?"), "{plan}");
     assert!(!plan.contains("region=eu"), "{plan}");
-    assert_eq!(simple_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region IN ('us', 'mars')").await, vec![vec!["3"]]);
+    assert_eq!(
+        simple_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region IN ('us', 'mars')").await,
+        vec![vec!["3"]]
+    );
     // Ranges go to Glue too (a listing of every partition would count them).
     let plan = simple_rows(&client, "EXPLAIN SELECT sum(amount) FROM lake.sales WHERE region > 'f'").await;
     let plan: String = plan.iter().map(|r| r.join(" ")).collect::<Vec<_>>().join("\n");
     assert!(plan.contains("partitions=1 of ?"), "{plan}");
-    assert_eq!(simple_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region BETWEEN 'a' AND 'f'").await, vec![vec!["3"]]);
+    assert_eq!(
+        simple_rows(&client, "SELECT sum(id) FROM lake.sales WHERE region BETWEEN 'a' AND 'f'").await,
+        vec![vec!["3"]]
+    );
     assert_eq!(simple_rows(&client, "SHOW PARTITIONS lake.sales").await, vec![vec!["region=eu"], vec!["region=us"]]);
 
     // A table created through glaux, in the shapes Athena writes.
@@ -199,7 +216,10 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     assert_eq!(versions[1][1], "id bigint, amount double");
 
     // Views are stored as Athena stores them, and read back.
-    client.batch_execute("CREATE VIEW lake.eu_sales AS SELECT id, amount FROM lake.sales WHERE region = 'eu'").await.unwrap();
+    client
+        .batch_execute("CREATE VIEW lake.eu_sales AS SELECT id, amount FROM lake.sales WHERE region = 'eu'")
+        .await
+        .unwrap();
     let view = glue.get_table().database_name("lake").name("eu_sales").send().await.unwrap();
     let view = view.table().unwrap();
     assert_eq!(view.table_type(), Some("VIRTUAL_VIEW"));
@@ -210,7 +230,10 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let json: serde_json::Value =
         serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(encoded).unwrap()).unwrap();
     assert_eq!(json["originalSql"], "SELECT id, amount FROM lake.sales WHERE region = 'eu'");
-    assert_eq!(json["columns"], serde_json::json!([{"name": "id", "type": "bigint"}, {"name": "amount", "type": "double"}]));
+    assert_eq!(
+        json["columns"],
+        serde_json::json!([{"name": "id", "type": "bigint"}, {"name": "amount", "type": "double"}])
+    );
     assert_eq!(simple_rows(&client, "SELECT sum(amount) FROM lake.eu_sales").await, vec![vec!["30"]]);
 
     // The crawler over the S3-compatible store, writing to Glue.
@@ -220,10 +243,21 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let mut own: Vec<(String, Vec<String>)> = partitions
         .partitions()
         .iter()
-        .map(|p| (p.values().join("/"), p.storage_descriptor().unwrap().columns().iter().map(|c| c.name().to_string()).collect()))
+        .map(|p| {
+            (
+                p.values().join("/"),
+                p.storage_descriptor().unwrap().columns().iter().map(|c| c.name().to_string()).collect(),
+            )
+        })
         .collect();
     own.sort();
-    assert_eq!(own, vec![("1".into(), vec!["id".into(), "amount".into()]), ("2".into(), vec!["id".into(), "amount".into(), "note".into()])]);
+    assert_eq!(
+        own,
+        vec![
+            ("1".into(), vec!["id".into(), "amount".into()]),
+            ("2".into(), vec!["id".into(), "amount".into(), "note".into()])
+        ]
+    );
     assert_eq!(
         simple_rows(&client, "SELECT id, amount, note FROM lake.events ORDER BY id").await,
         vec![vec!["1", "10", "NULL"], vec!["2", "20.5", "late"]]
@@ -232,7 +266,8 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     // Errors keep their SQLSTATEs over Glue.
     let err = client.simple_query("SELECT * FROM lake.nope").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42P01"), "{err:?}");
-    let err = client.simple_query("CREATE EXTERNAL TABLE lake.sales (id int) LOCATION 's3://lake/sales/'").await.unwrap_err();
+    let err =
+        client.simple_query("CREATE EXTERNAL TABLE lake.sales (id int) LOCATION 's3://lake/sales/'").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42P07"), "{err:?}");
     client.batch_execute("DROP TABLE lake.sales2").await.unwrap();
     assert!(glue.get_table().database_name("lake").name("sales2").send().await.is_err());

@@ -85,9 +85,7 @@ async fn a_panic_while_a_query_runs_is_an_error_not_an_empty_success() {
     // These answered `SELECT 0` with no row; the panic showed only in the log.
     let (server, _dir) = server().await;
     let client = server.connect().await;
-    for sql in [
-        "SELECT DATE '2024-01-01' + INTERVAL '2147483647 days'",
-    ] {
+    for sql in ["SELECT DATE '2024-01-01' + INTERVAL '2147483647 days'"] {
         let result = client.simple_query(sql).await;
         assert!(result.is_err(), "{sql}: {result:?}");
     }
@@ -163,7 +161,10 @@ async fn every_query_runs_under_the_default_memory_limit_53200() {
     let row = client.query_one("SELECT count(*) FROM generate_series(1, 1000)", &[]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 1000);
     // A workgroup's own limit replaces the default.
-    client.batch_execute("CREATE WORKGROUP roomy WITH (query_memory_limit = '2GB'); SET workgroup = 'roomy'").await.unwrap();
+    client
+        .batch_execute("CREATE WORKGROUP roomy WITH (query_memory_limit = '2GB'); SET workgroup = 'roomy'")
+        .await
+        .unwrap();
     let small = "SELECT count(*) FROM generate_series(1, 30000) a(x) JOIN generate_series(1, 30000) b(y) ON x = y";
     assert_eq!(client.query_one(small, &[]).await.unwrap().get::<_, i64>(0), 30000);
 }
@@ -189,7 +190,10 @@ async fn a_client_that_stops_reading_does_not_make_the_server_buffer_its_rows() 
     let early = crate::fuzz::rss_kib(pid);
     tokio::time::sleep(std::time::Duration::from_secs(4)).await;
     let late = crate::fuzz::rss_kib(pid);
-    assert!(late < early + 50 * 1024, "server memory grew from {early} KiB to {late} KiB for a client that does not read");
+    assert!(
+        late < early + 50 * 1024,
+        "server memory grew from {early} KiB to {late} KiB for a client that does not read"
+    );
     // Others are served meanwhile.
     let url = format!("host=127.0.0.1 port={} user=other dbname=glaux", server.port);
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();

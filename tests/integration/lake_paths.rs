@@ -55,7 +55,10 @@ async fn check_every_value_reads(client: &tokio_postgres::Client, table: &str) {
     // And each one chosen by its value (pruning before any listing).
     for (i, (value, _)) in CASES.iter().enumerate() {
         let literal = value.replace('\'', "''");
-        let sql = format!("SELECT count(*) FROM {table} WHERE city = E'{}'", literal.replace('\\', "\\\\").replace('\t', "\\t"));
+        let sql = format!(
+            "SELECT count(*) FROM {table} WHERE city = E'{}'",
+            literal.replace('\\', "\\\\").replace('\t', "\\t")
+        );
         assert_eq!(simple_rows(client, &sql).await, vec![vec![(i + 1).to_string()]], "{table} {value:?}");
     }
 }
@@ -82,7 +85,9 @@ async fn hive_escaped_partition_folders_read_exactly_on_local_disk() {
     check_every_value_reads(&client, "t").await;
     // The same through a file:// location, after MSCK.
     client
-        .batch_execute(&format!("CREATE EXTERNAL TABLE f {TABLE_DDL} LOCATION 'file://{location}/'; MSCK REPAIR TABLE f"))
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE f {TABLE_DDL} LOCATION 'file://{location}/'; MSCK REPAIR TABLE f"
+        ))
         .await
         .unwrap();
     check_every_value_reads(&client, "f").await;

@@ -32,7 +32,9 @@ async fn each_refusal_is_recognised_and_only_it() {
     assert!(refusals::duplicate_output_names(&duplicate), "{duplicate}");
     assert!(refusals::uncomparable_types(&uncomparable), "{uncomparable}");
     assert!(refusals::unsupported_correlation(&correlated), "{correlated}");
-    for (e, name) in [(&duplicate, "duplicate"), (&uncomparable, "uncomparable"), (&correlated, "correlated"), (&missing, "missing")] {
+    for (e, name) in
+        [(&duplicate, "duplicate"), (&uncomparable, "uncomparable"), (&correlated, "correlated"), (&missing, "missing")]
+    {
         let recognised = [
             refusals::duplicate_output_names(e),
             refusals::uncomparable_types(e),
@@ -40,5 +42,9 @@ async fn each_refusal_is_recognised_and_only_it() {
         ];
         assert!(recognised.iter().filter(|r| **r).count() <= 1, "{name} recognised twice: {e}");
     }
-    assert!(!refusals::duplicate_output_names(&missing) && !refusals::uncomparable_types(&missing) && !refusals::unsupported_correlation(&missing));
+    assert!(
+        !refusals::duplicate_output_names(&missing)
+            && !refusals::uncomparable_types(&missing)
+            && !refusals::unsupported_correlation(&missing)
+    );
 }

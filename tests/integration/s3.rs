@@ -29,7 +29,7 @@ pub(crate) fn free_port() -> u16 {
 
 pub(crate) async fn start_moto() -> Moto {
     let port = free_port();
-    let child = Command::new("moto_server")
+    let mut child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -41,6 +41,8 @@ pub(crate) async fn start_moto() -> Moto {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("moto_server did not start on port {port}");
 }
 
@@ -60,7 +62,8 @@ pub(crate) fn moto_store(endpoint: &str, bucket: &str) -> object_store::aws::Ama
 /// CreateBucket through a plain HTTP PUT (moto does not check signatures).
 pub(crate) async fn create_bucket(port: u16, bucket: &str) {
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let req = format!("PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let req =
+        format!("PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes()).await.unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).await.unwrap();

@@ -29,7 +29,9 @@ async fn login(server: &TestServer, user: &str, password: Option<&str>) -> Resul
             });
             Ok(client)
         }
-        Err(e) => Err(e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{} {}", d.code().code(), d.message()))),
+        Err(e) => {
+            Err(e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{} {}", d.code().code(), d.message())))
+        }
     }
 }
 
@@ -70,9 +72,9 @@ async fn scram_users_log_in_with_their_password_only() {
     let alice = login(&server, "alice", Some("correct horse")).await.expect("alice logs in");
     let who: String = alice.query_one("SELECT current_user", &[]).await.unwrap().get(0);
     assert_eq!(who, "alice");
-    let wrong = login(&server, "alice", Some("wrong")).await.err().expect("wrong password refused");
+    let wrong = login(&server, "alice", Some("wrong")).await.expect_err("wrong password refused");
     assert_eq!(wrong, "28P01 password authentication failed for user \"alice\"");
-    let unknown = login(&server, "mallory", Some("wrong")).await.err().expect("unknown user refused");
+    let unknown = login(&server, "mallory", Some("wrong")).await.expect_err("unknown user refused");
     assert_eq!(unknown, "28P01 password authentication failed for user \"mallory\"", "same answer as a wrong password");
     assert!(login(&server, "tester", None).await.is_err(), "no more trust once a user exists");
 
@@ -96,7 +98,7 @@ async fn scram_users_log_in_with_their_password_only() {
 async fn scram_mode_asks_even_the_first_loopback_client() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_with(dir.path(), &[("server.auth", "scram")]).await;
-    let refused = login(&server, "tester", Some("anything")).await.err().expect("no users, scram: refused");
+    let refused = login(&server, "tester", Some("anything")).await.expect_err("no users, scram: refused");
     assert!(refused.starts_with("28P01"), "{refused}");
 }
 
@@ -129,12 +131,14 @@ async fn tls_after_sslrequest_or_direct_and_plaintext_refused_when_required() {
     let port = server.addr.port();
 
     // psql negotiates TLS with SSLRequest and checks the certificate.
-    let conninfo = format!("host=localhost port={port} user=tester dbname=glaux sslmode=verify-full sslrootcert={cert}");
+    let conninfo =
+        format!("host=localhost port={port} user=tester dbname=glaux sslmode=verify-full sslrootcert={cert}");
     let (out, err) = psql(conninfo, None, "SELECT 'encrypted'").await;
     assert_eq!(out.trim(), "encrypted", "{err}");
 
     // Plaintext is refused with 28000.
-    let (_, err) = psql(format!("host=127.0.0.1 port={port} user=tester dbname=glaux sslmode=disable"), None, "SELECT 1").await;
+    let (_, err) =
+        psql(format!("host=127.0.0.1 port={port} user=tester dbname=glaux sslmode=disable"), None, "SELECT 1").await;
     assert!(err.contains("accepts only TLS"), "{err}");
 
     // Direct TLS (no SSLRequest): the handshake completes with ALPN "postgresql".
@@ -157,7 +161,7 @@ async fn a_client_beyond_max_connections_gets_53300() {
     let server = server_with(dir.path(), &[("server.max_connections", "2")]).await;
     let a = login(&server, "tester", None).await.expect("first");
     let _b = login(&server, "tester", None).await.expect("second");
-    let refused = login(&server, "tester", None).await.err().expect("third refused");
+    let refused = login(&server, "tester", None).await.expect_err("third refused");
     assert_eq!(refused, "53300 sorry, too many clients already");
     drop(a);
     // A freed slot is usable again.

@@ -91,7 +91,9 @@ async fn round(client: &Client, round: usize, tally: &Tally) {
     // A cursor inside a transaction.
     let t = Instant::now();
     let cursor = client
-        .simple_query("BEGIN; DECLARE c CURSOR FOR SELECT * FROM generate_series(1, 100); FETCH 10 FROM c; CLOSE c; COMMIT")
+        .simple_query(
+            "BEGIN; DECLARE c CURSOR FOR SELECT * FROM generate_series(1, 100); FETCH 10 FROM c; CLOSE c; COMMIT",
+        )
         .await;
     match cursor {
         Ok(m) if m.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count() == 10 => {
@@ -100,7 +102,7 @@ async fn round(client: &Client, round: usize, tally: &Tally) {
         other => tally.wrong(format!("cursor: {other:?}")),
     }
     // Every fourth round: a long query, cancelled.
-    if round % 4 == 0 {
+    if round.is_multiple_of(4) {
         let token = client.cancel_token();
         let canceller = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -175,6 +177,11 @@ async fn soak_many_clients_mixing_everything() {
     let log = std::fs::read_to_string(&server.log).unwrap_or_default();
     assert!(alive, "the server died:\n{}", tail(&log));
     assert_eq!(log.matches("panicked at").count(), 0, "the server panicked:\n{}", tail(&log));
-    assert!(unexpected.is_empty(), "{} unexpected answers, the first: {:?}", unexpected.len(), &unexpected[..unexpected.len().min(5)]);
+    assert!(
+        unexpected.is_empty(),
+        "{} unexpected answers, the first: {:?}",
+        unexpected.len(),
+        &unexpected[..unexpected.len().min(5)]
+    );
     assert!(after < warm * 2 + 64 * 1024, "memory grew from {warm} KiB after warm-up to {after} KiB");
 }

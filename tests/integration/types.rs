@@ -63,16 +63,40 @@ async fn every_type_has_its_oid_typmod_binary_and_text_form() {
         ("CAST(9 AS BIGINT)", Type::INT8, -1, 9i64.to_be_bytes().to_vec(), "9"),
         ("CAST(1.5 AS REAL)", Type::FLOAT4, -1, 1.5f32.to_be_bytes().to_vec(), "1.5"),
         ("CAST(-2.25 AS DOUBLE)", Type::FLOAT8, -1, (-2.25f64).to_be_bytes().to_vec(), "-2.25"),
-        ("CAST(-12.5 AS DECIMAL(10,3))", Type::NUMERIC, (10 << 16 | 3) + 4, numeric(2, 0, 0x4000, 3, &[12, 5000]), "-12.500"),
-        ("CAST(0.00012 AS DECIMAL(10,6))", Type::NUMERIC, (10 << 16 | 6) + 4, numeric(2, -1, 0, 6, &[1, 2000]), "0.000120"),
-        ("CAST(123456789 AS DECIMAL(12,0))", Type::NUMERIC, (12 << 16) + 4, numeric(3, 2, 0, 0, &[1, 2345, 6789]), "123456789"),
+        (
+            "CAST(-12.5 AS DECIMAL(10,3))",
+            Type::NUMERIC,
+            (10 << 16 | 3) + 4,
+            numeric(2, 0, 0x4000, 3, &[12, 5000]),
+            "-12.500",
+        ),
+        (
+            "CAST(0.00012 AS DECIMAL(10,6))",
+            Type::NUMERIC,
+            (10 << 16 | 6) + 4,
+            numeric(2, -1, 0, 6, &[1, 2000]),
+            "0.000120",
+        ),
+        (
+            "CAST(123456789 AS DECIMAL(12,0))",
+            Type::NUMERIC,
+            (12 << 16) + 4,
+            numeric(3, 2, 0, 0, &[1, 2345, 6789]),
+            "123456789",
+        ),
         ("CAST(0 AS DECIMAL(5,2))", Type::NUMERIC, (5 << 16 | 2) + 4, numeric(0, 0, 0, 2, &[]), "0.00"),
         ("'héllo'", Type::TEXT, -1, "héllo".as_bytes().to_vec(), "héllo"),
         ("X'00ff'", Type::BYTEA, -1, vec![0, 255], "\\x00ff"),
         ("DATE '2000-01-02'", Type::DATE, -1, 1i32.to_be_bytes().to_vec(), "2000-01-02"),
         ("DATE '1999-12-31'", Type::DATE, -1, (-1i32).to_be_bytes().to_vec(), "1999-12-31"),
         ("TIME '01:02:03.5'", Type::TIME, -1, 3_723_500_000i64.to_be_bytes().to_vec(), "01:02:03.5"),
-        ("TIMESTAMP '2000-01-01 00:00:01'", Type::TIMESTAMP, -1, 1_000_000i64.to_be_bytes().to_vec(), "2000-01-01 00:00:01"),
+        (
+            "TIMESTAMP '2000-01-01 00:00:01'",
+            Type::TIMESTAMP,
+            -1,
+            1_000_000i64.to_be_bytes().to_vec(),
+            "2000-01-01 00:00:01",
+        ),
         (
             "TIMESTAMP '2000-01-01 00:00:01' AT TIME ZONE 'UTC'",
             Type::TIMESTAMPTZ,
@@ -87,7 +111,13 @@ async fn every_type_has_its_oid_typmod_binary_and_text_form() {
             be(&[&3_000_000i64.to_be_bytes(), &2i32.to_be_bytes(), &1i32.to_be_bytes()]),
             "1 mon 2 days 00:00:03",
         ),
-        ("'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid", Type::UUID, -1, uuid.to_vec(), "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+        (
+            "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid",
+            Type::UUID,
+            -1,
+            uuid.to_vec(),
+            "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        ),
         ("'{\"k\": 1}'::json", Type::JSON, -1, b"{\"k\": 1}".to_vec(), "{\"k\": 1}"),
         ("[1, NULL, 3]", Type::INT8_ARRAY, -1, int8_array(), "{1,NULL,3}"),
         (
@@ -122,7 +152,8 @@ async fn every_type_has_its_oid_typmod_binary_and_text_form() {
         let row = client.query_one(&stmt, &[]).await.unwrap_or_else(|e| panic!("{expr}: {e}"));
         assert_eq!(row.get::<_, Raw>(0), Raw(binary), "{expr}");
         let messages = client.simple_query(&format!("SELECT {expr}")).await.unwrap();
-        let Some(SimpleQueryMessage::Row(row)) = messages.iter().find(|m| matches!(m, SimpleQueryMessage::Row(_))) else {
+        let Some(SimpleQueryMessage::Row(row)) = messages.iter().find(|m| matches!(m, SimpleQueryMessage::Row(_)))
+        else {
             panic!("{expr}: no row");
         };
         assert_eq!(row.get(0), Some(text), "{expr}");
@@ -134,7 +165,19 @@ async fn nulls_of_every_type_are_null_in_both_formats() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(engine_in(&dir.path().join("glaux")).await).await;
     let client = server.connect().await;
-    let types = ["BOOLEAN", "INT", "BIGINT", "DOUBLE", "DECIMAL(5,2)", "TEXT", "BYTEA", "DATE", "TIMESTAMP", "INTERVAL", "INT[]"];
+    let types = [
+        "BOOLEAN",
+        "INT",
+        "BIGINT",
+        "DOUBLE",
+        "DECIMAL(5,2)",
+        "TEXT",
+        "BYTEA",
+        "DATE",
+        "TIMESTAMP",
+        "INTERVAL",
+        "INT[]",
+    ];
     for t in types {
         let sql = format!("SELECT CAST(NULL AS {t})");
         let row = client.query_one(&sql, &[]).await.unwrap_or_else(|e| panic!("{t}: {e}"));

@@ -30,7 +30,8 @@ async fn unknown_database_is_fatal_3d000() {
 async fn prepared_statements_with_typed_parameters_and_binary_results() {
     let (server, _dir) = server().await;
     let client = server.connect().await;
-    let stmt = client.prepare("SELECT $1::BIGINT + 1 AS n, $2::TEXT AS s, $3::DOUBLE PRECISION * 2 AS d").await.unwrap();
+    let stmt =
+        client.prepare("SELECT $1::BIGINT + 1 AS n, $2::TEXT AS s, $3::DOUBLE PRECISION * 2 AS d").await.unwrap();
     assert_eq!(stmt.params(), &[Type::INT8, Type::TEXT, Type::FLOAT8]);
     assert_eq!(stmt.columns()[0].type_(), &Type::INT8);
     // tokio-postgres asks for binary results.
@@ -129,12 +130,15 @@ async fn cancelled_or_abandoned_cross_joins_stop_and_leave_the_server_free() {
     // A 10,000-row Parquet table, cross-joined with itself three times.
     let file = dir.path().join("numbers/part-0.parquet");
     let ctx = datafusion::prelude::SessionContext::new();
-    ctx.sql(&format!("COPY (SELECT value AS x FROM generate_series(1, 10000)) TO '{}' STORED AS PARQUET", file.display()))
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
+    ctx.sql(&format!(
+        "COPY (SELECT value AS x FROM generate_series(1, 10000)) TO '{}' STORED AS PARQUET",
+        file.display()
+    ))
+    .await
+    .unwrap()
+    .collect()
+    .await
+    .unwrap();
     let setup = server.connect().await;
     setup
         .batch_execute(&format!(
@@ -150,10 +154,7 @@ async fn cancelled_or_abandoned_cross_joins_stop_and_leave_the_server_free() {
         let cancel = client.cancel_token();
         let query = tokio::spawn(async move {
             client
-                .query(
-                    "SELECT max(a.x + b.x + c.x) FROM numbers a CROSS JOIN numbers b CROSS JOIN numbers c",
-                    &[],
-                )
+                .query("SELECT max(a.x + b.x + c.x) FROM numbers a CROSS JOIN numbers b CROSS JOIN numbers c", &[])
                 .await
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -265,7 +266,8 @@ async fn extended_query_results_stream_before_the_query_finishes() {
 async fn result_columns_are_named_as_postgresql_names_them() {
     let (server, _dir) = server().await;
     let client = server.connect().await;
-    let names = |stmt: &tokio_postgres::Statement| stmt.columns().iter().map(|c| c.name().to_string()).collect::<Vec<_>>();
+    let names =
+        |stmt: &tokio_postgres::Statement| stmt.columns().iter().map(|c| c.name().to_string()).collect::<Vec<_>>();
     let stmt = client
         .prepare(
             "SELECT 1, 1 + 1, count(*), CAST('1' AS INT), x, x::bigint, CASE WHEN true THEN 1 END, 'a' AS named, \

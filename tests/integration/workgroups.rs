@@ -15,7 +15,6 @@ fn csv(rows: usize) -> String {
     (0..rows).map(|i| format!("{i},name-{i},{i}.5\n")).collect()
 }
 
-
 fn code(e: &tokio_postgres::Error) -> String {
     e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("{e:?}"))
 }
@@ -58,14 +57,23 @@ async fn cutoff_stops_a_query_within_one_read() {
     let message = err.as_db_error().unwrap().message().to_string();
     assert!(message.starts_with("query refused before it ran: it would read 5.02 MB"), "{message}");
     // Behind a LIMIT it might read less, so it runs, and is stopped.
-    let err = client.simple_query("SELECT sum(amount) FROM (SELECT amount FROM big LIMIT 1000000) s").await.unwrap_err();
+    let err =
+        client.simple_query("SELECT sum(amount) FROM (SELECT amount FROM big LIMIT 1000000) s").await.unwrap_err();
     assert_eq!(code(&err), "53400", "{err:?}");
     let db = err.as_db_error().unwrap();
     assert!(db.message().contains("workgroup capped allows 256.00 KB per query"), "{}", db.message());
     assert!(db.hint().unwrap_or_default().contains("bytes_scanned_cutoff_per_query of workgroup capped"), "{db:?}");
-    let refused = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(amount) FROM big'").await;
+    let refused = simple_rows(
+        &client,
+        "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(amount) FROM big'",
+    )
+    .await;
     assert_eq!(refused, vec![vec!["0"]]);
-    let history = simple_rows(&client, "SELECT state, sqlstate, bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'").await;
+    let history = simple_rows(
+        &client,
+        "SELECT state, sqlstate, bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'",
+    )
+    .await;
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(&history[0][..2], ["FAILED", "53400"]);
     // It read past the limit by less than one network read, far less
@@ -92,16 +100,22 @@ async fn cutoff_stops_a_local_scan_within_one_chunk() {
         ))
         .await
         .unwrap();
-    let err = client.simple_query("SELECT sum(amount) FROM (SELECT amount FROM big LIMIT 1000000) s").await.unwrap_err();
+    let err =
+        client.simple_query("SELECT sum(amount) FROM (SELECT amount FROM big LIMIT 1000000) s").await.unwrap_err();
     assert_eq!(code(&err), "53400", "{err:?}");
     // A local file is read 256 KB at a time: each of the scan's two
     // readers stops within one read of the limit.
-    let read = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'").await;
+    let read =
+        simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query LIKE '%LIMIT 1000000%'").await;
     let read: u64 = read[0][0].parse().unwrap();
     assert!(read > 256 * 1024 && read <= 3 * 256 * 1024, "read {read} bytes of a {} byte file", big.len());
     // Without the cutoff, a LIMIT is charged what it read, not the file.
     client.batch_execute("RESET glaux.bytes_scanned_cutoff_per_query; SELECT id FROM big LIMIT 3").await.unwrap();
-    let read = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT id FROM big LIMIT 3'").await;
+    let read = simple_rows(
+        &client,
+        "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT id FROM big LIMIT 3'",
+    )
+    .await;
     let read: u64 = read[0][0].parse().unwrap();
     assert!(read <= 2 * 256 * 1024, "read {read} bytes of a {} byte file", big.len());
     server.stop().await;
@@ -138,7 +152,11 @@ async fn concurrent_queries_are_metered_apart_and_recorded_durably() {
         client
     };
     let (a, _b) = tokio::join!(scan(a, "small"), scan(b, "large"));
-    let charged = simple_rows(&a, "SELECT query, bytes_scanned FROM system.query_history WHERE query LIKE 'SELECT sum(amount) FROM %'").await;
+    let charged = simple_rows(
+        &a,
+        "SELECT query, bytes_scanned FROM system.query_history WHERE query LIKE 'SELECT sum(amount) FROM %'",
+    )
+    .await;
     assert_eq!(charged.len(), 10);
     for row in &charged {
         let expected = if row[0].ends_with("small") { small.len() } else { large.len() };
@@ -163,7 +181,11 @@ async fn concurrent_queries_are_metered_apart_and_recorded_durably() {
     )
     .await;
     assert_eq!(states, vec![vec!["FAILED", "22012"], vec!["CANCELLED", "57014"]]);
-    let usage = simple_rows(&client, "SELECT sum(queries) FROM system.workgroup_usage WHERE workgroup = 'primary' AND period = 'day'").await;
+    let usage = simple_rows(
+        &client,
+        "SELECT sum(queries) FROM system.workgroup_usage WHERE workgroup = 'primary' AND period = 'day'",
+    )
+    .await;
     assert!(usage[0][0].parse::<i64>().unwrap() >= 12, "{usage:?}");
     server.stop().await;
 }
@@ -216,7 +238,9 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     let fresh = connect("bob", "bobpw").await;
     assert_eq!(simple_rows(&fresh, "SHOW workgroup").await, vec![vec!["finance"]]);
     assert_eq!(simple_rows(&fresh, "SELECT 1").await, vec![vec!["1"]]);
-    let last = simple_rows(&root, "SELECT user_name, workgroup FROM system.query_history ORDER BY submitted DESC LIMIT 1").await;
+    let last =
+        simple_rows(&root, "SELECT user_name, workgroup FROM system.query_history ORDER BY submitted DESC LIMIT 1")
+            .await;
     assert_eq!(last, vec![vec!["bob", "finance"]]);
 
     // The first query reads past the hourly budget; the next is blocked
@@ -238,7 +262,9 @@ async fn workgroups_keep_users_out_and_budgets_block() {
     // The budget resets with its window: once the hour the bytes were read
     // in is over, they no longer count. (The ledger's times are moved two
     // hours back while the server is stopped.)
-    root.batch_execute("GRANT USAGE ON WORKGROUP finance TO bob; ALTER WORKGROUP finance SET (limit_action = block)").await.unwrap();
+    root.batch_execute("GRANT USAGE ON WORKGROUP finance TO bob; ALTER WORKGROUP finance SET (limit_action = block)")
+        .await
+        .unwrap();
     let err = bob.simple_query("SELECT sum(amount) FROM t").await.unwrap_err();
     assert_eq!(code(&err), "53400", "{err:?}");
     drop((root, bob, fresh, setup));
@@ -299,7 +325,11 @@ async fn concurrency_limit_queues_and_cancel_query_stops() {
     let err = running.await.unwrap().unwrap_err();
     assert_eq!(code(&err), "57014", "{err:?}");
     waiting.await.unwrap().unwrap();
-    let history = simple_rows(&admin, "SELECT state, sqlstate, queue_ms > 0 FROM system.query_history WHERE workgroup = 'one' ORDER BY submitted").await;
+    let history = simple_rows(
+        &admin,
+        "SELECT state, sqlstate, queue_ms > 0 FROM system.query_history WHERE workgroup = 'one' ORDER BY submitted",
+    )
+    .await;
     assert_eq!(history, vec![vec!["CANCELLED", "57014", "f"], vec!["SUCCEEDED", "NULL", "t"]]);
 
     // A query that waits longer than the queue timeout is refused.
@@ -395,7 +425,10 @@ fn wide_parquet(path: &std::path::Path, rows: i64, group: usize) -> u64 {
     use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
-    let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false), Field::new("note", DataType::Utf8, false)]));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("note", DataType::Utf8, false),
+    ]));
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     let notes: Vec<String> = (0..rows)
         .map(|_| {
@@ -415,7 +448,9 @@ fn wide_parquet(path: &std::path::Path, rows: i64, group: usize) -> u64 {
     )
     .unwrap();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let properties = datafusion::parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(group)).build();
+    let properties = datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_row_count(Some(group))
+        .build();
     let file = std::fs::File::create(path).unwrap();
     let mut writer = datafusion::parquet::arrow::ArrowWriter::try_new(file, schema, Some(properties)).unwrap();
     writer.write(&batch).unwrap();
@@ -429,8 +464,10 @@ async fn estimate_counts_the_parquet_columns_a_query_reads() {
     // a small fraction of that.
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("events");
-    let id_chunks: u64 = [1, 2].iter().map(|day| wide_parquet(&lake.join(format!("day={day}/part-0.parquet")), 20_000, 20_000)).sum();
-    let files: u64 = [1, 2].iter().map(|d| std::fs::metadata(lake.join(format!("day={d}/part-0.parquet"))).unwrap().len()).sum();
+    let id_chunks: u64 =
+        [1, 2].iter().map(|day| wide_parquet(&lake.join(format!("day={day}/part-0.parquet")), 20_000, 20_000)).sum();
+    let files: u64 =
+        [1, 2].iter().map(|d| std::fs::metadata(lake.join(format!("day={d}/part-0.parquet"))).unwrap().len()).sum();
     // One file of 12 MB in four row groups, which DataFusion reads in
     // byte ranges: each row group counts once.
     let big_id_chunks = wide_parquet(&dir.path().join("big/part-0.parquet"), 90_000, 22_500);
@@ -449,7 +486,11 @@ async fn estimate_counts_the_parquet_columns_a_query_reads() {
         .unwrap();
     // Only `id`'s column chunks count, so the query fits and runs.
     assert_eq!(simple_rows(&client, "SELECT sum(id) FROM events").await, vec![vec!["399980000"]]);
-    let read = simple_rows(&client, "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(id) FROM events'").await;
+    let read = simple_rows(
+        &client,
+        "SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT sum(id) FROM events'",
+    )
+    .await;
     let read: u64 = read[0][0].parse().unwrap();
     // `id`'s chunks, and each footer: one 64 KB read from the file's end.
     assert!(read >= id_chunks && read <= id_chunks + 2 * 64 * 1024, "read {read}; id is {id_chunks} of {files} bytes");
@@ -466,7 +507,10 @@ async fn estimate_counts_the_parquet_columns_a_query_reads() {
     );
     assert_eq!(plan.last().unwrap()[1], expected);
     client
-        .batch_execute(&format!("CREATE EXTERNAL TABLE big (id bigint, note string) STORED AS PARQUET LOCATION '{}'", dir.path().join("big").display()))
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE big (id bigint, note string) STORED AS PARQUET LOCATION '{}'",
+            dir.path().join("big").display()
+        ))
         .await
         .unwrap();
     let plan = simple_rows(&client, "EXPLAIN SELECT sum(id) FROM big").await;

@@ -2,10 +2,10 @@
 //! workgroup), the start-up parameters a client sends, the settings
 //! reported back to it, and the per-query limits a session sets itself.
 
-use crate::engine::metering::{command_line_options, is_workgroup_setting};
-use crate::engine::{settings, DEFAULT_DATABASE};
 use super::Session;
 use crate::catalog::require_database;
+use crate::engine::metering::{command_line_options, is_workgroup_setting};
+use crate::engine::{settings, DEFAULT_DATABASE};
 use crate::error::Result;
 use crate::pgcatalog::snapshot as view;
 use crate::workgroup::limits::{self, SessionLimits};
@@ -35,7 +35,13 @@ impl Session {
         self.changed.clear();
         self.apply_time_zone();
         if let Some(chosen) = self.workgroup.take() {
-            let wg = crate::engine::metering::workgroup_for(self.shared.catalog.as_ref(), &self.user, Some(&chosen), self.local).await?;
+            let wg = crate::engine::metering::workgroup_for(
+                self.shared.catalog.as_ref(),
+                &self.user,
+                Some(&chosen),
+                self.local,
+            )
+            .await?;
             self.workgroup = Some(wg.name);
         }
         Ok(())
@@ -84,7 +90,13 @@ impl Session {
 
     pub(super) async fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
         if is_workgroup_setting(name) {
-            let wg = crate::engine::metering::workgroup_for(self.shared.catalog.as_ref(), &self.user, Some(value), self.local).await?;
+            let wg = crate::engine::metering::workgroup_for(
+                self.shared.catalog.as_ref(),
+                &self.user,
+                Some(value),
+                self.local,
+            )
+            .await?;
             self.workgroup = Some(wg.name);
             return Ok(());
         }
@@ -104,7 +116,9 @@ impl Session {
         self.apply_time_zone();
         if matches!(name.as_str(), "statement_timeout" | limits::CUTOFF_SETTING | limits::MEMORY_SETTING) {
             let catalog = self.shared.catalog.as_ref();
-            if let Ok(wg) = crate::engine::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await {
+            if let Ok(wg) =
+                crate::engine::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await
+            {
                 if let Some(text) = self.limits().held_notice(&wg, &name) {
                     self.notices.push(crate::engine::notices::Severity::Notice, text);
                 }
@@ -137,7 +151,8 @@ impl Session {
     /// The workgroup this session's queries run in (SHOW workgroup).
     pub async fn current_workgroup(&self) -> Result<String> {
         let catalog = self.shared.catalog.as_ref();
-        let wg = crate::engine::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await?;
+        let wg =
+            crate::engine::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await?;
         Ok(wg.name)
     }
 
