@@ -20,7 +20,7 @@
 pub mod catalog;
 pub mod config;
 pub mod engine;
-pub mod error;
+pub use glaux_connector::error;
 pub mod pgcatalog;
 pub mod pgtypes;
 pub mod repl;

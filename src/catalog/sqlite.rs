@@ -19,6 +19,19 @@ use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Mutex;
 
+/// A SQLite result as glaux's: the store's error travels boxed in
+/// [`crate::error::Error::Store`] (the error type is shared with connector
+/// crates, which must not see SQLite's types).
+pub(crate) trait StoreResult<T> {
+    fn store(self) -> Result<T>;
+}
+
+impl<T> StoreResult<T> for rusqlite::Result<T> {
+    fn store(self) -> Result<T> {
+        self.map_err(|e| crate::error::Error::Store(Box::new(e)))
+    }
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS databases (
     name TEXT PRIMARY KEY,
@@ -68,20 +81,20 @@ pub struct SqliteCatalog {
 impl SqliteCatalog {
     /// Open (creating if needed) the catalog file at `path`.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)?;
+        let conn = Connection::open(path).store()?;
+        conn.pragma_update(None, "journal_mode", "WAL").store()?;
+        conn.pragma_update(None, "synchronous", "FULL").store()?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).store()?;
+        conn.execute_batch(SCHEMA).store()?;
         Ok(SqliteCatalog { conn: Mutex::new(conn) })
     }
 
     /// Run `f` in one transaction, committed only if it returns Ok.
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction()?;
+        let tx = conn.transaction().store()?;
         let out = f(&tx)?;
-        tx.commit()?;
+        tx.commit().store()?;
         Ok(out)
     }
 
@@ -102,11 +115,11 @@ fn from_json<T: DeserializeOwned>(text: &str) -> Result<T> {
 }
 
 fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(args, |r| r.get::<_, String>(0))?;
+    let mut stmt = conn.prepare_cached(sql).store()?;
+    let rows = stmt.query_map(args, |r| r.get::<_, String>(0)).store()?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(from_json(&row?)?);
+        out.push(from_json(&row.store()?)?);
     }
     Ok(out)
 }
@@ -117,24 +130,26 @@ fn put_table(tx: &Connection, table: &Table) -> Result<()> {
     tx.execute(
         "INSERT OR REPLACE INTO tables (database, name, doc) VALUES (?1, ?2, ?3)",
         params![table.database_name, table.name, doc],
-    )?;
+    )
+    .store()?;
     tx.execute(
         "INSERT INTO table_versions (database, tbl, version, doc) SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3
          FROM table_versions WHERE database = ?1 AND tbl = ?2",
         params![table.database_name, table.name, doc],
-    )?;
+    )
+    .store()?;
     Ok(())
 }
 
 fn database_names(conn: &Connection) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT name FROM databases ORDER BY name")?;
-    let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let mut stmt = conn.prepare_cached("SELECT name FROM databases ORDER BY name").store()?;
+    let names = stmt.query_map([], |r| r.get(0)).store()?.collect::<Result<Vec<String>, _>>().store()?;
     Ok(names)
 }
 
 fn has_database(conn: &Connection, name: &str) -> Result<bool> {
     let found: Option<i64> =
-        conn.query_row("SELECT 1 FROM databases WHERE name = ?1", [name], |r| r.get(0)).optional()?;
+        conn.query_row("SELECT 1 FROM databases WHERE name = ?1", [name], |r| r.get(0)).optional().store()?;
     Ok(found.is_some())
 }
 
@@ -146,7 +161,7 @@ impl Catalog for SqliteCatalog {
             if has_database(tx, &db.name)? {
                 return if if_not_exists { Ok(false) } else { Err(database_exists(&db.name)) };
             }
-            tx.execute("INSERT INTO databases (name, doc) VALUES (?1, ?2)", params![db.name, to_json(&db)?])?;
+            tx.execute("INSERT INTO databases (name, doc) VALUES (?1, ?2)", params![db.name, to_json(&db)?]).store()?;
             Ok(true)
         })
     }
@@ -165,13 +180,14 @@ impl Catalog for SqliteCatalog {
             if !has_database(tx, &name)? {
                 return if if_exists { Ok(false) } else { Err(unknown_database(&name, &database_names(tx)?)) };
             }
-            let tables: i64 = tx.query_row("SELECT count(*) FROM tables WHERE database = ?1", [&name], |r| r.get(0))?;
+            let tables: i64 =
+                tx.query_row("SELECT count(*) FROM tables WHERE database = ?1", [&name], |r| r.get(0)).store()?;
             if tables > 0 && !cascade {
                 return Err(database_not_empty(&name, tables as usize));
             }
-            tx.execute("DELETE FROM partitions WHERE database = ?1", [&name])?;
-            tx.execute("DELETE FROM tables WHERE database = ?1", [&name])?;
-            tx.execute("DELETE FROM databases WHERE name = ?1", [&name])?;
+            tx.execute("DELETE FROM partitions WHERE database = ?1", [&name]).store()?;
+            tx.execute("DELETE FROM tables WHERE database = ?1", [&name]).store()?;
+            tx.execute("DELETE FROM databases WHERE name = ?1", [&name]).store()?;
             Ok(true)
         })
     }
@@ -199,17 +215,20 @@ impl Catalog for SqliteCatalog {
             tx.execute(
                 "DELETE FROM partitions WHERE database = ?1 AND tbl = ?2",
                 params![table.database_name, table.name],
-            )?;
+            )
+            .store()?;
             tx.execute(
                 "DELETE FROM table_versions WHERE database = ?1 AND tbl = ?2",
                 params![table.database_name, table.name],
-            )?;
+            )
+            .store()?;
             put_table(tx, &table)?;
             for p in &partitions {
                 tx.execute(
                     "INSERT OR REPLACE INTO partitions (database, tbl, spec, doc) VALUES (?1, ?2, ?3, ?4)",
                     params![table.database_name, table.name, to_json(&p.values)?, to_json(p)?],
-                )?;
+                )
+                .store()?;
             }
             Ok(true)
         })
@@ -246,7 +265,8 @@ impl Catalog for SqliteCatalog {
                     params![table.database_name, table.name],
                     |r| r.get(0),
                 )
-                .optional()?;
+                .optional()
+                .store()?;
             if found.is_none() {
                 return Err(no_such_table(&table.database_name, &table.name));
             }
@@ -257,14 +277,17 @@ impl Catalog for SqliteCatalog {
     async fn table_versions(&self, database: &str, name: &str) -> Result<Vec<(i64, Table)>> {
         let (database, name) = (normalize(database), normalize(name));
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT version, doc FROM table_versions WHERE database = ?1 AND tbl = ?2 ORDER BY version",
-            )?;
-            let rows =
-                stmt.query_map(params![database, name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let mut stmt = c
+                .prepare_cached(
+                    "SELECT version, doc FROM table_versions WHERE database = ?1 AND tbl = ?2 ORDER BY version",
+                )
+                .store()?;
+            let rows = stmt
+                .query_map(params![database, name], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .store()?;
             let mut out = Vec::new();
             for row in rows {
-                let (version, doc) = row?;
+                let (version, doc) = row.store()?;
                 out.push((version, from_json(&doc)?));
             }
             Ok(out)
@@ -276,9 +299,10 @@ impl Catalog for SqliteCatalog {
         self.write(|tx| {
             let existing: Option<Table> =
                 docs(tx, "SELECT doc FROM tables WHERE database = ?1 AND name = ?2", params![database, name])?.pop();
-            tx.execute("DELETE FROM partitions WHERE database = ?1 AND tbl = ?2", params![database, name])?;
-            tx.execute("DELETE FROM tables WHERE database = ?1 AND name = ?2", params![database, name])?;
-            tx.execute("DELETE FROM table_versions WHERE database = ?1 AND tbl = ?2", params![database, name])?;
+            tx.execute("DELETE FROM partitions WHERE database = ?1 AND tbl = ?2", params![database, name]).store()?;
+            tx.execute("DELETE FROM tables WHERE database = ?1 AND name = ?2", params![database, name]).store()?;
+            tx.execute("DELETE FROM table_versions WHERE database = ?1 AND tbl = ?2", params![database, name])
+                .store()?;
             Ok(existing)
         })
     }
@@ -290,7 +314,8 @@ impl Catalog for SqliteCatalog {
                 tx.execute(
                     "INSERT OR REPLACE INTO partitions (database, tbl, spec, doc) VALUES (?1, ?2, ?3, ?4)",
                     params![database, table, to_json(&p.values)?, to_json(p)?],
-                )?;
+                )
+                .store()?;
             }
             Ok(())
         })
@@ -354,11 +379,13 @@ impl Catalog for SqliteCatalog {
 
     async fn count_partitions(&self, database: &str, table: &str) -> Result<Option<usize>> {
         self.read(|c| {
-            let n: i64 = c.query_row(
-                "SELECT count(*) FROM partitions WHERE database = ?1 AND tbl = ?2",
-                params![normalize(database), normalize(table)],
-                |r| r.get(0),
-            )?;
+            let n: i64 = c
+                .query_row(
+                    "SELECT count(*) FROM partitions WHERE database = ?1 AND tbl = ?2",
+                    params![normalize(database), normalize(table)],
+                    |r| r.get(0),
+                )
+                .store()?;
             Ok(Some(usize::try_from(n).unwrap_or(0)))
         })
     }
@@ -368,10 +395,12 @@ impl Catalog for SqliteCatalog {
         self.write(|tx| {
             let mut dropped = 0;
             for v in values {
-                dropped += tx.execute(
-                    "DELETE FROM partitions WHERE database = ?1 AND tbl = ?2 AND spec = ?3",
-                    params![database, table, to_json(v)?],
-                )?;
+                dropped += tx
+                    .execute(
+                        "DELETE FROM partitions WHERE database = ?1 AND tbl = ?2 AND spec = ?3",
+                        params![database, table, to_json(v)?],
+                    )
+                    .store()?;
             }
             Ok(dropped)
         })
@@ -379,13 +408,14 @@ impl Catalog for SqliteCatalog {
 
     async fn put_user(&self, user: User, create: bool) -> Result<()> {
         self.write(|tx| {
-            let exists =
-                tx.query_row("SELECT 1 FROM users WHERE name = ?1", [&user.name], |_| Ok(())).optional()?.is_some();
+            let exists = tx
+                .query_row("SELECT 1 FROM users WHERE name = ?1", [&user.name], |_| Ok(()))
+                .optional()
+                .store()?
+                .is_some();
             check_user_change(&user.name, exists, create)?;
-            tx.execute(
-                "INSERT OR REPLACE INTO users (name, doc) VALUES (?1, ?2)",
-                params![user.name, to_json(&user)?],
-            )?;
+            tx.execute("INSERT OR REPLACE INTO users (name, doc) VALUES (?1, ?2)", params![user.name, to_json(&user)?])
+                .store()?;
             Ok(())
         })
     }
@@ -399,19 +429,22 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn drop_user(&self, name: &str) -> Result<bool> {
-        self.write(|tx| Ok(tx.execute("DELETE FROM users WHERE name = ?1", [name])? > 0))
+        self.write(|tx| Ok(tx.execute("DELETE FROM users WHERE name = ?1", [name]).store()? > 0))
     }
 
     async fn put_workgroup(&self, mut workgroup: Workgroup, create: bool) -> Result<()> {
         workgroup.name = normalize(&workgroup.name);
         self.write(|tx| {
-            let exists: Option<i64> =
-                tx.query_row("SELECT 1 FROM workgroups WHERE name = ?1", [&workgroup.name], |r| r.get(0)).optional()?;
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM workgroups WHERE name = ?1", [&workgroup.name], |r| r.get(0))
+                .optional()
+                .store()?;
             check_workgroup_change(&workgroup.name, exists.is_some(), create)?;
             tx.execute(
                 "INSERT OR REPLACE INTO workgroups (name, doc) VALUES (?1, ?2)",
                 params![workgroup.name, to_json(&workgroup)?],
-            )?;
+            )
+            .store()?;
             Ok(())
         })
     }
@@ -425,6 +458,6 @@ impl Catalog for SqliteCatalog {
     }
 
     async fn drop_workgroup(&self, name: &str) -> Result<bool> {
-        self.write(|tx| Ok(tx.execute("DELETE FROM workgroups WHERE name = ?1", [normalize(name)])? > 0))
+        self.write(|tx| Ok(tx.execute("DELETE FROM workgroups WHERE name = ?1", [normalize(name)]).store()? > 0))
     }
 }

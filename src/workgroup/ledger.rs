@@ -9,6 +9,7 @@
 //! that was running when the server stopped is found at the next start
 //! and marked FAILED.
 
+use crate::catalog::sqlite::StoreResult;
 use crate::error::{Error, Result, SqlState};
 use datafusion::arrow::array::{
     ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
@@ -89,27 +90,28 @@ impl Ledger {
     /// Open (creating if needed) the ledger at `path`; queries a stopped
     /// server left unfinished are marked FAILED.
     pub fn open(path: &Path) -> Result<Ledger> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        let conn = Connection::open(path).store()?;
+        conn.pragma_update(None, "journal_mode", "WAL").store()?;
         // WAL with NORMAL sync survives a crash of the process; each query
         // costs no fsync.
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").store()?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).store()?;
         Ledger::init(conn)
     }
 
     /// A ledger that lives as long as the process (engines without a data dir).
     pub fn in_memory() -> Result<Ledger> {
-        Ledger::init(Connection::open_in_memory()?)
+        Ledger::init(Connection::open_in_memory().store()?)
     }
 
     fn init(conn: Connection) -> Result<Ledger> {
-        conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(SCHEMA).store()?;
         conn.execute(
             "UPDATE queries SET state = 'FAILED', sqlstate = '57P01', error = 'the server stopped while the query ran',
              ended = COALESCE(ended, submitted) WHERE state IN ('QUEUED', 'RUNNING')",
             [],
-        )?;
+        )
+        .store()?;
         Ok(Ledger { conn: Mutex::new(conn) })
     }
 
@@ -124,14 +126,15 @@ impl Ledger {
         self.lock().execute(
             "INSERT INTO queries (id, user, workgroup, sql, state, submitted, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![id, user, workgroup, sql, state.as_str(), now, started],
-        )?;
+        ).store()?;
         Ok(())
     }
 
     /// Record that a queued query started running.
     pub fn start(&self, id: &str) -> Result<()> {
         self.lock()
-            .execute("UPDATE queries SET state = 'RUNNING', started = ?2 WHERE id = ?1", params![id, now_micros()])?;
+            .execute("UPDATE queries SET state = 'RUNNING', started = ?2 WHERE id = ?1", params![id, now_micros()])
+            .store()?;
         Ok(())
     }
 
@@ -151,7 +154,7 @@ impl Ledger {
                 o.billed as i64,
                 o.cost
             ],
-        )?;
+        ).store()?;
         Ok(())
     }
 
@@ -164,7 +167,8 @@ impl Ledger {
                 params![workgroup, since],
                 |r| r.get(0),
             )
-            .optional()?
+            .optional()
+            .store()?
             .flatten();
         Ok(n.unwrap_or(0).max(0) as u64)
     }
@@ -175,29 +179,30 @@ impl Ledger {
         let mut stmt = conn.prepare_cached(
             "SELECT id, user, workgroup, sql, state, sqlstate, error, submitted, started, ended, rows, bytes, billed, cost
              FROM queries ORDER BY submitted DESC, id DESC",
-        )?;
+        ).store()?;
         let mut columns: (Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
         let mut errors: (Vec<Option<String>>, Vec<Option<String>>) = Default::default();
         let mut times: (Vec<i64>, Vec<Option<i64>>, Vec<Option<i64>>, Vec<Option<i64>>) = Default::default();
         let mut figures: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<f64>) = Default::default();
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            columns.0.push(r.get(0)?);
-            columns.1.push(r.get(1)?);
-            columns.2.push(r.get(2)?);
-            columns.3.push(r.get(3)?);
-            columns.4.push(r.get(4)?);
-            errors.0.push(r.get(5)?);
-            errors.1.push(r.get(6)?);
-            let (submitted, started, ended): (i64, Option<i64>, Option<i64>) = (r.get(7)?, r.get(8)?, r.get(9)?);
+        let mut rows = stmt.query([]).store()?;
+        while let Some(r) = rows.next().store()? {
+            columns.0.push(r.get(0).store()?);
+            columns.1.push(r.get(1).store()?);
+            columns.2.push(r.get(2).store()?);
+            columns.3.push(r.get(3).store()?);
+            columns.4.push(r.get(4).store()?);
+            errors.0.push(r.get(5).store()?);
+            errors.1.push(r.get(6).store()?);
+            let (submitted, started, ended): (i64, Option<i64>, Option<i64>) =
+                (r.get(7).store()?, r.get(8).store()?, r.get(9).store()?);
             times.0.push(submitted);
             times.1.push(started);
             times.2.push(ended);
             times.3.push(started.map(|s| (s - submitted).max(0) / 1000));
-            figures.0.push(r.get(10)?);
-            figures.1.push(r.get(11)?);
-            figures.2.push(r.get(12)?);
-            figures.3.push(r.get(13)?);
+            figures.0.push(r.get(10).store()?);
+            figures.1.push(r.get(11).store()?);
+            figures.2.push(r.get(12).store()?);
+            figures.3.push(r.get(13).store()?);
         }
         let ts = |v: Vec<Option<i64>>| Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as ArrayRef;
         let arrays: Vec<ArrayRef> = vec![
@@ -229,17 +234,17 @@ impl Ledger {
                  UNION ALL
                  SELECT workgroup, 'day', submitted / 86400000000 * 86400000000, bytes, billed, cost FROM queries)
              GROUP BY workgroup, period, start ORDER BY workgroup, period, start",
-        )?;
+        ).store()?;
         let mut out: (Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<f64>) = Default::default();
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            out.0.push(r.get(0)?);
-            out.1.push(r.get(1)?);
-            out.2.push(r.get(2)?);
-            out.3.push(r.get(3)?);
-            out.4.push(r.get(4)?);
-            out.5.push(r.get(5)?);
-            out.6.push(r.get(6)?);
+        let mut rows = stmt.query([]).store()?;
+        while let Some(r) = rows.next().store()? {
+            out.0.push(r.get(0).store()?);
+            out.1.push(r.get(1).store()?);
+            out.2.push(r.get(2).store()?);
+            out.3.push(r.get(3).store()?);
+            out.4.push(r.get(4).store()?);
+            out.5.push(r.get(5).store()?);
+            out.6.push(r.get(6).store()?);
         }
         let arrays: Vec<ArrayRef> = vec![
             Arc::new(StringArray::from(out.0)),

@@ -1,13 +1,15 @@
 //! Errors and SQLSTATE codes.
 //!
-//! Owns [`Error`], the one error type of the glaux library, and [`SqlState`],
+//! Owns [`Error`], the one error type of the glaux library and its
+//! connectors, and [`SqlState`],
 //! the closed list of codes glaux sends to clients. `Error::sqlstate` is an
 //! exhaustive match, so every error has exactly one code, and DataFusion's
 //! errors are classified in [`classify_datafusion`]. glaux errors that cross a
 //! DataFusion stream travel as `DataFusionError::External` and are recovered
 //! with `find_root()` plus a downcast.
 //!
-//! Depends on nothing else in glaux.
+//! Depends on nothing in glaux (glaux depends on this crate), and on no
+//! store's types: a store's error travels boxed in [`Error::Store`].
 
 use datafusion::error::DataFusionError;
 use std::fmt;
@@ -217,9 +219,9 @@ pub enum Error {
     /// An error raised inside DataFusion (classified on demand).
     #[error("{}", datafusion_message(.0))]
     DataFusion(#[from] DataFusionError),
-    /// The embedded catalog store failed.
+    /// The embedded catalog or ledger store failed (its own error inside).
     #[error("catalog store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
