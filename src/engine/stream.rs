@@ -143,6 +143,7 @@ async fn start(
         })?
         .data;
     let plan = super::abandon::abandonable(plan, &abandoned)?;
+    let plan = crate::table::named_errors::name_files(plan)?;
     datafusion::physical_plan::execute_stream(plan, context)
 }
 

@@ -25,6 +25,7 @@ pub mod drift;
 pub mod estimate;
 pub mod format;
 pub mod metered;
+pub mod named_errors;
 pub mod orc;
 pub mod partitioned;
 pub mod projection;
@@ -101,7 +102,9 @@ fn listing_options(table: &Table, format: &TableFormat, config: &SessionConfig) 
         .collect::<Result<Vec<_>>>()?;
     // Athena reads every file in the folder whatever its name; files whose
     // names start with '_' or '.' are hidden by the store (see `store`).
-    Ok(ListingOptions::new(format.file_format())
+    let store_url = table_url(table)?.object_store().as_str().to_string();
+    let format = named_errors::NamedFormat { inner: format.file_format(), store_url };
+    Ok(ListingOptions::new(Arc::new(format))
         .with_file_extension("")
         .with_table_partition_cols(partition_cols)
         .with_session_config_options(config))

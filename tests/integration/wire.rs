@@ -227,11 +227,21 @@ async fn bad_files_give_clear_errors_and_other_sessions_do_not_notice() {
     ))
     .await
     .unwrap();
-    for (table, expected) in
-        [("corrupt", "XX001"), ("truncated", "XX001"), ("badorc", "XX001"), ("ragged", "22P04"), ("badvalue", "22P02")]
-    {
+    // Each error names its file, and keeps its SQLSTATE. (A text table's
+    // value that will not cast fails after the read, outside any one file.)
+    for (table, expected, file) in [
+        ("corrupt", "XX001", Some("corrupt_parquet/part-0.parquet")),
+        ("truncated", "XX001", Some("truncated_parquet/part-0.parquet")),
+        ("badorc", "XX001", Some("corrupt_orc/part-0.orc")),
+        ("ragged", "22P04", Some("ragged_csv/data.csv")),
+        ("badvalue", "22P02", None),
+    ] {
         let err = a.simple_query(&format!("SELECT * FROM {table}")).await.unwrap_err();
         assert_eq!(code(&err), expected, "{table}: {err:?}");
+        if let Some(file) = file {
+            let message = err.as_db_error().map(|e| e.message()).unwrap_or_default();
+            assert!(message.contains(&format!("(in file file://{d}/{file})")), "{table}: {message}");
+        }
         let rows = b.simple_query("SELECT count(*) FROM good").await.unwrap();
         assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("5"))));
     }

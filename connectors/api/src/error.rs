@@ -295,6 +295,12 @@ impl Error {
     }
 }
 
+/// Whether `e` carries a glaux error (one glaux raised itself, such as a
+/// workgroup's cutoff inside an object store), rather than DataFusion's own.
+pub fn carries_glaux_error(e: &DataFusionError) -> bool {
+    unwrap_glaux(e).is_some()
+}
+
 /// A glaux error carried inside a DataFusion error, if there is one.
 fn unwrap_glaux(e: &DataFusionError) -> Option<&Error> {
     if let DataFusionError::External(inner) = e.find_root() {
