@@ -49,6 +49,7 @@ mod tokens;
 pub mod transaction;
 mod users;
 mod workgroups;
+mod writes;
 
 pub use session::{Output, Prepared, Session};
 pub use statement::{split, SqlText};

@@ -203,7 +203,11 @@ impl Session {
         };
         if matches!(
             statement,
-            Statement::Query(_) | Statement::CopyTo { .. } | Statement::Declare { .. } | Statement::Prepare { .. }
+            Statement::Query(_)
+                | Statement::Change(_)
+                | Statement::CopyTo { .. }
+                | Statement::Declare { .. }
+                | Statement::Prepare { .. }
         ) {
             self.refresh_snapshot(&text).await?;
         }
@@ -213,6 +217,11 @@ impl Session {
                 let types = param_types(&plan)?;
                 let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(ast).as_ref());
                 (Some(plan), types, schema)
+            }
+            Statement::Change(ast) => {
+                let plan = self.plan_change(ast).await?;
+                let types = param_types(&plan)?;
+                (Some(plan), types, show::result_schema(&statement))
             }
             Statement::Fetch { name, .. } => (None, Vec::new(), self.cursors.schema(name)?),
             other => (None, Vec::new(), show::result_schema(other)),
@@ -227,7 +236,7 @@ impl Session {
         if let Some(snapshot) = &prepared.snapshot {
             view::write(&self.view).snapshot = Some(Arc::clone(snapshot));
         }
-        if matches!(prepared.statement, Statement::Query(_) | Statement::CopyTo { .. }) {
+        if matches!(prepared.statement, Statement::Query(_) | Statement::Change(_) | Statement::CopyTo { .. }) {
             let by = super::metering::Submitter {
                 user: &self.user,
                 chosen: self.workgroup.as_deref(),
@@ -322,11 +331,23 @@ impl Session {
                 };
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
             }
+            (Statement::Change(_), Some(plan)) => Err(super::writes::refusal(plan)),
             (statement, _) => self.run_command(statement).await,
         }
     }
 
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
+        self.plan_verified(ast, false).await
+    }
+
+    /// Plan INSERT, UPDATE or DELETE (DataFusion's `LogicalPlan::Dml`).
+    async fn plan_change(&self, ast: &Ast) -> Result<LogicalPlan> {
+        self.plan_verified(ast, true).await
+    }
+
+    /// Plan `ast` and refuse any plan but a query (or, with `dml`, a
+    /// data-changing statement).
+    async fn plan_verified(&self, ast: &Ast, dml: bool) -> Result<LogicalPlan> {
         let mut ast = super::rewrite::for_datafusion(ast);
         let mut plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         if matches!(&plan, Err(e) if super::refusals::duplicate_output_names(e)) {
@@ -367,7 +388,7 @@ impl Session {
         };
         SQLOptions::new()
             .with_allow_ddl(false)
-            .with_allow_dml(false)
+            .with_allow_dml(dml)
             .with_allow_statements(false)
             .verify_plan(&plan)
             .map_err(|_| Error::not_supported("this statement"))?;

@@ -170,6 +170,9 @@ fn parse_location(message: &str) -> Option<Location> {
 pub enum Statement {
     /// Planned and run by DataFusion: SELECT, WITH, VALUES, EXPLAIN ...
     Query(Box<Ast>),
+    /// INSERT, UPDATE, DELETE: planned by DataFusion against the target
+    /// table, run on the query path (`engine/writes.rs`).
+    Change(Box<Ast>),
     CreateDatabase(hive_ddl::CreateDatabase),
     /// CREATE / ALTER / DROP USER.
     User(super::users::UserCommand),
@@ -353,6 +356,7 @@ fn like_filter(filter: Option<ShowStatementFilterPosition>) -> Result<Option<Str
 fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
     Ok(match ast {
         Ast::Query(_) | Ast::Explain { .. } => Statement::Query(Box::new(ast)),
+        Ast::Insert(_) | Ast::Update(_) | Ast::Delete(_) => Statement::Change(Box::new(ast)),
         Ast::ShowDatabases { show_options, .. } | Ast::ShowSchemas { show_options, .. } => {
             Statement::ShowDatabases { like: like_filter(show_options.filter_position)? }
         }

@@ -337,3 +337,35 @@ fn admin_statements_from_the_command_line() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("42704: workgroup nope does not exist"));
     terminate(child);
 }
+
+#[test]
+fn the_shell_refuses_a_write_to_a_read_only_table_and_the_history_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("t");
+    std::fs::create_dir_all(&table).unwrap();
+    std::fs::write(table.join("a.csv"), "1,2\n").unwrap();
+    let data = dir.path().join("data");
+    let shell = |sql: &str| {
+        let script = dir.path().join("script.sql");
+        std::fs::write(&script, sql).unwrap();
+        Command::new(GLAUX)
+            .args(["--data-dir", data.to_str().unwrap(), "shell", "--format", "csv", "-f"])
+            .arg(&script)
+            .output()
+            .unwrap()
+    };
+    let create = format!(
+        "CREATE EXTERNAL TABLE t (a int, b int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}';\n",
+        table.display()
+    );
+    let out = shell(&format!("{create}INSERT INTO t VALUES (3, 4);\n"));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("0A000: cannot insert into table t: it is an external (Hive) table"), "{stderr}");
+    let out = shell(
+        "SELECT count(*) AS n FROM t;\n\
+         SELECT state, sqlstate FROM system.query_history WHERE query LIKE 'INSERT%';\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n1\nstate,sqlstate\nFAILED,0A000\n");
+}
