@@ -58,10 +58,11 @@ pub use transaction::TxStatus;
 use crate::catalog::glue::GlueCatalog;
 use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
 use crate::catalog::sqlite::SqliteCatalog;
-use crate::catalog::{Catalog, Database, Table, TableType, Workgroup};
+use crate::catalog::{Catalog, Database, Table, Workgroup};
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use crate::pgcatalog::{self, SessionView, SharedView};
+use crate::table::factories;
 use crate::table::store::{ByteCounter, StoreRegistry};
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
@@ -279,25 +280,22 @@ impl Shared {
 }
 
 /// Builds DataFusion tables for catalog entries (handed to the catalog
-/// adapter; it holds the engine's shared state).
+/// adapter): each from its kind's factory (`table::factories`), with the
+/// engine's shared state planning views.
 #[derive(Debug)]
 struct TableBuilder(Arc<Shared>);
 
 #[async_trait]
 impl TableFactory for TableBuilder {
     async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
-        match table.table_type {
-            TableType::ExternalTable if !table.partition_keys.is_empty() => Ok(Arc::new(
-                crate::table::partitioned::PartitionedTable::new(table.clone(), Arc::clone(&self.0.catalog))?,
-            )),
-            TableType::ExternalTable => Ok(Arc::new(crate::table::metered::MeteredTable::new(
-                crate::table::external_table(table, &SessionConfig::new())?,
-                format!("{}.{}", table.database_name, table.name),
-            ))),
-            TableType::VirtualView => self.0.view_provider(table, depth).await,
-            TableType::Iceberg => {
-                Err(Error::not_supported(format!("reading Iceberg table {}.{}", table.database_name, table.name)))
-            }
-        }
+        let context = factories::BuildContext { catalog: &self.0.catalog, views: self, depth };
+        factories::build(table, &context).await
+    }
+}
+
+#[async_trait]
+impl factories::ViewPlanner for TableBuilder {
+    async fn view(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
+        self.0.view_provider(table, depth).await
     }
 }

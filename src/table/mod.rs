@@ -23,6 +23,7 @@ pub mod crawl;
 pub mod dateformat;
 pub mod drift;
 pub mod estimate;
+pub mod factories;
 pub mod format;
 pub mod metered;
 pub mod named_errors;
