@@ -137,8 +137,8 @@ pub async fn workgroup_for(catalog: &dyn Catalog, user: &str, chosen: Option<&st
             catalog.get_user(user).await?.and_then(|u| u.workgroup).unwrap_or_else(|| Workgroup::PRIMARY.to_string())
         }
     };
-    let wg = super::workgroups::require(catalog, &name).await?;
-    if !wg.admits(user) && !super::users::is_admin(catalog, user, local).await? {
+    let wg = super::commands::require_workgroup(catalog, &name).await?;
+    if !wg.admits(user) && !super::commands::is_admin(catalog, user, local).await? {
         return Err(Error::new(
             SqlState::InsufficientPrivilege,
             format!("permission denied for workgroup {}: {user} was not granted its use", wg.name),
@@ -413,8 +413,8 @@ impl Drop for Recorded {
 impl QueryRun {
     /// A statement's result, recording the query's end: when its rows
     /// are all sent, or now for a result without rows or an error.
-    pub fn recording(self, result: Result<super::session::Output>) -> Result<super::session::Output> {
-        use super::session::Output;
+    pub fn recording(self, result: Result<super::output::Output>) -> Result<super::output::Output> {
+        use super::output::Output;
         match result {
             Ok(Output::Rows { schema, stream, tag }) => Ok(Output::Rows { schema, stream: self.record(stream), tag }),
             Ok(Output::Copy { schema, stream, format }) => {

@@ -5,8 +5,9 @@
 //! - [`session`]: per-connection state and statement execution.
 //! - [`statement`]: splitting scripts and classifying statements.
 //! - [`hive_ddl`]: the Athena/Hive DDL parser.
-//! - [`ddl`]: catalog statements (CREATE/DROP DATABASE, TABLE, VIEW).
-//! - [`show`]: SHOW, DESCRIBE and SHOW CREATE TABLE results.
+//! - `commands`: glaux's own statements, one family per module, each
+//!   statement a `Command` run against a narrow `Context`.
+//! - [`output`]: what a statement produces, and its command tag.
 //! - [`settings`]: SET, SHOW and RESET of session settings.
 //! - [`transaction`]: transaction blocks, savepoints, the failed state.
 //! - [`stream`]: wrappers of result streams.
@@ -20,11 +21,10 @@
 mod abandon;
 mod checked_arithmetic;
 mod colnames;
+pub(crate) mod commands;
 pub(crate) mod complexity;
-mod crawl;
 mod cursor;
 mod datetime_constants;
-pub mod ddl;
 mod decorrelate;
 mod expr_rules;
 mod functions;
@@ -33,13 +33,12 @@ pub mod hive_ddl;
 mod literals;
 mod metering;
 pub mod notices;
-mod partitions;
+pub mod output;
 pub mod refusals;
 mod reshape;
 mod rewrite;
 pub mod session;
 mod settings;
-pub mod show;
 mod single_value;
 mod sql_prepare;
 pub mod statement;
@@ -47,11 +46,10 @@ mod stream;
 mod table_functions;
 mod tokens;
 pub mod transaction;
-mod users;
-mod workgroups;
 mod writes;
 
-pub use session::{Output, Prepared, Session};
+pub use output::{Changed, Output, Tag};
+pub use session::{Prepared, Session};
 pub use statement::{split, SqlText};
 pub use transaction::TxStatus;
 

@@ -10,46 +10,26 @@
 
 mod variables;
 
+mod context;
+
 use super::colnames::ColumnNames;
 use super::cursor::Cursors;
+use super::output::{no_columns, Output};
 use super::statement::{self, SqlText, Statement};
 use super::transaction::{Transaction, TxStatus};
-use super::{ddl, show, Shared, DEFAULT_DATABASE};
+use super::{Shared, DEFAULT_DATABASE};
 use crate::error::{Error, Result, SqlState};
-use crate::pgcatalog::{self, snapshot as view, CursorInfo, SessionView, SharedView};
-use crate::pgtypes::copy::CopyFormat;
+use crate::pgcatalog::{self, snapshot as view, SessionView, SharedView};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
 use datafusion::execution::session_state::SessionState;
-use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::memory::MemoryStream;
 use datafusion::prelude::DataFrame;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::Statement as Ast;
 use std::sync::Arc;
-
-/// What a statement produced.
-pub enum Output {
-    /// Rows, streamed. `tag` is the command tag verb ("SELECT", "SHOW").
-    Rows { schema: SchemaRef, stream: SendableRecordBatchStream, tag: &'static str },
-    /// A command that returns no rows, with its command tag ("CREATE TABLE").
-    Done { tag: String },
-    /// COPY ... TO STDOUT: rows to send as COPY data in `format`.
-    Copy { schema: SchemaRef, stream: SendableRecordBatchStream, format: CopyFormat },
-}
-
-impl std::fmt::Debug for Output {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Output::Rows { schema, tag, .. } => write!(f, "Rows({tag}, {} columns)", schema.fields().len()),
-            Output::Done { tag } => write!(f, "Done({tag})"),
-            Output::Copy { format, .. } => write!(f, "Copy({:?})", format.kind),
-        }
-    }
-}
 
 /// A parsed (and, for queries, planned) statement with its parameter and
 /// result types: what the extended query protocol's Parse/Describe need.
@@ -187,28 +167,22 @@ impl Session {
 
     async fn prepare_unchecked(&mut self, sql: &SqlText) -> Result<Prepared> {
         let statement = statement::parse(sql)?;
-        self.transaction.check(&statement)?;
-        // The text that says whether the statement reads the system catalogs.
+        self.transaction.check(statement.ends_failed_block())?;
+        // The text that says whether the statement reads the system
+        // catalogs; EXECUTE is planned as the query it names.
         let (statement, text) = match statement {
             Statement::Execute { name, values } => {
                 let query = self.sql_prepared.execute(&name, &values)?;
                 let text = query.to_string();
-                (Statement::Query(Box::new(query)), std::borrow::Cow::Owned(text))
+                (Statement::Query(Box::new(query)), Some(text))
             }
-            Statement::Prepare { ref query, .. } => {
-                let text = query.to_string();
-                (statement, std::borrow::Cow::Owned(text))
+            Statement::Command(command) => {
+                let text = command.query_text();
+                (Statement::Command(command), text)
             }
-            other => (other, std::borrow::Cow::Borrowed(sql.text.as_str())),
+            other => (other, Some(sql.text.clone())),
         };
-        if matches!(
-            statement,
-            Statement::Query(_)
-                | Statement::Change(_)
-                | Statement::CopyTo { .. }
-                | Statement::Declare { .. }
-                | Statement::Prepare { .. }
-        ) {
+        if let Some(text) = text {
             self.refresh_snapshot(&text).await?;
         }
         let (plan, param_types, schema) = match &statement {
@@ -221,10 +195,10 @@ impl Session {
             Statement::Change(ast) => {
                 let plan = self.plan_change(ast).await?;
                 let types = param_types(&plan)?;
-                (Some(plan), types, show::result_schema(&statement))
+                (Some(plan), types, no_columns())
             }
-            Statement::Fetch { name, .. } => (None, Vec::new(), self.cursors.schema(name)?),
-            other => (None, Vec::new(), show::result_schema(other)),
+            Statement::Command(command) => (None, Vec::new(), command.schema(self)?),
+            Statement::Execute { .. } => return Err(Error::internal("EXECUTE left unresolved")),
         };
         let snapshot = view::read(&self.view).snapshot.clone();
         Ok(Prepared { sql: sql.clone(), statement, plan, param_types, schema, snapshot })
@@ -236,7 +210,12 @@ impl Session {
         if let Some(snapshot) = &prepared.snapshot {
             view::write(&self.view).snapshot = Some(Arc::clone(snapshot));
         }
-        if matches!(prepared.statement, Statement::Query(_) | Statement::Change(_) | Statement::CopyTo { .. }) {
+        let metered = match &prepared.statement {
+            Statement::Query(_) | Statement::Change(_) => true,
+            Statement::Command(command) => command.metered(),
+            Statement::Execute { .. } => false,
+        };
+        if metered {
             let by = super::metering::Submitter {
                 user: &self.user,
                 chosen: self.workgroup.as_deref(),
@@ -260,7 +239,7 @@ impl Session {
                 }
             }
         }
-        let result = match self.transaction.check(&prepared.statement) {
+        let result = match self.transaction.check(prepared.statement.ends_failed_block()) {
             Ok(()) => self.execute_unchecked(prepared, params).await,
             Err(e) => Err(e),
         };
@@ -332,7 +311,8 @@ impl Session {
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
             }
             (Statement::Change(_), Some(plan)) => Err(super::writes::refusal(plan)),
-            (statement, _) => self.run_command(statement).await,
+            (Statement::Command(command), _) => command.run(self).await,
+            _ => Err(Error::internal("a statement without its plan")),
         }
     }
 
@@ -428,131 +408,6 @@ impl Session {
         )
     }
 
-    async fn run_command(&mut self, statement: &Statement) -> Result<Output> {
-        let catalog = Arc::clone(&self.shared.catalog);
-        let done = |tag: &str| Ok(Output::Done { tag: tag.to_string() });
-        match statement {
-            Statement::Query(_) => Err(Error::internal("query without a plan")),
-            Statement::CreateDatabase(c) => {
-                ddl::create_database(catalog.as_ref(), c).await?;
-                done("CREATE DATABASE")
-            }
-            Statement::User(command) => {
-                done(super::users::run(catalog.as_ref(), command, &self.user, self.local).await?)
-            }
-            Statement::Workgroup(command) => {
-                super::workgroups::run(catalog.as_ref(), &self.shared.active, command, &self.user, self.local).await
-            }
-            Statement::Partitions(command) => super::partitions::run(self, command).await,
-            Statement::Crawl(crawl) => super::crawl::run(self, crawl).await,
-            Statement::DropDatabase { name, if_exists, cascade } => {
-                ddl::drop_database(catalog.as_ref(), name, *if_exists, *cascade).await?;
-                if *name == self.database {
-                    self.set_database(DEFAULT_DATABASE).await.ok();
-                }
-                done("DROP DATABASE")
-            }
-            Statement::CreateExternalTable(t) => {
-                ddl::create_external_table(self, t).await?;
-                done("CREATE TABLE")
-            }
-            Statement::DropTable { names, if_exists, view } => {
-                for name in names {
-                    let (db, table) = self.qualify(&statement::object_name_parts(name))?;
-                    ddl::drop_table(catalog.as_ref(), &db, &table, *if_exists, *view).await?;
-                }
-                done(if *view { "DROP VIEW" } else { "DROP TABLE" })
-            }
-            Statement::CreateView { name, or_replace, query, sql } => {
-                let (db, view) = self.qualify(&statement::object_name_parts(name))?;
-                let plan = self.plan_query(&Ast::Query(query.clone())).await?;
-                ddl::create_view(catalog.as_ref(), &db, &view, sql, &plan, *or_replace).await?;
-                done("CREATE VIEW")
-            }
-            Statement::Use { database } => {
-                self.set_variable("search_path", database).await?;
-                done("SET")
-            }
-            Statement::SetVariable { name, value } => {
-                self.set_variable(name, value).await?;
-                done("SET")
-            }
-            Statement::ResetVariable { name, tag } => {
-                self.reset_variables(name.as_deref()).await?;
-                done(tag)
-            }
-            Statement::Discard { all } => {
-                if *all {
-                    self.reset_variables(None).await?;
-                    self.cursors.close(None)?;
-                    self.show_cursors();
-                    self.sql_prepared.deallocate(None)?;
-                }
-                done("DISCARD ALL")
-            }
-            Statement::CopyTo { query, format } => {
-                let ast = Ast::Query(query.clone());
-                let plan = self.plan_query(&ast).await?;
-                let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan), self.preflight());
-                Ok(Output::Copy { schema, stream, format: format.clone() })
-            }
-            Statement::Transaction(command) => {
-                let tag = self.transaction.apply(command)?;
-                if !self.transaction.is_open() {
-                    self.cursors.end_transaction();
-                    self.show_cursors();
-                }
-                done(tag)
-            }
-            Statement::Declare { name, query, hold } => {
-                if !*hold && !self.transaction.is_open() {
-                    return Err(Error::new(
-                        SqlState::InvalidTransactionState,
-                        "DECLARE CURSOR can only be used in transaction blocks (or declare it WITH HOLD)",
-                    ));
-                }
-                let ast = Ast::Query(query.clone());
-                let plan = self.plan_query(&ast).await?;
-                let schema = client_names(plan.schema().as_arrow(), ColumnNames::of(&ast).as_ref());
-                let stream = super::stream::execute_apart(DataFrame::new(self.running_state(), plan), None);
-                let info = CursorInfo {
-                    name: name.clone(),
-                    statement: format!("DECLARE {name} CURSOR{} FOR {query}", if *hold { " WITH HOLD" } else { "" }),
-                    holdable: *hold,
-                    created: chrono::Utc::now().timestamp_micros(),
-                };
-                self.cursors.declare(info, schema, stream)?;
-                self.show_cursors();
-                done("DECLARE CURSOR")
-            }
-            Statement::Fetch { name, count } => {
-                let schema = self.cursors.schema(name)?;
-                let batches = self.cursors.fetch(name, *count).await?;
-                let stream = MemoryStream::try_new(batches, Arc::clone(&schema), None)?;
-                Ok(Output::Rows { schema, stream: Box::pin(stream), tag: "FETCH" })
-            }
-            Statement::Prepare { name, types, query } => {
-                let probe = self.sql_prepared.prepare(name, types, query)?;
-                if let Err(e) = self.plan_query(&probe).await {
-                    self.sql_prepared.forget(name);
-                    return Err(e);
-                }
-                done("PREPARE")
-            }
-            Statement::Deallocate { name } => {
-                self.sql_prepared.deallocate(name.as_deref())?;
-                done(if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" })
-            }
-            Statement::Close { name } => {
-                self.cursors.close(name.as_deref())?;
-                self.show_cursors();
-                done(if name.is_some() { "CLOSE CURSOR" } else { "CLOSE CURSOR ALL" })
-            }
-            other => show::run(self, catalog.as_ref(), other).await,
-        }
-    }
-
     /// The result columns of SQL cursor `name`, if it is open.
     pub fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
         self.cursors.schema(name).ok()
@@ -609,14 +464,6 @@ impl Session {
                 None,
             )),
         }
-    }
-
-    pub(crate) fn catalog(&self) -> &dyn crate::catalog::Catalog {
-        self.shared.catalog.as_ref()
-    }
-
-    pub(crate) fn state(&self) -> &SessionState {
-        &self.state
     }
 }
 
@@ -720,9 +567,4 @@ fn renamed<'a>(schema: &Schema, name: impl Fn(usize) -> Option<&'a str>) -> Sche
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
-}
-
-/// An empty schema, for commands.
-pub(crate) fn no_columns() -> SchemaRef {
-    Arc::new(Schema::empty())
 }

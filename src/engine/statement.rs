@@ -1,22 +1,21 @@
-//! Statements: splitting a script, and classifying each statement as a
-//! query (planned by DataFusion) or a glaux command (catalog DDL, SHOW,
-//! DESCRIBE, session settings).
+//! Statements: splitting a script, and parsing each statement into a
+//! query or data-changing statement (planned by DataFusion) or one of
+//! glaux's own commands (`engine/commands/`, which say which statements
+//! are theirs).
 //!
 //! Queries and most commands are parsed by sqlparser's PostgreSQL dialect;
-//! Athena's Hive DDL (`CREATE EXTERNAL TABLE`, `CREATE DATABASE ... COMMENT`)
-//! has its own parser in [`super::hive_ddl`], because sqlparser does not
-//! accept all of it (struct/map types, table COMMENT, STORED AS JSON).
-//! Parse errors carry a 1-based character position into the whole script.
+//! the statements sqlparser does not accept (Athena's Hive DDL, glaux's
+//! partition, crawl, user and workgroup statements) are parsed by their
+//! command family. Parse errors carry a 1-based character position into
+//! the whole script.
 
-use super::hive_ddl;
+use super::commands::{self, Command};
 use crate::error::{Error, Result, SqlState};
-use crate::pgtypes::copy::{CopyFormat, CopyKind};
-use datafusion::sql::sqlparser::ast::{
-    self, ObjectName, ObjectType, ShowCreateObject, ShowStatementFilter, ShowStatementFilterPosition, Statement as Ast,
-};
+use datafusion::sql::sqlparser::ast::{self, ObjectName, Statement as Ast};
 use datafusion::sql::sqlparser::dialect::{GenericDialect, PostgreSqlDialect};
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
+use std::sync::Arc;
 
 /// One statement of a script: its text and where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +164,7 @@ fn parse_location(message: &str) -> Option<Location> {
     Some(Location { line: line.trim().parse().ok()?, column: col.trim().parse().ok()? })
 }
 
-/// A classified statement.
+/// A parsed statement.
 #[derive(Debug, Clone)]
 pub enum Statement {
     /// Planned and run by DataFusion: SELECT, WITH, VALUES, EXPLAIN ...
@@ -173,133 +172,22 @@ pub enum Statement {
     /// INSERT, UPDATE, DELETE: planned by DataFusion against the target
     /// table, run on the query path (`engine/writes.rs`).
     Change(Box<Ast>),
-    CreateDatabase(hive_ddl::CreateDatabase),
-    /// CREATE / ALTER / DROP USER.
-    User(super::users::UserCommand),
-    /// ALTER TABLE ADD/DROP PARTITION, SHOW PARTITIONS, MSCK REPAIR TABLE.
-    Partitions(super::partitions::PartitionCommand),
-    /// CRAWL 'location' [INTO database].
-    Crawl(super::crawl::Crawl),
-    /// CREATE/ALTER/DROP/SHOW/DESCRIBE WORKGROUP, GRANT/REVOKE USAGE.
-    Workgroup(super::workgroups::WorkgroupCommand),
-    DropDatabase {
-        name: String,
-        if_exists: bool,
-        cascade: bool,
-    },
-    ShowDatabases {
-        like: Option<String>,
-    },
-    ShowTables {
-        database: Option<String>,
-        like: Option<String>,
-    },
-    Describe {
-        table: ObjectName,
-    },
-    ShowCreateTable {
-        table: ObjectName,
-    },
-    CreateExternalTable(Box<hive_ddl::CreateExternalTable>),
-    DropTable {
-        names: Vec<ObjectName>,
-        if_exists: bool,
-        view: bool,
-    },
-    CreateView {
-        name: ObjectName,
-        or_replace: bool,
-        query: Box<ast::Query>,
-        sql: String,
-    },
-    Use {
-        database: String,
-    },
-    SetVariable {
-        name: String,
-        value: String,
-    },
-    /// RESET name; `None` is RESET ALL. `tag`: RESET, or SET for
-    /// `SET name TO DEFAULT`.
-    ResetVariable {
-        name: Option<String>,
-        tag: &'static str,
-    },
-    /// SHOW name; `all` is SHOW ALL.
-    ShowVariable {
-        name: String,
-    },
-    /// DISCARD ALL (and PLANS, SEQUENCES, TEMP: nothing to discard).
-    Discard {
-        all: bool,
-    },
-    Transaction(TxCommand),
-    /// COPY (query) TO STDOUT / COPY table [(columns)] TO STDOUT.
-    CopyTo {
-        query: Box<ast::Query>,
-        format: CopyFormat,
-    },
-    /// DECLARE name CURSOR [WITH HOLD] FOR query.
-    Declare {
-        name: String,
-        query: Box<ast::Query>,
-        hold: bool,
-    },
-    /// FETCH [FORWARD] [n | ALL | NEXT] FROM name; `None` is ALL.
-    Fetch {
-        name: String,
-        count: Option<usize>,
-    },
-    /// CLOSE name; `None` is CLOSE ALL.
-    Close {
-        name: Option<String>,
-    },
-    /// PREPARE name [(types)] AS query.
-    Prepare {
-        name: String,
-        types: Vec<ast::DataType>,
-        query: Box<Ast>,
-    },
-    /// EXECUTE name [(values)]; planned as the stored query.
-    Execute {
-        name: String,
-        values: Vec<ast::Expr>,
-    },
-    /// DEALLOCATE name; `None` is DEALLOCATE ALL.
-    Deallocate {
-        name: Option<String>,
-    },
-}
-
-/// A transaction control statement.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TxCommand {
-    Begin,
-    Commit,
-    Rollback,
-    Savepoint(String),
-    Release(String),
-    RollbackTo(String),
+    /// EXECUTE name [(values)]: the query PREPARE stored, planned when
+    /// it runs.
+    Execute { name: String, values: Vec<ast::Expr> },
+    /// One of glaux's own statements (`engine/commands/`).
+    Command(Arc<dyn Command>),
 }
 
 impl Statement {
-    /// Whether this statement returns rows (and so has a row description).
-    pub fn returns_rows(&self) -> bool {
-        matches!(
-            self,
-            Statement::Query(_)
-                | Statement::ShowDatabases { .. }
-                | Statement::ShowTables { .. }
-                | Statement::Describe { .. }
-                | Statement::ShowCreateTable { .. }
-                | Statement::ShowVariable { .. }
-                | Statement::Fetch { .. }
-        )
+    /// Whether it may run in a failed transaction block.
+    pub fn ends_failed_block(&self) -> bool {
+        matches!(self, Statement::Command(c) if c.ends_failed_block())
     }
 }
 
 /// First words of a statement, upper-cased (for routing).
-fn leading_words(text: &str, n: usize) -> Vec<String> {
+pub(crate) fn leading_words(text: &str, n: usize) -> Vec<String> {
     let tokens = Tokenizer::new(&GenericDialect {}, text).tokenize().unwrap_or_default();
     tokens
         .into_iter()
@@ -312,23 +200,14 @@ fn leading_words(text: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Parse one statement.
+/// Parse one statement: glaux's own syntax by its leading words, the rest
+/// by sqlparser's PostgreSQL dialect.
 pub fn parse(stmt: &SqlText) -> Result<Statement> {
     super::complexity::check(&stmt.shape)?;
     let words = leading_words(&stmt.text, 4);
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
-    match w.as_slice() {
-        ["CREATE", "EXTERNAL", ..] | ["CREATE", "TABLE", ..] | ["CREATE", "OR", "REPLACE", "EXTERNAL"] => {
-            return hive_ddl::parse_create_table(stmt).map(|t| Statement::CreateExternalTable(Box::new(t)));
-        }
-        ["CREATE", "DATABASE" | "SCHEMA", ..] => {
-            return hive_ddl::parse_create_database(stmt).map(Statement::CreateDatabase);
-        }
-        ["CREATE" | "ALTER" | "DROP", "USER" | "ROLE", ..] => return super::users::parse(stmt),
-        w if super::partitions::is_partition_statement(w) => return super::partitions::parse(stmt),
-        ["CRAWL", ..] => return super::crawl::parse(stmt),
-        w if super::workgroups::is_workgroup_statement(w) => return super::workgroups::parse(stmt),
-        _ => {}
+    if let Some(command) = commands::parse_own_syntax(&w, stmt) {
+        return Ok(Statement::Command(Arc::from(command?)));
     }
     let mut statements = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(&stmt.text)
@@ -338,294 +217,24 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
         1 => statements.remove(0),
         _ => return Err(Error::internal("statement splitting left more than one statement")),
     };
-    classify(stmt, ast)
-}
-
-fn like_filter(filter: Option<ShowStatementFilterPosition>) -> Result<Option<String>> {
-    match filter {
-        None => Ok(None),
-        Some(ShowStatementFilterPosition::Suffix(f) | ShowStatementFilterPosition::Infix(f)) => match f {
-            ShowStatementFilter::Like(p) | ShowStatementFilter::ILike(p) | ShowStatementFilter::NoKeyword(p) => {
-                Ok(Some(p))
-            }
-            ShowStatementFilter::Where(_) => Err(Error::not_supported("SHOW ... WHERE")),
-        },
-    }
-}
-
-fn classify(stmt: &SqlText, ast: Ast) -> Result<Statement> {
     Ok(match ast {
         Ast::Query(_) | Ast::Explain { .. } => Statement::Query(Box::new(ast)),
         Ast::Insert(_) | Ast::Update(_) | Ast::Delete(_) => Statement::Change(Box::new(ast)),
-        Ast::ShowDatabases { show_options, .. } | Ast::ShowSchemas { show_options, .. } => {
-            Statement::ShowDatabases { like: like_filter(show_options.filter_position)? }
-        }
-        Ast::ShowTables { show_options, .. } => Statement::ShowTables {
-            database: show_options.show_in.and_then(|i| i.parent_name).map(|n| object_name_string(&n)),
-            like: like_filter(show_options.filter_position)?,
-        },
-        Ast::ExplainTable { table_name, .. } => Statement::Describe { table: table_name },
-        Ast::ShowCreate { obj_type: ShowCreateObject::Table | ShowCreateObject::View, obj_name } => {
-            Statement::ShowCreateTable { table: obj_name }
-        }
-        Ast::Drop { object_type, if_exists, names, cascade, .. } => match object_type {
-            ObjectType::Table => Statement::DropTable { names, if_exists, view: false },
-            ObjectType::View => Statement::DropTable { names, if_exists, view: true },
-            ObjectType::Schema | ObjectType::Database => {
-                if names.len() != 1 {
-                    return Err(Error::not_supported("dropping several databases in one statement"));
-                }
-                Statement::DropDatabase { name: object_name_string(&names[0]), if_exists, cascade }
-            }
-            other => return Err(Error::not_supported(format!("DROP {other}"))),
-        },
-        Ast::CreateView(view) => {
-            if view.materialized {
-                return Err(Error::not_supported("CREATE MATERIALIZED VIEW"));
-            }
-            if !view.columns.is_empty() {
-                return Err(Error::not_supported("a column list in CREATE VIEW (alias the columns in the query)"));
-            }
-            let sql = view.query.to_string();
-            Statement::CreateView { name: view.name, or_replace: view.or_replace, query: view.query, sql }
-        }
-        Ast::Use(u) => match u {
-            ast::Use::Object(name) | ast::Use::Schema(name) | ast::Use::Database(name) => {
-                Statement::Use { database: object_name_string(&name) }
-            }
-            other => return Err(Error::not_supported(format!("{other}"))),
-        },
-        Ast::Set(set) => set_statement(set)?,
-        Ast::ShowVariable { variable } => Statement::ShowVariable { name: shown_variable(&variable) },
-        Ast::StartTransaction { .. } => Statement::Transaction(TxCommand::Begin),
-        Ast::Commit { .. } => Statement::Transaction(TxCommand::Commit),
-        Ast::Rollback { savepoint: None, .. } => Statement::Transaction(TxCommand::Rollback),
-        Ast::Rollback { savepoint: Some(name), .. } => Statement::Transaction(TxCommand::RollbackTo(name.value)),
-        Ast::Savepoint { name } => Statement::Transaction(TxCommand::Savepoint(name.value)),
-        Ast::ReleaseSavepoint { name } => Statement::Transaction(TxCommand::Release(name.value)),
-        Ast::Reset(reset) => Statement::ResetVariable {
-            name: match reset.reset {
-                ast::Reset::ALL => None,
-                ast::Reset::ConfigurationParameter(name) => Some(object_name_string(&name)),
-            },
-            tag: "RESET",
-        },
-        Ast::Copy { source, to, target, options, legacy_options, .. } => {
-            copy_statement(source, to, target, options, legacy_options)?
-        }
-        Ast::Prepare { name, data_types, statement } => {
-            if !matches!(statement.as_ref(), Ast::Query(_)) {
-                return Err(Error::not_supported("PREPARE of anything but a query"));
-            }
-            Statement::Prepare { name: ident_name(&name), types: data_types, query: statement }
-        }
         Ast::Execute { name, parameters, immediate: false, .. } => {
             Statement::Execute { name: super::sql_prepare::execute_name(&name)?, values: parameters }
         }
-        Ast::Deallocate { name, .. } => Statement::Deallocate {
-            name: (name.quote_style.is_some() || !name.value.eq_ignore_ascii_case("all")).then(|| ident_name(&name)),
-        },
-        Ast::Declare { mut stmts } if stmts.len() == 1 => {
-            let d = stmts.remove(0);
-            let (Some(query), [name]) = (d.for_query, d.names.as_slice()) else {
-                return Err(Error::not_supported("DECLARE without a cursor query"));
-            };
-            if d.scroll == Some(true) {
-                return Err(Error::not_supported("SCROLL cursors (glaux cursors only move forward)"));
+        ast => match commands::claim(ast)? {
+            Some(command) => Statement::Command(Arc::from(command)),
+            None => {
+                let kind = stmt.text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase();
+                return Err(Error::not_supported(kind));
             }
-            Statement::Declare { name: ident_name(name), query, hold: d.hold == Some(true) }
-        }
-        Ast::Fetch { name, direction, .. } => {
-            let number = |v: &ast::Value| match v {
-                ast::Value::Number(n, _) => {
-                    n.parse::<usize>().map_err(|_| Error::syntax(format!("bad FETCH count {n}"), None))
-                }
-                other => Err(Error::syntax(format!("bad FETCH count {other}"), None)),
-            };
-            let count = match direction {
-                ast::FetchDirection::Count { limit } | ast::FetchDirection::Forward { limit: Some(limit) } => {
-                    Some(number(&limit)?)
-                }
-                ast::FetchDirection::Next | ast::FetchDirection::Forward { limit: None } => Some(1),
-                ast::FetchDirection::All | ast::FetchDirection::ForwardAll => None,
-                other => return Err(Error::not_supported(format!("FETCH {other} (glaux cursors only move forward)"))),
-            };
-            Statement::Fetch { name: ident_name(&name), count }
-        }
-        Ast::Close { cursor } => Statement::Close {
-            name: match cursor {
-                ast::CloseCursor::All => None,
-                ast::CloseCursor::Specific { name } => Some(ident_name(&name)),
-            },
         },
-        Ast::Discard { object_type } => Statement::Discard { all: object_type == ast::DiscardObject::ALL },
-        _ => {
-            let kind = stmt.text.split_whitespace().take(2).collect::<Vec<_>>().join(" ").to_uppercase();
-            return Err(Error::not_supported(kind));
-        }
     })
 }
 
-/// COPY ... TO STDOUT with its format options. glaux tables are read-only
-/// and the server writes no files, so COPY FROM and COPY TO a file are
-/// refused.
-fn copy_statement(
-    source: ast::CopySource,
-    to: bool,
-    target: ast::CopyTarget,
-    options: Vec<ast::CopyOption>,
-    legacy: Vec<ast::CopyLegacyOption>,
-) -> Result<Statement> {
-    if !to {
-        return Err(Error::not_supported(
-            "COPY ... FROM (glaux tables are read-only; create an external table over the file instead)",
-        ));
-    }
-    if target != ast::CopyTarget::Stdout {
-        return Err(Error::not_supported(
-            "COPY to a server file or program (use COPY ... TO STDOUT, or psql's \\copy)",
-        ));
-    }
-    let query = match source {
-        ast::CopySource::Query(q) => q,
-        ast::CopySource::Table { table_name, columns } => {
-            let list = if columns.is_empty() {
-                "*".to_string()
-            } else {
-                columns.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            };
-            let sql = format!("SELECT {list} FROM {table_name}");
-            match Parser::new(&PostgreSqlDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_query()) {
-                Ok(q) => q,
-                Err(e) => return Err(Error::syntax(format!("syntax error in COPY: {e}"), None)),
-            }
-        }
-    };
-    let mut kind = CopyKind::Text;
-    for option in &options {
-        if let ast::CopyOption::Format(f) = option {
-            kind = match f.value.to_ascii_lowercase().as_str() {
-                "text" => CopyKind::Text,
-                "csv" => CopyKind::Csv,
-                "binary" => CopyKind::Binary,
-                other => {
-                    return Err(Error::new(
-                        SqlState::InvalidParameterValue,
-                        format!("COPY format \"{other}\" not recognized"),
-                    ))
-                }
-            };
-        }
-    }
-    for option in &legacy {
-        match option {
-            ast::CopyLegacyOption::Binary => kind = CopyKind::Binary,
-            ast::CopyLegacyOption::Csv(_) => kind = CopyKind::Csv,
-            _ => {}
-        }
-    }
-    let mut format = CopyFormat::new(kind);
-    for option in options {
-        match option {
-            ast::CopyOption::Format(_) => {}
-            ast::CopyOption::Header(h) => format.header = h,
-            ast::CopyOption::Delimiter(d) => format.delimiter = d,
-            ast::CopyOption::Null(n) => format.null = n,
-            ast::CopyOption::Quote(q) => format.quote = q,
-            ast::CopyOption::Escape(e) => format.escape = e,
-            ast::CopyOption::Encoding(e) if e.eq_ignore_ascii_case("utf8") || e.eq_ignore_ascii_case("utf-8") => {}
-            other => return Err(Error::not_supported(format!("COPY option {other}"))),
-        }
-    }
-    for option in legacy {
-        match option {
-            ast::CopyLegacyOption::Delimiter(d) => format.delimiter = d,
-            ast::CopyLegacyOption::Null(n) => format.null = n,
-            ast::CopyLegacyOption::Csv(csv) => {
-                for o in csv {
-                    match o {
-                        ast::CopyLegacyCsvOption::Header => format.header = true,
-                        ast::CopyLegacyCsvOption::Quote(q) => format.quote = q,
-                        ast::CopyLegacyCsvOption::Escape(e) => format.escape = e,
-                        other => return Err(Error::not_supported(format!("COPY option {other}"))),
-                    }
-                }
-            }
-            ast::CopyLegacyOption::Binary => {}
-            other => return Err(Error::not_supported(format!("COPY option {other}"))),
-        }
-    }
-    if format.header && kind == CopyKind::Binary {
-        return Err(Error::not_supported("COPY HEADER in binary format"));
-    }
-    Ok(Statement::CopyTo { query, format })
-}
-
-fn set_statement(set: ast::Set) -> Result<Statement> {
-    match set {
-        ast::Set::SingleAssignment { variable, values, .. } => {
-            let name = object_name_string(&variable);
-            // `SET name TO DEFAULT` is RESET name, as in PostgreSQL.
-            if let [ast::Expr::Identifier(word)] = values.as_slice() {
-                if word.quote_style.is_none() && word.value.eq_ignore_ascii_case("default") {
-                    return Ok(Statement::ResetVariable { name: Some(name), tag: "SET" });
-                }
-            }
-            let value = values
-                .iter()
-                .map(|v| match v {
-                    ast::Expr::Value(v) => match &v.value {
-                        ast::Value::SingleQuotedString(s) => s.clone(),
-                        other => other.to_string(),
-                    },
-                    ast::Expr::Identifier(i) => i.value.clone(),
-                    other => other.to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            Ok(Statement::SetVariable { name, value })
-        }
-        // SET [SESSION CHARACTERISTICS AS] TRANSACTION ISOLATION LEVEL ...:
-        // glaux reads consistent snapshots, so every level is accepted and
-        // reported back as set.
-        ast::Set::SetTransaction { modes, session, .. } => {
-            let prefix = if session { "default_" } else { "" };
-            let mut set = Vec::new();
-            for mode in modes {
-                let (name, value) = match mode {
-                    ast::TransactionMode::IsolationLevel(level) => {
-                        ("transaction_isolation", level.to_string().to_ascii_lowercase())
-                    }
-                    ast::TransactionMode::AccessMode(access) => (
-                        "transaction_read_only",
-                        if access == ast::TransactionAccessMode::ReadOnly { "on" } else { "off" }.to_string(),
-                    ),
-                };
-                set.push(Statement::SetVariable { name: format!("{prefix}{name}"), value });
-            }
-            match set.len() {
-                1 => Ok(set.remove(0)),
-                _ => {
-                    Ok(Statement::SetVariable { name: "transaction_isolation".into(), value: "read committed".into() })
-                }
-            }
-        }
-        ast::Set::SetTimeZone { value, .. } => Ok(Statement::SetVariable {
-            name: "timezone".into(),
-            value: match value {
-                ast::Expr::Value(v) => match &v.value {
-                    ast::Value::SingleQuotedString(s) => s.clone(),
-                    other => other.to_string(),
-                },
-                other => other.to_string(),
-            },
-        }),
-        other => Err(Error::not_supported(format!("{other}"))),
-    }
-}
-
 /// An identifier, lower-cased unless quoted.
-fn ident_name(ident: &ast::Ident) -> String {
+pub(crate) fn ident_name(ident: &ast::Ident) -> String {
     match ident.quote_style {
         Some(_) => ident.value.clone(),
         None => ident.value.to_ascii_lowercase(),
@@ -647,18 +256,4 @@ pub fn object_name_parts(name: &ObjectName) -> Vec<String> {
             None => part.to_string(),
         })
         .collect()
-}
-
-/// The setting SHOW names. The parser gives its words apart: `SHOW
-/// transaction isolation level` and `SHOW glaux.workgroup` both arrive as
-/// several identifiers, so the names PostgreSQL spells with spaces are
-/// matched, and the rest are dotted (custom) names.
-fn shown_variable(words: &[datafusion::sql::sqlparser::ast::Ident]) -> String {
-    let words: Vec<String> = words.iter().map(|i| i.value.to_ascii_lowercase()).collect();
-    let spaced = words.join(" ");
-    match spaced.as_str() {
-        "transaction isolation level" | "session authorization" => spaced,
-        "time zone" => "timezone".into(),
-        _ => words.join("."),
-    }
 }

@@ -4,10 +4,29 @@
 //! nothing but this state; clients (psql, JDBC with autocommit off,
 //! psycopg) rely on its error codes and on ReadyForQuery's status.
 
-use super::statement::{Statement, TxCommand};
+use super::output::Tag;
 use crate::error::{Error, Result, SqlState};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// A transaction control statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TxCommand {
+    Begin,
+    Commit,
+    Rollback,
+    Savepoint(String),
+    Release(String),
+    RollbackTo(String),
+}
+
+impl TxCommand {
+    /// Whether it may run in a failed block: it ends the block or rolls
+    /// back to a savepoint.
+    pub fn ends_failed_block(&self) -> bool {
+        matches!(self, TxCommand::Commit | TxCommand::Rollback | TxCommand::RollbackTo(_))
+    }
+}
 
 /// The transaction status ReadyForQuery reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,55 +70,54 @@ impl Transaction {
         }
     }
 
-    /// Refuse what a failed block does not allow (everything but ending
-    /// it or rolling back to a savepoint).
-    pub fn check(&self, statement: &Statement) -> Result<()> {
-        if self.status() != TxStatus::Failed {
+    /// Refuse what a failed block does not allow: every statement but
+    /// one that `ends_failed_block` (ending it or rolling back to a
+    /// savepoint).
+    pub fn check(&self, ends_failed_block: bool) -> Result<()> {
+        if self.status() != TxStatus::Failed || ends_failed_block {
             return Ok(());
         }
-        match statement {
-            Statement::Transaction(TxCommand::Commit | TxCommand::Rollback | TxCommand::RollbackTo(_)) => Ok(()),
-            _ => Err(Error::new(
-                SqlState::InFailedTransaction,
-                "current transaction is aborted, commands ignored until end of transaction block",
-            )),
-        }
+        Err(Error::new(
+            SqlState::InFailedTransaction,
+            "current transaction is aborted, commands ignored until end of transaction block",
+        ))
     }
 
     /// Apply a transaction command; returns its command tag.
-    pub fn apply(&mut self, command: &TxCommand) -> Result<&'static str> {
+    pub fn apply(&mut self, command: &TxCommand) -> Result<Tag> {
         match command {
             TxCommand::Begin => {
                 // PostgreSQL warns and carries on when a block is open.
                 self.open = true;
-                Ok("BEGIN")
+                Ok(Tag::Begin)
             }
             TxCommand::Commit => {
                 let failed = self.status() == TxStatus::Failed;
                 self.end();
-                Ok(if failed { "ROLLBACK" } else { "COMMIT" })
+                Ok(Tag::End(if failed { "ROLLBACK" } else { "COMMIT" }))
             }
             TxCommand::Rollback => {
                 self.end();
-                Ok("ROLLBACK")
+                Ok(Tag::End("ROLLBACK"))
             }
             TxCommand::Savepoint(name) => {
                 self.require_block("SAVEPOINT")?;
                 self.savepoints.push(name.clone());
-                Ok("SAVEPOINT")
+                Ok(Tag::Done("SAVEPOINT"))
             }
             TxCommand::Release(name) => {
                 self.require_block("RELEASE SAVEPOINT")?;
                 let at = self.find(name)?;
                 self.savepoints.truncate(at);
-                Ok("RELEASE")
+                Ok(Tag::Done("RELEASE"))
             }
             TxCommand::RollbackTo(name) => {
                 self.require_block("ROLLBACK TO SAVEPOINT")?;
                 let at = self.find(name)?;
                 self.savepoints.truncate(at + 1);
                 self.failed.store(false, Ordering::Relaxed);
-                Ok("ROLLBACK")
+                // The block goes on: not an end.
+                Ok(Tag::Done("ROLLBACK"))
             }
         }
     }

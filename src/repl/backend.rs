@@ -134,7 +134,7 @@ async fn collect(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ResultSet> {
     match output {
-        Output::Done { tag } => Ok(ResultSet { tag: Some(tag), ..Default::default() }),
+        Output::Done { tag } => Ok(ResultSet { tag: Some(tag.to_string()), ..Default::default() }),
         Output::Copy { schema, mut stream, format } => {
             let encoder = pgtypes::copy::CopyEncoder::new(&schema, format);
             let mut data = Vec::new();

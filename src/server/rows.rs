@@ -3,7 +3,7 @@
 //! the query runs), and glaux errors become ErrorResponses with their
 //! SQLSTATE, position and hint.
 
-use crate::engine::Output;
+use crate::engine::{self, Output};
 use crate::error::{Error, SqlState};
 use crate::pgtypes;
 use crate::pgtypes::copy::{CopyEncoder, CopyFormat};
@@ -38,11 +38,14 @@ pub fn cancelled() -> Error {
 /// The protocol response for a statement's output.
 pub fn response(output: Output, format: &Format, cancel: CancellationToken) -> PgWireResult<Response> {
     match output {
-        Output::Done { tag } => Ok(match tag.as_str() {
-            "BEGIN" => Response::TransactionStart(Tag::new(&tag)),
-            "COMMIT" | "ROLLBACK" => Response::TransactionEnd(Tag::new(&tag)),
-            _ => Response::Execution(Tag::new(&tag)),
-        }),
+        Output::Done { tag } => {
+            let text = Tag::new(&tag.to_string());
+            Ok(match tag {
+                engine::Tag::Begin => Response::TransactionStart(text),
+                engine::Tag::End(_) => Response::TransactionEnd(text),
+                engine::Tag::Done(_) | engine::Tag::Changed { .. } => Response::Execution(text),
+            })
+        }
         Output::Rows { schema, stream, tag } => {
             let encoding = pgtypes::WireEncoding::new(&schema, format).map_err(|e| user_error(&e))?;
             let fields = Arc::clone(&encoding.fields);

@@ -2,7 +2,7 @@
 //! describe each as a table would be (format, Hive partition keys, columns
 //! merged across partitions, each partition's own columns), as a Glue
 //! crawler does. Writing the result to the catalog is the engine's
-//! (`engine/crawl.rs`).
+//! (`engine/commands/crawl.rs`).
 //!
 //! Layout rules:
 //! - files directly under the location, or under `k=v/` folders there, are

@@ -12,7 +12,7 @@
 //! - [`limits`]: the limits a session sets for itself, against its
 //!   workgroup's.
 //!
-//! The workgroup statements are `engine/workgroups.rs`.
+//! The workgroup statements are `engine/commands/workgroups.rs`.
 //!
 //! Must not depend on `server` or `repl`.
 

@@ -459,3 +459,18 @@ async fn an_idle_session_past_its_timeout_is_closed_57p05() {
     assert!(closed(&mut socket).await);
     still_serving(&server).await;
 }
+
+/// Command tags are typed; each reads as PostgreSQL writes it, with the
+/// row counts PostgreSQL gives data-changing statements.
+#[test]
+fn command_tags_read_as_postgresql_writes_them() {
+    use glaux::engine::{Changed, Tag};
+    assert_eq!(Tag::Done("CREATE TABLE").to_string(), "CREATE TABLE");
+    assert_eq!(Tag::Begin.to_string(), "BEGIN");
+    assert_eq!(Tag::End("ROLLBACK").to_string(), "ROLLBACK");
+    assert_eq!(Tag::Changed { verb: Changed::Insert, rows: 3 }.to_string(), "INSERT 0 3");
+    assert_eq!(Tag::Changed { verb: Changed::Delete, rows: 0 }.to_string(), "DELETE 0");
+    assert_eq!(Tag::Changed { verb: Changed::Update, rows: 7 }.to_string(), "UPDATE 7");
+    assert_eq!(Tag::Changed { verb: Changed::Merge, rows: 2 }.to_string(), "MERGE 2");
+    assert_eq!(Tag::Changed { verb: Changed::CreateTableAs, rows: 5 }.to_string(), "SELECT 5");
+}

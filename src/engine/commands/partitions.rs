@@ -15,11 +15,12 @@
 //!
 //! Each statement is one catalog call, so it happens whole or not at all.
 
-use super::session::{Output, Session};
-use super::statement::{SqlText, Statement};
-use super::tokens::Words;
+use super::{Command, Context, Family};
 use crate::catalog::types::hive_to_arrow;
 use crate::catalog::{model::now, Catalog, KeyCondition, KeyTest, Partition, StorageDescriptor, Table};
+use crate::engine::output::{text_rows, Output};
+use crate::engine::statement::SqlText;
+use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
 use crate::table::partitioned::{self, partition_values};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -39,8 +40,21 @@ pub enum PartitionCommand {
     Versions { table: Vec<String> },
 }
 
+pub(super) const FAMILY: Family = Family { own_syntax: Some((is_partition_statement, parse)), from_ast: None };
+
+#[async_trait::async_trait]
+impl Command for PartitionCommand {
+    fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
+        Ok(result_schema(self))
+    }
+
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        run(cx, self).await
+    }
+}
+
 /// Whether a statement's first words make it a partition statement.
-pub fn is_partition_statement(words: &[&str]) -> bool {
+fn is_partition_statement(words: &[&str]) -> bool {
     matches!(
         words,
         ["ALTER", "TABLE", ..]
@@ -50,7 +64,7 @@ pub fn is_partition_statement(words: &[&str]) -> bool {
     )
 }
 
-pub fn parse(stmt: &SqlText) -> Result<Statement> {
+fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
     let mut w = Words::new(&stmt.text)?;
     let command = match w.keyword()?.as_str() {
         "SHOW" if w.peek_keyword("TABLE") => {
@@ -137,7 +151,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
     if !w.done() {
         return Err(Error::syntax("unexpected text after the statement", None));
     }
-    Ok(Statement::Partitions(command))
+    Ok(Box::new(command))
 }
 
 /// `(k = 'v', ...)`
@@ -157,7 +171,7 @@ fn spec(w: &mut Words) -> Result<Spec> {
 }
 
 /// The result columns of a partition statement.
-pub fn result_schema(command: &PartitionCommand) -> SchemaRef {
+fn result_schema(command: &PartitionCommand) -> SchemaRef {
     let names: &[&str] = match command {
         PartitionCommand::Show { .. } => &["partition"],
         PartitionCommand::Repair { .. } => &["action", "partition"],
@@ -167,8 +181,9 @@ pub fn result_schema(command: &PartitionCommand) -> SchemaRef {
     Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>()))
 }
 
-pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output> {
-    let catalog = session.catalog();
+async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
+    let catalog = cx.catalog();
+    let catalog = catalog.as_ref();
     let name = match command {
         PartitionCommand::Add { table, .. }
         | PartitionCommand::Drop { table, .. }
@@ -177,7 +192,7 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
         | PartitionCommand::SetProperties { table, .. }
         | PartitionCommand::Versions { table } => table,
     };
-    let (database, table_name) = session.qualify(name)?;
+    let (database, table_name) = cx.qualify(name)?;
     let any_table = matches!(command, PartitionCommand::SetProperties { .. } | PartitionCommand::Versions { .. });
     let table = match catalog.get_table(&database, &table_name).await? {
         Some(t) if (any_table || !t.partition_keys.is_empty()) && !t.is_view() => t,
@@ -279,7 +294,7 @@ pub async fn run(session: &Session, command: &PartitionCommand) -> Result<Output
             rows(result_schema(command), vec![names])
         }
         PartitionCommand::Repair { .. } => {
-            let found = partitioned::discover(&table, session.state()).await?;
+            let found = partitioned::discover(&table, cx.state()).await?;
             let registered: Vec<Vec<String>> =
                 catalog.list_partitions(&database, &table_name).await?.into_iter().map(|p| p.values).collect();
             let missing: Vec<Partition> = found
@@ -378,10 +393,10 @@ fn display(table: &Table, values: &[String]) -> String {
     table.partition_keys.iter().zip(values).map(|(k, v)| format!("{}={v}", k.name)).collect::<Vec<_>>().join("/")
 }
 
-fn done(tag: &str) -> Output {
-    Output::Done { tag: tag.to_string() }
+fn done(tag: &'static str) -> Output {
+    Output::done(tag)
 }
 
 fn rows(schema: SchemaRef, columns: Vec<Vec<String>>) -> Result<Output> {
-    super::show::text_rows(schema, columns, "SHOW")
+    text_rows(schema, columns, "SHOW")
 }

@@ -11,9 +11,11 @@
 //! the local shell on the data dir always is. A user may change its own
 //! password.
 
-use super::statement::{SqlText, Statement};
-use super::tokens::Words;
+use super::{Command, Context, Family};
 use crate::catalog::{Catalog, User};
+use crate::engine::output::Output;
+use crate::engine::statement::SqlText;
+use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
 use crate::scram::Verifier;
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -26,8 +28,21 @@ pub enum UserCommand {
     Drop { names: Vec<String>, if_exists: bool },
 }
 
+pub(super) const FAMILY: Family = Family { own_syntax: Some((is_user_statement, parse)), from_ast: None };
+
+fn is_user_statement(words: &[&str]) -> bool {
+    matches!(words, ["CREATE" | "ALTER" | "DROP", "USER" | "ROLE", ..])
+}
+
+#[async_trait::async_trait]
+impl Command for UserCommand {
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        Ok(Output::done(run(cx.catalog().as_ref(), self, cx.user(), cx.local()).await?))
+    }
+}
+
 /// Parse a statement starting CREATE/ALTER/DROP USER|ROLE.
-pub fn parse(stmt: &SqlText) -> Result<Statement> {
+fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
     let mut words = Words::new(&stmt.text)?;
     let verb = words.keyword()?;
     words.keyword()?; // USER or ROLE
@@ -81,7 +96,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
     if !words.done() {
         return Err(Error::syntax("unexpected text after the user statement", Some(stmt.offset + 1)));
     }
-    Ok(Statement::User(command))
+    Ok(Box::new(command))
 }
 
 /// Whether `user` may manage users and workgroups: it is an admin, or no
@@ -104,7 +119,7 @@ pub async fn require_admin(catalog: &dyn Catalog, user: &str, local: bool, what:
 }
 
 /// Run a user command as `actor`; returns its command tag.
-pub async fn run(catalog: &dyn Catalog, command: &UserCommand, actor: &str, local: bool) -> Result<&'static str> {
+async fn run(catalog: &dyn Catalog, command: &UserCommand, actor: &str, local: bool) -> Result<&'static str> {
     let own_password =
         matches!(command, UserCommand::Alter { name, admin: None, workgroup: None, .. } if name == actor);
     if !own_password {

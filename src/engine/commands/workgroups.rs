@@ -17,10 +17,11 @@
 //! `statement_timeout` (durations: `30s`, `5min`, milliseconds),
 //! `query_memory_limit`, `allow_user_override` (`true` | `false`).
 
-use super::session::Output;
-use super::statement::{SqlText, Statement};
-use super::tokens::Words;
+use super::{Command, Context, Family};
 use crate::catalog::{Catalog, LimitAction, Workgroup};
+use crate::engine::output::{text_rows, Output};
+use crate::engine::statement::SqlText;
+use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
 use crate::workgroup::{human_bytes, parse_bytes, parse_millis};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -40,8 +41,21 @@ pub enum WorkgroupCommand {
     Cancel { id: String },
 }
 
+pub(super) const FAMILY: Family = Family { own_syntax: Some((is_workgroup_statement, parse)), from_ast: None };
+
+#[async_trait::async_trait]
+impl Command for WorkgroupCommand {
+    fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
+        Ok(result_schema(self))
+    }
+
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        run(cx.catalog().as_ref(), cx.active(), self, cx.user(), cx.local()).await
+    }
+}
+
 /// Whether a statement's first words make it a workgroup statement.
-pub fn is_workgroup_statement(words: &[&str]) -> bool {
+fn is_workgroup_statement(words: &[&str]) -> bool {
     matches!(
         words,
         ["CREATE" | "ALTER" | "DROP", "WORKGROUP", ..]
@@ -53,7 +67,7 @@ pub fn is_workgroup_statement(words: &[&str]) -> bool {
     )
 }
 
-pub fn parse(stmt: &SqlText) -> Result<Statement> {
+fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
     let mut w = Words::new(&stmt.text)?;
     let verb = w.keyword()?;
     let command = match verb.as_str() {
@@ -125,7 +139,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
     if !w.done() {
         return Err(Error::syntax("unexpected text after the workgroup statement", None));
     }
-    Ok(Statement::Workgroup(command))
+    Ok(Box::new(command))
 }
 
 /// `(key = value, ...)`
@@ -210,7 +224,7 @@ fn apply(wg: &mut Workgroup, options: &[(String, String)]) -> Result<()> {
     Ok(())
 }
 
-pub fn result_schema(command: &WorkgroupCommand) -> SchemaRef {
+fn result_schema(command: &WorkgroupCommand) -> SchemaRef {
     let names: &[&str] = match command {
         WorkgroupCommand::Show => &[
             "workgroup",
@@ -238,14 +252,14 @@ pub async fn require(catalog: &dyn Catalog, name: &str) -> Result<Workgroup> {
         .ok_or_else(|| Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist")))
 }
 
-pub async fn run(
+async fn run(
     catalog: &dyn Catalog,
-    active: &super::metering::ActiveQueries,
+    active: &crate::engine::metering::ActiveQueries,
     command: &WorkgroupCommand,
     actor: &str,
     local: bool,
 ) -> Result<Output> {
-    let done = |tag: &str| Ok(Output::Done { tag: tag.to_string() });
+    let done = |tag: &'static str| Ok(Output::done(tag));
     let looks = matches!(
         command,
         WorkgroupCommand::Show
@@ -369,5 +383,5 @@ pub async fn run(
 }
 
 fn rows(schema: SchemaRef, columns: Vec<Vec<Option<String>>>) -> Result<Output> {
-    super::show::text_rows(schema, columns, "SHOW")
+    text_rows(schema, columns, "SHOW")
 }

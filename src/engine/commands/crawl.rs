@@ -12,10 +12,11 @@
 //!
 //! Rows of (table, action, detail) report what was done.
 
-use super::session::{Output, Session};
-use super::statement::{SqlText, Statement};
-use super::tokens::Words;
+use super::{Command, Context, Family};
 use crate::catalog::{model::now, IfExists, Partition, StorageDescriptor, Table};
+use crate::engine::output::{text_rows, Output};
+use crate::engine::statement::SqlText;
+use crate::engine::tokens::Words;
 use crate::error::{Error, Result};
 use crate::table::crawl::{merge_columns, survey, Dataset};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -27,7 +28,20 @@ pub struct Crawl {
     pub database: Option<String>,
 }
 
-pub fn parse(stmt: &SqlText) -> Result<Statement> {
+pub(super) const FAMILY: Family = Family { own_syntax: Some((|w| matches!(w, ["CRAWL", ..]), parse)), from_ast: None };
+
+#[async_trait::async_trait]
+impl Command for Crawl {
+    fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
+        Ok(result_schema())
+    }
+
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        run(cx, self).await
+    }
+}
+
+fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
     let mut w = Words::new(&stmt.text)?;
     w.expect("CRAWL")?;
     if w.peek_keyword("LOCATION") {
@@ -46,23 +60,24 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
     if !w.done() {
         return Err(Error::syntax("CRAWL takes 'location' [INTO database]", None));
     }
-    Ok(Statement::Crawl(Crawl { location, database }))
+    Ok(Box::new(Crawl { location, database }))
 }
 
-pub fn result_schema() -> SchemaRef {
+fn result_schema() -> SchemaRef {
     Arc::new(Schema::new(
         ["table", "action", "detail"].iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect::<Vec<_>>(),
     ))
 }
 
-pub async fn run(session: &Session, crawl: &Crawl) -> Result<Output> {
-    let catalog = session.catalog();
+async fn run(cx: &dyn Context, crawl: &Crawl) -> Result<Output> {
+    let catalog = cx.catalog();
+    let catalog = catalog.as_ref();
     let database = match &crawl.database {
         Some(d) => crate::catalog::normalize(d),
-        None => session.database().to_string(),
+        None => cx.database().to_string(),
     };
     crate::catalog::require_database(catalog, &database).await?;
-    let found = survey(&crawl.location, &database, session.state()).await?;
+    let found = survey(&crawl.location, &database, cx.state()).await?;
     let mut report: Vec<[String; 3]> = Vec::new();
     for dataset in found.datasets {
         let name = format!("{database}.{}", dataset.name);
@@ -89,7 +104,7 @@ pub async fn run(session: &Session, crawl: &Crawl) -> Result<Output> {
         report.push([String::new(), "skipped".into(), problem]);
     }
     let columns: Vec<Vec<String>> = (0..3).map(|i| report.iter().map(|r| r[i].clone()).collect()).collect();
-    super::show::text_rows(result_schema(), columns, "CRAWL")
+    text_rows(result_schema(), columns, "CRAWL")
 }
 
 /// Bring an existing table up to date with a dataset.

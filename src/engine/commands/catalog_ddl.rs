@@ -2,17 +2,141 @@
 //! DROP TABLE, CREATE/DROP VIEW. Each ends in exactly one catalog call,
 //! which is atomic, after every check has passed.
 
-use super::hive_ddl::{CreateDatabase, CreateExternalTable, RowFormat, Storage};
-use super::Session;
+use super::{Claimed, Command, Context, Family};
 use crate::catalog::types::arrow_to_hive;
 use crate::catalog::{model::now, Catalog, Column, Database, IfExists, Partition, StorageDescriptor, Table, TableType};
+use crate::engine::hive_ddl::{self, CreateDatabase, CreateExternalTable, RowFormat, Storage};
+use crate::engine::output::Output;
+use crate::engine::statement::{leading_words, object_name_parts, object_name_string, SqlText};
+use crate::engine::DEFAULT_DATABASE;
 use crate::error::{Error, Result, SqlState};
 use crate::table::format::{
     compression_from_extension, storage_for, StoredAs, TableFormat, COMPRESSION_KEY, LAZY_SIMPLE_SERDE,
 };
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::sqlparser::ast::{self, ObjectName, ObjectType, Statement as Ast};
 
-pub async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Result<()> {
+pub(super) const FAMILY: Family = Family { own_syntax: Some((is_hive_ddl, parse_hive_ddl)), from_ast: Some(from_ast) };
+
+/// Athena's CREATE [EXTERNAL] TABLE and CREATE DATABASE, which glaux
+/// parses itself (`engine/hive_ddl.rs`).
+fn is_hive_ddl(words: &[&str]) -> bool {
+    matches!(
+        words,
+        ["CREATE", "EXTERNAL" | "TABLE" | "DATABASE" | "SCHEMA", ..] | ["CREATE", "OR", "REPLACE", "EXTERNAL"]
+    )
+}
+
+fn parse_hive_ddl(stmt: &SqlText) -> Result<Box<dyn Command>> {
+    let words = leading_words(&stmt.text, 2);
+    if matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA")) {
+        return Ok(Box::new(hive_ddl::parse_create_database(stmt)?));
+    }
+    Ok(Box::new(hive_ddl::parse_create_table(stmt)?))
+}
+
+fn from_ast(ast: Ast) -> Result<Claimed> {
+    let command: Box<dyn Command> = match ast {
+        Ast::Drop { object_type, if_exists, names, cascade, .. } => match object_type {
+            ObjectType::Table => Box::new(DropTables { names, if_exists, view: false }),
+            ObjectType::View => Box::new(DropTables { names, if_exists, view: true }),
+            ObjectType::Schema | ObjectType::Database => {
+                if names.len() != 1 {
+                    return Err(Error::not_supported("dropping several databases in one statement"));
+                }
+                Box::new(DropDatabase { name: object_name_string(&names[0]), if_exists, cascade })
+            }
+            other => return Err(Error::not_supported(format!("DROP {other}"))),
+        },
+        Ast::CreateView(view) => {
+            if view.materialized {
+                return Err(Error::not_supported("CREATE MATERIALIZED VIEW"));
+            }
+            if !view.columns.is_empty() {
+                return Err(Error::not_supported("a column list in CREATE VIEW (alias the columns in the query)"));
+            }
+            let sql = view.query.to_string();
+            Box::new(CreateView { name: view.name, or_replace: view.or_replace, query: view.query, sql })
+        }
+        other => return Ok(Claimed::Not(Box::new(other))),
+    };
+    Ok(Claimed::Command(command))
+}
+
+#[async_trait::async_trait]
+impl Command for CreateDatabase {
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        create_database(cx.catalog().as_ref(), self).await?;
+        Ok(Output::done("CREATE DATABASE"))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DropDatabase {
+    name: String,
+    if_exists: bool,
+    cascade: bool,
+}
+
+#[async_trait::async_trait]
+impl Command for DropDatabase {
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        drop_database(cx.catalog().as_ref(), &self.name, self.if_exists, self.cascade).await?;
+        if self.name == cx.database() {
+            cx.set_database(DEFAULT_DATABASE).await.ok();
+        }
+        Ok(Output::done("DROP DATABASE"))
+    }
+}
+
+#[async_trait::async_trait]
+impl Command for CreateExternalTable {
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        create_external_table(cx, self).await?;
+        Ok(Output::done("CREATE TABLE"))
+    }
+}
+
+/// DROP TABLE or DROP VIEW of one or more names.
+#[derive(Debug, Clone)]
+struct DropTables {
+    names: Vec<ObjectName>,
+    if_exists: bool,
+    view: bool,
+}
+
+#[async_trait::async_trait]
+impl Command for DropTables {
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        let catalog = cx.catalog();
+        for name in &self.names {
+            let (db, table) = cx.qualify(&object_name_parts(name))?;
+            drop_table(catalog.as_ref(), &db, &table, self.if_exists, self.view).await?;
+        }
+        Ok(Output::done(if self.view { "DROP VIEW" } else { "DROP TABLE" }))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct CreateView {
+    name: ObjectName,
+    or_replace: bool,
+    query: Box<ast::Query>,
+    /// The query's text, as stored in the catalog.
+    sql: String,
+}
+
+#[async_trait::async_trait]
+impl Command for CreateView {
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        let (db, view) = cx.qualify(&object_name_parts(&self.name))?;
+        let plan = cx.plan_query(&Ast::Query(self.query.clone())).await?;
+        create_view(cx.catalog().as_ref(), &db, &view, &self.sql, &plan, self.or_replace).await?;
+        Ok(Output::done("CREATE VIEW"))
+    }
+}
+
+async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Result<()> {
     let mut db = Database::new(&c.name);
     db.description = c.comment.clone();
     db.location_uri = c.location.clone();
@@ -21,9 +145,9 @@ pub async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Resul
     Ok(())
 }
 
-pub async fn drop_database(catalog: &dyn Catalog, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
+async fn drop_database(catalog: &dyn Catalog, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
     // Clients assume `public` exists; it is created at start and stays.
-    if name == super::DEFAULT_DATABASE {
+    if name == DEFAULT_DATABASE {
         return Err(Error::new(
             SqlState::FeatureNotSupported,
             format!("database {name} always exists and cannot be dropped; drop its tables and views instead"),
@@ -53,12 +177,12 @@ fn storage_descriptor(t: &CreateExternalTable) -> Result<StorageDescriptor> {
     })
 }
 
-pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -> Result<()> {
+async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
     if !t.external {
         return Err(Error::not_supported("CREATE TABLE without EXTERNAL (managed tables)")
             .with_hint("create a table over existing files with CREATE EXTERNAL TABLE ... LOCATION '...'"));
     }
-    let (database, name) = session.qualify(&t.name)?;
+    let (database, name) = cx.qualify(&t.name)?;
     let location = t.location.clone().ok_or_else(|| {
         Error::syntax("CREATE EXTERNAL TABLE needs a LOCATION: the folder (or file) holding the data", None)
     })?;
@@ -80,7 +204,7 @@ pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -
     };
     table.parameters.insert("EXTERNAL".into(), "TRUE".into());
     let format = TableFormat::of_table(&table)?;
-    let state = session.state();
+    let state = cx.state();
     let is_text = matches!(format, TableFormat::Csv(_) | TableFormat::Json(_));
     if is_text && !table.parameters.contains_key(COMPRESSION_KEY) {
         // Athena decides compression by file extension; glaux records it
@@ -122,7 +246,7 @@ pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -
         found.partitions
     };
     let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
-    let catalog = session_catalog(session);
+    let catalog = cx.catalog();
     let now = now();
     let partitions =
         partitions.into_iter().map(|values| Partition { values, create_time: now, ..Partition::default() }).collect();
@@ -130,11 +254,7 @@ pub async fn create_external_table(session: &Session, t: &CreateExternalTable) -
     Ok(())
 }
 
-fn session_catalog(session: &Session) -> &dyn Catalog {
-    session.catalog()
-}
-
-pub async fn drop_table(catalog: &dyn Catalog, database: &str, name: &str, if_exists: bool, view: bool) -> Result<()> {
+async fn drop_table(catalog: &dyn Catalog, database: &str, name: &str, if_exists: bool, view: bool) -> Result<()> {
     let what = if view { "view" } else { "table" };
     match catalog.get_table(database, name).await? {
         None if if_exists => Ok(()),
@@ -153,7 +273,7 @@ pub async fn drop_table(catalog: &dyn Catalog, database: &str, name: &str, if_ex
     }
 }
 
-pub async fn create_view(
+async fn create_view(
     catalog: &dyn Catalog,
     database: &str,
     name: &str,

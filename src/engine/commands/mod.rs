@@ -1,0 +1,174 @@
+//! glaux's own statements: everything that is not a query or a
+//! data-changing statement planned by DataFusion.
+//!
+//! Each statement family is one module here, and each statement one type
+//! implementing [`Command`], which owns in one place its result columns,
+//! what it may do in a failed transaction block, whether it reads data
+//! like a query (and so is metered), and how it runs. A command runs
+//! against a [`Context`], the narrow view of its session that it needs
+//! (catalog, names, planning, settings, the session's own state), never
+//! against the session itself: this module does not import the session.
+//!
+//! [`FAMILIES`] lists the families and how each recognises its
+//! statements: by leading words, for the syntax glaux parses itself
+//! (Athena's Hive DDL, partitions, crawl, users, workgroups), or by the
+//! statement sqlparser parsed. Adding a command is one new file and one
+//! line there.
+
+mod catalog_ddl;
+mod copy;
+mod crawl;
+mod cursors;
+mod partitions;
+mod prepared;
+mod show;
+mod transactions;
+mod users;
+mod variables;
+mod workgroups;
+
+pub(crate) use users::is_admin;
+pub(crate) use workgroups::require as require_workgroup;
+
+use super::cursor::Cursors;
+use super::metering::ActiveQueries;
+use super::output::{no_columns, Output};
+use super::sql_prepare::SqlPrepared;
+use super::statement::SqlText;
+use super::transaction::Transaction;
+use crate::catalog::Catalog;
+use crate::error::Result;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::session_state::SessionState;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::sqlparser::ast::Statement as Ast;
+use std::sync::Arc;
+
+/// One of glaux's own statements, parsed.
+#[async_trait]
+pub trait Command: std::fmt::Debug + Send + Sync {
+    /// The columns it answers with; none for most commands.
+    fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
+        Ok(no_columns())
+    }
+
+    /// Whether it may run in a failed transaction block (only what ends
+    /// the block or rolls back to a savepoint may).
+    fn ends_failed_block(&self) -> bool {
+        false
+    }
+
+    /// The text of the query it plans, if it plans one: the session
+    /// takes a fresh catalog snapshot for it as for any query.
+    fn query_text(&self) -> Option<String> {
+        None
+    }
+
+    /// Whether it reads data as a query does: checked against the
+    /// workgroup, metered and recorded in the query history.
+    fn metered(&self) -> bool {
+        false
+    }
+
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output>;
+}
+
+/// What a command may see and change of its session.
+#[async_trait]
+pub trait Context: Send + Sync {
+    /// The user running the command.
+    fn user(&self) -> &str;
+    /// Whether this is the local shell on the data dir (always an admin).
+    fn local(&self) -> bool;
+    /// The catalog the session is connected to.
+    fn catalog(&self) -> Arc<dyn Catalog>;
+    /// The queries running on the server (for workgroup administration).
+    fn active(&self) -> &ActiveQueries;
+    /// The database unqualified names resolve in.
+    fn database(&self) -> &str;
+    /// `[db.]name` (or `catalog.db.name`) as (database, name).
+    fn qualify(&self, parts: &[String]) -> Result<(String, String)>;
+    /// DataFusion's state: object stores and table formats.
+    fn state(&self) -> &SessionState;
+
+    /// Plan a query as the session plans queries (rewrites, checks).
+    async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan>;
+    /// The plan's result columns with the names PostgreSQL would give
+    /// the query `ast`.
+    fn client_schema(&self, plan: &LogicalPlan, ast: &Ast) -> SchemaRef;
+    /// Start a planned query; `checked` applies the running statement's
+    /// workgroup cutoff (a cursor's later fetches are not checked again).
+    fn start(&self, plan: LogicalPlan, checked: bool) -> SendableRecordBatchStream;
+
+    /// Session settings: SET, RESET, SHOW.
+    async fn set_variable(&mut self, name: &str, value: &str) -> Result<()>;
+    async fn reset_variables(&mut self, name: Option<&str>) -> Result<()>;
+    fn show_setting(&self, name: &str) -> Result<String>;
+    /// The setting's value, if it is one.
+    fn setting(&self, name: &str) -> Option<String>;
+    /// The workgroup the session's queries run in.
+    async fn current_workgroup(&self) -> Result<String>;
+    /// Move to `database` (after the current one was dropped).
+    async fn set_database(&mut self, database: &str) -> Result<()>;
+
+    /// The session's transaction block.
+    fn transaction(&mut self) -> &mut Transaction;
+    /// The session's SQL cursors; call [`Context::cursors_changed`] after
+    /// declaring or closing one.
+    fn cursors(&mut self) -> &mut Cursors;
+    /// The result columns of SQL cursor `name` (34000 if it is not open).
+    fn cursor_schema(&self, name: &str) -> Result<SchemaRef>;
+    fn cursors_changed(&mut self);
+    /// The session's SQL-level prepared statements.
+    fn sql_prepared(&mut self) -> &mut SqlPrepared;
+}
+
+/// How a family of commands is recognised.
+pub(crate) struct Family {
+    /// Its own syntax: whether the leading words (upper-cased) are one of
+    /// its statements, and the parser of the whole statement.
+    pub own_syntax: Option<(fn(&[&str]) -> bool, fn(&SqlText) -> Result<Box<dyn Command>>)>,
+    /// The statements sqlparser parses that are its own: the command, or
+    /// the statement handed back when it is not.
+    pub from_ast: Option<fn(Ast) -> Result<Claimed>>,
+}
+
+/// A statement a family was offered: its command, or handed back.
+pub(crate) enum Claimed {
+    Command(Box<dyn Command>),
+    Not(Box<Ast>),
+}
+
+/// Every family of commands. Own syntax is tried in this order on the
+/// leading words before sqlparser parses the statement.
+pub(crate) const FAMILIES: &[Family] = &[
+    catalog_ddl::FAMILY,
+    users::FAMILY,
+    partitions::FAMILY,
+    crawl::FAMILY,
+    workgroups::FAMILY,
+    show::FAMILY,
+    variables::FAMILY,
+    transactions::FAMILY,
+    cursors::FAMILY,
+    prepared::FAMILY,
+    copy::FAMILY,
+];
+
+/// The family whose own syntax the leading `words` are, parsing it.
+pub(crate) fn parse_own_syntax(words: &[&str], stmt: &SqlText) -> Option<Result<Box<dyn Command>>> {
+    FAMILIES.iter().filter_map(|f| f.own_syntax).find(|(recognises, _)| recognises(words)).map(|(_, parse)| parse(stmt))
+}
+
+/// The command sqlparser's statement is, if a family claims it.
+pub(crate) fn claim(mut ast: Ast) -> Result<Option<Box<dyn Command>>> {
+    for from_ast in FAMILIES.iter().filter_map(|f| f.from_ast) {
+        match from_ast(ast)? {
+            Claimed::Not(back) => ast = *back,
+            Claimed::Command(command) => return Ok(Some(command)),
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,246 @@
+//! SHOW DATABASES, SHOW TABLES, DESCRIBE and SHOW CREATE TABLE: their
+//! result schemas and rows, built from the catalog.
+
+use super::{Claimed, Command, Context, Family};
+use crate::catalog::{require_database, Catalog, Table};
+use crate::engine::output::{tagged_rows, utf8_schema, Output};
+use crate::engine::statement::{object_name_parts, object_name_string};
+use crate::error::{Error, Result, SqlState};
+use datafusion::arrow::array::{ArrayRef, BooleanArray, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::sql::sqlparser::ast::{
+    ObjectName, ShowCreateObject, ShowStatementFilter, ShowStatementFilterPosition, Statement as Ast,
+};
+use std::sync::Arc;
+
+pub(super) const FAMILY: Family = Family { own_syntax: None, from_ast: Some(from_ast) };
+
+/// A statement that shows what the catalog holds.
+#[derive(Debug, Clone)]
+enum Show {
+    Databases { like: Option<String> },
+    Tables { database: Option<String>, like: Option<String> },
+    Describe { table: ObjectName },
+    CreateTable { table: ObjectName },
+}
+
+fn from_ast(ast: Ast) -> Result<Claimed> {
+    let show = match ast {
+        Ast::ShowDatabases { show_options, .. } | Ast::ShowSchemas { show_options, .. } => {
+            Show::Databases { like: like_filter(show_options.filter_position)? }
+        }
+        Ast::ShowTables { show_options, .. } => Show::Tables {
+            database: show_options.show_in.and_then(|i| i.parent_name).map(|n| object_name_string(&n)),
+            like: like_filter(show_options.filter_position)?,
+        },
+        Ast::ExplainTable { table_name, .. } => Show::Describe { table: table_name },
+        Ast::ShowCreate { obj_type: ShowCreateObject::Table | ShowCreateObject::View, obj_name } => {
+            Show::CreateTable { table: obj_name }
+        }
+        other => return Ok(Claimed::Not(Box::new(other))),
+    };
+    Ok(Claimed::Command(Box::new(show)))
+}
+
+fn like_filter(filter: Option<ShowStatementFilterPosition>) -> Result<Option<String>> {
+    match filter {
+        None => Ok(None),
+        Some(ShowStatementFilterPosition::Suffix(f) | ShowStatementFilterPosition::Infix(f)) => match f {
+            ShowStatementFilter::Like(p) | ShowStatementFilter::ILike(p) | ShowStatementFilter::NoKeyword(p) => {
+                Ok(Some(p))
+            }
+            ShowStatementFilter::Where(_) => Err(Error::not_supported("SHOW ... WHERE")),
+        },
+    }
+}
+
+fn describe_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("data_type", DataType::Utf8, false),
+        Field::new("partition_key", DataType::Boolean, false),
+        Field::new("comment", DataType::Utf8, true),
+    ]))
+}
+
+#[async_trait::async_trait]
+impl Command for Show {
+    fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
+        Ok(match self {
+            Show::Databases { .. } => utf8_schema(&["database_name"]),
+            Show::Tables { .. } => utf8_schema(&["table_name"]),
+            Show::Describe { .. } => describe_schema(),
+            Show::CreateTable { .. } => utf8_schema(&["createtab_stmt"]),
+        })
+    }
+
+    async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        let schema = self.schema(cx)?;
+        let catalog = cx.catalog();
+        let catalog = catalog.as_ref();
+        match self {
+            Show::Databases { like: pattern } => {
+                let names = catalog
+                    .list_databases()
+                    .await?
+                    .into_iter()
+                    .map(|d| d.name)
+                    .filter(|n| pattern.as_deref().is_none_or(|p| like(p, n)))
+                    .collect();
+                rows(schema, vec![strings(names)])
+            }
+            Show::Tables { database, like: pattern } => {
+                let db = database.clone().unwrap_or_else(|| cx.database().to_string());
+                let names = catalog
+                    .list_tables(&db)
+                    .await?
+                    .into_iter()
+                    .map(|t| t.name)
+                    .filter(|n| pattern.as_deref().is_none_or(|p| like(p, n)))
+                    .collect();
+                rows(schema, vec![strings(names)])
+            }
+            Show::Describe { table } => {
+                let table = lookup(cx, catalog, &object_name_parts(table)).await?;
+                let sd = &table.storage_descriptor;
+                let all: Vec<(&crate::catalog::Column, bool)> = sd
+                    .columns
+                    .iter()
+                    .map(|c| (c, false))
+                    .chain(table.partition_keys.iter().map(|c| (c, true)))
+                    .collect();
+                rows(
+                    schema,
+                    vec![
+                        strings(all.iter().map(|(c, _)| c.name.clone()).collect()),
+                        strings(all.iter().map(|(c, _)| c.data_type.clone()).collect()),
+                        Arc::new(BooleanArray::from(all.iter().map(|(_, p)| *p).collect::<Vec<_>>())),
+                        Arc::new(StringArray::from(all.iter().map(|(c, _)| c.comment.clone()).collect::<Vec<_>>())),
+                    ],
+                )
+            }
+            Show::CreateTable { table } => {
+                let table = lookup(cx, catalog, &object_name_parts(table)).await?;
+                rows(schema, vec![strings(vec![show_create(&table)])])
+            }
+        }
+    }
+}
+
+pub(super) fn rows(schema: SchemaRef, columns: Vec<ArrayRef>) -> Result<Output> {
+    tagged_rows(schema, columns, "SHOW")
+}
+
+pub(super) fn strings(values: Vec<String>) -> ArrayRef {
+    Arc::new(StringArray::from(values))
+}
+
+/// SQL LIKE with % and _ (case-insensitive, as Athena's SHOW does); `*` and
+/// `|` work as in Hive's SHOW TABLES patterns. Matched in one pass that
+/// backs up only to the last wildcard, so no pattern costs more than
+/// pattern length times name length (a recursive matcher was exponential
+/// in the number of `%`).
+fn like(pattern: &str, value: &str) -> bool {
+    if pattern.contains('|') {
+        return pattern.split('|').any(|p| like(p, value));
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let v: Vec<char> = value.chars().collect();
+    let any = |c: char| c == '%' || c == '*';
+    let (mut pi, mut vi) = (0, 0);
+    // After the last wildcard seen: where the pattern resumes, and the
+    // value position that wildcard's match ends at.
+    let mut resume: Option<(usize, usize)> = None;
+    while vi < v.len() {
+        match p.get(pi) {
+            Some(&c) if any(c) => {
+                resume = Some((pi + 1, vi));
+                pi += 1;
+            }
+            Some(&c) if c == '_' || c.eq_ignore_ascii_case(&v[vi]) => {
+                pi += 1;
+                vi += 1;
+            }
+            _ => match resume {
+                Some((after, end)) => {
+                    resume = Some((after, end + 1));
+                    pi = after;
+                    vi = end + 1;
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| any(c))
+}
+
+async fn lookup(cx: &dyn Context, catalog: &dyn Catalog, parts: &[String]) -> Result<Table> {
+    let (db, name) = cx.qualify(parts)?;
+    match catalog.get_table(&db, &name).await? {
+        Some(t) => Ok(t),
+        None => {
+            require_database(catalog, &db).await?;
+            Err(Error::new(SqlState::UndefinedTable, format!("table {db}.{name} does not exist")))
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "\\'"))
+}
+
+fn column_lines(columns: &[crate::catalog::Column]) -> String {
+    columns
+        .iter()
+        .map(|c| match &c.comment {
+            Some(comment) => format!("  `{}` {} COMMENT {}", c.name, c.data_type, quote(comment)),
+            None => format!("  `{}` {}", c.name, c.data_type),
+        })
+        .collect::<Vec<_>>()
+        .join(",\n")
+}
+
+fn properties(p: &crate::catalog::Parameters) -> String {
+    p.iter().map(|(k, v)| format!("  {}={}", quote(k), quote(v))).collect::<Vec<_>>().join(",\n")
+}
+
+/// The DDL that recreates a table or view, in Athena's layout.
+pub fn show_create(t: &Table) -> String {
+    if t.is_view() {
+        return format!(
+            "CREATE VIEW `{}`.`{}` AS\n{}",
+            t.database_name,
+            t.name,
+            t.view_original_text.as_deref().unwrap_or("")
+        );
+    }
+    let sd = &t.storage_descriptor;
+    let mut out = format!("CREATE EXTERNAL TABLE `{}`.`{}`(\n{})", t.database_name, t.name, column_lines(&sd.columns));
+    if let Some(c) = &t.description {
+        out.push_str(&format!("\nCOMMENT {}", quote(c)));
+    }
+    if !t.partition_keys.is_empty() {
+        out.push_str(&format!("\nPARTITIONED BY (\n{})", column_lines(&t.partition_keys)));
+    }
+    if let Some(serde) = &sd.serde_info.serialization_library {
+        out.push_str(&format!("\nROW FORMAT SERDE\n  {}", quote(serde)));
+    }
+    if !sd.serde_info.parameters.is_empty() {
+        out.push_str(&format!("\nWITH SERDEPROPERTIES (\n{})", properties(&sd.serde_info.parameters)));
+    }
+    if let (Some(i), Some(o)) = (&sd.input_format, &sd.output_format) {
+        out.push_str(&format!("\nSTORED AS INPUTFORMAT\n  {}\nOUTPUTFORMAT\n  {}", quote(i), quote(o)));
+    }
+    if let Some(l) = &sd.location {
+        out.push_str(&format!("\nLOCATION\n  {}", quote(l)));
+    }
+    let mut props = t.parameters.clone();
+    props.remove("EXTERNAL");
+    if let Some(c) = sd.parameters.get(crate::table::format::COMPRESSION_KEY) {
+        props.entry(crate::table::format::COMPRESSION_KEY.to_string()).or_insert_with(|| c.clone());
+    }
+    if !props.is_empty() {
+        out.push_str(&format!("\nTBLPROPERTIES (\n{})", properties(&props)));
+    }
+    out
+}

@@ -1,0 +1,107 @@
+//! The session as its commands see it: [`Context`] for [`Session`].
+
+use super::{client_names, Session};
+use crate::catalog::Catalog;
+use crate::engine::colnames::ColumnNames;
+use crate::engine::commands::Context;
+use crate::engine::cursor::Cursors;
+use crate::engine::metering::ActiveQueries;
+use crate::engine::sql_prepare::SqlPrepared;
+use crate::engine::transaction::Transaction;
+use crate::error::Result;
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::session_state::SessionState;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::DataFrame;
+use datafusion::sql::sqlparser::ast::Statement as Ast;
+use std::sync::Arc;
+
+#[async_trait]
+impl Context for Session {
+    fn user(&self) -> &str {
+        &self.user
+    }
+
+    fn local(&self) -> bool {
+        self.local
+    }
+
+    fn catalog(&self) -> Arc<dyn Catalog> {
+        Arc::clone(&self.shared.catalog)
+    }
+
+    fn active(&self) -> &ActiveQueries {
+        &self.shared.active
+    }
+
+    fn database(&self) -> &str {
+        &self.database
+    }
+
+    fn qualify(&self, parts: &[String]) -> Result<(String, String)> {
+        Session::qualify(self, parts)
+    }
+
+    fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
+        Session::plan_query(self, ast).await
+    }
+
+    fn client_schema(&self, plan: &LogicalPlan, ast: &Ast) -> SchemaRef {
+        client_names(plan.schema().as_arrow(), ColumnNames::of(ast).as_ref())
+    }
+
+    fn start(&self, plan: LogicalPlan, checked: bool) -> SendableRecordBatchStream {
+        let cutoff = if checked { self.preflight() } else { None };
+        crate::engine::stream::execute_apart(DataFrame::new(self.running_state(), plan), cutoff)
+    }
+
+    async fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
+        Session::set_variable(self, name, value).await
+    }
+
+    async fn reset_variables(&mut self, name: Option<&str>) -> Result<()> {
+        Session::reset_variables(self, name).await
+    }
+
+    fn show_setting(&self, name: &str) -> Result<String> {
+        Session::show_setting(self, name)
+    }
+
+    fn setting(&self, name: &str) -> Option<String> {
+        Session::setting(self, name)
+    }
+
+    async fn current_workgroup(&self) -> Result<String> {
+        Session::current_workgroup(self).await
+    }
+
+    async fn set_database(&mut self, database: &str) -> Result<()> {
+        Session::set_database(self, database).await
+    }
+
+    fn transaction(&mut self) -> &mut Transaction {
+        &mut self.transaction
+    }
+
+    fn cursors(&mut self) -> &mut Cursors {
+        &mut self.cursors
+    }
+
+    fn cursor_schema(&self, name: &str) -> Result<SchemaRef> {
+        self.cursors.schema(name)
+    }
+
+    fn cursors_changed(&mut self) {
+        self.show_cursors();
+    }
+
+    fn sql_prepared(&mut self) -> &mut SqlPrepared {
+        &mut self.sql_prepared
+    }
+}
