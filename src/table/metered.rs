@@ -1,5 +1,27 @@
 //! Metered reads, per query and per scan.
 //!
+//! # The metering contract
+//!
+//! Every byte a query reads from table storage is charged, as it is
+//! read, to two tallies ([`Tally`]): the query's meter ([`QueryMeter`],
+//! which enforces the workgroup's per-query cutoff and from which the
+//! ledger and the bill are made), and the counter of the scan that read
+//! it (EXPLAIN ANALYZE's `bytes_read`). A read asks [`Tally::check`]
+//! before each request (a cutoff already passed refuses it, so a query
+//! over its limit stops reading) and calls [`Tally::charge`] with the
+//! bytes received. Whichever reader reads, the contract is the same:
+//!
+//! - DataFusion's file scans meet it through their object stores: a
+//!   scan is planned in a [`ScanSession`] and run in a [`ScanContext`]
+//!   whose stores are counting stores charging both tallies.
+//! - A reader that does its own I/O (a table format's own file reader, a
+//!   connector's result stream) must charge the same tallies: the query's
+//!   meter is the [`QueryMeter`] extension of the `SessionConfig` it is
+//!   planned and run with (absent only when metering is off), and its
+//!   scan's counter is its own [`ByteCounter`] reported as
+//!   [`bytes_metric`]. Bytes that do not come from storage (a connector's
+//!   rows) are charged as the size of the Arrow data received.
+//!
 //! - Per query: a [`QueryMeter`] (the workgroup meter and memory limit)
 //!   rides in the query's `SessionConfig` ([`charged_state`]); the query
 //!   runs in a task context whose stores charge it ([`query_context`]).
