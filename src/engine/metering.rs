@@ -226,7 +226,16 @@ pub async fn begin(
         notices: notices.clone(),
     };
     if let (true, Some(gate)) = (queued, gate) {
-        let wait = std::time::Duration::from_millis(run.workgroup.queue_timeout_ms);
+        run = run.wait_in_queue(gate).await?;
+    }
+    Ok(run)
+}
+
+impl QueryRun {
+    /// Wait, QUEUED, for a place under the workgroup's concurrency limit,
+    /// at most its queue_timeout, or until CANCEL QUERY.
+    async fn wait_in_queue(mut self, gate: Arc<tokio::sync::Semaphore>) -> Result<QueryRun> {
+        let wait = std::time::Duration::from_millis(self.workgroup.queue_timeout_ms);
         let waited = tokio::select! {
             permit = tokio::time::timeout(wait, gate.acquire_owned()) => match permit {
                 Ok(Ok(p)) => Ok(p),
@@ -234,28 +243,28 @@ pub async fn begin(
                     SqlState::ResourceLimit,
                     format!(
                         "query waited {} ms in the queue of workgroup {} and did not start; {} queries may run at once",
-                        run.workgroup.queue_timeout_ms,
-                        run.workgroup.name,
-                        run.workgroup.max_concurrent_queries.unwrap_or_default()
+                        self.workgroup.queue_timeout_ms,
+                        self.workgroup.name,
+                        self.workgroup.max_concurrent_queries.unwrap_or_default()
                     ),
                 )
-                .with_hint(format!("max_concurrent_queries and queue_timeout of workgroup {} set this", run.workgroup.name))),
+                .with_hint(format!("max_concurrent_queries and queue_timeout of workgroup {} set this", self.workgroup.name))),
             },
-            _ = run.cancel.cancelled() => Err(Error::new(SqlState::QueryCanceled, "canceling statement due to CANCEL QUERY while it was queued")),
+            _ = self.cancel.cancelled() => Err(Error::new(SqlState::QueryCanceled, "canceling statement due to CANCEL QUERY while it was queued")),
         };
         match waited {
             Ok(permit) => {
-                run._permit = Some(permit);
-                run.ledger.start(&run.id)?;
-                run.active.set_state(&run.id, QueryState::Running);
+                self._permit = Some(permit);
+                self.ledger.start(&self.id)?;
+                self.active.set_state(&self.id, QueryState::Running);
+                Ok(self)
             }
             Err(e) => {
-                run.finish(&Err(Error::new(e.sqlstate(), e.to_string())), 0);
-                return Err(e);
+                self.finish(&Err(Error::new(e.sqlstate(), e.to_string())), 0);
+                Err(e)
             }
         }
     }
-    Ok(run)
 }
 
 /// Whether a workgroup takes new queries: enabled, and (when its action

@@ -73,24 +73,7 @@ fn catalog_dialect(ast: &mut Statement) {
 
 fn rewrite_catalog_expr(expr: &mut Expr) {
     match expr {
-        Expr::Function(f) => {
-            unqualify_function(&mut f.name);
-            if let Some(aggregated) = reshape::array_subquery(f) {
-                *expr = aggregated;
-                return;
-            }
-            // Set-returning functions in a select list: list functions, unnested.
-            // (DataFusion's generate_series as a scalar function is the list.)
-            let list_form = match f.name.to_string().to_ascii_lowercase().as_str() {
-                "_pg_expandarray" => "glaux_expandarray",
-                "generate_subscripts" => "glaux_subscripts",
-                "generate_series" => "generate_series",
-                _ => return,
-            };
-            f.name = ObjectName::from(vec![Ident::new(list_form)]);
-            let inner = std::mem::replace(expr, Expr::value(Value::Null));
-            *expr = call("unnest", inner);
-        }
+        Expr::Function(_) => rewrite_function(expr),
         Expr::BinaryOp { op: BinaryOperator::PGCustomBinaryOperator(parts), .. } => {
             let simple = match parts.last().map(String::as_str) {
                 Some("~") => Some(BinaryOperator::PGRegexMatch),
@@ -155,41 +138,68 @@ fn rewrite_catalog_expr(expr: &mut Expr) {
                 }
             }
         }
-        Expr::Cast { data_type, expr: inner, format: None, array: false, .. } => {
-            let target = pg_type_name(data_type);
-            let inner_function = match inner.as_ref() {
-                Expr::Function(f) if f.name.0.len() == 1 => f.name.to_string().to_ascii_lowercase(),
-                _ => String::new(),
-            };
-            match target.as_deref() {
-                Some(t @ ("regclass" | "regtype" | "regnamespace" | "regproc")) => {
-                    let arg = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
-                    *expr = call(t, arg);
-                }
-                Some("text" | "varchar" | "name" | "character varying")
-                    if matches!(inner_function.as_str(), "regclass" | "regtype" | "regnamespace" | "regproc") =>
-                {
-                    let Expr::Function(f) = inner.as_mut() else { return };
-                    let FunctionArguments::List(list) = &mut f.args else { return };
-                    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.pop() else { return };
-                    *expr = call(&format!("{inner_function}_name"), arg);
-                }
-                Some(name) => {
-                    if let Some(standard) = standard_type(name) {
-                        *data_type = standard;
-                    }
-                }
-                None => {
-                    // `x::pg_catalog.int2[]`
-                    if let DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)) = data_type {
-                        if let Some(standard) = pg_type_name(element).and_then(|n| standard_type(&n)) {
-                            **element = standard;
-                        }
-                    }
+        Expr::Cast { format: None, array: false, .. } => rewrite_cast(expr),
+        _ => {}
+    }
+}
+
+/// A function call: pg_catalog names unqualified, ARRAY(subquery), and
+/// set-returning functions in a select list as their list forms, unnested.
+fn rewrite_function(expr: &mut Expr) {
+    let Expr::Function(f) = expr else { return };
+    unqualify_function(&mut f.name);
+    if let Some(aggregated) = reshape::array_subquery(f) {
+        *expr = aggregated;
+        return;
+    }
+    // Set-returning functions in a select list: list functions, unnested.
+    // (DataFusion's generate_series as a scalar function is the list.)
+    let list_form = match f.name.to_string().to_ascii_lowercase().as_str() {
+        "_pg_expandarray" => "glaux_expandarray",
+        "generate_subscripts" => "glaux_subscripts",
+        "generate_series" => "generate_series",
+        _ => return,
+    };
+    f.name = ObjectName::from(vec![Ident::new(list_form)]);
+    let inner = std::mem::replace(expr, Expr::value(Value::Null));
+    *expr = call("unnest", inner);
+}
+
+/// A cast to a PostgreSQL type: reg* casts as functions (and back to their
+/// names), PostgreSQL's type names as the standard ones.
+fn rewrite_cast(expr: &mut Expr) {
+    let Expr::Cast { data_type, expr: inner, .. } = expr else { return };
+    let target = pg_type_name(data_type);
+    let inner_function = match inner.as_ref() {
+        Expr::Function(f) if f.name.0.len() == 1 => f.name.to_string().to_ascii_lowercase(),
+        _ => String::new(),
+    };
+    match target.as_deref() {
+        Some(t @ ("regclass" | "regtype" | "regnamespace" | "regproc")) => {
+            let arg = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+            *expr = call(t, arg);
+        }
+        Some("text" | "varchar" | "name" | "character varying")
+            if matches!(inner_function.as_str(), "regclass" | "regtype" | "regnamespace" | "regproc") =>
+        {
+            let Expr::Function(f) = inner.as_mut() else { return };
+            let FunctionArguments::List(list) = &mut f.args else { return };
+            let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) = list.args.pop() else { return };
+            *expr = call(&format!("{inner_function}_name"), arg);
+        }
+        Some(name) => {
+            if let Some(standard) = standard_type(name) {
+                *data_type = standard;
+            }
+        }
+        None => {
+            // `x::pg_catalog.int2[]`
+            if let DataType::Array(ArrayElemTypeDef::SquareBracket(element, _)) = data_type {
+                if let Some(standard) = pg_type_name(element).and_then(|n| standard_type(&n)) {
+                    **element = standard;
                 }
             }
         }
-        _ => {}
     }
 }
 

@@ -79,6 +79,12 @@ fn copy_statement(
             }
         }
     };
+    let format = copy_format(options, legacy)?;
+    Ok(CopyTo { query, format })
+}
+
+/// The format COPY's options (and its pre-9.0 legacy options) ask for.
+fn copy_format(options: Vec<ast::CopyOption>, legacy: Vec<ast::CopyLegacyOption>) -> Result<CopyFormat> {
     let mut kind = CopyKind::Text;
     for option in &options {
         if let ast::CopyOption::Format(f) = option {
@@ -136,5 +142,5 @@ fn copy_statement(
     if format.header && kind == CopyKind::Binary {
         return Err(Error::not_supported("COPY HEADER in binary format"));
     }
-    Ok(CopyTo { query, format })
+    Ok(format)
 }

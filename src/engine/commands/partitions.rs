@@ -81,77 +81,81 @@ fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
             w.expect("TABLE")?;
             PartitionCommand::Repair { table: w.object_name()? }
         }
-        _ => {
-            w.expect("TABLE")?;
-            let table = w.object_name()?;
-            match w.keyword()?.as_str() {
-                "ADD" => {
-                    let if_not_exists = w.peek_keyword("IF");
-                    if if_not_exists {
-                        w.keyword()?;
-                        w.expect("NOT")?;
-                        w.expect("EXISTS")?;
-                    }
-                    let mut partitions = Vec::new();
-                    while w.peek_keyword("PARTITION") {
-                        w.keyword()?;
-                        let spec = spec(&mut w)?;
-                        let location = if w.peek_keyword("LOCATION") {
-                            w.keyword()?;
-                            Some(w.string()?)
-                        } else {
-                            None
-                        };
-                        partitions.push((spec, location));
-                    }
-                    if partitions.is_empty() {
-                        return Err(Error::syntax("ALTER TABLE ... ADD needs PARTITION (key = 'value', ...)", None));
-                    }
-                    PartitionCommand::Add { table, if_not_exists, partitions }
-                }
-                "DROP" => {
-                    let if_exists = w.peek_keyword("IF");
-                    if if_exists {
-                        w.keyword()?;
-                        w.expect("EXISTS")?;
-                    }
-                    let mut partitions = Vec::new();
-                    loop {
-                        w.expect("PARTITION")?;
-                        partitions.push(spec(&mut w)?);
-                        if !w.take(&Token::Comma) {
-                            break;
-                        }
-                    }
-                    PartitionCommand::Drop { table, if_exists, partitions }
-                }
-                "SET" => {
-                    w.expect("TBLPROPERTIES")?;
-                    w.expect_token(Token::LParen)?;
-                    let mut properties = Vec::new();
-                    loop {
-                        let key = w.string()?;
-                        w.expect_token(Token::Eq)?;
-                        properties.push((key, w.string()?));
-                        if !w.take(&Token::Comma) {
-                            break;
-                        }
-                    }
-                    w.expect_token(Token::RParen)?;
-                    PartitionCommand::SetProperties { table, properties }
-                }
-                other => {
-                    return Err(Error::not_supported(format!(
-                        "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions and sets TBLPROPERTIES)"
-                    )))
-                }
-            }
-        }
+        _ => alter_table(&mut w)?,
     };
     if !w.done() {
         return Err(Error::syntax("unexpected text after the statement", None));
     }
     Ok(Box::new(command))
+}
+
+/// `ALTER TABLE t ADD | DROP PARTITION ...` or `SET TBLPROPERTIES (...)`,
+/// after `ALTER`.
+fn alter_table(w: &mut Words) -> Result<PartitionCommand> {
+    w.expect("TABLE")?;
+    let table = w.object_name()?;
+    Ok(match w.keyword()?.as_str() {
+        "ADD" => {
+            let if_not_exists = w.peek_keyword("IF");
+            if if_not_exists {
+                w.keyword()?;
+                w.expect("NOT")?;
+                w.expect("EXISTS")?;
+            }
+            let mut partitions = Vec::new();
+            while w.peek_keyword("PARTITION") {
+                w.keyword()?;
+                let spec = spec(w)?;
+                let location = if w.peek_keyword("LOCATION") {
+                    w.keyword()?;
+                    Some(w.string()?)
+                } else {
+                    None
+                };
+                partitions.push((spec, location));
+            }
+            if partitions.is_empty() {
+                return Err(Error::syntax("ALTER TABLE ... ADD needs PARTITION (key = 'value', ...)", None));
+            }
+            PartitionCommand::Add { table, if_not_exists, partitions }
+        }
+        "DROP" => {
+            let if_exists = w.peek_keyword("IF");
+            if if_exists {
+                w.keyword()?;
+                w.expect("EXISTS")?;
+            }
+            let mut partitions = Vec::new();
+            loop {
+                w.expect("PARTITION")?;
+                partitions.push(spec(w)?);
+                if !w.take(&Token::Comma) {
+                    break;
+                }
+            }
+            PartitionCommand::Drop { table, if_exists, partitions }
+        }
+        "SET" => {
+            w.expect("TBLPROPERTIES")?;
+            w.expect_token(Token::LParen)?;
+            let mut properties = Vec::new();
+            loop {
+                let key = w.string()?;
+                w.expect_token(Token::Eq)?;
+                properties.push((key, w.string()?));
+                if !w.take(&Token::Comma) {
+                    break;
+                }
+            }
+            w.expect_token(Token::RParen)?;
+            PartitionCommand::SetProperties { table, properties }
+        }
+        other => {
+            return Err(Error::not_supported(format!(
+                "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions and sets TBLPROPERTIES)"
+            )))
+        }
+    })
 }
 
 /// `(k = 'v', ...)`
@@ -238,51 +242,10 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
             Ok(done("ALTER TABLE"))
         }
         PartitionCommand::Add { if_not_exists, partitions, .. } => {
-            let named = partitions.iter().map(|(spec, _)| ordered_values(&table, spec)).collect::<Result<Vec<_>>>()?;
-            let existing = registered_among(catalog, &table, &named).await?;
-            let mut added = Vec::new();
-            for (spec, location) in partitions {
-                let values = ordered_values(&table, spec)?;
-                if find_same(&table, &existing, &values).is_some()
-                    || added.iter().any(|p: &Partition| p.values == values)
-                {
-                    if *if_not_exists {
-                        continue;
-                    }
-                    return Err(Error::new(
-                        SqlState::DuplicateObject,
-                        format!("partition {} of {database}.{table_name} already exists", display(&table, &values)),
-                    )
-                    .with_hint("use ADD IF NOT EXISTS to skip partitions that exist"));
-                }
-                let storage_descriptor =
-                    StorageDescriptor { location: location.clone(), ..StorageDescriptor::default() };
-                let partition = Partition { values, storage_descriptor, create_time: now(), ..Partition::default() };
-                partition_values(&table, &partition)?;
-                added.push(partition);
-            }
-            catalog.add_partitions(&database, &table_name, added).await?;
-            Ok(done("ALTER TABLE"))
+            add(catalog, &table, *if_not_exists, partitions).await
         }
         PartitionCommand::Drop { if_exists, partitions, .. } => {
-            let named = partitions.iter().map(|spec| ordered_values(&table, spec)).collect::<Result<Vec<_>>>()?;
-            let existing = registered_among(catalog, &table, &named).await?;
-            let mut dropped = Vec::new();
-            for spec in partitions {
-                let values = ordered_values(&table, spec)?;
-                let Some(registered) = find_same(&table, &existing, &values) else {
-                    if *if_exists {
-                        continue;
-                    }
-                    return Err(Error::new(
-                        SqlState::UndefinedObject,
-                        format!("partition {} of {database}.{table_name} does not exist", display(&table, &values)),
-                    ));
-                };
-                dropped.push(registered.clone());
-            }
-            catalog.drop_partitions(&database, &table_name, &dropped).await?;
-            Ok(done("ALTER TABLE"))
+            drop_named(catalog, &table, *if_exists, partitions).await
         }
         PartitionCommand::Show { .. } => {
             let names = catalog
@@ -293,33 +256,7 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
                 .collect();
             rows(result_schema(command), vec![names])
         }
-        PartitionCommand::Repair { .. } => {
-            let found = partitioned::discover(&table, cx.state()).await?;
-            let registered: Vec<Vec<String>> =
-                catalog.list_partitions(&database, &table_name).await?.into_iter().map(|p| p.values).collect();
-            let missing: Vec<Partition> = found
-                .partitions
-                .iter()
-                .filter(|v| !registered.contains(v))
-                .map(|values| Partition { values: values.clone(), create_time: now(), ..Partition::default() })
-                .collect();
-            let (mut actions, mut names) = (Vec::new(), Vec::new());
-            for p in &missing {
-                actions.push("added".to_string());
-                names.push(display(&table, &p.values));
-            }
-            // Registered partitions under the table's LOCATION whose folder is gone.
-            for values in registered.iter().filter(|v| !found.partitions.contains(v)) {
-                actions.push("no files".to_string());
-                names.push(display(&table, values));
-            }
-            for problem in &found.problems {
-                actions.push("skipped".to_string());
-                names.push(problem.clone());
-            }
-            catalog.add_partitions(&database, &table_name, missing).await?;
-            rows(result_schema(command), vec![actions, names])
-        }
+        PartitionCommand::Repair { .. } => repair(cx, catalog, &table, result_schema(command)).await,
     }
 }
 
@@ -386,6 +323,99 @@ fn ordered_values(table: &Table, spec: &Spec) -> Result<Vec<String>> {
         }
     }
     Ok(values)
+}
+
+/// ALTER TABLE ADD PARTITION: every partition named, in one catalog call.
+async fn add(
+    catalog: &dyn Catalog,
+    table: &Table,
+    if_not_exists: bool,
+    partitions: &[(Spec, Option<String>)],
+) -> Result<Output> {
+    let named = partitions.iter().map(|(spec, _)| ordered_values(table, spec)).collect::<Result<Vec<_>>>()?;
+    let existing = registered_among(catalog, table, &named).await?;
+    let mut added = Vec::new();
+    for (spec, location) in partitions {
+        let values = ordered_values(table, spec)?;
+        if find_same(table, &existing, &values).is_some() || added.iter().any(|p: &Partition| p.values == values) {
+            if if_not_exists {
+                continue;
+            }
+            return Err(Error::new(
+                SqlState::DuplicateObject,
+                format!(
+                    "partition {} of {}.{} already exists",
+                    display(table, &values),
+                    table.database_name,
+                    table.name
+                ),
+            )
+            .with_hint("use ADD IF NOT EXISTS to skip partitions that exist"));
+        }
+        let storage_descriptor = StorageDescriptor { location: location.clone(), ..StorageDescriptor::default() };
+        let partition = Partition { values, storage_descriptor, create_time: now(), ..Partition::default() };
+        partition_values(table, &partition)?;
+        added.push(partition);
+    }
+    catalog.add_partitions(&table.database_name, &table.name, added).await?;
+    Ok(done("ALTER TABLE"))
+}
+
+/// ALTER TABLE DROP PARTITION: every partition named, in one catalog call.
+async fn drop_named(catalog: &dyn Catalog, table: &Table, if_exists: bool, partitions: &[Spec]) -> Result<Output> {
+    let named = partitions.iter().map(|spec| ordered_values(table, spec)).collect::<Result<Vec<_>>>()?;
+    let existing = registered_among(catalog, table, &named).await?;
+    let mut dropped = Vec::new();
+    for spec in partitions {
+        let values = ordered_values(table, spec)?;
+        let Some(registered) = find_same(table, &existing, &values) else {
+            if if_exists {
+                continue;
+            }
+            return Err(Error::new(
+                SqlState::UndefinedObject,
+                format!(
+                    "partition {} of {}.{} does not exist",
+                    display(table, &values),
+                    table.database_name,
+                    table.name
+                ),
+            ));
+        };
+        dropped.push(registered.clone());
+    }
+    catalog.drop_partitions(&table.database_name, &table.name, &dropped).await?;
+    Ok(done("ALTER TABLE"))
+}
+
+/// MSCK REPAIR TABLE: register the partition folders the catalog lacks,
+/// and report registered partitions without files and folders that do not fit.
+async fn repair(cx: &dyn Context, catalog: &dyn Catalog, table: &Table, schema: SchemaRef) -> Result<Output> {
+    let found = partitioned::discover(table, cx.state()).await?;
+    let registered: Vec<Vec<String>> =
+        catalog.list_partitions(&table.database_name, &table.name).await?.into_iter().map(|p| p.values).collect();
+    let missing: Vec<Partition> = found
+        .partitions
+        .iter()
+        .filter(|v| !registered.contains(v))
+        .map(|values| Partition { values: values.clone(), create_time: now(), ..Partition::default() })
+        .collect();
+    let (mut actions, mut names) = (Vec::new(), Vec::new());
+    for p in &missing {
+        actions.push("added".to_string());
+        names.push(display(table, &p.values));
+    }
+    // Registered partitions under the table's LOCATION whose folder is gone.
+    for values in registered.iter().filter(|v| !found.partitions.contains(v)) {
+        actions.push("no files".to_string());
+        names.push(display(table, values));
+    }
+    for problem in &found.problems {
+        actions.push("skipped".to_string());
+        names.push(problem.clone());
+    }
+    catalog.add_partitions(&table.database_name, &table.name, missing).await?;
+    rows(schema, vec![actions, names])
 }
 
 /// `k1=v1/k2=v2`

@@ -274,58 +274,17 @@ async fn run(
         WorkgroupCommand::ShowQueries => {
             let admin = super::users::is_admin(catalog, actor, local).await?;
             let list: Vec<_> = active.list().into_iter().filter(|q| admin || q.user == actor).collect();
-            let at = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).map(|d| d.to_rfc3339());
-            let columns = vec![
-                list.iter().map(|q| Some(q.id.clone())).collect(),
-                list.iter().map(|q| Some(q.user.clone())).collect(),
-                list.iter().map(|q| Some(q.workgroup.clone())).collect(),
-                list.iter().map(|q| Some(q.state.as_str().to_string())).collect(),
-                list.iter().map(|q| at(q.submitted)).collect(),
-                list.iter().map(|q| Some(q.meter.get().to_string())).collect(),
-                list.iter().map(|q| Some(q.sql.clone())).collect(),
-            ];
-            rows(result_schema(command), columns)
+            rows(result_schema(command), queries_columns(&list))
         }
         WorkgroupCommand::Cancel { id } => {
             let admin = super::users::is_admin(catalog, actor, local).await?;
             active.cancel(id, actor, admin)?;
             done("CANCEL QUERY")
         }
-        WorkgroupCommand::Show => {
-            let list = catalog.list_workgroups().await?;
-            let size = |b: Option<u64>| b.map(human_bytes);
-            let columns: Vec<Vec<Option<String>>> = vec![
-                list.iter().map(|w| Some(w.name.clone())).collect(),
-                list.iter().map(|w| Some(if w.enabled { "ENABLED" } else { "DISABLED" }.to_string())).collect(),
-                list.iter().map(|w| w.description.clone()).collect(),
-                list.iter().map(|w| size(w.bytes_scanned_cutoff_per_query)).collect(),
-                list.iter().map(|w| size(w.hourly_limit_bytes)).collect(),
-                list.iter().map(|w| size(w.daily_limit_bytes)).collect(),
-                list.iter().map(|w| Some(format!("{:.2}", w.price_per_tb))).collect(),
-            ];
-            rows(result_schema(command), columns)
-        }
+        WorkgroupCommand::Show => rows(result_schema(command), workgroups_columns(&catalog.list_workgroups().await?)),
         WorkgroupCommand::Describe { name } => {
             let wg = require(catalog, name).await?;
-            let size = |b: Option<u64>| b.map_or("none".to_string(), |b| format!("{} ({b} bytes)", human_bytes(b)));
-            let millis = |m: Option<u64>| m.map_or("none".to_string(), |m| format!("{m} ms"));
-            let pairs: Vec<(&str, String)> = vec![
-                ("name", wg.name.clone()),
-                ("state", if wg.enabled { "ENABLED" } else { "DISABLED" }.into()),
-                ("description", wg.description.clone().unwrap_or_default()),
-                ("bytes_scanned_cutoff_per_query", size(wg.bytes_scanned_cutoff_per_query)),
-                ("hourly_limit", size(wg.hourly_limit_bytes)),
-                ("daily_limit", size(wg.daily_limit_bytes)),
-                ("limit_action", format!("{:?}", wg.limit_action).to_ascii_lowercase()),
-                ("price_per_tb", format!("{:.2} USD", wg.price_per_tb)),
-                ("minimum_billed_bytes", size(Some(wg.minimum_billed_bytes))),
-                ("max_concurrent_queries", wg.max_concurrent_queries.map_or("none".into(), |n| n.to_string())),
-                ("queue_timeout", millis(Some(wg.queue_timeout_ms))),
-                ("statement_timeout", millis(wg.statement_timeout_ms)),
-                ("query_memory_limit", size(wg.query_memory_limit)),
-                ("allow_user_override", wg.allow_user_override.to_string()),
-                ("grants", wg.grants.join(", ")),
-            ];
+            let pairs = described(&wg);
             rows(
                 result_schema(command),
                 vec![
@@ -365,23 +324,80 @@ async fn run(
             done("DROP WORKGROUP")
         }
         WorkgroupCommand::Grant { name, users, grant } => {
-            let mut wg = require(catalog, name).await?;
-            for user in users {
-                let user = user.to_ascii_lowercase();
-                if user != "public" && catalog.get_user(&user).await?.is_none() {
-                    return Err(Error::new(SqlState::UndefinedObject, format!("role \"{user}\" does not exist")));
-                }
-                wg.grants.retain(|g| *g != user);
-                if *grant {
-                    wg.grants.push(user);
-                }
-            }
-            catalog.put_workgroup(wg, false).await?;
+            grant_usage(catalog, name, users, *grant).await?;
             done(if *grant { "GRANT" } else { "REVOKE" })
         }
     }
 }
 
+/// GRANT (`grant`) or REVOKE USAGE ON WORKGROUP `name` for `users`.
+async fn grant_usage(catalog: &dyn Catalog, name: &str, users: &[String], grant: bool) -> Result<()> {
+    let mut wg = require(catalog, name).await?;
+    for user in users {
+        let user = user.to_ascii_lowercase();
+        if user != "public" && catalog.get_user(&user).await?.is_none() {
+            return Err(Error::new(SqlState::UndefinedObject, format!("role \"{user}\" does not exist")));
+        }
+        wg.grants.retain(|g| *g != user);
+        if grant {
+            wg.grants.push(user);
+        }
+    }
+    catalog.put_workgroup(wg, false).await?;
+    Ok(())
+}
+
 fn rows(schema: SchemaRef, columns: Vec<Vec<Option<String>>>) -> Result<Output> {
     text_rows(schema, columns, "SHOW")
+}
+
+/// SHOW QUERIES' columns for `list`.
+fn queries_columns(list: &[crate::engine::metering::Active]) -> Vec<Vec<Option<String>>> {
+    let at = |micros: i64| chrono::DateTime::from_timestamp_micros(micros).map(|d| d.to_rfc3339());
+    vec![
+        list.iter().map(|q| Some(q.id.clone())).collect(),
+        list.iter().map(|q| Some(q.user.clone())).collect(),
+        list.iter().map(|q| Some(q.workgroup.clone())).collect(),
+        list.iter().map(|q| Some(q.state.as_str().to_string())).collect(),
+        list.iter().map(|q| at(q.submitted)).collect(),
+        list.iter().map(|q| Some(q.meter.get().to_string())).collect(),
+        list.iter().map(|q| Some(q.sql.clone())).collect(),
+    ]
+}
+
+/// SHOW WORKGROUPS' columns for `list`.
+fn workgroups_columns(list: &[Workgroup]) -> Vec<Vec<Option<String>>> {
+    let size = |b: Option<u64>| b.map(human_bytes);
+    vec![
+        list.iter().map(|w| Some(w.name.clone())).collect(),
+        list.iter().map(|w| Some(if w.enabled { "ENABLED" } else { "DISABLED" }.to_string())).collect(),
+        list.iter().map(|w| w.description.clone()).collect(),
+        list.iter().map(|w| size(w.bytes_scanned_cutoff_per_query)).collect(),
+        list.iter().map(|w| size(w.hourly_limit_bytes)).collect(),
+        list.iter().map(|w| size(w.daily_limit_bytes)).collect(),
+        list.iter().map(|w| Some(format!("{:.2}", w.price_per_tb))).collect(),
+    ]
+}
+
+/// DESCRIBE WORKGROUP's (property, value) rows.
+fn described(wg: &Workgroup) -> Vec<(&'static str, String)> {
+    let size = |b: Option<u64>| b.map_or("none".to_string(), |b| format!("{} ({b} bytes)", human_bytes(b)));
+    let millis = |m: Option<u64>| m.map_or("none".to_string(), |m| format!("{m} ms"));
+    vec![
+        ("name", wg.name.clone()),
+        ("state", if wg.enabled { "ENABLED" } else { "DISABLED" }.into()),
+        ("description", wg.description.clone().unwrap_or_default()),
+        ("bytes_scanned_cutoff_per_query", size(wg.bytes_scanned_cutoff_per_query)),
+        ("hourly_limit", size(wg.hourly_limit_bytes)),
+        ("daily_limit", size(wg.daily_limit_bytes)),
+        ("limit_action", format!("{:?}", wg.limit_action).to_ascii_lowercase()),
+        ("price_per_tb", format!("{:.2} USD", wg.price_per_tb)),
+        ("minimum_billed_bytes", size(Some(wg.minimum_billed_bytes))),
+        ("max_concurrent_queries", wg.max_concurrent_queries.map_or("none".into(), |n| n.to_string())),
+        ("queue_timeout", millis(Some(wg.queue_timeout_ms))),
+        ("statement_timeout", millis(wg.statement_timeout_ms)),
+        ("query_memory_limit", size(wg.query_memory_limit)),
+        ("allow_user_override", wg.allow_user_override.to_string()),
+        ("grants", wg.grants.join(", ")),
+    ]
 }
