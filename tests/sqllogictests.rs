@@ -4,7 +4,10 @@
 //! `<SQLSTATE> <message>`. Each file gets a fresh engine, catalog and
 //! scratch directory, with the fixtures of `common::fixtures` in `${DATA}`.
 //!
-//! `cargo test --test sqllogictests [substring]` runs the matching files.
+//! `cargo test --test sqllogictests [substring]` runs the matching files;
+//! `cargo test --test sqllogictests [substring] -- --complete` rewrites
+//! their expected results from glaux's answers (then checks them over the
+//! wire), as DataFusion's runner does.
 
 mod common;
 
@@ -141,7 +144,9 @@ enum Mode {
     Wire,
 }
 
-async fn run_file(path: &Path, mode: Mode) -> Result<(), String> {
+/// Run one file; with `complete`, rewrite its expected results with what
+/// glaux answers instead (embedded; the wire run then checks them).
+async fn run_file(path: &Path, mode: Mode, complete: bool) -> Result<(), String> {
     let scratch = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = fixtures::generate(&scratch.path().join("data")).await.display().to_string();
     let engine: Engine = engine_in(&scratch.path().join("glaux")).await;
@@ -152,6 +157,18 @@ async fn run_file(path: &Path, mode: Mode) -> Result<(), String> {
                 let data = data.clone();
                 async move { Ok(Embedded { session, data }) }
             });
+            if complete {
+                return runner
+                    .update_test_file(
+                        path,
+                        " ",
+                        sqllogictest::default_validator,
+                        sqllogictest::default_normalizer,
+                        sqllogictest::default_column_validator,
+                    )
+                    .await
+                    .map_err(|e| e.to_string());
+            }
             runner.run_file_async(path).await.map_err(|e| e.display(true).to_string())
         }
         Mode::Wire => {
@@ -191,6 +208,9 @@ fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    // `--complete`: rewrite the files' expected results from glaux's
+    // answers (review the diff before committing it).
+    let complete = std::env::args().any(|a| a == "--complete");
     let mut files = Vec::new();
     slt_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("sql"), &mut files);
     files.sort();
@@ -200,7 +220,7 @@ async fn main() -> ExitCode {
         for mode in [Mode::Embedded, Mode::Wire] {
             let name =
                 format!("{} ({mode:?})", file.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(file).display());
-            match run_file(file, mode).await {
+            match run_file(file, mode, complete).await {
                 Ok(()) => {
                     passed += 1;
                     println!("ok      {name}");
