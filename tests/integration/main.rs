@@ -24,5 +24,6 @@ mod s3;
 mod security;
 mod soak;
 mod types;
+mod units;
 mod wire;
 mod workgroups;

@@ -1,0 +1,243 @@
+//! Unit tests of glaux's pure logic, tested through SQL elsewhere too:
+//! SCRAM, Hive type strings, partition key matching, projection's date
+//! formats and billing arithmetic. (The library has no test binary of
+//! its own; these live in the one integration binary.)
+
+use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+use glaux::catalog::types::{arrow_to_hive, hive_to_arrow, normalize_hive_type};
+use glaux::catalog::{KeyCondition, KeyTest};
+use glaux::scram::{self, Failure, Verifier};
+use glaux::table::dateformat::DateFormat;
+use glaux::workgroup::{billed_bytes, cost, human_bytes, parse_bytes, parse_millis};
+use ring::{digest, hmac, pbkdf2};
+use std::num::NonZeroU32;
+
+const MB: u64 = 1 << 20;
+
+// ---- SCRAM-SHA-256 (RFC 5802 / 7677) ----
+
+/// RFC 7677's example: password `pencil`, this salt, 4096 iterations.
+const SALT: &str = "W22ZaJ0SNY7soEsUEjb6gQ==";
+
+/// The verifier PostgreSQL stores for it, computed independently (Python's
+/// hashlib: PBKDF2, then HMAC "Client Key" hashed and HMAC "Server Key").
+const PENCIL: &str = "SCRAM-SHA-256$4096:W22ZaJ0SNY7soEsUEjb6gQ==$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=";
+
+fn hmac256(key: &[u8], data: &[u8]) -> Vec<u8> {
+    hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data).as_ref().to_vec()
+}
+
+/// The client's half of an exchange: its final message for `password`,
+/// and the server signature it expects back.
+fn client_final(server_first: &str, client_first_bare: &str, password: &str) -> (String, String) {
+    let field = |k: &str| server_first.split(',').find_map(|a| a.strip_prefix(k)).unwrap().to_string();
+    let (nonce, salt, iterations) = (field("r="), B64.decode(field("s=")).unwrap(), field("i=").parse().unwrap());
+    let mut salted = [0u8; 32];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        NonZeroU32::new(iterations).unwrap(),
+        &salt,
+        password.as_bytes(),
+        &mut salted,
+    );
+    let client_key = hmac256(&salted, b"Client Key");
+    let stored_key = digest::digest(&digest::SHA256, &client_key);
+    let without_proof = format!("c=biws,r={nonce}");
+    let auth = format!("{client_first_bare},{server_first},{without_proof}");
+    let signature = hmac256(stored_key.as_ref(), auth.as_bytes());
+    let proof: Vec<u8> = client_key.iter().zip(signature).map(|(k, s)| k ^ s).collect();
+    let server_signature = hmac256(&hmac256(&salted, b"Server Key"), auth.as_bytes());
+    (format!("{without_proof},p={}", B64.encode(proof)), format!("v={}", B64.encode(server_signature)))
+}
+
+#[test]
+fn scram_verifiers_are_postgresql_s() {
+    let verifier = Verifier::with_salt("pencil", &B64.decode(SALT).unwrap(), 4096);
+    assert_eq!(verifier.encode(), PENCIL);
+    assert_eq!(Verifier::parse(PENCIL).map(|v| v.encode()).as_deref(), Some(PENCIL));
+    assert!(Verifier::parse("md5abcdef").is_none());
+    assert!(Verifier::parse("SCRAM-SHA-256$4096:bad$x:y").is_none());
+}
+
+#[test]
+fn scram_exchange_accepts_the_password_and_nothing_else() {
+    let bare = "n=user,r=rOprNGfwEbeRWgbNEkqO";
+    let first = format!("n,,{bare}");
+    let verifier = || Verifier::parse(PENCIL);
+
+    // The right password: the server's final message proves it knows the key.
+    let (server_first, exchange) = scram::server_first(first.as_bytes(), verifier(), b"decoy").unwrap();
+    assert!(server_first.starts_with("r=rOprNGfwEbeRWgbNEkqO") && server_first.ends_with(",i=4096"));
+    let (last, expected) = client_final(&server_first, bare, "pencil");
+    assert_eq!(scram::server_final(&exchange, last.as_bytes()).ok(), Some(expected));
+
+    // A wrong password, and a user that does not exist, fail alike.
+    let (server_first, exchange) = scram::server_first(first.as_bytes(), verifier(), b"decoy").unwrap();
+    let (last, _) = client_final(&server_first, bare, "pencils");
+    assert!(matches!(scram::server_final(&exchange, last.as_bytes()), Err(Failure::Rejected)));
+    let decoy = scram::decoy_salt(b"secret", "nobody");
+    let (server_first, exchange) = scram::server_first(first.as_bytes(), None, &decoy).unwrap();
+    assert!(server_first.contains(&format!(",s={},", B64.encode(&decoy))));
+    let (last, _) = client_final(&server_first, bare, "pencil");
+    assert!(matches!(scram::server_final(&exchange, last.as_bytes()), Err(Failure::Rejected)));
+
+    // A replayed or altered nonce, and channel binding, are protocol errors.
+    let (server_first, exchange) = scram::server_first(first.as_bytes(), verifier(), b"decoy").unwrap();
+    let (last, _) = client_final(&server_first, bare, "pencil");
+    let altered = last.replacen("r=rOpr", "r=xOpr", 1);
+    assert!(matches!(scram::server_final(&exchange, altered.as_bytes()), Err(Failure::Protocol(_))));
+    let bound = format!("p=tls-server-end-point,,{bare}");
+    assert!(matches!(scram::server_first(bound.as_bytes(), verifier(), b"d"), Err(Failure::Protocol(_))));
+    assert!(matches!(scram::server_first(b"n,,n=user", verifier(), b"d"), Err(Failure::Protocol(_))));
+    assert!(matches!(scram::server_first(b"\xff\xfe", verifier(), b"d"), Err(Failure::Protocol(_))));
+}
+
+#[test]
+fn scram_initial_response_is_bounds_checked() {
+    let mut body = b"SCRAM-SHA-256\0".to_vec();
+    body.extend(5i32.to_be_bytes());
+    body.extend(b"n,,ab");
+    assert_eq!(scram::parse_initial(&body), Some(("SCRAM-SHA-256", &b"n,,ab"[..])));
+    // A declared length that is not the data's, a negative one, no NUL.
+    let mut long = b"SCRAM-SHA-256\0".to_vec();
+    long.extend(500i32.to_be_bytes());
+    long.extend(b"n,,ab");
+    assert_eq!(scram::parse_initial(&long), None);
+    let mut negative = b"SCRAM-SHA-256\0".to_vec();
+    negative.extend((-1i32).to_be_bytes());
+    assert_eq!(scram::parse_initial(&negative), None);
+    assert_eq!(scram::parse_initial(b"SCRAM-SHA-256"), None);
+    assert_eq!(scram::parse_initial(b"SCRAM-SHA-256\0\0\0"), None);
+}
+
+// ---- Hive type strings ----
+
+#[test]
+fn hive_type_strings_map_to_arrow_and_back() {
+    use datafusion::arrow::datatypes::DataType;
+    for (hive, arrow) in [
+        ("int", DataType::Int32),
+        ("bigint", DataType::Int64),
+        ("smallint", DataType::Int16),
+        ("tinyint", DataType::Int8),
+        ("string", DataType::Utf8),
+        ("double", DataType::Float64),
+        ("float", DataType::Float32),
+        ("boolean", DataType::Boolean),
+        ("date", DataType::Date32),
+        ("decimal(10,2)", DataType::Decimal128(10, 2)),
+    ] {
+        assert_eq!(hive_to_arrow(hive).unwrap(), arrow, "{hive}");
+        assert_eq!(arrow_to_hive(&arrow).unwrap(), hive, "{hive}");
+    }
+    // Nested types keep their shape through a round trip.
+    for hive in ["array<int>", "map<string,bigint>", "struct<a:int,b:array<string>>"] {
+        let arrow = hive_to_arrow(hive).unwrap();
+        assert_eq!(arrow_to_hive(&arrow).unwrap(), hive, "{hive}");
+    }
+    // Written as people write them: any case, spaces, varchar/char lengths.
+    assert_eq!(
+        normalize_hive_type("ARRAY< STRUCT< a : INT , b : STRING > >").unwrap(),
+        "array<struct<a:int,b:string>>"
+    );
+    assert_eq!(hive_to_arrow("varchar(10)").unwrap(), DataType::Utf8);
+    assert_eq!(hive_to_arrow("char(3)").unwrap(), DataType::Utf8);
+    // Not types: a clear error, never a panic.
+    for bad in ["", "integer<", "array<>", "map<string>", "struct<a int>", "decimal(40,2)", "uuid", "array<int"] {
+        assert!(hive_to_arrow(bad).is_err(), "{bad:?} was accepted");
+    }
+}
+
+// ---- Partition key matching ----
+
+#[test]
+fn partition_keys_match_as_text_or_as_integers() {
+    let values = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let is_in = |index, integer, among: &[&str]| KeyCondition { index, integer, test: KeyTest::In(values(among)) };
+    let range = |integer, low: Option<&str>, high: Option<&str>| KeyCondition {
+        index: 0,
+        integer,
+        test: KeyTest::Range { low: low.map(str::to_string), high: high.map(str::to_string) },
+    };
+    // Text compares as text; integer keys compare as numbers (`007` is 7).
+    assert!(is_in(1, false, &["b"]).matches(&values(&["a", "b"])));
+    assert!(!is_in(0, false, &["07"]).matches(&values(&["7"])));
+    assert!(is_in(0, true, &["7"]).matches(&values(&["007"])));
+    assert!(!is_in(0, true, &["8"]).matches(&values(&["007"])));
+    // Ranges are inclusive; an open end is unbounded.
+    assert!(range(true, Some("9"), Some("10")).matches(&values(&["10"])));
+    assert!(!range(false, Some("9"), Some("10")).matches(&values(&["10"])), "'10' < '9' as text");
+    assert!(range(true, None, Some("3")).matches(&values(&["-5"])));
+    assert!(!range(true, Some("4"), None).matches(&values(&["3"])));
+    // A value that is not a number never matches an integer key; a
+    // missing key matches nothing.
+    assert!(!range(true, Some("1"), None).matches(&values(&["x"])));
+    assert!(!is_in(0, true, &["1"]).matches(&values(&["one"])));
+    assert!(!is_in(3, false, &["a"]).matches(&values(&["a"])));
+}
+
+// ---- Partition projection's date formats ----
+
+#[test]
+fn projection_date_formats_format_and_parse_strictly() {
+    use chrono::NaiveDate;
+    let at = NaiveDate::from_ymd_opt(2026, 3, 7).unwrap().and_hms_opt(4, 5, 6).unwrap();
+    for (pattern, text) in [
+        ("yyyy-MM-dd", "2026-03-07"),
+        ("yyyy/MM/dd/HH", "2026/03/07/04"),
+        ("yyyyMMddHHmmss", "20260307040506"),
+        ("yy-M-d", "26-3-7"),
+        ("'dt='yyyy-MM-dd", "dt=2026-03-07"),
+    ] {
+        let format = DateFormat::new(pattern).unwrap();
+        assert_eq!(format.format(at), text, "{pattern}");
+        let parsed = format.parse(text).unwrap_or_else(|| panic!("{pattern} did not parse {text}"));
+        assert_eq!(format.format(parsed), text, "{pattern}");
+    }
+    let day = DateFormat::new("yyyy-MM-dd").unwrap();
+    for bad in ["2026-02-30", "2026-3-07", "2026-03-07x", "26-03-07", "", "2026-13-01"] {
+        assert!(day.parse(bad).is_none(), "{bad:?} parsed");
+    }
+    for bad in ["yyyy-MM-dd'", "yyy", "QQ", "yyyy-MMMM"] {
+        assert!(DateFormat::new(bad).is_err(), "{bad:?} was accepted");
+    }
+}
+
+// ---- Billing arithmetic ----
+
+#[test]
+fn billing_rounds_up_to_the_megabyte_above_the_minimum() {
+    assert_eq!(billed_bytes(0, 10 * MB), 10 * MB);
+    assert_eq!(billed_bytes(1, 0), MB);
+    assert_eq!(billed_bytes(MB, 0), MB);
+    assert_eq!(billed_bytes(MB + 1, 0), 2 * MB);
+    assert_eq!(billed_bytes(11 * MB + 1, 10 * MB), 12 * MB);
+    assert_eq!(billed_bytes(0, 0), 0);
+    // Athena's price is per TB (2^40 bytes here): 10 MB at $5 is $0.0000477.
+    assert!((cost(1 << 40, 5.0) - 5.0).abs() < 1e-12);
+    assert_eq!(format!("{:.7}", cost(10 * MB, 5.0)), "0.0000477");
+    assert_eq!(cost(0, 5.0), 0.0);
+}
+
+#[test]
+fn sizes_and_durations_read_and_print_as_people_write_them() {
+    assert_eq!(human_bytes(512), "512 B");
+    assert_eq!(human_bytes(1536), "1.50 KB");
+    assert_eq!(human_bytes(10 * MB), "10.00 MB");
+    assert_eq!(human_bytes(u64::MAX), "16777216.00 TB");
+    assert_eq!(parse_bytes("1048576"), Some(MB));
+    assert_eq!(parse_bytes("10MB"), Some(10 * MB));
+    assert_eq!(parse_bytes(" 1.5 gb "), Some(3 << 29));
+    assert_eq!(parse_bytes("2TiB"), Some(2 << 40));
+    for bad in ["", "MB", "10 PB", "-1MB", "1.2.3"] {
+        assert_eq!(parse_bytes(bad), None, "{bad:?}");
+    }
+    assert_eq!(parse_millis("250"), Some(250));
+    assert_eq!(parse_millis("30s"), Some(30_000));
+    assert_eq!(parse_millis("5 min"), Some(300_000));
+    assert_eq!(parse_millis("2h"), Some(7_200_000));
+    for bad in ["", "1.5s", "10 days", "-1s", "99999999999999999999"] {
+        assert_eq!(parse_millis(bad), None, "{bad:?}");
+    }
+    assert_eq!(parse_millis(&format!("{}h", u64::MAX / 1000)), None, "overflow is refused");
+}
