@@ -168,22 +168,20 @@ impl Session {
     async fn prepare_unchecked(&mut self, sql: &SqlText) -> Result<Prepared> {
         let statement = statement::parse(sql)?;
         self.transaction.check(statement.ends_failed_block())?;
-        // The text that says whether the statement reads the system
-        // catalogs; EXECUTE is planned as the query it names.
-        let (statement, text) = match statement {
+        // EXECUTE is planned as the query it names.
+        let statement = match statement {
             Statement::Execute { name, values } => {
-                let query = self.sql_prepared.execute(&name, &values)?;
-                let text = query.to_string();
-                (Statement::Query(Box::new(query)), Some(text))
+                Statement::Query(Box::new(self.sql_prepared.execute(&name, &values)?))
             }
-            Statement::Command(command) => {
-                let text = command.query_text();
-                (Statement::Command(command), text)
-            }
-            other => (other, Some(sql.text.clone())),
+            other => other,
         };
-        if let Some(text) = text {
-            self.refresh_snapshot(&text).await?;
+        let reads_catalog = match &statement {
+            Statement::Query(ast) | Statement::Change(ast) => Some(pgcatalog::reads_catalog(ast)),
+            Statement::Command(command) => command.query().map(|ast| pgcatalog::reads_catalog(&ast)),
+            Statement::Execute { .. } => None,
+        };
+        if let Some(reads_catalog) = reads_catalog {
+            self.refresh_snapshot(reads_catalog).await?;
         }
         let (plan, param_types, schema) = match &statement {
             Statement::Query(ast) => {
@@ -273,15 +271,10 @@ impl Session {
         }
     }
 
-    /// Take a fresh catalog snapshot for a statement that reads the system
-    /// catalogs or catalog functions (a cheap test of its text; a false
-    /// positive only costs a catalog listing).
-    async fn refresh_snapshot(&mut self, text: &str) -> Result<()> {
+    /// Drop the last statement's catalog snapshot, and take a fresh one
+    /// for a statement that reads the system catalogs or catalog functions.
+    async fn refresh_snapshot(&mut self, reads_catalog: bool) -> Result<()> {
         view::write(&self.view).snapshot = None;
-        let lower = text.to_ascii_lowercase();
-        let reads_catalog = ["pg_", "information_schema", "regclass", "regnamespace", "_description"]
-            .iter()
-            .any(|needle| lower.contains(needle));
         if reads_catalog {
             pgcatalog::snapshot(&self.view, self.shared.catalog.as_ref()).await?;
         }

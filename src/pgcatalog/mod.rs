@@ -18,6 +18,7 @@ mod builtins;
 pub mod functions;
 pub mod information_schema;
 pub mod oid;
+mod reads;
 pub mod relations;
 pub mod rows;
 pub mod settings;
@@ -27,6 +28,7 @@ pub mod tables;
 pub mod types;
 
 pub use builtins::parse_array;
+pub use reads::reads_catalog;
 pub use snapshot::{CursorInfo, SessionView, SharedView, Snapshot};
 
 use crate::catalog::Catalog;

@@ -241,3 +241,41 @@ fn sizes_and_durations_read_and_print_as_people_write_them() {
     }
     assert_eq!(parse_millis(&format!("{}h", u64::MAX / 1000)), None, "overflow is refused");
 }
+
+// ---- Which statements read the system catalogs ----
+
+#[test]
+fn statements_read_the_catalogs_by_what_they_name_not_their_text() {
+    use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    let reads = |sql: &str| {
+        let statement = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap().remove(0);
+        glaux::pgcatalog::reads_catalog(&statement)
+    };
+    for sql in [
+        "SELECT relname FROM pg_class",
+        "SELECT * FROM pg_catalog.pg_namespace n JOIN t ON true",
+        "SELECT table_name FROM information_schema.tables",
+        "SELECT * FROM INFORMATION_SCHEMA.COLUMNS",
+        "SELECT 't'::regclass",
+        "SELECT CAST(x AS regnamespace) FROM t",
+        "SELECT obj_description(1, 'pg_class')",
+        "SELECT pg_get_expr(a, b) FROM t",
+        "SELECT to_regclass('t')",
+        "SELECT * FROM t WHERE x IN (SELECT oid FROM pg_type)",
+        "SELECT * FROM pg_get_keywords()",
+        "EXPLAIN SELECT * FROM pg_class",
+    ] {
+        assert!(reads(sql), "{sql}");
+    }
+    for sql in [
+        "SELECT 1",
+        "SELECT 'pg_class', 'information_schema' FROM t",
+        "SELECT pg_total FROM t",
+        "SELECT * FROM t WHERE name LIKE 'pg_%'",
+        "SELECT 'int4'::regtype",
+        "SELECT x::text FROM t",
+    ] {
+        assert!(!reads(sql), "{sql}");
+    }
+}

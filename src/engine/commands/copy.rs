@@ -28,8 +28,8 @@ fn from_ast(ast: Ast) -> Result<Claimed> {
 
 #[async_trait::async_trait]
 impl Command for CopyTo {
-    fn query_text(&self) -> Option<String> {
-        Some(self.query.to_string())
+    fn query(&self) -> Option<Ast> {
+        Some(Ast::Query(self.query.clone()))
     }
 
     fn metered(&self) -> bool {

@@ -80,9 +80,9 @@ impl Command for CursorCommand {
         }
     }
 
-    fn query_text(&self) -> Option<String> {
+    fn query(&self) -> Option<Ast> {
         match self {
-            CursorCommand::Declare { query, .. } => Some(query.to_string()),
+            CursorCommand::Declare { query, .. } => Some(Ast::Query(query.clone())),
             _ => None,
         }
     }

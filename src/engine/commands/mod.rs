@@ -60,9 +60,9 @@ pub trait Command: std::fmt::Debug + Send + Sync {
         false
     }
 
-    /// The text of the query it plans, if it plans one: the session
-    /// takes a fresh catalog snapshot for it as for any query.
-    fn query_text(&self) -> Option<String> {
+    /// The query it plans, if it plans one: the session takes a fresh
+    /// catalog snapshot for it as for any query that reads the catalogs.
+    fn query(&self) -> Option<Ast> {
         None
     }
 

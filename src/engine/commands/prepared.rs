@@ -42,9 +42,9 @@ fn from_ast(ast: Ast) -> Result<Claimed> {
 
 #[async_trait::async_trait]
 impl Command for PreparedCommand {
-    fn query_text(&self) -> Option<String> {
+    fn query(&self) -> Option<Ast> {
         match self {
-            PreparedCommand::Prepare { query, .. } => Some(query.to_string()),
+            PreparedCommand::Prepare { query, .. } => Some(query.as_ref().clone()),
             PreparedCommand::Deallocate { .. } => None,
         }
     }
