@@ -8,9 +8,8 @@
 //! `run` returns. Its variables (SET, RESET, SHOW, start-up parameters)
 //! are `session/variables.rs`.
 
-mod variables;
-
 mod context;
+mod variables;
 
 use super::colnames::ColumnNames;
 use super::cursor::Cursors;

@@ -239,7 +239,7 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
             table.update_time = now();
             crate::table::projection::Projection::of_table(&table)?;
             catalog.update_table(table).await?;
-            Ok(done("ALTER TABLE"))
+            Ok(Output::done("ALTER TABLE"))
         }
         PartitionCommand::Add { if_not_exists, partitions, .. } => {
             add(catalog, &table, *if_not_exists, partitions).await
@@ -358,7 +358,7 @@ async fn add(
         added.push(partition);
     }
     catalog.add_partitions(&table.database_name, &table.name, added).await?;
-    Ok(done("ALTER TABLE"))
+    Ok(Output::done("ALTER TABLE"))
 }
 
 /// ALTER TABLE DROP PARTITION: every partition named, in one catalog call.
@@ -385,7 +385,7 @@ async fn drop_named(catalog: &dyn Catalog, table: &Table, if_exists: bool, parti
         dropped.push(registered.clone());
     }
     catalog.drop_partitions(&table.database_name, &table.name, &dropped).await?;
-    Ok(done("ALTER TABLE"))
+    Ok(Output::done("ALTER TABLE"))
 }
 
 /// MSCK REPAIR TABLE: register the partition folders the catalog lacks,
@@ -421,10 +421,6 @@ async fn repair(cx: &dyn Context, catalog: &dyn Catalog, table: &Table, schema: 
 /// `k1=v1/k2=v2`
 fn display(table: &Table, values: &[String]) -> String {
     table.partition_keys.iter().zip(values).map(|(k, v)| format!("{}={v}", k.name)).collect::<Vec<_>>().join("/")
-}
-
-fn done(tag: &'static str) -> Output {
-    Output::done(tag)
 }
 
 fn rows(schema: SchemaRef, columns: Vec<Vec<String>>) -> Result<Output> {
