@@ -115,6 +115,15 @@ pub const SETTINGS: &[Setting] = &[
               (the AWS Glue Data Catalog; users stay in data_dir).",
     },
     Setting {
+        key: "catalog.others",
+        env: "GLAUX_CATALOG_OTHERS",
+        default: "",
+        doc: "More catalogs served beside the first, as `name:type` pairs separated by commas \
+              (`archive:embedded, lake:glue`). An embedded one keeps its own SQLite file `catalogs/<name>.db` in \
+              data_dir; a glue one uses the glue.* settings. Clients connect to any of them as their database, and \
+              three-part names `name.database.table` reach across them in one query.",
+    },
+    Setting {
         key: "glue.region",
         env: "GLAUX_GLUE_REGION",
         default: "",

@@ -1,11 +1,11 @@
-//! An in-memory [`Catalog`]: a map behind a mutex. For tests and for
+//! An in-memory [`Metastore`] and [`SecurityStore`]: maps behind a mutex. For tests and for
 //! sessions that need no persistence.
 
 use super::{
     check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize,
-    table_exists, unknown_database,
+    table_changed, table_exists, unknown_database,
 };
-use super::{Catalog, Database, IfExists, Partition, Table, User, Workgroup};
+use super::{Database, IfExists, Metastore, Partition, SecurityStore, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -46,7 +46,7 @@ fn known(state: &State) -> Vec<String> {
 }
 
 #[async_trait]
-impl Catalog for MemoryCatalog {
+impl Metastore for MemoryCatalog {
     async fn create_database(&self, mut db: Database, if_not_exists: bool) -> Result<bool> {
         db.name = normalize(&db.name);
         let mut s = self.lock();
@@ -100,22 +100,29 @@ impl Catalog for MemoryCatalog {
         if !partitions.is_empty() {
             s.partitions.insert(key.clone(), partitions);
         }
+        table.version = 1;
         s.versions.insert(key.clone(), vec![table.clone()]);
         s.tables.insert(key, table);
         Ok(true)
     }
 
-    async fn update_table(&self, mut table: Table) -> Result<()> {
+    async fn update_table(&self, mut table: Table) -> Result<i64> {
         table.name = normalize(&table.name);
         table.database_name = normalize(&table.database_name);
         let key = (table.database_name.clone(), table.name.clone());
         let mut s = self.lock();
-        if !s.tables.contains_key(&key) {
+        let Some(current) = s.tables.get(&key).map(|t| t.version) else {
             return Err(no_such_table(&key.0, &key.1));
+        };
+        if current != table.version {
+            return Err(table_changed(&table, current));
         }
-        s.versions.entry(key.clone()).or_default().push(table.clone());
+        let versions = s.versions.entry(key.clone()).or_default();
+        table.version = versions.len() as i64 + 1;
+        versions.push(table.clone());
+        let version = table.version;
         s.tables.insert(key, table);
-        Ok(())
+        Ok(version)
     }
 
     async fn table_versions(&self, database: &str, name: &str) -> Result<Vec<(i64, Table)>> {
@@ -169,7 +176,10 @@ impl Catalog for MemoryCatalog {
         list.retain(|p| !values.contains(&p.values));
         Ok(before - list.len())
     }
+}
 
+#[async_trait]
+impl SecurityStore for MemoryCatalog {
     async fn put_user(&self, user: User, create: bool) -> Result<()> {
         let mut s = self.lock();
         check_user_change(&user.name, s.users.contains_key(&user.name), create)?;

@@ -1,11 +1,14 @@
-//! The catalog: the Glue data model behind one trait.
+//! The catalog: the Glue data model behind two traits, split by concern.
 //!
+//! - [`Metastore`]: databases, tables and partitions (what Glue keeps).
+//! - [`SecurityStore`]: users and workgroups (always embedded).
 //! - [`model`]: Database, Table, StorageDescriptor, Partition (pure data).
 //! - [`types`]: Glue/Hive type strings <-> Arrow types.
-//! - [`memory`]: an in-memory [`Catalog`], for tests and throwaway sessions.
-//! - [`sqlite`]: the embedded, persistent [`Catalog`] (SQLite in the data dir).
-//! - [`glue`]: the AWS Glue Data Catalog as a [`Catalog`] (aws-sdk-glue).
-//! - [`provider`]: adapters that show a [`Catalog`] to DataFusion.
+//! - [`memory`]: an in-memory store of both, for tests and throwaway sessions.
+//! - [`sqlite`]: the embedded, persistent store of both (SQLite in the data dir).
+//! - [`glue`]: the AWS Glue Data Catalog as a [`Metastore`] (aws-sdk-glue).
+//! - [`provider`]: adapters that show the metastores to DataFusion.
+//! - [`list`]: the named catalogs a server serves.
 //!
 //! Both implementations raise the same errors through the helpers at the
 //! bottom of this file, so clients see the same SQLSTATE and message
@@ -13,6 +16,7 @@
 //! Glue does. Must not depend on `engine`, `server` or `repl`.
 
 pub mod glue;
+pub mod list;
 pub mod memory;
 pub mod model;
 pub mod provider;
@@ -37,10 +41,10 @@ pub enum IfExists {
     Replace,
 }
 
-/// The Glue-model catalog. Every method is atomic: it either happens whole
-/// or not at all.
+/// The Glue-model metastore: databases, tables, partitions. Every method
+/// is atomic: it either happens whole or not at all.
 #[async_trait]
-pub trait Catalog: Send + Sync + std::fmt::Debug {
+pub trait Metastore: Send + Sync + std::fmt::Debug {
     /// Create a database; returns false if it existed and `if_not_exists`.
     async fn create_database(&self, db: Database, if_not_exists: bool) -> Result<bool>;
     async fn get_database(&self, name: &str) -> Result<Option<Database>>;
@@ -54,10 +58,13 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn create_table(&self, table: Table, if_exists: IfExists, partitions: Vec<Partition>) -> Result<bool>;
     async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>>;
     async fn list_tables(&self, database: &str) -> Result<Vec<Table>>;
-    /// Replace a table's definition, keeping its partitions; the new
-    /// definition becomes the table's next version (42P01 if there is no
+    /// Replace a table's definition, keeping its partitions, as a
+    /// compare-and-swap: only if the table is still at `table.version`
+    /// (the version it was read at), else 40001 and nothing changes, so
+    /// two writers never silently overwrite each other. The new definition
+    /// becomes the next version, which is returned (42P01 if there is no
     /// such table).
-    async fn update_table(&self, table: Table) -> Result<()>;
+    async fn update_table(&self, table: Table) -> Result<i64>;
     /// Every definition a table has had, oldest first, numbered from 1;
     /// the last is the current one.
     async fn table_versions(&self, database: &str, name: &str) -> Result<Vec<(i64, Table)>>;
@@ -86,7 +93,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     }
     /// Remove the partitions with these values; returns how many existed.
     async fn drop_partitions(&self, database: &str, table: &str, values: &[Vec<String>]) -> Result<usize>;
+}
 
+/// The store of users and workgroups (and, with access control, grants).
+/// Every method is atomic.
+#[async_trait]
+pub trait SecurityStore: Send + Sync + std::fmt::Debug {
     /// Create a user (`create`: 42710 if the name is taken) or replace an
     /// existing user's verifier (otherwise: 42704 if there is none).
     async fn put_user(&self, user: User, create: bool) -> Result<()>;
@@ -161,7 +173,7 @@ pub fn check_workgroup_change(name: &str, exists: bool, create: bool) -> Result<
 }
 
 /// A database that must exist, or 3F000 naming the ones that do.
-pub async fn require_database(catalog: &dyn Catalog, name: &str) -> Result<Database> {
+pub async fn require_database(catalog: &dyn Metastore, name: &str) -> Result<Database> {
     match catalog.get_database(name).await? {
         Some(db) => Ok(db),
         None => {
@@ -192,6 +204,18 @@ pub fn database_not_empty(name: &str, tables: usize) -> Error {
 pub fn table_exists(table: &Table) -> Error {
     let what = if table.is_view() { "view" } else { "table" };
     Error::new(SqlState::DuplicateTable, format!("{what} {}.{} already exists", table.database_name, table.name))
+}
+
+/// The compare-and-swap of `update_table` lost: someone changed the table
+/// since it was read.
+pub fn table_changed(table: &Table, current: i64) -> Error {
+    Error::new(
+        SqlState::SerializationFailure,
+        format!(
+            "table {}.{} was changed by another statement (it is at version {current}, this change was made to version {}); retry",
+            table.database_name, table.name, table.version
+        ),
+    )
 }
 
 pub fn no_such_table(database: &str, name: &str) -> Error {

@@ -125,6 +125,11 @@ pub struct Table {
     pub create_time: i64,
     #[serde(default)]
     pub update_time: i64,
+    /// The version of this definition, set by the metastore that stored
+    /// it (0 for one not yet stored); `update_table` succeeds only while
+    /// the table is still at it.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl Table {

@@ -1,6 +1,6 @@
-//! Shows a [`Catalog`] to DataFusion: a `CatalogProviderList` with one
-//! catalog, whose schemas are Glue databases and whose tables are built on
-//! demand from catalog entries.
+//! Shows the catalogs to DataFusion: a `CatalogProviderList` with every
+//! catalog of the list, whose schemas are Glue databases and whose tables
+//! are built on demand from metastore entries.
 //!
 //! DataFusion's `statement_to_plan` first collects every table a statement
 //! references and awaits [`SchemaProvider::table`] for each, then plans
@@ -8,7 +8,8 @@
 //! happen before planning, never during it. Views are planned here, from
 //! their stored SQL, by a [`ViewPlanner`] the engine supplies.
 
-use super::{normalize, Catalog, Table};
+use super::list::NamedCatalog;
+use super::{normalize, Metastore, Table};
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, TableProvider};
@@ -27,23 +28,26 @@ pub trait TableFactory: Send + Sync + std::fmt::Debug {
     async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>>;
 }
 
-/// The catalog list handed to DataFusion: exactly one catalog, `name`.
-#[derive(Debug, Clone)]
+/// The catalog list handed to DataFusion: every catalog served.
+#[derive(Debug, Clone, Default)]
 pub struct GlauxCatalogList {
-    catalog: Arc<GlauxCatalog>,
+    catalogs: Vec<Arc<GlauxCatalog>>,
 }
 
 impl GlauxCatalogList {
-    /// `system` are schemas served by their own providers (pg_catalog,
-    /// information_schema); every other schema name is a Glue database.
-    pub fn new(
-        name: &str,
-        catalog: Arc<dyn Catalog>,
+    /// Add `catalog`, its tables built by `factory`. `system` are schemas
+    /// served by their own providers (pg_catalog, information_schema);
+    /// every other schema name is a Glue database.
+    pub fn with(
+        mut self,
+        catalog: &NamedCatalog,
         factory: Arc<dyn TableFactory>,
         depth: usize,
         system: Vec<(String, Arc<dyn SchemaProvider>)>,
     ) -> Self {
-        GlauxCatalogList { catalog: Arc::new(GlauxCatalog { name: name.to_string(), catalog, factory, depth, system }) }
+        let (name, catalog) = (catalog.name.clone(), Arc::clone(&catalog.metastore));
+        self.catalogs.push(Arc::new(GlauxCatalog { name, catalog, factory, depth, system }));
+        self
     }
 }
 
@@ -57,18 +61,19 @@ impl CatalogProviderList for GlauxCatalogList {
     }
 
     fn catalog_names(&self) -> Vec<String> {
-        vec![self.catalog.name.clone()]
+        self.catalogs.iter().map(|c| c.name.clone()).collect()
     }
 
     fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
-        (name == self.catalog.name).then(|| Arc::clone(&self.catalog) as Arc<dyn CatalogProvider>)
+        let found = self.catalogs.iter().find(|c| c.name == name)?;
+        Some(Arc::clone(found) as Arc<dyn CatalogProvider>)
     }
 }
 
 #[derive(Debug)]
 struct GlauxCatalog {
     name: String,
-    catalog: Arc<dyn Catalog>,
+    catalog: Arc<dyn Metastore>,
     factory: Arc<dyn TableFactory>,
     depth: usize,
     system: Vec<(String, Arc<dyn SchemaProvider>)>,
@@ -102,7 +107,7 @@ impl CatalogProvider for GlauxCatalog {
 #[derive(Debug)]
 struct GlauxSchema {
     database: String,
-    catalog: Arc<dyn Catalog>,
+    catalog: Arc<dyn Metastore>,
     factory: Arc<dyn TableFactory>,
     depth: usize,
 }

@@ -1,4 +1,4 @@
-//! The embedded, persistent [`Catalog`]: one SQLite file (`catalog.db`) in
+//! The embedded, persistent [`Metastore`] and [`SecurityStore`]: one SQLite file (`catalog.db`) in
 //! the data directory.
 //!
 //! Why SQLite: every DDL statement becomes one ACID transaction, so a server
@@ -9,9 +9,9 @@
 
 use super::{
     check_user_change, check_workgroup_change, database_exists, database_not_empty, no_such_table, normalize,
-    table_exists, unknown_database,
+    table_changed, table_exists, unknown_database,
 };
-use super::{Catalog, Database, IfExists, KeyCondition, KeyTest, Partition, Table, User, Workgroup};
+use super::{Database, IfExists, KeyCondition, KeyTest, Metastore, Partition, SecurityStore, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -124,21 +124,29 @@ fn docs<T: DeserializeOwned>(conn: &Connection, sql: &str, args: impl rusqlite::
     Ok(out)
 }
 
-/// Store a table's definition as current and as its next version.
-fn put_table(tx: &Connection, table: &Table) -> Result<()> {
-    let doc = to_json(table)?;
+/// Store a table's definition as current and as its next version, which
+/// is returned (and recorded in the stored definition).
+fn put_table(tx: &Connection, table: &Table) -> Result<i64> {
+    let last: i64 = tx
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM table_versions WHERE database = ?1 AND tbl = ?2",
+            params![table.database_name, table.name],
+            |r| r.get(0),
+        )
+        .store()?;
+    let table = Table { version: last + 1, ..table.clone() };
+    let doc = to_json(&table)?;
     tx.execute(
         "INSERT OR REPLACE INTO tables (database, name, doc) VALUES (?1, ?2, ?3)",
         params![table.database_name, table.name, doc],
     )
     .store()?;
     tx.execute(
-        "INSERT INTO table_versions (database, tbl, version, doc) SELECT ?1, ?2, COALESCE(MAX(version), 0) + 1, ?3
-         FROM table_versions WHERE database = ?1 AND tbl = ?2",
-        params![table.database_name, table.name, doc],
+        "INSERT INTO table_versions (database, tbl, version, doc) VALUES (?1, ?2, ?3, ?4)",
+        params![table.database_name, table.name, table.version, doc],
     )
     .store()?;
-    Ok(())
+    Ok(table.version)
 }
 
 fn database_names(conn: &Connection) -> Result<Vec<String>> {
@@ -154,7 +162,7 @@ fn has_database(conn: &Connection, name: &str) -> Result<bool> {
 }
 
 #[async_trait]
-impl Catalog for SqliteCatalog {
+impl Metastore for SqliteCatalog {
     async fn create_database(&self, mut db: Database, if_not_exists: bool) -> Result<bool> {
         db.name = normalize(&db.name);
         self.write(|tx| {
@@ -255,22 +263,21 @@ impl Catalog for SqliteCatalog {
         })
     }
 
-    async fn update_table(&self, mut table: Table) -> Result<()> {
+    async fn update_table(&self, mut table: Table) -> Result<i64> {
         table.name = normalize(&table.name);
         table.database_name = normalize(&table.database_name);
         self.write(|tx| {
-            let found: Option<i64> = tx
-                .query_row(
-                    "SELECT 1 FROM tables WHERE database = ?1 AND name = ?2",
-                    params![table.database_name, table.name],
-                    |r| r.get(0),
-                )
-                .optional()
-                .store()?;
-            if found.is_none() {
-                return Err(no_such_table(&table.database_name, &table.name));
+            let current: Option<Table> = docs(
+                tx,
+                "SELECT doc FROM tables WHERE database = ?1 AND name = ?2",
+                params![table.database_name, table.name],
+            )?
+            .pop();
+            match current {
+                None => Err(no_such_table(&table.database_name, &table.name)),
+                Some(current) if current.version != table.version => Err(table_changed(&table, current.version)),
+                Some(_) => put_table(tx, &table),
             }
-            put_table(tx, &table)
         })
     }
 
@@ -405,7 +412,10 @@ impl Catalog for SqliteCatalog {
             Ok(dropped)
         })
     }
+}
 
+#[async_trait]
+impl SecurityStore for SqliteCatalog {
     async fn put_user(&self, user: User, create: bool) -> Result<()> {
         self.write(|tx| {
             let exists = tx

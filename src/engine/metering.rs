@@ -11,7 +11,7 @@
 //! the workgroup's queue timeout.
 
 use super::notices::{Notices, Severity};
-use crate::catalog::{Catalog, LimitAction, Workgroup};
+use crate::catalog::{LimitAction, SecurityStore, Workgroup};
 use crate::error::{Error, Result, SqlState};
 use crate::workgroup::ledger::{now_micros, over_budget, utc_text, Ledger, Outcome, QueryState};
 use crate::workgroup::limits::SessionLimits;
@@ -130,7 +130,12 @@ fn new_id() -> String {
 /// The workgroup a session's queries run in: its choice (SET workgroup),
 /// else the user's default, else `primary`; 42704 if it does not exist,
 /// 42501 if the user may not use it.
-pub async fn workgroup_for(catalog: &dyn Catalog, user: &str, chosen: Option<&str>, local: bool) -> Result<Workgroup> {
+pub async fn workgroup_for(
+    catalog: &dyn SecurityStore,
+    user: &str,
+    chosen: Option<&str>,
+    local: bool,
+) -> Result<Workgroup> {
     let name = match chosen {
         Some(w) => w.to_string(),
         None => {
@@ -164,7 +169,7 @@ pub struct Submitter<'a> {
 /// refusal is recorded as FAILED too). The run's workgroup carries the
 /// limits that hold for it: the workgroup's, with the session's applied.
 pub async fn begin(
-    catalog: &dyn Catalog,
+    catalog: &dyn SecurityStore,
     ledger: &Arc<Ledger>,
     active: &Arc<ActiveQueries>,
     by: Submitter<'_>,

@@ -54,9 +54,10 @@ pub use statement::{split, SqlText};
 pub use transaction::TxStatus;
 
 use crate::catalog::glue::GlueCatalog;
+use crate::catalog::list::{parse_others, Catalogs, NamedCatalog};
 use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
 use crate::catalog::sqlite::SqliteCatalog;
-use crate::catalog::{Catalog, Database, Table, Workgroup};
+use crate::catalog::{Database, Metastore, SecurityStore, Table, Workgroup};
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use crate::pgcatalog::{self, SessionView, SharedView};
@@ -78,8 +79,8 @@ use std::sync::Arc;
 /// The database (schema) every catalog has and sessions start in.
 pub const DEFAULT_DATABASE: &str = "public";
 
-/// One glaux instance: configuration, the catalog, storage and the
-/// DataFusion runtime shared by all sessions.
+/// One glaux instance: configuration, the catalogs, the security store,
+/// storage and the DataFusion runtime shared by all sessions.
 #[derive(Clone, Debug)]
 pub struct Engine {
     shared: Arc<Shared>,
@@ -88,8 +89,10 @@ pub struct Engine {
 #[derive(Debug)]
 pub(crate) struct Shared {
     config: Config,
-    catalog_name: String,
-    catalog: Arc<dyn Catalog>,
+    /// The catalogs served; sessions start in the first.
+    catalogs: Catalogs,
+    /// Users and workgroups.
+    security: Arc<dyn SecurityStore>,
     runtime: Arc<RuntimeEnv>,
     bytes_read: Arc<ByteCounter>,
     /// Every query run, durably (system.query_history).
@@ -102,17 +105,21 @@ pub(crate) struct Shared {
 }
 
 impl Engine {
-    /// Open the engine on the configured catalog: the embedded one in the
-    /// data dir, or AWS Glue (`catalog.type`; users stay in the data dir).
+    /// Open the engine on the configured catalogs: the first embedded in
+    /// the data dir or AWS Glue (`catalog.type`), then `catalog.others`.
+    /// Users and workgroups stay in the data dir.
     pub async fn open(config: Config) -> Result<Engine> {
         let dir = config.data_dir();
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Error::new(SqlState::IoError, format!("cannot create data directory {}: {e}", dir.display()))
-        })?;
-        let embedded: Arc<dyn Catalog> = Arc::new(SqliteCatalog::open(&dir.join("catalog.db"))?);
-        let catalog: Arc<dyn Catalog> = match config.get("catalog.type") {
-            "embedded" => embedded,
-            "glue" => Arc::new(GlueCatalog::connect(&config, embedded).await?),
+        let create_dir = |dir: &std::path::Path| {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::new(SqlState::IoError, format!("cannot create data directory {}: {e}", dir.display()))
+            })
+        };
+        create_dir(&dir)?;
+        let embedded = Arc::new(SqliteCatalog::open(&dir.join("catalog.db"))?);
+        let first: Arc<dyn Metastore> = match config.get("catalog.type") {
+            "embedded" => Arc::clone(&embedded) as Arc<dyn Metastore>,
+            "glue" => Arc::new(GlueCatalog::connect(&config).await?),
             other => {
                 return Err(Error::new(
                     SqlState::ConfigFileError,
@@ -120,14 +127,33 @@ impl Engine {
                 ))
             }
         };
-        Engine::with_catalog(config, catalog).await
+        let mut catalogs = Catalogs::new(NamedCatalog { name: config.catalog_name().to_string(), metastore: first });
+        for other in parse_others(config.get("catalog.others"))? {
+            let metastore: Arc<dyn Metastore> = if other.kind == "glue" {
+                Arc::new(GlueCatalog::connect(&config).await?)
+            } else {
+                create_dir(&dir.join("catalogs"))?;
+                Arc::new(SqliteCatalog::open(&dir.join("catalogs").join(format!("{}.db", other.name)))?)
+            };
+            catalogs.push(NamedCatalog { name: other.name, metastore })?;
+        }
+        Engine::with_stores(config, catalogs, embedded).await
     }
 
-    /// Open the engine over any catalog implementation.
-    pub async fn with_catalog(config: Config, catalog: Arc<dyn Catalog>) -> Result<Engine> {
-        catalog.create_database(Database::new(DEFAULT_DATABASE), true).await?;
-        if catalog.get_workgroup(Workgroup::PRIMARY).await?.is_none() {
-            catalog.put_workgroup(Workgroup::new(Workgroup::PRIMARY), true).await?;
+    /// Open the engine with one catalog, `catalog.name`, kept in `store`
+    /// with the users and workgroups.
+    pub async fn with_catalog<S: Metastore + SecurityStore + 'static>(config: Config, store: Arc<S>) -> Result<Engine> {
+        let first = NamedCatalog { name: config.catalog_name().to_string(), metastore: Arc::clone(&store) as _ };
+        Engine::with_stores(config, Catalogs::new(first), store).await
+    }
+
+    /// Open the engine over any catalogs and security store.
+    pub async fn with_stores(config: Config, catalogs: Catalogs, security: Arc<dyn SecurityStore>) -> Result<Engine> {
+        for catalog in catalogs.iter() {
+            catalog.metastore.create_database(Database::new(DEFAULT_DATABASE), true).await?;
+        }
+        if security.get_workgroup(Workgroup::PRIMARY).await?.is_none() {
+            security.put_workgroup(Workgroup::new(Workgroup::PRIMARY), true).await?;
         }
         let memory = config.get("engine.query_memory_limit");
         let default_memory_limit = crate::workgroup::limits::parse_size_limit(memory).ok_or_else(|| {
@@ -150,12 +176,11 @@ impl Engine {
             .with_object_store_registry(Arc::new(registry))
             .with_object_list_cache_limit(0)
             .build_arc()?;
-        let catalog_name = config.catalog_name().to_string();
         Ok(Engine {
             shared: Arc::new(Shared {
                 config,
-                catalog_name,
-                catalog,
+                catalogs,
+                security,
                 runtime,
                 bytes_read,
                 ledger,
@@ -167,20 +192,17 @@ impl Engine {
 
     /// The catalog names clients may connect to (Postgres database names).
     pub fn catalog_names(&self) -> Vec<String> {
-        vec![self.shared.catalog_name.clone()]
+        self.shared.catalogs.names()
     }
 
-    /// Start a session for `user` in catalog `catalog` (3D000 if unknown).
+    /// Start a session for `user` in catalog `catalog`, the first if none
+    /// (3D000 naming the known catalogs if unknown).
     pub fn session(&self, user: &str, catalog: Option<&str>) -> Result<Session> {
-        if let Some(name) = catalog {
-            if name != self.shared.catalog_name {
-                return Err(Error::new(
-                    SqlState::UndefinedDatabase,
-                    format!("database \"{name}\" does not exist; connect to database \"{}\"", self.shared.catalog_name),
-                ));
-            }
-        }
-        Ok(Session::new(Arc::clone(&self.shared), user))
+        let catalog = match catalog {
+            Some(name) => self.shared.catalogs.require(name, SqlState::UndefinedDatabase)?,
+            None => self.shared.catalogs.first(),
+        };
+        Ok(Session::new(Arc::clone(&self.shared), user, catalog.clone()))
     }
 
     /// Bytes read from storage by all sessions since start.
@@ -188,9 +210,9 @@ impl Engine {
         self.shared.bytes_read.get()
     }
 
-    /// The catalog (users are looked up in it at log-in).
-    pub fn catalog(&self) -> Arc<dyn Catalog> {
-        Arc::clone(&self.shared.catalog)
+    /// The users and workgroups (users are looked up at log-in).
+    pub fn security(&self) -> Arc<dyn SecurityStore> {
+        Arc::clone(&self.shared.security)
     }
 
     pub fn config(&self) -> &Config {
@@ -206,22 +228,38 @@ pub(crate) fn session_zone(view: &SharedView) -> String {
 
 impl Shared {
     /// A DataFusion session state whose unqualified names resolve in
-    /// `database`; `depth` counts views being expanded; `view` is the
-    /// session as pg_catalog and the PostgreSQL functions see it.
-    fn new_state(self: &Arc<Self>, database: &str, depth: usize, view: &SharedView) -> SessionState {
+    /// `database` of `catalog`; `depth` counts views being expanded;
+    /// `view` is the session as pg_catalog and the PostgreSQL functions
+    /// see it.
+    fn new_state(
+        self: &Arc<Self>,
+        catalog: &NamedCatalog,
+        database: &str,
+        depth: usize,
+        view: &SharedView,
+    ) -> SessionState {
         let mut config = SessionConfig::new()
-            .with_default_catalog_and_schema(&self.catalog_name, database)
+            .with_default_catalog_and_schema(&catalog.name, database)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false);
         config.options_mut().sql_parser.dialect = Dialect::PostgreSQL;
         // `timestamp with time zone` values are instants in the session's
         // zone (the session updates this on SET TimeZone).
         config.options_mut().execution.time_zone = Some(session_zone(view));
-        let factory: Arc<dyn TableFactory> = Arc::new(TableBuilder(Arc::clone(self)));
-        let mut system = pgcatalog::schema_providers(view, &self.catalog);
-        let ledger = crate::workgroup::ledger::SystemTables { ledger: Arc::clone(&self.ledger) };
-        system.push(("system".to_string(), Arc::new(ledger)));
-        let catalogs = GlauxCatalogList::new(&self.catalog_name, Arc::clone(&self.catalog), factory, depth, system);
+        let mut catalogs = GlauxCatalogList::default();
+        for served in self.catalogs.iter() {
+            // pg_catalog, information_schema and system are the session's
+            // catalog's, as PostgreSQL shows only the connected database.
+            let mut system = Vec::new();
+            if served.name == catalog.name {
+                system = pgcatalog::schema_providers(view, &served.metastore);
+                let ledger = crate::workgroup::ledger::SystemTables { ledger: Arc::clone(&self.ledger) };
+                system.push(("system".to_string(), Arc::new(ledger)));
+            }
+            let factory: Arc<dyn TableFactory> =
+                Arc::new(TableBuilder { shared: Arc::clone(self), catalog: served.clone() });
+            catalogs = catalogs.with(served, factory, depth, system);
+        }
         let mut functions = guarded::guard(functions::all_with(
             datafusion::execution::SessionStateDefaults::default_scalar_functions(),
         ));
@@ -251,7 +289,13 @@ impl Shared {
             .build()
     }
 
-    async fn view_provider(self: &Arc<Self>, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
+    /// A view of `catalog`, planned in its own catalog and database.
+    async fn view_provider(
+        self: &Arc<Self>,
+        catalog: &NamedCatalog,
+        table: &Table,
+        depth: usize,
+    ) -> Result<Arc<dyn TableProvider>> {
         if depth >= MAX_VIEW_DEPTH {
             return Err(view_too_deep(table));
         }
@@ -268,25 +312,28 @@ impl Shared {
         // session that uses it does (a fresh snapshot if it reads pg_catalog).
         let view = Arc::new(std::sync::RwLock::new(SessionView {
             schema: table.database_name.clone(),
-            database: self.catalog_name.clone(),
+            database: catalog.name.clone(),
             ..SessionView::default()
         }));
-        let state = self.new_state(&table.database_name, depth + 1, &view);
+        let state = self.new_state(catalog, &table.database_name, depth + 1, &view);
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(rewrite::for_datafusion(&ast)))).await?;
         Ok(Arc::new(ViewTable::new(plan, Some(text.to_string()))))
     }
 }
 
-/// Builds DataFusion tables for catalog entries (handed to the catalog
-/// adapter): each from its kind's factory (`table::factories`), with the
-/// engine's shared state planning views.
+/// Builds DataFusion tables for one catalog's entries (handed to the
+/// catalog adapter): each from its kind's factory (`table::factories`),
+/// with the engine's shared state planning views.
 #[derive(Debug)]
-struct TableBuilder(Arc<Shared>);
+struct TableBuilder {
+    shared: Arc<Shared>,
+    catalog: NamedCatalog,
+}
 
 #[async_trait]
 impl TableFactory for TableBuilder {
     async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
-        let context = factories::BuildContext { catalog: &self.0.catalog, views: self, depth };
+        let context = factories::BuildContext { catalog: &self.catalog.metastore, views: self, depth };
         factories::build(table, &context).await
     }
 }
@@ -294,6 +341,6 @@ impl TableFactory for TableBuilder {
 #[async_trait]
 impl factories::ViewPlanner for TableBuilder {
     async fn view(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
-        self.0.view_provider(table, depth).await
+        self.shared.view_provider(&self.catalog, table, depth).await
     }
 }

@@ -17,6 +17,7 @@ use super::output::{no_columns, Output};
 use super::statement::{self, SqlText, Statement};
 use super::transaction::{Transaction, TxStatus};
 use super::{Shared, DEFAULT_DATABASE};
+use crate::catalog::list::{NamedCatalog, Qualified};
 use crate::error::{Error, Result, SqlState};
 use crate::pgcatalog::{self, snapshot as view, SessionView, SharedView};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -52,6 +53,9 @@ pub struct Prepared {
 pub struct Session {
     shared: Arc<Shared>,
     user: String,
+    /// The catalog the client connected to: one- and two-part names
+    /// resolve in it.
+    catalog: NamedCatalog,
     database: String,
     state: SessionState,
     /// User, schema and settings as pg_catalog and functions see them.
@@ -72,17 +76,18 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(shared: Arc<Shared>, user: &str) -> Session {
+    pub(crate) fn new(shared: Arc<Shared>, user: &str, catalog: NamedCatalog) -> Session {
         let view = Arc::new(std::sync::RwLock::new(SessionView {
             user: user.to_string(),
-            database: shared.catalog_name.clone(),
+            database: catalog.name.clone(),
             schema: DEFAULT_DATABASE.to_string(),
             ..SessionView::default()
         }));
-        let state = shared.new_state(DEFAULT_DATABASE, 0, &view);
+        let state = shared.new_state(&catalog, DEFAULT_DATABASE, 0, &view);
         Session {
             shared,
             user: user.to_string(),
+            catalog,
             database: DEFAULT_DATABASE.to_string(),
             state,
             view,
@@ -135,8 +140,9 @@ impl Session {
         &self.database
     }
 
+    /// The catalog the session is connected to.
     pub fn catalog_name(&self) -> &str {
-        &self.shared.catalog_name
+        &self.catalog.name
     }
 
     /// Run every statement of a script, stopping at the first error.
@@ -221,7 +227,7 @@ impl Session {
                 notices: &self.notices,
             };
             let run = super::metering::begin(
-                self.shared.catalog.as_ref(),
+                self.shared.security.as_ref(),
                 &self.shared.ledger,
                 &self.shared.active,
                 by,
@@ -275,7 +281,7 @@ impl Session {
     async fn refresh_snapshot(&mut self, reads_catalog: bool) -> Result<()> {
         view::write(&self.view).snapshot = None;
         if reads_catalog {
-            pgcatalog::snapshot(&self.view, self.shared.catalog.as_ref()).await?;
+            pgcatalog::snapshot(&self.view, self.catalog.metastore.as_ref()).await?;
         }
         Ok(())
     }
@@ -380,16 +386,13 @@ impl Session {
             [c, d, t] => (*c, *d, *t),
             _ => return e,
         };
-        if catalog != self.shared.catalog_name {
-            return Error::new(
-                SqlState::UndefinedTable,
-                format!(
-                    "table {name} does not exist: there is no catalog {catalog} (the catalog is {})",
-                    self.shared.catalog_name
-                ),
-            );
-        }
-        let known = match self.shared.catalog.list_tables(database).await {
+        let catalog = match self.shared.catalogs.require(catalog, SqlState::UndefinedTable) {
+            Ok(catalog) => catalog,
+            Err(unknown) => {
+                return Error::new(SqlState::UndefinedTable, format!("table {name} does not exist: {unknown}"))
+            }
+        };
+        let known = match catalog.metastore.list_tables(database).await {
             Ok(tables) => tables.into_iter().map(|t| t.name).collect::<Vec<_>>(),
             Err(other) => return other,
         };
@@ -441,16 +444,20 @@ impl Session {
         view::write(&self.view).cursors = self.cursors.list();
     }
 
-    /// `[db.]name` (or `catalog.db.name`) -> (database, name).
-    pub fn qualify(&self, parts: &[String]) -> Result<(String, String)> {
+    /// `[[catalog.]db.]name` as the catalog, database and name it means
+    /// (42P01 naming the known catalogs for an unknown catalog).
+    pub fn qualify(&self, parts: &[String]) -> Result<Qualified> {
+        let named = |catalog: &NamedCatalog, database: &str, name: &str| Qualified {
+            catalog: catalog.clone(),
+            database: database.to_string(),
+            name: name.to_string(),
+        };
         match parts {
-            [name] => Ok((self.database.clone(), name.clone())),
-            [db, name] => Ok((db.clone(), name.clone())),
-            [catalog, db, name] if *catalog == self.shared.catalog_name => Ok((db.clone(), name.clone())),
-            [catalog, ..] if parts.len() == 3 => Err(Error::new(
-                SqlState::UndefinedDatabase,
-                format!("catalog {catalog} does not exist; the catalog is {}", self.shared.catalog_name),
-            )),
+            [name] => Ok(named(&self.catalog, &self.database, name)),
+            [db, name] => Ok(named(&self.catalog, db, name)),
+            [catalog, db, name] => {
+                Ok(named(self.shared.catalogs.require(catalog, SqlState::UndefinedTable)?, db, name))
+            }
             _ => Err(Error::syntax(
                 format!("improper qualified name (too many dotted names): {}", parts.join(".")),
                 None,

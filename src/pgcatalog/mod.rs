@@ -31,7 +31,7 @@ pub use builtins::parse_array;
 pub use reads::reads_catalog;
 pub use snapshot::{CursorInfo, SessionView, SharedView, Snapshot};
 
-use crate::catalog::Catalog;
+use crate::catalog::Metastore;
 use crate::error::Error;
 use async_trait::async_trait;
 use datafusion::catalog::{SchemaProvider, TableProvider};
@@ -45,7 +45,7 @@ pub const SYSTEM_SCHEMAS: [&str; 2] = ["pg_catalog", "information_schema"];
 
 /// The DataFusion schema providers of `pg_catalog` and
 /// `information_schema` for one session.
-pub fn schema_providers(view: &SharedView, catalog: &Arc<dyn Catalog>) -> Vec<(String, Arc<dyn SchemaProvider>)> {
+pub fn schema_providers(view: &SharedView, catalog: &Arc<dyn Metastore>) -> Vec<(String, Arc<dyn SchemaProvider>)> {
     SYSTEM_SCHEMAS
         .iter()
         .map(|name| {
@@ -57,7 +57,7 @@ pub fn schema_providers(view: &SharedView, catalog: &Arc<dyn Catalog>) -> Vec<(S
 }
 
 /// The current snapshot of `view`, loading one if the session has none.
-pub async fn snapshot(view: &SharedView, catalog: &dyn Catalog) -> crate::error::Result<Arc<Snapshot>> {
+pub async fn snapshot(view: &SharedView, catalog: &dyn Metastore) -> crate::error::Result<Arc<Snapshot>> {
     if let Some(s) = snapshot::read(view).snapshot.clone() {
         return Ok(s);
     }
@@ -70,7 +70,7 @@ pub async fn snapshot(view: &SharedView, catalog: &dyn Catalog) -> crate::error:
 struct SystemSchema {
     name: &'static str,
     view: SharedView,
-    catalog: Arc<dyn Catalog>,
+    catalog: Arc<dyn Metastore>,
 }
 
 #[async_trait]

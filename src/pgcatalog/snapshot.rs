@@ -6,7 +6,7 @@
 
 use super::oid;
 use crate::catalog::types::hive_to_field;
-use crate::catalog::{Catalog, Table, TableType};
+use crate::catalog::{Metastore, Table, TableType};
 use crate::error::Result;
 use crate::pgtypes::field_info;
 use pgwire::api::results::FieldFormat;
@@ -102,7 +102,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// Read every database and table of `catalog`, plus the system schemas
     /// and their tables.
-    pub async fn load(catalog: &dyn Catalog) -> Result<Snapshot> {
+    pub async fn load(catalog: &dyn Metastore) -> Result<Snapshot> {
         let mut snapshot = Snapshot::default();
         for (name, comment) in
             [("pg_catalog", "system catalog schema"), ("information_schema", "the SQL standard's views of the catalog")]

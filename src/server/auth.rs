@@ -8,7 +8,7 @@
 //! verifier stored with the user. A wrong password and an unknown user get
 //! the same answer (28P01) after the same exchange.
 
-use crate::catalog::Catalog;
+use crate::catalog::SecurityStore;
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use crate::scram::{self, Failure, Verifier};
@@ -59,7 +59,11 @@ impl Auth {
     }
 
     /// Whether `client` must give a password.
-    pub async fn password_required<C: ClientInfo>(&self, catalog: &dyn Catalog, client: &C) -> PgWireResult<bool> {
+    pub async fn password_required<C: ClientInfo>(
+        &self,
+        catalog: &dyn SecurityStore,
+        client: &C,
+    ) -> PgWireResult<bool> {
         if self.require_tls && !client.is_secure() {
             return Err(fatal(
                 SqlState::InvalidAuthorization,
@@ -99,7 +103,7 @@ where
 /// Take the client's next SASL message; true once the password checked out.
 pub async fn on_password<C>(
     auth: &Auth,
-    catalog: &dyn Catalog,
+    catalog: &dyn SecurityStore,
     client: &mut C,
     message: PasswordMessageFamily,
 ) -> PgWireResult<bool>

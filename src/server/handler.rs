@@ -166,7 +166,7 @@ impl StartupHandler for Inner {
             PgWireFrontendMessage::Startup(ref startup) => {
                 protocol_negotiation(client, startup).await?;
                 save_startup_parameters_to_metadata(client, startup);
-                let catalog = self.engine.catalog();
+                let catalog = self.engine.security();
                 if self.auth.password_required(catalog.as_ref(), &*client).await? {
                     super::auth::begin(client).await
                 } else {
@@ -174,7 +174,7 @@ impl StartupHandler for Inner {
                 }
             }
             PgWireFrontendMessage::PasswordMessageFamily(password) => {
-                let catalog = self.engine.catalog();
+                let catalog = self.engine.security();
                 if super::auth::on_password(&self.auth, catalog.as_ref(), client, password).await? {
                     self.complete_startup(client).await
                 } else {

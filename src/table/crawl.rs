@@ -66,6 +66,7 @@ pub async fn survey(location: &str, database: &str, state: &dyn Session) -> Resu
         view_expanded_text: None,
         create_time: 0,
         update_time: 0,
+        version: 0,
     };
     let url = super::table_url(&probe)?;
     super::check_local_location(&probe, &url)?;
@@ -196,6 +197,7 @@ async fn describe(
         view_expanded_text: None,
         create_time: crate::catalog::model::now(),
         update_time: crate::catalog::model::now(),
+        version: 0,
     };
 
     // Columns per partition (or of the whole dataset), merged in order.

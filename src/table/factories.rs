@@ -8,7 +8,7 @@
 
 use super::metered::MeteredTable;
 use super::partitioned::PartitionedTable;
-use crate::catalog::{Catalog, Table, TableType};
+use crate::catalog::{Metastore, Table, TableType};
 use crate::error::{Error, Result};
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
@@ -41,7 +41,7 @@ impl TableKind {
 
 /// What a factory may use: the catalog, and the engine's view planner.
 pub struct BuildContext<'a> {
-    pub catalog: &'a Arc<dyn Catalog>,
+    pub catalog: &'a Arc<dyn Metastore>,
     pub views: &'a dyn ViewPlanner,
     /// How many views are being expanded around this table.
     pub depth: usize,

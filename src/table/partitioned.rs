@@ -19,7 +19,7 @@ use super::drift;
 use super::projection::Projection;
 use super::{external_table, store};
 use crate::catalog::types::hive_to_arrow;
-use crate::catalog::{Catalog, KeyCondition, KeyTest, Partition, Table};
+use crate::catalog::{KeyCondition, KeyTest, Metastore, Partition, Table};
 use crate::error::{Error, SqlState};
 use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch};
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -45,7 +45,7 @@ pub const DEFAULT_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
 #[derive(Debug)]
 pub struct PartitionedTable {
     table: Table,
-    catalog: Arc<dyn Catalog>,
+    catalog: Arc<dyn Metastore>,
     /// Data columns, then partition keys.
     schema: SchemaRef,
     data_columns: usize,
@@ -54,7 +54,7 @@ pub struct PartitionedTable {
 }
 
 impl PartitionedTable {
-    pub fn new(table: Table, catalog: Arc<dyn Catalog>) -> crate::error::Result<Self> {
+    pub fn new(table: Table, catalog: Arc<dyn Metastore>) -> crate::error::Result<Self> {
         let data = super::table_schema(&table)?;
         let mut fields: Vec<Field> = data.fields().iter().map(|f| f.as_ref().clone()).collect();
         for key in &table.partition_keys {

@@ -133,7 +133,9 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
         .unwrap();
     glue.create_table().database_name("lake").table_input(customers).send().await.unwrap();
 
-    let engine = Engine::open(glue_config(&dir.path().join("glaux"), &endpoint)).await.unwrap();
+    let mut config = glue_config(&dir.path().join("glaux"), &endpoint);
+    config.set("catalog.others", "local:embedded").unwrap();
+    let engine = Engine::open(config.clone()).await.unwrap();
     let server = TestServer::start(engine).await;
     let client = server.connect().await;
 
@@ -269,6 +271,39 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let err =
         client.simple_query("CREATE EXTERNAL TABLE lake.sales (id int) LOCATION 's3://lake/sales/'").await.unwrap_err();
     assert_eq!(err.code().map(|c| c.code()), Some("42P07"), "{err:?}");
+
+    // Glue beside the embedded catalog: one query joins them.
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE local.public.people (name string, country string) \
+             ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}/customers_csv' \
+             TBLPROPERTIES ('skip.header.line.count'='1')",
+            data.display()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&client, "SELECT count(*) FROM lake.customers c JOIN local.public.people p USING (name, country)")
+            .await,
+        vec![vec!["3"]]
+    );
+    assert!(glue.get_table().database_name("public").name("people").send().await.is_err());
+
+    // UpdateTable is a compare-and-swap on the version read.
+    let metastore = glaux::catalog::glue::GlueCatalog::connect(&config).await.unwrap();
+    use glaux::catalog::Metastore as _;
+    let read = metastore.get_table("lake", "sales2").await.unwrap().unwrap();
+    assert!(read.version > 0, "{read:?}");
+    let mut first = read.clone();
+    first.parameters.insert("writer".into(), "first".into());
+    metastore.update_table(first).await.unwrap();
+    let mut second = read;
+    second.parameters.insert("writer".into(), "second".into());
+    let e = metastore.update_table(second).await.unwrap_err();
+    assert_eq!(e.sqlstate(), glaux::error::SqlState::SerializationFailure, "{e}");
+    let table = glue.get_table().database_name("lake").name("sales2").send().await.unwrap();
+    assert_eq!(table.table().unwrap().parameters().and_then(|p| p.get("writer")).map(String::as_str), Some("first"));
+
     client.batch_execute("DROP TABLE lake.sales2").await.unwrap();
     assert!(glue.get_table().database_name("lake").name("sales2").send().await.is_err());
     server.stop().await;

@@ -64,7 +64,7 @@ async fn scram_users_log_in_with_their_password_only() {
     assert_eq!(e.code().map(|c| c.code()), Some("42710"), "{e}");
 
     // The catalog keeps a SCRAM verifier, never the password.
-    let stored = server.engine.catalog().get_user("alice").await.unwrap().expect("alice stored");
+    let stored = server.engine.security().get_user("alice").await.unwrap().expect("alice stored");
     assert!(stored.verifier.starts_with("SCRAM-SHA-256$4096:"), "{}", stored.verifier);
     assert!(!stored.verifier.contains("horse"));
 

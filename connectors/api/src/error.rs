@@ -70,12 +70,13 @@ pub enum SqlState {
     SubstringError,
     InvalidArgumentForNtile,
     IdleSessionTimeout,
+    SerializationFailure,
     InternalError,
 }
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 54] = [
+    pub const ALL: [SqlState; 55] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -129,6 +130,7 @@ impl SqlState {
         SqlState::SubstringError,
         SqlState::InvalidArgumentForNtile,
         SqlState::IdleSessionTimeout,
+        SqlState::SerializationFailure,
         SqlState::InternalError,
     ];
 
@@ -193,6 +195,7 @@ impl SqlState {
             SqlState::SubstringError => "22011",
             SqlState::InvalidArgumentForNtile => "22014",
             SqlState::IdleSessionTimeout => "57P05",
+            SqlState::SerializationFailure => "40001",
             SqlState::InternalError => "XX000",
         }
     }

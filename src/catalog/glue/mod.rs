@@ -1,4 +1,4 @@
-//! The AWS Glue Data Catalog as a [`Catalog`], through aws-sdk-glue.
+//! The AWS Glue Data Catalog as a [`Metastore`], through aws-sdk-glue.
 //!
 //! Tables are written in the shapes Athena and Glue crawlers write
 //! (EXTERNAL_TABLE, a StorageDescriptor with Hive input/output formats
@@ -11,19 +11,23 @@
 //! (`key IN ('a', 'b')`); listing a whole table reads it in parallel
 //! segments. Unreachable or throttling endpoints are retried with
 //! exponential backoff (`glue.max_attempts`), then reported as 58030
-//! naming the endpoint. Users are not Glue objects: they stay in the
-//! embedded store in `data_dir`, and so do workgroups.
+//! naming the endpoint. Users and workgroups are not Glue objects: they
+//! stay in the embedded [`super::SecurityStore`] in `data_dir`.
+//!
+//! `update_table` is a compare-and-swap: the version the table was read
+//! at goes to Glue as `VersionId` (Glue refuses a stale one with
+//! ConcurrentModificationException), and is checked against the current
+//! version first for endpoints that do not enforce it.
 
-use super::model::{Database, Partition, StorageDescriptor, Table, User, Workgroup};
-use super::{database_exists, database_not_empty, no_such_table, normalize, table_exists, unknown_database};
-use super::{Catalog, IfExists, KeyCondition, KeyTest};
+use super::model::{Database, Partition, StorageDescriptor, Table};
+use super::{database_exists, database_not_empty, no_such_table, normalize, table_changed, table_exists};
+use super::{unknown_database, IfExists, KeyCondition, KeyTest, Metastore};
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
 use aws_sdk_glue::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_glue::types as glue;
 use aws_sdk_glue::Client;
-use std::sync::Arc;
 
 mod shapes;
 use shapes::{from_glue_database, from_glue_partition, from_glue_table, to_glue_sd, to_glue_table, to_map};
@@ -40,12 +44,11 @@ pub struct GlueCatalog {
     catalog_id: Option<String>,
     /// What error messages call the endpoint.
     endpoint: String,
-    users: Arc<dyn Catalog>,
 }
 
 impl GlueCatalog {
-    /// A client for the configured Glue endpoint; `users` keeps the users.
-    pub async fn connect(config: &Config, users: Arc<dyn Catalog>) -> Result<GlueCatalog> {
+    /// A client for the configured Glue endpoint.
+    pub async fn connect(config: &Config) -> Result<GlueCatalog> {
         use aws_config::retry::RetryConfig;
         use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
         let attempts = config.number("glue.max_attempts")?.clamp(1, 20) as u32;
@@ -82,7 +85,7 @@ impl GlueCatalog {
         let catalog_id = Some(config.get("glue.catalog_id").to_string()).filter(|c| !c.is_empty());
         let endpoint =
             if endpoint.is_empty() { format!("AWS Glue in {region}") } else { format!("Glue endpoint {endpoint}") };
-        Ok(GlueCatalog { client: Client::new(&sdk), catalog_id, endpoint, users })
+        Ok(GlueCatalog { client: Client::new(&sdk), catalog_id, endpoint })
     }
 
     /// A Glue call's failure as a glaux error.
@@ -197,7 +200,7 @@ impl GlueCatalog {
 }
 
 #[async_trait]
-impl Catalog for GlueCatalog {
+impl Metastore for GlueCatalog {
     async fn create_database(&self, db: Database, if_not_exists: bool) -> Result<bool> {
         let name = normalize(&db.name);
         let input = glue::DatabaseInput::builder()
@@ -298,7 +301,9 @@ impl Catalog for GlueCatalog {
                     return Err(table_exists(&existing));
                 }
                 IfExists::Replace => {
-                    self.update_table(table.clone()).await?;
+                    let current = self.get_table(&table.database_name, &table.name).await?;
+                    let version = current.map(|t| t.version).unwrap_or_default();
+                    self.update_table(Table { version, ..table.clone() }).await?;
                     let old: Vec<Vec<String>> = self
                         .list_partitions(&table.database_name, &table.name)
                         .await?
@@ -367,22 +372,34 @@ impl Catalog for GlueCatalog {
         Ok(out)
     }
 
-    async fn update_table(&self, mut table: Table) -> Result<()> {
+    async fn update_table(&self, mut table: Table) -> Result<i64> {
         table.name = normalize(&table.name);
         table.database_name = normalize(&table.database_name);
+        let (database, name) = (table.database_name.clone(), table.name.clone());
+        let current = self.get_table(&database, &name).await?.ok_or_else(|| no_such_table(&database, &name))?;
+        if current.version != table.version {
+            return Err(table_changed(&table, current.version));
+        }
         let input = to_glue_table(&table)?;
+        let version_id = Some(table.version.to_string()).filter(|_| table.version > 0);
         match self
             .client
             .update_table()
             .set_catalog_id(self.catalog_id.clone())
-            .database_name(&table.database_name)
+            .database_name(&database)
             .table_input(input)
+            .set_version_id(version_id)
             .send()
             .await
         {
-            Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("EntityNotFoundException") => {
-                Err(no_such_table(&table.database_name, &table.name))
+            Ok(_) => {
+                let now = self.get_table(&database, &name).await?;
+                Ok(now.map(|t| t.version).unwrap_or(current.version + 1))
+            }
+            Err(e) if e.code() == Some("EntityNotFoundException") => Err(no_such_table(&database, &name)),
+            Err(e) if e.code() == Some("ConcurrentModificationException") => {
+                let now = self.get_table(&database, &name).await?.map(|t| t.version).unwrap_or_default();
+                Err(table_changed(&table, now))
             }
             Err(e) => Err(self.error(&format!("updating table {}.{}", table.database_name, table.name), e)),
         }
@@ -531,38 +548,6 @@ impl Catalog for GlueCatalog {
             dropped += chunk.len() - response.errors().len();
         }
         Ok(dropped)
-    }
-
-    async fn put_user(&self, user: User, create: bool) -> Result<()> {
-        self.users.put_user(user, create).await
-    }
-
-    async fn get_user(&self, name: &str) -> Result<Option<User>> {
-        self.users.get_user(name).await
-    }
-
-    async fn list_users(&self) -> Result<Vec<User>> {
-        self.users.list_users().await
-    }
-
-    async fn drop_user(&self, name: &str) -> Result<bool> {
-        self.users.drop_user(name).await
-    }
-
-    async fn put_workgroup(&self, workgroup: Workgroup, create: bool) -> Result<()> {
-        self.users.put_workgroup(workgroup, create).await
-    }
-
-    async fn get_workgroup(&self, name: &str) -> Result<Option<Workgroup>> {
-        self.users.get_workgroup(name).await
-    }
-
-    async fn list_workgroups(&self) -> Result<Vec<Workgroup>> {
-        self.users.list_workgroups().await
-    }
-
-    async fn drop_workgroup(&self, name: &str) -> Result<bool> {
-        self.users.drop_workgroup(name).await
     }
 }
 

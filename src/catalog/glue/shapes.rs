@@ -144,6 +144,7 @@ pub(super) fn from_glue_table(t: &glue::Table, database: &str) -> Result<Table> 
         view_expanded_text: t.view_expanded_text().map(str::to_string),
         create_time: t.create_time().map(|d| d.secs()).unwrap_or_else(now),
         update_time: t.update_time().map(|d| d.secs()).unwrap_or_default(),
+        version: t.version_id().and_then(|v| v.parse().ok()).unwrap_or_default(),
     })
 }
 

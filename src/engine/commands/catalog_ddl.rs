@@ -4,7 +4,9 @@
 
 use super::{Claimed, Command, Context, Family};
 use crate::catalog::types::arrow_to_hive;
-use crate::catalog::{model::now, Catalog, Column, Database, IfExists, Partition, StorageDescriptor, Table, TableType};
+use crate::catalog::{
+    model::now, Column, Database, IfExists, Metastore, Partition, StorageDescriptor, Table, TableType,
+};
 use crate::engine::hive_ddl::{self, CreateDatabase, CreateExternalTable, RowFormat, Storage};
 use crate::engine::output::Output;
 use crate::engine::statement::{leading_words, object_name_parts, object_name_string, SqlText};
@@ -66,7 +68,7 @@ fn from_ast(ast: Ast) -> Result<Claimed> {
 #[async_trait::async_trait]
 impl Command for CreateDatabase {
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        create_database(cx.catalog().as_ref(), self).await?;
+        create_database(cx.metastore().as_ref(), self).await?;
         Ok(Output::done("CREATE DATABASE"))
     }
 }
@@ -81,7 +83,7 @@ struct DropDatabase {
 #[async_trait::async_trait]
 impl Command for DropDatabase {
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        drop_database(cx.catalog().as_ref(), &self.name, self.if_exists, self.cascade).await?;
+        drop_database(cx.metastore().as_ref(), &self.name, self.if_exists, self.cascade).await?;
         if self.name == cx.database() {
             cx.set_database(DEFAULT_DATABASE).await.ok();
         }
@@ -108,10 +110,9 @@ struct DropTables {
 #[async_trait::async_trait]
 impl Command for DropTables {
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        let catalog = cx.catalog();
         for name in &self.names {
-            let (db, table) = cx.qualify(&object_name_parts(name))?;
-            drop_table(catalog.as_ref(), &db, &table, self.if_exists, self.view).await?;
+            let q = cx.qualify(&object_name_parts(name))?;
+            drop_table(q.catalog.metastore.as_ref(), &q.database, &q.name, self.if_exists, self.view).await?;
         }
         Ok(Output::done(if self.view { "DROP VIEW" } else { "DROP TABLE" }))
     }
@@ -129,14 +130,14 @@ struct CreateView {
 #[async_trait::async_trait]
 impl Command for CreateView {
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        let (db, view) = cx.qualify(&object_name_parts(&self.name))?;
+        let q = cx.qualify(&object_name_parts(&self.name))?;
         let plan = cx.plan_query(&Ast::Query(self.query.clone())).await?;
-        create_view(cx.catalog().as_ref(), &db, &view, &self.sql, &plan, self.or_replace).await?;
+        create_view(q.catalog.metastore.as_ref(), &q.database, &q.name, &self.sql, &plan, self.or_replace).await?;
         Ok(Output::done("CREATE VIEW"))
     }
 }
 
-async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Result<()> {
+async fn create_database(catalog: &dyn Metastore, c: &CreateDatabase) -> Result<()> {
     let mut db = Database::new(&c.name);
     db.description = c.comment.clone();
     db.location_uri = c.location.clone();
@@ -145,7 +146,7 @@ async fn create_database(catalog: &dyn Catalog, c: &CreateDatabase) -> Result<()
     Ok(())
 }
 
-async fn drop_database(catalog: &dyn Catalog, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
+async fn drop_database(catalog: &dyn Metastore, name: &str, if_exists: bool, cascade: bool) -> Result<()> {
     // Clients assume `public` exists; it is created at start and stays.
     if name == DEFAULT_DATABASE {
         return Err(Error::new(
@@ -182,7 +183,8 @@ async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Res
         return Err(Error::not_supported("CREATE TABLE without EXTERNAL (managed tables)")
             .with_hint("create a table over existing files with CREATE EXTERNAL TABLE ... LOCATION '...'"));
     }
-    let (database, name) = cx.qualify(&t.name)?;
+    let qualified = cx.qualify(&t.name)?;
+    let (database, name) = (qualified.database, qualified.name);
     let location = t.location.clone().ok_or_else(|| {
         Error::syntax("CREATE EXTERNAL TABLE needs a LOCATION: the folder (or file) holding the data", None)
     })?;
@@ -201,6 +203,7 @@ async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Res
         view_expanded_text: None,
         create_time: now(),
         update_time: now(),
+        version: 0,
     };
     table.parameters.insert("EXTERNAL".into(), "TRUE".into());
     let format = TableFormat::of_table(&table)?;
@@ -246,7 +249,7 @@ async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Res
         found.partitions
     };
     let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
-    let catalog = cx.catalog();
+    let catalog = qualified.catalog.metastore;
     let now = now();
     let partitions =
         partitions.into_iter().map(|values| Partition { values, create_time: now, ..Partition::default() }).collect();
@@ -254,7 +257,7 @@ async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Res
     Ok(())
 }
 
-async fn drop_table(catalog: &dyn Catalog, database: &str, name: &str, if_exists: bool, view: bool) -> Result<()> {
+async fn drop_table(catalog: &dyn Metastore, database: &str, name: &str, if_exists: bool, view: bool) -> Result<()> {
     let what = if view { "view" } else { "table" };
     match catalog.get_table(database, name).await? {
         None if if_exists => Ok(()),
@@ -274,7 +277,7 @@ async fn drop_table(catalog: &dyn Catalog, database: &str, name: &str, if_exists
 }
 
 async fn create_view(
-    catalog: &dyn Catalog,
+    catalog: &dyn Metastore,
     database: &str,
     name: &str,
     sql: &str,
@@ -307,6 +310,7 @@ async fn create_view(
         view_expanded_text: Some(sql.to_string()),
         create_time: now(),
         update_time: now(),
+        version: 0,
     };
     let mode = if or_replace { IfExists::Replace } else { IfExists::Fail };
     catalog.create_table(table, mode, Vec::new()).await?;

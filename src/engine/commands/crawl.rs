@@ -70,7 +70,7 @@ fn result_schema() -> SchemaRef {
 }
 
 async fn run(cx: &dyn Context, crawl: &Crawl) -> Result<Output> {
-    let catalog = cx.catalog();
+    let catalog = cx.metastore();
     let catalog = catalog.as_ref();
     let database = match &crawl.database {
         Some(d) => crate::catalog::normalize(d),
@@ -109,7 +109,7 @@ async fn run(cx: &dyn Context, crawl: &Crawl) -> Result<Output> {
 
 /// Bring an existing table up to date with a dataset.
 async fn update(
-    catalog: &dyn crate::catalog::Catalog,
+    catalog: &dyn crate::catalog::Metastore,
     name: &str,
     mut table: Table,
     dataset: &Dataset,
@@ -146,9 +146,7 @@ async fn update(
             .collect();
         table.storage_descriptor.columns = merged;
         table.update_time = now();
-        catalog.update_table(table.clone()).await?;
-        let version =
-            catalog.table_versions(&table.database_name, &table.name).await?.last().map(|(v, _)| *v).unwrap_or(1);
+        let version = catalog.update_table(table.clone()).await?;
         let mut detail = Vec::new();
         if !added.is_empty() {
             detail.push(format!("new columns {}", added.join(", ")));

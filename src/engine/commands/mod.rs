@@ -36,7 +36,8 @@ use super::output::{no_columns, Output};
 use super::sql_prepare::SqlPrepared;
 use super::statement::SqlText;
 use super::transaction::Transaction;
-use crate::catalog::Catalog;
+use crate::catalog::list::Qualified;
+use crate::catalog::{Metastore, SecurityStore};
 use crate::error::Result;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -82,14 +83,16 @@ pub trait Context: Send + Sync {
     fn user(&self) -> &str;
     /// Whether this is the local shell on the data dir (always an admin).
     fn local(&self) -> bool;
-    /// The catalog the session is connected to.
-    fn catalog(&self) -> Arc<dyn Catalog>;
+    /// The metastore of the catalog the session is connected to.
+    fn metastore(&self) -> Arc<dyn Metastore>;
+    /// Users and workgroups.
+    fn security(&self) -> Arc<dyn SecurityStore>;
     /// The queries running on the server (for workgroup administration).
     fn active(&self) -> &ActiveQueries;
     /// The database unqualified names resolve in.
     fn database(&self) -> &str;
-    /// `[db.]name` (or `catalog.db.name`) as (database, name).
-    fn qualify(&self, parts: &[String]) -> Result<(String, String)>;
+    /// `[[catalog.]db.]name` as the catalog, database and name it means.
+    fn qualify(&self, parts: &[String]) -> Result<Qualified>;
     /// DataFusion's state: object stores and table formats.
     fn state(&self) -> &SessionState;
 

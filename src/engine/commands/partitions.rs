@@ -17,7 +17,7 @@
 
 use super::{Command, Context, Family};
 use crate::catalog::types::hive_to_arrow;
-use crate::catalog::{model::now, Catalog, KeyCondition, KeyTest, Partition, StorageDescriptor, Table};
+use crate::catalog::{model::now, KeyCondition, KeyTest, Metastore, Partition, StorageDescriptor, Table};
 use crate::engine::output::{text_rows, Output};
 use crate::engine::statement::SqlText;
 use crate::engine::tokens::Words;
@@ -186,8 +186,6 @@ fn result_schema(command: &PartitionCommand) -> SchemaRef {
 }
 
 async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
-    let catalog = cx.catalog();
-    let catalog = catalog.as_ref();
     let name = match command {
         PartitionCommand::Add { table, .. }
         | PartitionCommand::Drop { table, .. }
@@ -196,7 +194,8 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
         | PartitionCommand::SetProperties { table, .. }
         | PartitionCommand::Versions { table } => table,
     };
-    let (database, table_name) = cx.qualify(name)?;
+    let qualified = cx.qualify(name)?;
+    let (catalog, database, table_name) = (qualified.catalog.metastore.as_ref(), qualified.database, qualified.name);
     let any_table = matches!(command, PartitionCommand::SetProperties { .. } | PartitionCommand::Versions { .. });
     let table = match catalog.get_table(&database, &table_name).await? {
         Some(t) if (any_table || !t.partition_keys.is_empty()) && !t.is_view() => t,
@@ -263,7 +262,7 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
 /// Which of the `named` partitions are registered, read through the
 /// catalog's key conditions where the key types allow (so a statement
 /// does not read a table's whole partition list).
-async fn registered_among(catalog: &dyn Catalog, table: &Table, named: &[Vec<String>]) -> Result<Vec<Vec<String>>> {
+async fn registered_among(catalog: &dyn Metastore, table: &Table, named: &[Vec<String>]) -> Result<Vec<Vec<String>>> {
     let conditions: Vec<KeyCondition> = table
         .partition_keys
         .iter()
@@ -327,7 +326,7 @@ fn ordered_values(table: &Table, spec: &Spec) -> Result<Vec<String>> {
 
 /// ALTER TABLE ADD PARTITION: every partition named, in one catalog call.
 async fn add(
-    catalog: &dyn Catalog,
+    catalog: &dyn Metastore,
     table: &Table,
     if_not_exists: bool,
     partitions: &[(Spec, Option<String>)],
@@ -362,7 +361,7 @@ async fn add(
 }
 
 /// ALTER TABLE DROP PARTITION: every partition named, in one catalog call.
-async fn drop_named(catalog: &dyn Catalog, table: &Table, if_exists: bool, partitions: &[Spec]) -> Result<Output> {
+async fn drop_named(catalog: &dyn Metastore, table: &Table, if_exists: bool, partitions: &[Spec]) -> Result<Output> {
     let named = partitions.iter().map(|spec| ordered_values(table, spec)).collect::<Result<Vec<_>>>()?;
     let existing = registered_among(catalog, table, &named).await?;
     let mut dropped = Vec::new();
@@ -390,7 +389,7 @@ async fn drop_named(catalog: &dyn Catalog, table: &Table, if_exists: bool, parti
 
 /// MSCK REPAIR TABLE: register the partition folders the catalog lacks,
 /// and report registered partitions without files and folders that do not fit.
-async fn repair(cx: &dyn Context, catalog: &dyn Catalog, table: &Table, schema: SchemaRef) -> Result<Output> {
+async fn repair(cx: &dyn Context, catalog: &dyn Metastore, table: &Table, schema: SchemaRef) -> Result<Output> {
     let found = partitioned::discover(table, cx.state()).await?;
     let registered: Vec<Vec<String>> =
         catalog.list_partitions(&table.database_name, &table.name).await?.into_iter().map(|p| p.values).collect();

@@ -2,7 +2,7 @@
 //! result schemas and rows, built from the catalog.
 
 use super::{Claimed, Command, Context, Family};
-use crate::catalog::{require_database, Catalog, Table};
+use crate::catalog::{require_database, Table};
 use crate::engine::output::{tagged_rows, utf8_schema, Output};
 use crate::engine::statement::{object_name_parts, object_name_string};
 use crate::error::{Error, Result, SqlState};
@@ -76,7 +76,7 @@ impl Command for Show {
 
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
         let schema = self.schema(cx)?;
-        let catalog = cx.catalog();
+        let catalog = cx.metastore();
         let catalog = catalog.as_ref();
         match self {
             Show::Databases { like: pattern } => {
@@ -101,7 +101,7 @@ impl Command for Show {
                 rows(schema, vec![strings(names)])
             }
             Show::Describe { table } => {
-                let table = lookup(cx, catalog, &object_name_parts(table)).await?;
+                let table = lookup(cx, &object_name_parts(table)).await?;
                 let sd = &table.storage_descriptor;
                 let all: Vec<(&crate::catalog::Column, bool)> = sd
                     .columns
@@ -120,7 +120,7 @@ impl Command for Show {
                 )
             }
             Show::CreateTable { table } => {
-                let table = lookup(cx, catalog, &object_name_parts(table)).await?;
+                let table = lookup(cx, &object_name_parts(table)).await?;
                 rows(schema, vec![strings(vec![show_create(&table)])])
             }
         }
@@ -174,8 +174,10 @@ fn like(pattern: &str, value: &str) -> bool {
     p[pi..].iter().all(|&c| any(c))
 }
 
-async fn lookup(cx: &dyn Context, catalog: &dyn Catalog, parts: &[String]) -> Result<Table> {
-    let (db, name) = cx.qualify(parts)?;
+/// The table `parts` names, in whichever catalog it is.
+async fn lookup(cx: &dyn Context, parts: &[String]) -> Result<Table> {
+    let qualified = cx.qualify(parts)?;
+    let (catalog, db, name) = (qualified.catalog.metastore.as_ref(), qualified.database, qualified.name);
     match catalog.get_table(&db, &name).await? {
         Some(t) => Ok(t),
         None => {

@@ -12,7 +12,7 @@
 //! password.
 
 use super::{Command, Context, Family};
-use crate::catalog::{Catalog, User};
+use crate::catalog::{SecurityStore, User};
 use crate::engine::output::Output;
 use crate::engine::statement::SqlText;
 use crate::engine::tokens::Words;
@@ -37,7 +37,7 @@ fn is_user_statement(words: &[&str]) -> bool {
 #[async_trait::async_trait]
 impl Command for UserCommand {
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        Ok(Output::done(run(cx.catalog().as_ref(), self, cx.user(), cx.local()).await?))
+        Ok(Output::done(run(cx.security().as_ref(), self, cx.user(), cx.local()).await?))
     }
 }
 
@@ -101,7 +101,7 @@ fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
 
 /// Whether `user` may manage users and workgroups: it is an admin, or no
 /// user is (`local`: the shell on the data dir, always).
-pub async fn is_admin(catalog: &dyn Catalog, user: &str, local: bool) -> Result<bool> {
+pub async fn is_admin(catalog: &dyn SecurityStore, user: &str, local: bool) -> Result<bool> {
     if local {
         return Ok(true);
     }
@@ -110,7 +110,7 @@ pub async fn is_admin(catalog: &dyn Catalog, user: &str, local: bool) -> Result<
 }
 
 /// 42501 unless the session may manage users and workgroups.
-pub async fn require_admin(catalog: &dyn Catalog, user: &str, local: bool, what: &str) -> Result<()> {
+pub async fn require_admin(catalog: &dyn SecurityStore, user: &str, local: bool, what: &str) -> Result<()> {
     if is_admin(catalog, user, local).await? {
         return Ok(());
     }
@@ -119,7 +119,7 @@ pub async fn require_admin(catalog: &dyn Catalog, user: &str, local: bool, what:
 }
 
 /// Run a user command as `actor`; returns its command tag.
-async fn run(catalog: &dyn Catalog, command: &UserCommand, actor: &str, local: bool) -> Result<&'static str> {
+async fn run(catalog: &dyn SecurityStore, command: &UserCommand, actor: &str, local: bool) -> Result<&'static str> {
     let own_password =
         matches!(command, UserCommand::Alter { name, admin: None, workgroup: None, .. } if name == actor);
     if !own_password {

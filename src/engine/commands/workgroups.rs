@@ -18,7 +18,7 @@
 //! `query_memory_limit`, `allow_user_override` (`true` | `false`).
 
 use super::{Command, Context, Family};
-use crate::catalog::{Catalog, LimitAction, Workgroup};
+use crate::catalog::{LimitAction, SecurityStore, Workgroup};
 use crate::engine::output::{text_rows, Output};
 use crate::engine::statement::SqlText;
 use crate::engine::tokens::Words;
@@ -50,7 +50,7 @@ impl Command for WorkgroupCommand {
     }
 
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        run(cx.catalog().as_ref(), cx.active(), self, cx.user(), cx.local()).await
+        run(cx.security().as_ref(), cx.active(), self, cx.user(), cx.local()).await
     }
 }
 
@@ -245,7 +245,7 @@ fn result_schema(command: &WorkgroupCommand) -> SchemaRef {
 }
 
 /// A workgroup that must exist (42704 otherwise).
-pub async fn require(catalog: &dyn Catalog, name: &str) -> Result<Workgroup> {
+pub async fn require(catalog: &dyn SecurityStore, name: &str) -> Result<Workgroup> {
     catalog
         .get_workgroup(name)
         .await?
@@ -253,7 +253,7 @@ pub async fn require(catalog: &dyn Catalog, name: &str) -> Result<Workgroup> {
 }
 
 async fn run(
-    catalog: &dyn Catalog,
+    catalog: &dyn SecurityStore,
     active: &crate::engine::metering::ActiveQueries,
     command: &WorkgroupCommand,
     actor: &str,
@@ -331,7 +331,7 @@ async fn run(
 }
 
 /// GRANT (`grant`) or REVOKE USAGE ON WORKGROUP `name` for `users`.
-async fn grant_usage(catalog: &dyn Catalog, name: &str, users: &[String], grant: bool) -> Result<()> {
+async fn grant_usage(catalog: &dyn SecurityStore, name: &str, users: &[String], grant: bool) -> Result<()> {
     let mut wg = require(catalog, name).await?;
     for user in users {
         let user = user.to_ascii_lowercase();

@@ -1,7 +1,8 @@
 //! The session as its commands see it: [`Context`] for [`Session`].
 
 use super::{client_names, Session};
-use crate::catalog::Catalog;
+use crate::catalog::list::Qualified;
+use crate::catalog::{Metastore, SecurityStore};
 use crate::engine::colnames::ColumnNames;
 use crate::engine::commands::Context;
 use crate::engine::cursor::Cursors;
@@ -28,8 +29,12 @@ impl Context for Session {
         self.local
     }
 
-    fn catalog(&self) -> Arc<dyn Catalog> {
-        Arc::clone(&self.shared.catalog)
+    fn metastore(&self) -> Arc<dyn Metastore> {
+        Arc::clone(&self.catalog.metastore)
+    }
+
+    fn security(&self) -> Arc<dyn SecurityStore> {
+        Arc::clone(&self.shared.security)
     }
 
     fn active(&self) -> &ActiveQueries {
@@ -40,7 +45,7 @@ impl Context for Session {
         &self.database
     }
 
-    fn qualify(&self, parts: &[String]) -> Result<(String, String)> {
+    fn qualify(&self, parts: &[String]) -> Result<Qualified> {
         Session::qualify(self, parts)
     }
 

@@ -36,7 +36,7 @@ impl Session {
         self.apply_time_zone();
         if let Some(chosen) = self.workgroup.take() {
             let wg = crate::engine::metering::workgroup_for(
-                self.shared.catalog.as_ref(),
+                self.shared.security.as_ref(),
                 &self.user,
                 Some(&chosen),
                 self.local,
@@ -81,17 +81,17 @@ impl Session {
     }
 
     pub(super) async fn set_database(&mut self, database: &str) -> Result<()> {
-        let db = require_database(self.shared.catalog.as_ref(), database).await?;
+        let db = require_database(self.catalog.metastore.as_ref(), database).await?;
         self.database = db.name.clone();
         view::write(&self.view).schema = db.name.clone();
-        self.state = self.shared.new_state(&db.name, 0, &self.view);
+        self.state = self.shared.new_state(&self.catalog, &db.name, 0, &self.view);
         Ok(())
     }
 
     pub(super) async fn set_variable(&mut self, name: &str, value: &str) -> Result<()> {
         if is_workgroup_setting(name) {
             let wg = crate::engine::metering::workgroup_for(
-                self.shared.catalog.as_ref(),
+                self.shared.security.as_ref(),
                 &self.user,
                 Some(value),
                 self.local,
@@ -115,7 +115,7 @@ impl Session {
         self.changed.extend(reported);
         self.apply_time_zone();
         if matches!(name.as_str(), "statement_timeout" | limits::CUTOFF_SETTING | limits::MEMORY_SETTING) {
-            let catalog = self.shared.catalog.as_ref();
+            let catalog = self.shared.security.as_ref();
             if let Ok(wg) =
                 crate::engine::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await
             {
@@ -150,7 +150,7 @@ impl Session {
 
     /// The workgroup this session's queries run in (SHOW workgroup).
     pub async fn current_workgroup(&self) -> Result<String> {
-        let catalog = self.shared.catalog.as_ref();
+        let catalog = self.shared.security.as_ref();
         let wg =
             crate::engine::metering::workgroup_for(catalog, &self.user, self.workgroup.as_deref(), self.local).await?;
         Ok(wg.name)
