@@ -183,6 +183,14 @@ pub async fn require_database(catalog: &dyn Metastore, name: &str) -> Result<Dat
     }
 }
 
+/// A workgroup that must exist (42704 otherwise).
+pub async fn require_workgroup(store: &dyn SecurityStore, name: &str) -> Result<Workgroup> {
+    store
+        .get_workgroup(name)
+        .await?
+        .ok_or_else(|| Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist")))
+}
+
 pub fn unknown_database(name: &str, known: &[String]) -> Error {
     Error::new(
         SqlState::UndefinedSchema,

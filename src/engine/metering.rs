@@ -142,8 +142,8 @@ pub async fn workgroup_for(
             catalog.get_user(user).await?.and_then(|u| u.workgroup).unwrap_or_else(|| Workgroup::PRIMARY.to_string())
         }
     };
-    let wg = super::commands::require_workgroup(catalog, &name).await?;
-    if !wg.admits(user) && !super::commands::is_admin(catalog, user, local).await? {
+    let wg = crate::catalog::require_workgroup(catalog, &name).await?;
+    if !wg.admits(user) && !super::privileges::is_admin(catalog, user, local).await? {
         return Err(Error::new(
             SqlState::InsufficientPrivilege,
             format!("permission denied for workgroup {}: {user} was not granted its use", wg.name),

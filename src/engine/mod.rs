@@ -14,6 +14,7 @@
 //! - [`cursor`]: DECLARE / FETCH / CLOSE.
 //! - [`single_value`]: the aggregate behind correlated scalar subqueries.
 //! - [`notices`]: NOTICEs and WARNINGs a statement leaves for its client.
+//! - `privileges`: what a command needs of its user, checked before it runs.
 //!
 //! Every table a statement references is resolved through the catalog
 //! before DataFusion plans it (see `catalog::provider`).
@@ -34,6 +35,7 @@ mod literals;
 mod metering;
 pub mod notices;
 pub mod output;
+mod privileges;
 pub mod refusals;
 mod reshape;
 mod rewrite;

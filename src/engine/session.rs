@@ -309,7 +309,11 @@ impl Session {
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
             }
             (Statement::Change(_), Some(plan)) => Err(super::writes::refusal(plan)),
-            (Statement::Command(command), _) => command.run(self).await,
+            (Statement::Command(command), _) => {
+                let privilege = command.privilege(&self.user);
+                super::privileges::require(self.shared.security.as_ref(), &self.user, self.local, privilege).await?;
+                command.run(self).await
+            }
             _ => Err(Error::internal("a statement without its plan")),
         }
     }

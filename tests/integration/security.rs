@@ -92,6 +92,20 @@ async fn scram_users_log_in_with_their_password_only() {
     let e = again.batch_execute("DROP USER bob").await.unwrap_err();
     assert_eq!(e.code().map(|c| c.code()), Some("42704"), "{e}");
     assert!(login(&server, "bob", Some("b")).await.is_err());
+
+    // Once an admin exists only admins manage users, and a user still
+    // changes its own password (each command declares what it needs).
+    again.batch_execute("CREATE USER root WITH PASSWORD 'r' SUPERUSER").await.unwrap();
+    for sql in ["CREATE USER eve PASSWORD 'e'", "ALTER USER alice SUPERUSER", "DROP USER root"] {
+        let e = again.batch_execute(sql).await.unwrap_err();
+        let db = e.as_db_error().expect("server error");
+        assert_eq!(db.code().code(), "42501", "{sql}: {e:?}");
+        assert_eq!(db.message(), "permission denied to manage users: alice is not an admin", "{sql}");
+    }
+    again.batch_execute("ALTER USER alice PASSWORD 'third'").await.unwrap();
+    assert!(login(&server, "alice", Some("third")).await.is_ok());
+    let root = login(&server, "root", Some("r")).await.expect("root logs in");
+    root.batch_execute("CREATE USER eve PASSWORD 'e'; DROP USER eve").await.unwrap();
 }
 
 #[tokio::test]

@@ -27,12 +27,10 @@ mod users;
 mod variables;
 mod workgroups;
 
-pub(crate) use users::is_admin;
-pub(crate) use workgroups::require as require_workgroup;
-
 use super::cursor::Cursors;
 use super::metering::ActiveQueries;
 use super::output::{no_columns, Output};
+use super::privileges::Privilege;
 use super::sql_prepare::SqlPrepared;
 use super::statement::SqlText;
 use super::transaction::Transaction;
@@ -53,6 +51,11 @@ pub trait Command: std::fmt::Debug + Send + Sync {
     /// The columns it answers with; none for most commands.
     fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
         Ok(no_columns())
+    }
+
+    /// What running it takes of `user` (checked before it runs).
+    fn privilege(&self, _user: &str) -> Privilege {
+        Privilege::Anyone
     }
 
     /// Whether it may run in a failed transaction block (only what ends

@@ -6,14 +6,13 @@
 //! SCRAM-SHA-256 verifiers ([`crate::scram`]); a password given already
 //! as a verifier (psql's `\password` sends one) is stored as it is.
 //!
-//! Admins (SUPERUSER) manage users and workgroups. While no user is an
-//! admin, every session is (a fresh install, or one person on a laptop);
-//! the local shell on the data dir always is. A user may change its own
-//! password.
+//! Admins manage users (`crate::engine::privileges`); a user may change
+//! its own password.
 
 use super::{Command, Context, Family};
 use crate::catalog::{SecurityStore, User};
 use crate::engine::output::Output;
+use crate::engine::privileges::Privilege;
 use crate::engine::statement::SqlText;
 use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
@@ -36,8 +35,15 @@ fn is_user_statement(words: &[&str]) -> bool {
 
 #[async_trait::async_trait]
 impl Command for UserCommand {
+    fn privilege(&self, user: &str) -> Privilege {
+        match self {
+            UserCommand::Alter { name, admin: None, workgroup: None, .. } if name == user => Privilege::Anyone,
+            _ => Privilege::Admin { what: "manage users" },
+        }
+    }
+
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        Ok(Output::done(run(cx.security().as_ref(), self, cx.user(), cx.local()).await?))
+        Ok(Output::done(run(cx.security().as_ref(), self).await?))
     }
 }
 
@@ -99,32 +105,8 @@ fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
     Ok(Box::new(command))
 }
 
-/// Whether `user` may manage users and workgroups: it is an admin, or no
-/// user is (`local`: the shell on the data dir, always).
-pub async fn is_admin(catalog: &dyn SecurityStore, user: &str, local: bool) -> Result<bool> {
-    if local {
-        return Ok(true);
-    }
-    let users = catalog.list_users().await?;
-    Ok(!users.iter().any(|u| u.admin) || users.iter().any(|u| u.admin && u.name == user))
-}
-
-/// 42501 unless the session may manage users and workgroups.
-pub async fn require_admin(catalog: &dyn SecurityStore, user: &str, local: bool, what: &str) -> Result<()> {
-    if is_admin(catalog, user, local).await? {
-        return Ok(());
-    }
-    Err(Error::new(SqlState::InsufficientPrivilege, format!("permission denied to {what}: {user} is not an admin"))
-        .with_hint("an admin (a SUPERUSER user) must do this"))
-}
-
-/// Run a user command as `actor`; returns its command tag.
-async fn run(catalog: &dyn SecurityStore, command: &UserCommand, actor: &str, local: bool) -> Result<&'static str> {
-    let own_password =
-        matches!(command, UserCommand::Alter { name, admin: None, workgroup: None, .. } if name == actor);
-    if !own_password {
-        require_admin(catalog, actor, local, "manage users").await?;
-    }
+/// Run a user command (its privilege checked); returns its command tag.
+async fn run(catalog: &dyn SecurityStore, command: &UserCommand) -> Result<&'static str> {
     let verifier = |password: &Option<String>| -> Result<String> {
         match password {
             None => Ok(String::new()),

@@ -18,8 +18,9 @@
 //! `query_memory_limit`, `allow_user_override` (`true` | `false`).
 
 use super::{Command, Context, Family};
-use crate::catalog::{LimitAction, SecurityStore, Workgroup};
+use crate::catalog::{require_workgroup, LimitAction, SecurityStore, Workgroup};
 use crate::engine::output::{text_rows, Output};
+use crate::engine::privileges::{is_admin, Privilege};
 use crate::engine::statement::SqlText;
 use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
@@ -47,6 +48,18 @@ pub(super) const FAMILY: Family = Family { own_syntax: Some((is_workgroup_statem
 impl Command for WorkgroupCommand {
     fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
         Ok(result_schema(self))
+    }
+
+    /// Anyone may look (and see and cancel their own queries); changing a
+    /// workgroup takes an admin.
+    fn privilege(&self, _user: &str) -> Privilege {
+        match self {
+            WorkgroupCommand::Show
+            | WorkgroupCommand::Describe { .. }
+            | WorkgroupCommand::ShowQueries
+            | WorkgroupCommand::Cancel { .. } => Privilege::Anyone,
+            _ => Privilege::Admin { what: "change workgroups" },
+        }
     }
 
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
@@ -244,14 +257,6 @@ fn result_schema(command: &WorkgroupCommand) -> SchemaRef {
     Arc::new(Schema::new(names.iter().map(|n| Field::new(*n, DataType::Utf8, true)).collect::<Vec<_>>()))
 }
 
-/// A workgroup that must exist (42704 otherwise).
-pub async fn require(catalog: &dyn SecurityStore, name: &str) -> Result<Workgroup> {
-    catalog
-        .get_workgroup(name)
-        .await?
-        .ok_or_else(|| Error::new(SqlState::UndefinedObject, format!("workgroup {name} does not exist")))
-}
-
 async fn run(
     catalog: &dyn SecurityStore,
     active: &crate::engine::metering::ActiveQueries,
@@ -260,30 +265,20 @@ async fn run(
     local: bool,
 ) -> Result<Output> {
     let done = |tag: &'static str| Ok(Output::done(tag));
-    let looks = matches!(
-        command,
-        WorkgroupCommand::Show
-            | WorkgroupCommand::Describe { .. }
-            | WorkgroupCommand::ShowQueries
-            | WorkgroupCommand::Cancel { .. }
-    );
-    if !looks {
-        super::users::require_admin(catalog, actor, local, "change workgroups").await?;
-    }
     match command {
         WorkgroupCommand::ShowQueries => {
-            let admin = super::users::is_admin(catalog, actor, local).await?;
+            let admin = is_admin(catalog, actor, local).await?;
             let list: Vec<_> = active.list().into_iter().filter(|q| admin || q.user == actor).collect();
             rows(result_schema(command), queries_columns(&list))
         }
         WorkgroupCommand::Cancel { id } => {
-            let admin = super::users::is_admin(catalog, actor, local).await?;
+            let admin = is_admin(catalog, actor, local).await?;
             active.cancel(id, actor, admin)?;
             done("CANCEL QUERY")
         }
         WorkgroupCommand::Show => rows(result_schema(command), workgroups_columns(&catalog.list_workgroups().await?)),
         WorkgroupCommand::Describe { name } => {
-            let wg = require(catalog, name).await?;
+            let wg = require_workgroup(catalog, name).await?;
             let pairs = described(&wg);
             rows(
                 result_schema(command),
@@ -300,13 +295,13 @@ async fn run(
             done("CREATE WORKGROUP")
         }
         WorkgroupCommand::Set { name, options } => {
-            let mut wg = require(catalog, name).await?;
+            let mut wg = require_workgroup(catalog, name).await?;
             apply(&mut wg, options)?;
             catalog.put_workgroup(wg, false).await?;
             done("ALTER WORKGROUP")
         }
         WorkgroupCommand::Enable { name, enabled } => {
-            let mut wg = require(catalog, name).await?;
+            let mut wg = require_workgroup(catalog, name).await?;
             wg.enabled = *enabled;
             catalog.put_workgroup(wg, false).await?;
             done("ALTER WORKGROUP")
@@ -332,7 +327,7 @@ async fn run(
 
 /// GRANT (`grant`) or REVOKE USAGE ON WORKGROUP `name` for `users`.
 async fn grant_usage(catalog: &dyn SecurityStore, name: &str, users: &[String], grant: bool) -> Result<()> {
-    let mut wg = require(catalog, name).await?;
+    let mut wg = require_workgroup(catalog, name).await?;
     for user in users {
         let user = user.to_ascii_lowercase();
         if user != "public" && catalog.get_user(&user).await?.is_none() {
