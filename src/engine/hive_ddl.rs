@@ -1,5 +1,5 @@
-//! A parser for Athena's Hive DDL: `CREATE EXTERNAL TABLE` and
-//! `CREATE DATABASE|SCHEMA`, over sqlparser's tokenizer.
+//! Athena's Hive DDL: `CREATE EXTERNAL TABLE` and `CREATE DATABASE|SCHEMA`,
+//! parsed by glaux's parser ([`super::parser`]) with Hive's lexical rules.
 //!
 //! Grammar (clauses after the column list may come in any order):
 //! ```text
@@ -16,13 +16,13 @@
 //! ```
 //! Column types are Hive type strings, checked by `catalog::types`.
 
+use super::parser::GlauxParser;
 use super::statement::SqlText;
 use crate::catalog::types::normalize_hive_type;
 use crate::catalog::{Column, Parameters};
 use crate::error::{Error, Result};
 use crate::table::format::StoredAs;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::Token;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateDatabase {
@@ -67,250 +67,74 @@ pub struct CreateExternalTable {
     pub properties: Parameters,
 }
 
-struct Cursor<'a> {
-    stmt: &'a SqlText,
-    tokens: Vec<TokenWithSpan>,
-    pos: usize,
+/// A column type, as text, up to a top-level `,`, `)` or COMMENT.
+fn type_text(c: &mut GlauxParser<'_>) -> Result<String> {
+    let start = c.here();
+    let mut text = String::new();
+    let mut depth = 0i32;
+    loop {
+        match c.peek() {
+            Token::EOF | Token::SemiColon => break,
+            Token::Comma | Token::RParen if depth == 0 => break,
+            _ if depth == 0 && c.is_word("COMMENT") => break,
+            Token::Lt | Token::LParen => depth += 1,
+            Token::Gt | Token::RParen => depth -= 1,
+            Token::ShiftRight => depth -= 2,
+            _ => {}
+        }
+        match c.advance() {
+            Token::Word(w) => {
+                // Keep words apart, so `bigint LOCATION` is not one word.
+                if text.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
+                    text.push(' ');
+                }
+                text.push_str(&w.value)
+            }
+            other => text.push_str(&other.to_string()),
+        }
+    }
+    if text.is_empty() {
+        return Err(c.expected("a column type"));
+    }
+    normalize_hive_type(&text).map_err(|e| match e {
+        Error::Sql { state, message, hint, .. } => Error::Sql { state, message, position: Some(start), hint },
+        other => other,
+    })
 }
 
-impl<'a> Cursor<'a> {
-    fn new(stmt: &'a SqlText) -> Result<Self> {
-        let tokens = Tokenizer::new(&GenericDialect {}, &stmt.text)
-            .tokenize_with_location()
-            .map_err(|e| Error::syntax(format!("syntax error: {}", e.message), Some(stmt.offset + 1)))?
-            .into_iter()
-            .filter(|t| !matches!(t.token, Token::Whitespace(_)))
-            .collect();
-        Ok(Cursor { stmt, tokens, pos: 0 })
+/// `(name type [COMMENT 's'], ...)`
+fn columns(c: &mut GlauxParser<'_>) -> Result<Vec<Column>> {
+    c.expect_token(Token::LParen)?;
+    let mut out = Vec::new();
+    if c.consume(&Token::RParen) {
+        return Ok(out);
     }
-
-    fn peek(&self) -> &Token {
-        self.tokens.get(self.pos).map(|t| &t.token).unwrap_or(&Token::EOF)
-    }
-
-    fn advance(&mut self) -> Token {
-        let t = self.peek().clone();
-        self.pos += 1;
-        t
-    }
-
-    fn at_end(&self) -> bool {
-        matches!(self.peek(), Token::EOF | Token::SemiColon)
-    }
-
-    /// A syntax error at the current token.
-    fn error(&self, expected: &str) -> Error {
-        let (found, position) = match self.tokens.get(self.pos) {
-            Some(t) if t.token != Token::EOF => {
-                let line_start: usize = self
-                    .stmt
-                    .text
-                    .split_inclusive('\n')
-                    .take(t.span.start.line.saturating_sub(1) as usize)
-                    .map(|l| l.chars().count())
-                    .sum();
-                (format!("{}", t.token), Some(self.stmt.offset + line_start + t.span.start.column as usize))
-            }
-            _ => ("end of statement".to_string(), Some(self.stmt.offset + self.stmt.text.chars().count() + 1)),
-        };
-        Error::syntax(format!("syntax error: expected {expected}, found {found}"), position)
-    }
-
-    fn is_keyword(&self, kw: &str) -> bool {
-        matches!(self.peek(), Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
-    }
-
-    fn keyword(&mut self, kw: &str) -> bool {
-        if self.is_keyword(kw) {
-            self.pos += 1;
-            true
-        } else {
-            false
+    loop {
+        let name = c.name()?;
+        let data_type = type_text(c)?;
+        let comment = if c.word("COMMENT") { Some(c.string()?) } else { None };
+        if out.iter().any(|c: &Column| c.name == name) {
+            return Err(Error::new(crate::error::SqlState::DuplicateObject, format!("column {name} is listed twice")));
+        }
+        out.push(Column { name, data_type, comment });
+        if !c.consume(&Token::Comma) {
+            break;
         }
     }
-
-    /// All of `kws` in order, or nothing consumed.
-    fn keywords(&mut self, kws: &[&str]) -> bool {
-        let save = self.pos;
-        for kw in kws {
-            if !self.keyword(kw) {
-                self.pos = save;
-                return false;
-            }
-        }
-        true
-    }
-
-    fn expect_keyword(&mut self, kw: &str) -> Result<()> {
-        if self.keyword(kw) {
-            Ok(())
-        } else {
-            Err(self.error(kw))
-        }
-    }
-
-    fn expect(&mut self, token: Token) -> Result<()> {
-        if *self.peek() == token {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(self.error(&format!("{token}")))
-        }
-    }
-
-    fn consume(&mut self, token: Token) -> bool {
-        if *self.peek() == token {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn ident(&mut self) -> Result<String> {
-        match self.peek().clone() {
-            Token::Word(w) => {
-                self.pos += 1;
-                Ok(if w.quote_style.is_some() { w.value } else { w.value.to_ascii_lowercase() })
-            }
-            _ => Err(self.error("a name")),
-        }
-    }
-
-    fn object_name(&mut self) -> Result<Vec<String>> {
-        let mut parts = vec![self.ident()?];
-        while self.consume(Token::Period) {
-            parts.push(self.ident()?);
-        }
-        Ok(parts)
-    }
-
-    fn string(&mut self) -> Result<String> {
-        match self.peek().clone() {
-            Token::SingleQuotedString(s) | Token::DoubleQuotedString(s) => {
-                self.pos += 1;
-                Ok(s)
-            }
-            Token::Word(w) if w.quote_style == Some('"') => {
-                self.pos += 1;
-                Ok(w.value)
-            }
-            _ => Err(self.error("a quoted string")),
-        }
-    }
-
-    /// `('k' = 'v', ...)`
-    fn properties(&mut self) -> Result<Parameters> {
-        self.expect(Token::LParen)?;
-        let mut out = Parameters::new();
-        if self.consume(Token::RParen) {
-            return Ok(out);
-        }
-        loop {
-            let key = self.string()?;
-            self.expect(Token::Eq)?;
-            let value = match self.peek().clone() {
-                Token::Number(n, _) => {
-                    self.pos += 1;
-                    n
-                }
-                _ => self.string()?,
-            };
-            out.insert(key, value);
-            if !self.consume(Token::Comma) {
-                break;
-            }
-        }
-        self.expect(Token::RParen)?;
-        Ok(out)
-    }
-
-    /// A column type, as text, up to a top-level `,`, `)` or COMMENT.
-    fn type_text(&mut self) -> Result<String> {
-        let start = self.pos;
-        let mut text = String::new();
-        let mut depth = 0i32;
-        loop {
-            match self.peek() {
-                Token::EOF | Token::SemiColon => break,
-                Token::Comma | Token::RParen if depth == 0 => break,
-                Token::Word(w) if depth == 0 && w.quote_style.is_none() && w.value.eq_ignore_ascii_case("comment") => {
-                    break
-                }
-                Token::Lt | Token::LParen => depth += 1,
-                Token::Gt | Token::RParen => depth -= 1,
-                Token::ShiftRight => depth -= 2,
-                _ => {}
-            }
-            let t = self.advance();
-            match t {
-                Token::Word(w) => {
-                    // Keep words apart, so `bigint LOCATION` is not one word.
-                    if text.ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_') {
-                        text.push(' ');
-                    }
-                    text.push_str(&w.value)
-                }
-                other => text.push_str(&other.to_string()),
-            }
-        }
-        if self.pos == start {
-            return Err(self.error("a column type"));
-        }
-        normalize_hive_type(&text).map_err(|e| {
-            let position = self.tokens.get(start).map(|_| self.stmt.offset + 1);
-            match e {
-                Error::Sql { state, message, hint, .. } => Error::Sql { state, message, position, hint },
-                other => other,
-            }
-        })
-    }
-
-    /// `(name type [COMMENT 's'], ...)`
-    fn columns(&mut self) -> Result<Vec<Column>> {
-        self.expect(Token::LParen)?;
-        let mut out = Vec::new();
-        if self.consume(Token::RParen) {
-            return Ok(out);
-        }
-        loop {
-            let name = self.ident()?;
-            let data_type = self.type_text()?;
-            let comment = if self.keyword("COMMENT") { Some(self.string()?) } else { None };
-            if out.iter().any(|c: &Column| c.name == name) {
-                return Err(Error::new(
-                    crate::error::SqlState::DuplicateObject,
-                    format!("column {name} is listed twice"),
-                ));
-            }
-            out.push(Column { name, data_type, comment });
-            if !self.consume(Token::Comma) {
-                break;
-            }
-        }
-        self.expect(Token::RParen)?;
-        Ok(out)
-    }
-
-    fn finish(&mut self) -> Result<()> {
-        self.consume(Token::SemiColon);
-        if self.peek() != &Token::EOF {
-            return Err(self.error("end of statement"));
-        }
-        Ok(())
-    }
+    c.expect_token(Token::RParen)?;
+    Ok(out)
 }
 
 /// Parse `CREATE [EXTERNAL] TABLE ...`.
 pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
-    let mut c = Cursor::new(stmt)?;
-    c.expect_keyword("CREATE")?;
-    if c.keywords(&["OR", "REPLACE"]) {
+    let mut c = GlauxParser::hive(stmt)?;
+    c.expect_word("CREATE")?;
+    if c.words(&["OR", "REPLACE"]) {
         return Err(Error::not_supported("CREATE OR REPLACE TABLE"));
     }
-    let external = c.keyword("EXTERNAL");
-    c.expect_keyword("TABLE")?;
-    let if_not_exists = c.keywords(&["IF", "NOT", "EXISTS"]);
+    let external = c.word("EXTERNAL");
+    c.expect_word("TABLE")?;
+    let if_not_exists = c.words(&["IF", "NOT", "EXISTS"]);
     let name = c.object_name()?;
     let mut t = CreateExternalTable {
         name,
@@ -326,36 +150,36 @@ pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
         properties: Parameters::new(),
     };
     if c.peek() == &Token::LParen {
-        t.columns = c.columns()?;
+        t.columns = columns(&mut c)?;
     }
     while !c.at_end() {
-        if c.keyword("COMMENT") {
+        if c.word("COMMENT") {
             t.comment = Some(c.string()?);
-        } else if c.keywords(&["PARTITIONED", "BY"]) {
-            t.partition_keys = c.columns()?;
-        } else if c.keywords(&["ROW", "FORMAT"]) {
+        } else if c.words(&["PARTITIONED", "BY"]) {
+            t.partition_keys = columns(&mut c)?;
+        } else if c.words(&["ROW", "FORMAT"]) {
             t.row_format = row_format(&mut c, &mut t.serde_properties)?;
-        } else if c.keywords(&["STORED", "AS"]) {
-            t.storage = Some(if c.keyword("INPUTFORMAT") {
+        } else if c.words(&["STORED", "AS"]) {
+            t.storage = Some(if c.word("INPUTFORMAT") {
                 let input = c.string()?;
-                c.expect_keyword("OUTPUTFORMAT")?;
+                c.expect_word("OUTPUTFORMAT")?;
                 Storage::InputOutput { input, output: c.string()? }
             } else {
-                let name = c.ident()?;
+                let name = c.name()?;
                 Storage::Format(StoredAs::parse(&name)?)
             });
-        } else if c.keywords(&["WITH", "SERDEPROPERTIES"]) {
+        } else if c.words(&["WITH", "SERDEPROPERTIES"]) {
             t.serde_properties.extend(c.properties()?);
-        } else if c.keyword("LOCATION") {
+        } else if c.word("LOCATION") {
             t.location = Some(c.string()?);
-        } else if c.keyword("TBLPROPERTIES") {
+        } else if c.word("TBLPROPERTIES") {
             t.properties = c.properties()?;
-        } else if c.is_keyword("CLUSTERED") {
+        } else if c.is_word("CLUSTERED") {
             return Err(Error::not_supported("CLUSTERED BY (bucketed tables)"));
-        } else if c.is_keyword("AS") {
+        } else if c.is_word("AS") {
             return Err(Error::not_supported("CREATE TABLE AS SELECT"));
         } else {
-            return Err(c.error(
+            return Err(c.expected(
                 "COMMENT, PARTITIONED BY, ROW FORMAT, STORED AS, WITH SERDEPROPERTIES, LOCATION or TBLPROPERTIES",
             ));
         }
@@ -372,31 +196,31 @@ pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
     Ok(t)
 }
 
-fn row_format(c: &mut Cursor<'_>, serde_properties: &mut Parameters) -> Result<RowFormat> {
-    if c.keyword("SERDE") {
+fn row_format(c: &mut GlauxParser<'_>, serde_properties: &mut Parameters) -> Result<RowFormat> {
+    if c.word("SERDE") {
         let class = c.string()?;
-        if c.keywords(&["WITH", "SERDEPROPERTIES"]) {
+        if c.words(&["WITH", "SERDEPROPERTIES"]) {
             serde_properties.extend(c.properties()?);
         }
         return Ok(RowFormat::Serde(class));
     }
-    c.expect_keyword("DELIMITED")?;
+    c.expect_word("DELIMITED")?;
     let mut p = Parameters::new();
     loop {
-        if c.keywords(&["FIELDS", "TERMINATED", "BY"]) {
+        if c.words(&["FIELDS", "TERMINATED", "BY"]) {
             let d = c.string()?;
             p.insert("field.delim".into(), d.clone());
             p.insert("serialization.format".into(), d);
-            if c.keywords(&["ESCAPED", "BY"]) {
+            if c.words(&["ESCAPED", "BY"]) {
                 p.insert("escape.delim".into(), c.string()?);
             }
-        } else if c.keywords(&["COLLECTION", "ITEMS", "TERMINATED", "BY"]) {
+        } else if c.words(&["COLLECTION", "ITEMS", "TERMINATED", "BY"]) {
             p.insert("collection.delim".into(), c.string()?);
-        } else if c.keywords(&["MAP", "KEYS", "TERMINATED", "BY"]) {
+        } else if c.words(&["MAP", "KEYS", "TERMINATED", "BY"]) {
             p.insert("mapkey.delim".into(), c.string()?);
-        } else if c.keywords(&["LINES", "TERMINATED", "BY"]) {
+        } else if c.words(&["LINES", "TERMINATED", "BY"]) {
             p.insert("line.delim".into(), c.string()?);
-        } else if c.keywords(&["NULL", "DEFINED", "AS"]) {
+        } else if c.words(&["NULL", "DEFINED", "AS"]) {
             p.insert("serialization.null.format".into(), c.string()?);
         } else {
             break;
@@ -407,23 +231,23 @@ fn row_format(c: &mut Cursor<'_>, serde_properties: &mut Parameters) -> Result<R
 
 /// Parse `CREATE DATABASE|SCHEMA ...`.
 pub fn parse_create_database(stmt: &SqlText) -> Result<CreateDatabase> {
-    let mut c = Cursor::new(stmt)?;
-    c.expect_keyword("CREATE")?;
-    if !c.keyword("DATABASE") {
-        c.expect_keyword("SCHEMA")?;
+    let mut c = GlauxParser::hive(stmt)?;
+    c.expect_word("CREATE")?;
+    if !c.word("DATABASE") {
+        c.expect_word("SCHEMA")?;
     }
-    let if_not_exists = c.keywords(&["IF", "NOT", "EXISTS"]);
-    let name = c.ident()?;
+    let if_not_exists = c.words(&["IF", "NOT", "EXISTS"]);
+    let name = c.name()?;
     let mut db = CreateDatabase { name, if_not_exists, comment: None, location: None, properties: Parameters::new() };
     while !c.at_end() {
-        if c.keyword("COMMENT") {
+        if c.word("COMMENT") {
             db.comment = Some(c.string()?);
-        } else if c.keyword("LOCATION") {
+        } else if c.word("LOCATION") {
             db.location = Some(c.string()?);
-        } else if c.keywords(&["WITH", "DBPROPERTIES"]) {
+        } else if c.words(&["WITH", "DBPROPERTIES"]) {
             db.properties = c.properties()?;
         } else {
-            return Err(c.error("COMMENT, LOCATION or WITH DBPROPERTIES"));
+            return Err(c.expected("COMMENT, LOCATION or WITH DBPROPERTIES"));
         }
     }
     c.finish()?;

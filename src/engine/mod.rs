@@ -4,7 +4,8 @@
 //!
 //! - [`session`]: per-connection state and statement execution.
 //! - [`statement`]: splitting scripts and classifying statements.
-//! - [`hive_ddl`]: the Athena/Hive DDL parser.
+//! - `parser`: the parser of glaux's own statements (sqlparser's, extended).
+//! - [`hive_ddl`]: Athena's Hive DDL (CREATE EXTERNAL TABLE, CREATE DATABASE).
 //! - `commands`: glaux's own statements, one family per module, each
 //!   statement a `Command` run against a narrow `Context`.
 //! - [`output`]: what a statement produces, and its command tag.
@@ -35,6 +36,7 @@ mod literals;
 mod metering;
 pub mod notices;
 pub mod output;
+mod parser;
 mod privileges;
 pub mod refusals;
 mod reshape;
@@ -46,7 +48,6 @@ mod sql_prepare;
 pub mod statement;
 mod stream;
 mod table_functions;
-mod tokens;
 pub mod transaction;
 mod writes;
 

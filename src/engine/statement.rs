@@ -6,13 +6,13 @@
 //! Queries and most commands are parsed by sqlparser's PostgreSQL dialect;
 //! the statements sqlparser does not accept (Athena's Hive DDL, glaux's
 //! partition, crawl, user and workgroup statements) are parsed by their
-//! command family. Parse errors carry a 1-based character position into
+//! command family with glaux's parser (`engine/parser.rs`). Parse errors carry a 1-based character position into
 //! the whole script.
 
 use super::commands::{self, Command};
 use crate::error::{Error, Result, SqlState};
 use datafusion::sql::sqlparser::ast::{self, ObjectName, Statement as Ast};
-use datafusion::sql::sqlparser::dialect::{GenericDialect, PostgreSqlDialect};
+use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
 use std::sync::Arc;
@@ -127,7 +127,7 @@ impl<'a> TextCursor<'a> {
 }
 
 /// 1-based character position of a location in `text`.
-fn char_position(text: &str, loc: Location) -> usize {
+pub(crate) fn char_position(text: &str, loc: Location) -> usize {
     TextCursor::new(text).seek(loc).1 + 1
 }
 
@@ -186,25 +186,11 @@ impl Statement {
     }
 }
 
-/// First words of a statement, upper-cased (for routing).
-pub(crate) fn leading_words(text: &str, n: usize) -> Vec<String> {
-    let tokens = Tokenizer::new(&GenericDialect {}, text).tokenize().unwrap_or_default();
-    tokens
-        .into_iter()
-        .filter_map(|t| match t {
-            Token::Word(w) => Some(w.value.to_ascii_uppercase()),
-            Token::Whitespace(_) => None,
-            _ => Some(String::new()),
-        })
-        .take(n)
-        .collect()
-}
-
 /// Parse one statement: glaux's own syntax by its leading words, the rest
 /// by sqlparser's PostgreSQL dialect.
 pub fn parse(stmt: &SqlText) -> Result<Statement> {
     super::complexity::check(&stmt.shape)?;
-    let words = leading_words(&stmt.text, 4);
+    let words = super::parser::leading_words(&stmt.text, 4);
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     if let Some(command) = commands::parse_own_syntax(&w, stmt) {
         return Ok(Statement::Command(Arc::from(command?)));

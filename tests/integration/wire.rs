@@ -201,6 +201,31 @@ async fn errors_carry_sqlstate_and_position_and_the_session_survives() {
     let err = client.simple_query("SELEC 1").await.unwrap_err();
     let db = err.as_db_error().unwrap();
     assert!(matches!(db.position(), Some(tokio_postgres::error::ErrorPosition::Original(1))), "{db:?}");
+    // glaux's own statements are parsed by the one parser: every syntax
+    // error points at the offending token, in the whole script.
+    for (sql, at, message) in [
+        ("CREATE EXTERNAL TABLE t (id bigint) STORED AS PARQUET LOCATOIN 'x'", 55, "expected COMMENT"),
+        ("CREATE EXTERNAL TABLE t (id bigint,) LOCATION 'x'", 36, "found )"),
+        ("CREATE EXTERNAL TABLE t (id bigint unsigned) LOCATION 'x'", 29, "unexpected text after the type"),
+        ("ALTER TABLE t ADD PARTITION (k = 'v' LOCATION 'x'", 38, "expected )"),
+        ("ALTER TABLE t ADD", 18, "needs PARTITION"),
+        ("SHOW PARTITIONS t extra", 19, "unexpected text"),
+        ("CRAWL 's3://b/' INTO db more", 25, "CRAWL takes"),
+        ("CREATE USER bob PASSWORD", 25, "expected a quoted string, found end of statement"),
+        ("ALTER WORKGROUP wg RENAME", 20, "ALTER WORKGROUP takes SET"),
+        ("DROP WORKGROUP 'wg'", 16, "expected a name"),
+        ("SELECT 1; SHOW PARTITIONS t,", 28, "unexpected text"),
+    ] {
+        let err = client.simple_query(sql).await.unwrap_err();
+        let db = err.as_db_error().unwrap_or_else(|| panic!("{sql}: {err:?}"));
+        assert_eq!(db.code().code(), "42601", "{sql}: {db:?}");
+        assert!(db.message().contains(message), "{sql}: {}", db.message());
+        let position = match db.position() {
+            Some(tokio_postgres::error::ErrorPosition::Original(p)) => *p as usize,
+            other => panic!("{sql}: no position ({other:?})"),
+        };
+        assert_eq!(position, at, "{sql}: {}", db.message());
+    }
     // The connection still works.
     let rows = client.simple_query("SELECT 42").await.unwrap();
     assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("42"))));

@@ -9,7 +9,8 @@ use crate::catalog::{
 };
 use crate::engine::hive_ddl::{self, CreateDatabase, CreateExternalTable, RowFormat, Storage};
 use crate::engine::output::Output;
-use crate::engine::statement::{leading_words, object_name_parts, object_name_string, SqlText};
+use crate::engine::parser::leading_words;
+use crate::engine::statement::{object_name_parts, object_name_string, SqlText};
 use crate::engine::DEFAULT_DATABASE;
 use crate::error::{Error, Result, SqlState};
 use crate::table::format::{

@@ -15,9 +15,9 @@
 use super::{Command, Context, Family};
 use crate::catalog::{model::now, IfExists, Partition, StorageDescriptor, Table};
 use crate::engine::output::{text_rows, Output};
+use crate::engine::parser::GlauxParser;
 use crate::engine::statement::SqlText;
-use crate::engine::tokens::Words;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::table::crawl::{merge_columns, survey, Dataset};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use std::sync::Arc;
@@ -42,23 +42,23 @@ impl Command for Crawl {
 }
 
 fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
-    let mut w = Words::new(&stmt.text)?;
-    w.expect("CRAWL")?;
-    if w.peek_keyword("LOCATION") {
-        w.keyword()?;
+    let mut w = GlauxParser::new(stmt)?;
+    w.expect_word("CRAWL")?;
+    if w.is_word("LOCATION") {
+        w.next_word()?;
     }
     let location = w.string()?;
-    let database = if w.peek_keyword("INTO") {
-        w.keyword()?;
-        if w.peek_keyword("DATABASE") || w.peek_keyword("SCHEMA") {
-            w.keyword()?;
+    let database = if w.is_word("INTO") {
+        w.next_word()?;
+        if w.is_word("DATABASE") || w.is_word("SCHEMA") {
+            w.next_word()?;
         }
         Some(w.name()?)
     } else {
         None
     };
-    if !w.done() {
-        return Err(Error::syntax("CRAWL takes 'location' [INTO database]", None));
+    if !w.at_end() {
+        return Err(w.error_here("CRAWL takes 'location' [INTO database]"));
     }
     Ok(Box::new(Crawl { location, database }))
 }

@@ -19,8 +19,8 @@ use super::{Command, Context, Family};
 use crate::catalog::types::hive_to_arrow;
 use crate::catalog::{model::now, KeyCondition, KeyTest, Metastore, Partition, StorageDescriptor, Table};
 use crate::engine::output::{text_rows, Output};
+use crate::engine::parser::GlauxParser;
 use crate::engine::statement::SqlText;
-use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
 use crate::table::partitioned::{self, partition_values};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -65,49 +65,49 @@ fn is_partition_statement(words: &[&str]) -> bool {
 }
 
 fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
-    let mut w = Words::new(&stmt.text)?;
-    let command = match w.keyword()?.as_str() {
-        "SHOW" if w.peek_keyword("TABLE") => {
-            w.expect("TABLE")?;
-            w.expect("VERSIONS")?;
+    let mut w = GlauxParser::new(stmt)?;
+    let command = match w.next_word()?.as_str() {
+        "SHOW" if w.is_word("TABLE") => {
+            w.expect_word("TABLE")?;
+            w.expect_word("VERSIONS")?;
             PartitionCommand::Versions { table: w.object_name()? }
         }
         "SHOW" => {
-            w.expect("PARTITIONS")?;
+            w.expect_word("PARTITIONS")?;
             PartitionCommand::Show { table: w.object_name()? }
         }
         "MSCK" => {
-            w.expect("REPAIR")?;
-            w.expect("TABLE")?;
+            w.expect_word("REPAIR")?;
+            w.expect_word("TABLE")?;
             PartitionCommand::Repair { table: w.object_name()? }
         }
         _ => alter_table(&mut w)?,
     };
-    if !w.done() {
-        return Err(Error::syntax("unexpected text after the statement", None));
+    if !w.at_end() {
+        return Err(w.error_here("unexpected text after the statement"));
     }
     Ok(Box::new(command))
 }
 
 /// `ALTER TABLE t ADD | DROP PARTITION ...` or `SET TBLPROPERTIES (...)`,
 /// after `ALTER`.
-fn alter_table(w: &mut Words) -> Result<PartitionCommand> {
-    w.expect("TABLE")?;
+fn alter_table(w: &mut GlauxParser<'_>) -> Result<PartitionCommand> {
+    w.expect_word("TABLE")?;
     let table = w.object_name()?;
-    Ok(match w.keyword()?.as_str() {
+    Ok(match w.next_word()?.as_str() {
         "ADD" => {
-            let if_not_exists = w.peek_keyword("IF");
+            let if_not_exists = w.is_word("IF");
             if if_not_exists {
-                w.keyword()?;
-                w.expect("NOT")?;
-                w.expect("EXISTS")?;
+                w.next_word()?;
+                w.expect_word("NOT")?;
+                w.expect_word("EXISTS")?;
             }
             let mut partitions = Vec::new();
-            while w.peek_keyword("PARTITION") {
-                w.keyword()?;
+            while w.is_word("PARTITION") {
+                w.next_word()?;
                 let spec = spec(w)?;
-                let location = if w.peek_keyword("LOCATION") {
-                    w.keyword()?;
+                let location = if w.is_word("LOCATION") {
+                    w.next_word()?;
                     Some(w.string()?)
                 } else {
                     None
@@ -115,35 +115,35 @@ fn alter_table(w: &mut Words) -> Result<PartitionCommand> {
                 partitions.push((spec, location));
             }
             if partitions.is_empty() {
-                return Err(Error::syntax("ALTER TABLE ... ADD needs PARTITION (key = 'value', ...)", None));
+                return Err(w.error_here("ALTER TABLE ... ADD needs PARTITION (key = 'value', ...)"));
             }
             PartitionCommand::Add { table, if_not_exists, partitions }
         }
         "DROP" => {
-            let if_exists = w.peek_keyword("IF");
+            let if_exists = w.is_word("IF");
             if if_exists {
-                w.keyword()?;
-                w.expect("EXISTS")?;
+                w.next_word()?;
+                w.expect_word("EXISTS")?;
             }
             let mut partitions = Vec::new();
             loop {
-                w.expect("PARTITION")?;
+                w.expect_word("PARTITION")?;
                 partitions.push(spec(w)?);
-                if !w.take(&Token::Comma) {
+                if !w.consume(&Token::Comma) {
                     break;
                 }
             }
             PartitionCommand::Drop { table, if_exists, partitions }
         }
         "SET" => {
-            w.expect("TBLPROPERTIES")?;
+            w.expect_word("TBLPROPERTIES")?;
             w.expect_token(Token::LParen)?;
             let mut properties = Vec::new();
             loop {
                 let key = w.string()?;
                 w.expect_token(Token::Eq)?;
                 properties.push((key, w.string()?));
-                if !w.take(&Token::Comma) {
+                if !w.consume(&Token::Comma) {
                     break;
                 }
             }
@@ -159,14 +159,14 @@ fn alter_table(w: &mut Words) -> Result<PartitionCommand> {
 }
 
 /// `(k = 'v', ...)`
-fn spec(w: &mut Words) -> Result<Spec> {
+fn spec(w: &mut GlauxParser<'_>) -> Result<Spec> {
     w.expect_token(Token::LParen)?;
     let mut pairs = Vec::new();
     loop {
         let key = w.name()?;
         w.expect_token(Token::Eq)?;
         pairs.push((key, w.literal()?));
-        if !w.take(&Token::Comma) {
+        if !w.consume(&Token::Comma) {
             break;
         }
     }

@@ -12,9 +12,9 @@
 use super::{Command, Context, Family};
 use crate::catalog::{SecurityStore, User};
 use crate::engine::output::Output;
+use crate::engine::parser::GlauxParser;
 use crate::engine::privileges::Privilege;
 use crate::engine::statement::SqlText;
-use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
 use crate::scram::Verifier;
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -49,18 +49,18 @@ impl Command for UserCommand {
 
 /// Parse a statement starting CREATE/ALTER/DROP USER|ROLE.
 fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
-    let mut words = Words::new(&stmt.text)?;
-    let verb = words.keyword()?;
-    words.keyword()?; // USER or ROLE
+    let mut words = GlauxParser::new(stmt)?;
+    let verb = words.next_word()?;
+    words.next_word()?; // USER or ROLE
     let command = match verb.as_str() {
         "DROP" => {
-            let if_exists = words.peek_keyword("IF");
+            let if_exists = words.is_word("IF");
             if if_exists {
-                words.keyword()?;
-                words.expect("EXISTS")?;
+                words.next_word()?;
+                words.expect_word("EXISTS")?;
             }
             let mut names = vec![words.name()?];
-            while words.take(&Token::Comma) {
+            while words.consume(&Token::Comma) {
                 names.push(words.name()?);
             }
             UserCommand::Drop { names, if_exists }
@@ -68,21 +68,21 @@ fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
         _ => {
             let name = words.name()?;
             let (mut password, mut admin, mut workgroup) = (None, None, None);
-            while !words.done() {
-                match words.keyword()?.as_str() {
+            while !words.at_end() {
+                match words.next_word()?.as_str() {
                     "WITH" | "LOGIN" => {}
                     "PASSWORD" => password = Some(words.string()?),
                     "SUPERUSER" => admin = Some(true),
                     "NOSUPERUSER" => admin = Some(false),
                     "SET" if verb == "ALTER" => {
-                        words.expect("WORKGROUP")?;
-                        if !words.take(&Token::Eq) {
-                            words.expect("TO")?;
+                        words.expect_word("WORKGROUP")?;
+                        if !words.consume(&Token::Eq) {
+                            words.expect_word("TO")?;
                         }
                         workgroup = Some(Some(words.literal()?));
                     }
                     "RESET" if verb == "ALTER" => {
-                        words.expect("WORKGROUP")?;
+                        words.expect_word("WORKGROUP")?;
                         workgroup = Some(None);
                     }
                     other => {
@@ -99,8 +99,8 @@ fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
             }
         }
     };
-    if !words.done() {
-        return Err(Error::syntax("unexpected text after the user statement", Some(stmt.offset + 1)));
+    if !words.at_end() {
+        return Err(words.error_here("unexpected text after the user statement"));
     }
     Ok(Box::new(command))
 }

@@ -20,9 +20,9 @@
 use super::{Command, Context, Family};
 use crate::catalog::{require_workgroup, LimitAction, SecurityStore, Workgroup};
 use crate::engine::output::{text_rows, Output};
+use crate::engine::parser::GlauxParser;
 use crate::engine::privileges::{is_admin, Privilege};
 use crate::engine::statement::SqlText;
-use crate::engine::tokens::Words;
 use crate::error::{Error, Result, SqlState};
 use crate::workgroup::{human_bytes, parse_bytes, parse_millis};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -81,30 +81,30 @@ fn is_workgroup_statement(words: &[&str]) -> bool {
 }
 
 fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
-    let mut w = Words::new(&stmt.text)?;
-    let verb = w.keyword()?;
+    let mut w = GlauxParser::new(stmt)?;
+    let verb = w.next_word()?;
     let command = match verb.as_str() {
-        "SHOW" if w.peek_keyword("QUERIES") => {
-            w.keyword()?;
+        "SHOW" if w.is_word("QUERIES") => {
+            w.next_word()?;
             WorkgroupCommand::ShowQueries
         }
         "SHOW" => {
-            w.expect("WORKGROUPS")?;
+            w.expect_word("WORKGROUPS")?;
             WorkgroupCommand::Show
         }
         "CANCEL" => {
-            w.expect("QUERY")?;
+            w.expect_word("QUERY")?;
             WorkgroupCommand::Cancel { id: w.literal()? }
         }
         "DESCRIBE" => {
-            w.expect("WORKGROUP")?;
+            w.expect_word("WORKGROUP")?;
             WorkgroupCommand::Describe { name: w.name()? }
         }
         "CREATE" => {
-            w.expect("WORKGROUP")?;
+            w.expect_word("WORKGROUP")?;
             let name = w.name()?;
-            let options = if w.peek_keyword("WITH") {
-                w.keyword()?;
+            let options = if w.is_word("WITH") {
+                w.next_word()?;
                 options(&mut w)?
             } else {
                 Vec::new()
@@ -112,58 +112,57 @@ fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
             WorkgroupCommand::Create { name, options }
         }
         "ALTER" => {
-            w.expect("WORKGROUP")?;
+            w.expect_word("WORKGROUP")?;
             let name = w.name()?;
-            match w.keyword()?.as_str() {
+            match w.next_word()?.as_str() {
                 "SET" => WorkgroupCommand::Set { name, options: options(&mut w)? },
                 "ENABLE" => WorkgroupCommand::Enable { name, enabled: true },
                 "DISABLE" => WorkgroupCommand::Enable { name, enabled: false },
                 other => {
-                    return Err(Error::syntax(
-                        format!("ALTER WORKGROUP takes SET (...), ENABLE or DISABLE, not {other}"),
-                        None,
-                    ))
+                    return Err(
+                        w.error_at_last(format!("ALTER WORKGROUP takes SET (...), ENABLE or DISABLE, not {other}"))
+                    )
                 }
             }
         }
         "DROP" => {
-            w.expect("WORKGROUP")?;
-            let if_exists = w.peek_keyword("IF");
+            w.expect_word("WORKGROUP")?;
+            let if_exists = w.is_word("IF");
             if if_exists {
-                w.keyword()?;
-                w.expect("EXISTS")?;
+                w.next_word()?;
+                w.expect_word("EXISTS")?;
             }
             WorkgroupCommand::Drop { name: w.name()?, if_exists }
         }
         _ => {
             let grant = verb == "GRANT";
-            w.expect("USAGE")?;
-            w.expect("ON")?;
-            w.expect("WORKGROUP")?;
+            w.expect_word("USAGE")?;
+            w.expect_word("ON")?;
+            w.expect_word("WORKGROUP")?;
             let name = w.name()?;
-            w.expect(if grant { "TO" } else { "FROM" })?;
+            w.expect_word(if grant { "TO" } else { "FROM" })?;
             let mut users = vec![w.name()?];
-            while w.take(&Token::Comma) {
+            while w.consume(&Token::Comma) {
                 users.push(w.name()?);
             }
             WorkgroupCommand::Grant { name, users, grant }
         }
     };
-    if !w.done() {
-        return Err(Error::syntax("unexpected text after the workgroup statement", None));
+    if !w.at_end() {
+        return Err(w.error_here("unexpected text after the workgroup statement"));
     }
     Ok(Box::new(command))
 }
 
 /// `(key = value, ...)`
-fn options(w: &mut Words) -> Result<Vec<(String, String)>> {
+fn options(w: &mut GlauxParser<'_>) -> Result<Vec<(String, String)>> {
     w.expect_token(Token::LParen)?;
     let mut out = Vec::new();
     loop {
         let key = w.name()?;
         w.expect_token(Token::Eq)?;
         out.push((key, w.value()?));
-        if !w.take(&Token::Comma) {
+        if !w.consume(&Token::Comma) {
             break;
         }
     }
