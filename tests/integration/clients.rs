@@ -62,6 +62,15 @@ async fn psql_describes_tables_copies_and_fetches_in_pieces() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.first(), Some(&"id,customer"), "{out}\n{err}");
     assert_eq!(lines.len(), 3, "{out}\n{err}");
+    // COPY of a table, whole or some columns (in their order).
+    let (whole, err) = psql(&server, commands(&["COPY shop.orders TO STDOUT"])).await;
+    let (count, _) = psql(&server, commands(&["SELECT count(*) FROM shop.orders"])).await;
+    assert_eq!(whole.lines().count().to_string(), count.trim(), "{whole}\n{err}");
+    let (some, err) = psql(&server, commands(&["COPY shop.orders (customer, id) TO STDOUT WITH (FORMAT csv)"])).await;
+    let (expected, _) =
+        psql(&server, commands(&["COPY (SELECT customer, id FROM shop.orders) TO STDOUT (FORMAT csv)"])).await;
+    assert_eq!(some, expected, "{err}");
+    assert_eq!(some.lines().next().map(|l| l.split(',').count()), Some(2), "{some}");
     let file = dir.path().join("copied.csv");
     let backslash_copy =
         format!("\\copy (SELECT id FROM shop.orders ORDER BY id) TO '{}' WITH (FORMAT csv)", file.display());

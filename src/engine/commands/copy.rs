@@ -66,21 +66,29 @@ fn copy_statement(
     }
     let query = match source {
         ast::CopySource::Query(q) => q,
-        ast::CopySource::Table { table_name, columns } => {
-            let list = if columns.is_empty() {
-                "*".to_string()
-            } else {
-                columns.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            };
-            let sql = format!("SELECT {list} FROM {table_name}");
-            match Parser::new(&PostgreSqlDialect {}).try_with_sql(&sql).and_then(|mut p| p.parse_query()) {
-                Ok(q) => q,
-                Err(e) => return Err(Error::syntax(format!("syntax error in COPY: {e}"), None)),
-            }
-        }
+        ast::CopySource::Table { table_name, columns } => select_from(table_name, columns)?,
     };
     let format = copy_format(options, legacy)?;
     Ok(CopyTo { query, format })
+}
+
+/// `SELECT columns FROM table` (`*` for no columns), built on the AST.
+fn select_from(table: ast::ObjectName, columns: Vec<ast::Ident>) -> Result<Box<ast::Query>> {
+    let shape = || Error::internal("COPY's query template has an unexpected shape");
+    let mut query = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql("SELECT * FROM t")
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| Error::internal(format!("COPY's query template: {e}")))?;
+    let ast::SetExpr::Select(select) = query.body.as_mut() else { return Err(shape()) };
+    if !columns.is_empty() {
+        select.projection =
+            columns.into_iter().map(|c| ast::SelectItem::UnnamedExpr(ast::Expr::Identifier(c))).collect();
+    }
+    match select.from.first_mut().map(|f| &mut f.relation) {
+        Some(ast::TableFactor::Table { name, .. }) => *name = table,
+        _ => return Err(shape()),
+    }
+    Ok(query)
 }
 
 /// The format COPY's options (and its pre-9.0 legacy options) ask for.
