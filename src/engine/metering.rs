@@ -379,7 +379,7 @@ impl Stream for Recorded {
         match &polled {
             Poll::Ready(Some(Ok(batch))) => self.rows += batch.num_rows() as u64,
             Poll::Ready(Some(Err(e))) => {
-                let error = Error::new(crate::error::classify_datafusion(e), e.to_string());
+                let error = Error::new(crate::error::classify_datafusion(e), crate::error::datafusion_message(e));
                 if let Some(run) = self.run.take() {
                     run.finish(&Err(error), 0);
                 }

@@ -255,7 +255,7 @@ impl Session {
             None => result,
             Some(run) => run.recording(result),
         };
-        match result {
+        let output = match result {
             Ok(Output::Rows { schema, stream, tag }) => {
                 let stream = match self.transaction.failure_flag() {
                     Some(flag) => super::stream::fail_on_error(stream, flag),
@@ -273,6 +273,18 @@ impl Session {
                 self.transaction.note_error();
                 Err(e)
             }
+        };
+        // A data-changing statement ran as a query (timed, cancellable,
+        // recorded); what it answers is the count of rows it changed.
+        match (output, &prepared.statement, &prepared.plan) {
+            (Ok(Output::Rows { stream, .. }), Statement::Change(_), Some(plan)) => {
+                let tag = super::writes::changed(stream, plan).await;
+                if tag.is_err() {
+                    self.transaction.note_error();
+                }
+                Ok(Output::Done { tag: tag? })
+            }
+            (output, ..) => output,
         }
     }
 
@@ -289,12 +301,7 @@ impl Session {
     async fn execute_unchecked(&mut self, prepared: &Prepared, params: ParamValues) -> Result<Output> {
         match (&prepared.statement, &prepared.plan) {
             (Statement::Query(_), Some(plan)) => {
-                let plan = if prepared.param_types.is_empty() {
-                    plan.clone()
-                } else {
-                    check_param_count(&prepared.param_types, &params)?;
-                    plan.clone().replace_params_with_values(&params)?
-                };
+                let plan = with_params(prepared, plan, &params)?;
                 let estimate = match &plan {
                     LogicalPlan::Explain(explain) => Some(self.explain_estimate(&explain.plan).await?),
                     _ => None,
@@ -308,7 +315,17 @@ impl Session {
                 };
                 Ok(Output::Rows { schema, stream, tag: "SELECT" })
             }
-            (Statement::Change(_), Some(plan)) => Err(super::writes::refusal(plan)),
+            (Statement::Change(_), Some(plan)) => {
+                if let Some(refused) = super::writes::refused_before_running(plan) {
+                    return Err(refused);
+                }
+                let plan = with_params(prepared, plan, &params)?;
+                let df = DataFrame::new(self.running_state(), plan.clone());
+                let schema = Arc::new(df.schema().as_arrow().clone());
+                let stream = super::writes::start(super::stream::execute_apart(df, self.preflight()), &plan);
+                // Not sent as rows: `execute` turns the stream into the tag.
+                Ok(Output::Rows { schema, stream, tag: "INSERT" })
+            }
             (Statement::Command(command), _) => {
                 let privilege = command.privilege(&self.user);
                 super::privileges::require(self.shared.security.as_ref(), &self.user, self.local, privilege).await?;
@@ -468,6 +485,15 @@ impl Session {
             )),
         }
     }
+}
+
+/// The prepared plan with its parameters' values in place.
+fn with_params(prepared: &Prepared, plan: &LogicalPlan, params: &ParamValues) -> Result<LogicalPlan> {
+    if prepared.param_types.is_empty() {
+        return Ok(plan.clone());
+    }
+    check_param_count(&prepared.param_types, params)?;
+    Ok(plan.clone().replace_params_with_values(params)?)
 }
 
 /// `$1..$n` in order (DataFusion keys them by name).

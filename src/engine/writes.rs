@@ -1,19 +1,80 @@
 //! INSERT, UPDATE and DELETE.
 //!
 //! DataFusion plans them like queries, against the target's
-//! `TableProvider`, so they take the query path: workgroup checks, a
-//! ledger entry, the transaction's state. No table glaux serves accepts
-//! writes yet (Iceberg tables are the first to come), so each statement
-//! ends at [`refusal`], which says, from the target's type, why its table
-//! cannot be written. It is refused when it runs, not when it is
-//! prepared, so the query history records it as FAILED.
+//! `TableProvider`, and they run on the query path: workgroup checks and
+//! metering, a ledger entry, cancellation, statement_timeout, the
+//! transaction's state. The session starts the plan as it starts a query
+//! ([`start`]), and turns the count the plan answers into the command tag
+//! ([`changed`]: `INSERT 0 n`, `UPDATE n`, `DELETE n`).
+//!
+//! A table that cannot be written is refused by its type: views and
+//! system tables before the plan runs, and any other table when
+//! DataFusion finds that its provider implements no `insert_into`,
+//! `delete_from` or `update` (a `NotImplemented` error). No table glaux
+//! serves accepts writes yet (Iceberg tables are the first to come), so
+//! each statement ends at [`refusal`], which says, from the target's type,
+//! why its table cannot be written. It is refused when it runs, not when
+//! it is prepared, so the query history records it as FAILED.
 
-use crate::error::{Error, SqlState};
+use super::output::{Changed, Tag};
+use crate::error::{Error, Result, SqlState};
 use crate::table::metered::MeteredTable;
 use crate::table::partitioned::PartitionedTable;
+use datafusion::arrow::array::{Array, UInt64Array};
 use datafusion::datasource::{source_as_provider, MemTable, ViewTable};
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use futures::StreamExt;
+
+/// The refusal of a plan whose target glaux never lets DataFusion write
+/// (a view, or a system table, which DataFusion would change in memory).
+pub fn refused_before_running(plan: &LogicalPlan) -> Option<Error> {
+    let LogicalPlan::Dml(dml) = plan else { return Some(refusal(plan)) };
+    let target = source_as_provider(&dml.target).ok()?;
+    let any = target.as_any();
+    (any.is::<ViewTable>() || any.is::<MemTable>()).then(|| refusal(plan))
+}
+
+/// The running plan's stream, with a target that turned out not to be
+/// writable (DataFusion's `NotImplemented`) reported as [`refusal`].
+pub fn start(stream: SendableRecordBatchStream, plan: &LogicalPlan) -> SendableRecordBatchStream {
+    let plan = plan.clone();
+    let schema = stream.schema();
+    let mapped = stream.map(move |item| {
+        item.map_err(|e| match e.find_root() {
+            DataFusionError::NotImplemented(_) => refusal(&plan).into_datafusion(),
+            _ => e,
+        })
+    });
+    Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, mapped))
+}
+
+/// Drain a data-changing statement's stream into its command tag: the
+/// rows it changed, summed over the `count` column DataFusion answers.
+pub async fn changed(mut stream: SendableRecordBatchStream, plan: &LogicalPlan) -> Result<Tag> {
+    let mut rows = 0u64;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        let Some(counts) = batch.columns().first().and_then(|c| c.as_any().downcast_ref::<UInt64Array>()) else {
+            return Err(Error::internal("a data-changing statement answered without its count"));
+        };
+        rows += counts.iter().flatten().sum::<u64>();
+    }
+    Ok(Tag::Changed { verb: verb(plan)?, rows })
+}
+
+/// The tag's verb for a data-changing plan.
+pub fn verb(plan: &LogicalPlan) -> Result<Changed> {
+    let LogicalPlan::Dml(dml) = plan else { return Err(Error::internal("a data-changing statement without its plan")) };
+    Ok(match &dml.op {
+        WriteOp::Insert(_) => Changed::Insert,
+        WriteOp::Delete | WriteOp::Truncate => Changed::Delete,
+        WriteOp::Update => Changed::Update,
+        WriteOp::Ctas => Changed::CreateTableAs,
+    })
+}
 
 /// Why the data-changing statement `plan` cannot run, naming its table.
 pub fn refusal(plan: &LogicalPlan) -> Error {

@@ -364,8 +364,12 @@ fn the_shell_refuses_a_write_to_a_read_only_table_and_the_history_keeps_it() {
     assert!(stderr.contains("0A000: cannot insert into table t: it is an external (Hive) table"), "{stderr}");
     let out = shell(
         "SELECT count(*) AS n FROM t;\n\
-         SELECT state, sqlstate FROM system.query_history WHERE query LIKE 'INSERT%';\n",
+         SELECT state, sqlstate, error FROM system.query_history WHERE query LIKE 'INSERT%';\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "n\n1\nstate,sqlstate\nFAILED,0A000\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "n\n1\nstate,sqlstate,error\nFAILED,0A000,\"cannot insert into table t: it is an external (Hive) table, \
+         which glaux reads but does not write\"\n"
+    );
 }

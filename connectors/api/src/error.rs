@@ -323,9 +323,10 @@ fn unwrap_glaux(e: &DataFusionError) -> Option<&Error> {
     None
 }
 
-/// The message of a DataFusion error, without DataFusion's internal prefixes
-/// ("Error during planning: ", "External error: " and friends).
-fn datafusion_message(e: &DataFusionError) -> String {
+/// The message of a DataFusion error, as a client sees it: without
+/// DataFusion's internal prefixes ("Error during planning: ", "External
+/// error: " and friends), a glaux error it carries as itself.
+pub fn datafusion_message(e: &DataFusionError) -> String {
     if let Some(inner) = unwrap_glaux(e) {
         return inner.to_string();
     }
