@@ -11,6 +11,8 @@
 //! - [`crawl`]: the crawler's survey of a location (datasets, formats,
 //!   partition keys, merged columns).
 //! - [`drift`]: a partition's own column list mapped onto the table's.
+//! - [`text_values`]: a text table's values cast in their file's scan, so a
+//!   bad value names its file.
 //! - [`projection`]: Athena partition projection (partitions computed from
 //!   TBLPROPERTIES and the query's conditions); [`dateformat`]: its date
 //!   patterns.
@@ -31,6 +33,7 @@ pub mod orc;
 pub mod partitioned;
 pub mod projection;
 pub mod store;
+pub mod text_values;
 
 use crate::catalog::types::{field_to_hive, hive_to_arrow, hive_to_field};
 use crate::catalog::{Column, Table};
@@ -95,7 +98,13 @@ fn check_local_location(table: &Table, url: &ListingTableUrl) -> Result<()> {
     Ok(())
 }
 
-fn listing_options(table: &Table, format: &TableFormat, config: &SessionConfig) -> Result<ListingOptions> {
+/// `checks`: a text table's column types, checked in each file's scan.
+fn listing_options(
+    table: &Table,
+    format: &TableFormat,
+    config: &SessionConfig,
+    checks: Option<Arc<text_values::Targets>>,
+) -> Result<ListingOptions> {
     let partition_cols = table
         .partition_keys
         .iter()
@@ -104,7 +113,7 @@ fn listing_options(table: &Table, format: &TableFormat, config: &SessionConfig) 
     // Athena reads every file in the folder whatever its name; files whose
     // names start with '_' or '.' are hidden by the store (see `store`).
     let store_url = table_url(table)?.object_store().as_str().to_string();
-    let format = named_errors::NamedFormat { inner: format.file_format(), store_url };
+    let format = named_errors::NamedFormat { inner: format.file_format(), store_url, checks };
     Ok(ListingOptions::new(Arc::new(format))
         .with_file_extension("")
         .with_table_partition_cols(partition_cols)
@@ -116,18 +125,23 @@ pub fn external_table(table: &Table, config: &SessionConfig) -> Result<Arc<dyn T
     let format = TableFormat::of_table(table)?;
     let url = table_url(table)?;
     check_local_location(table, &url)?;
-    let options = listing_options(table, &format, config)?;
     let schema = table_schema(table)?;
     if let Some(marker) = format::null_marker(table, &format) {
+        // Each file's values are cast in its own scan first, so a value
+        // that will not cast is reported with its file (`text_values`).
+        let checks = text_values::Targets::new(&schema, &marker);
+        let options = listing_options(table, &format, config, Some(checks))?;
         return with_null_marker(url, options, &schema, &marker);
     }
+    let options = listing_options(table, &format, config, None)?;
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
 /// A LazySimpleSerDe table: its files are read as text columns, then each
 /// value equal to the null marker (`\N`) becomes NULL and the rest are cast
-/// to the column's type (a value that does not parse is an error, 22P02).
+/// to the column's type (a value that does not parse is an error, 22P02,
+/// raised in its file's scan so that it names the file).
 fn with_null_marker(
     url: ListingTableUrl,
     options: ListingOptions,
@@ -189,7 +203,7 @@ pub async fn infer_columns(table: &Table, state: &dyn Session) -> Result<Vec<Col
     let format = TableFormat::of_table(table)?;
     let url = table_url(table)?;
     check_local_location(table, &url)?;
-    let options = listing_options(table, &format, state.config())?;
+    let options = listing_options(table, &format, state.config(), None)?;
     let schema = options.infer_schema(state, &url).await?;
     if schema.fields().is_empty() {
         return Err(Error::new(

@@ -11,8 +11,9 @@
 //! Statistics are read while a query is planned (Parquet footers), before
 //! any scan runs: [`NamedFormat`] names the file in those errors too.
 //!
-//! Values cast after the read (LazySimpleSerDe text tables, cast in a
-//! projection above the scan) fail outside any one file and are not named.
+//! A text table's values are cast above the scan, outside any one file;
+//! `text_values` casts them first in each file's scan, so a value that
+//! will not cast is named here too.
 
 use crate::error::{carries_glaux_error, classify_datafusion, Error};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -38,33 +39,43 @@ use std::sync::Arc;
 
 /// `plan` with every file scan's errors naming their file.
 pub fn name_files(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    wrap_sources(plan, Naming)
+}
+
+/// What a wrapped file source does to each file's opener.
+pub(crate) trait OpenerWrap: Clone + Send + Sync + 'static {
+    fn wrap(&self, inner: Arc<dyn FileOpener>, config: &FileScanConfig) -> Arc<dyn FileOpener>;
+}
+
+/// `plan` with every file scan's source wrapped by `wrap`.
+pub(crate) fn wrap_sources<W: OpenerWrap>(plan: Arc<dyn ExecutionPlan>, wrap: W) -> Result<Arc<dyn ExecutionPlan>> {
     plan.transform_up(|node| {
         let scan = node.as_any().downcast_ref::<DataSourceExec>();
         let Some(config) = scan.and_then(|s| s.data_source().as_any().downcast_ref::<FileScanConfig>()) else {
             return Ok(Transformed::no(node));
         };
         let mut config = config.clone();
-        config.file_source = Arc::new(Named { inner: Arc::clone(&config.file_source) });
+        config.file_source = Arc::new(Wrapped { inner: Arc::clone(&config.file_source), wrap: wrap.clone() });
         Ok(Transformed::yes(DataSourceExec::from_data_source(config) as Arc<dyn ExecutionPlan>))
     })
     .map(|t| t.data)
 }
 
-/// A file source whose openers name their file in errors; in everything
-/// else it is the source it wraps.
-struct Named {
+/// A file source whose openers are wrapped; in everything else it is the
+/// source it wraps.
+struct Wrapped<W> {
     inner: Arc<dyn FileSource>,
+    wrap: W,
 }
 
-impl FileSource for Named {
+impl<W: OpenerWrap> FileSource for Wrapped<W> {
     fn create_file_opener(
         &self,
         store: Arc<dyn ObjectStore>,
         config: &FileScanConfig,
         partition: usize,
     ) -> Result<Arc<dyn FileOpener>> {
-        let inner = self.inner.create_file_opener(store, config, partition)?;
-        Ok(Arc::new(NamedOpener { inner, store_url: config.object_store_url.as_str().to_string() }))
+        Ok(self.wrap.wrap(self.inner.create_file_opener(store, config, partition)?, config))
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -76,7 +87,7 @@ impl FileSource for Named {
     }
 
     fn with_batch_size(&self, batch_size: usize) -> Arc<dyn FileSource> {
-        Arc::new(Named { inner: self.inner.with_batch_size(batch_size) })
+        Arc::new(Wrapped { inner: self.inner.with_batch_size(batch_size), wrap: self.wrap.clone() })
     }
 
     fn filter(&self) -> Option<Arc<dyn PhysicalExpr>> {
@@ -97,6 +108,25 @@ impl FileSource for Named {
 
     fn fmt_extra(&self, t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
         self.inner.fmt_extra(t, f)
+    }
+
+    fn supports_repartitioning(&self) -> bool {
+        self.inner.supports_repartitioning()
+    }
+
+    fn try_pushdown_projection(&self, projection: &ProjectionExprs) -> Result<Option<Arc<dyn FileSource>>> {
+        let pushed = self.inner.try_pushdown_projection(projection)?;
+        Ok(pushed.map(|inner| Arc::new(Wrapped { inner, wrap: self.wrap.clone() }) as _))
+    }
+}
+
+/// Wraps openers to name their file in errors.
+#[derive(Clone)]
+struct Naming;
+
+impl OpenerWrap for Naming {
+    fn wrap(&self, inner: Arc<dyn FileOpener>, config: &FileScanConfig) -> Arc<dyn FileOpener> {
+        Arc::new(NamedOpener { inner, store_url: config.object_store_url.as_str().to_string() })
     }
 }
 
@@ -127,13 +157,16 @@ fn naming(e: DataFusionError, file: &str) -> DataFusionError {
     Error::new(state, format!("{} (in file {file})", Error::from(e))).into_datafusion()
 }
 
-/// A file format whose statistics errors name their file; in everything
-/// else it is the format it wraps.
+/// A file format whose statistics errors name their file, and whose scans
+/// check a text table's values (`checks`); in everything else it is the
+/// format it wraps.
 #[derive(Debug)]
 pub struct NamedFormat {
     pub inner: Arc<dyn FileFormat>,
     /// `scheme://authority/` of the table's store.
     pub store_url: String,
+    /// A text table's column types, checked in each file's scan.
+    pub checks: Option<Arc<super::text_values::Targets>>,
 }
 
 #[async_trait::async_trait]
@@ -185,8 +218,14 @@ impl FileFormat for NamedFormat {
         meta.map_err(|e| naming(e, &format!("{}{}", self.store_url, object.location)))
     }
 
+    /// The inner format's scan (which rebuilds its own source from the
+    /// configuration), then its source wrapped to check values.
     async fn create_physical_plan(&self, state: &dyn Session, conf: FileScanConfig) -> Result<Arc<dyn ExecutionPlan>> {
-        self.inner.create_physical_plan(state, conf).await
+        let plan = self.inner.create_physical_plan(state, conf).await?;
+        match &self.checks {
+            Some(targets) => wrap_sources(plan, super::text_values::Checking(Arc::clone(targets))),
+            None => Ok(plan),
+        }
     }
 
     fn file_source(&self, table_schema: TableSchema) -> Arc<dyn FileSource> {

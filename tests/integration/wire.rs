@@ -253,14 +253,14 @@ async fn bad_files_give_clear_errors_and_other_sessions_do_not_notice() {
     ))
     .await
     .unwrap();
-    // Each error names its file, and keeps its SQLSTATE. (A text table's
-    // value that will not cast fails after the read, outside any one file.)
+    // Each error names its file (a text table's value that will not cast
+    // too, with its column), and keeps its SQLSTATE.
     for (table, expected, file) in [
         ("corrupt", "XX001", Some("corrupt_parquet/part-0.parquet")),
         ("truncated", "XX001", Some("truncated_parquet/part-0.parquet")),
         ("badorc", "XX001", Some("corrupt_orc/part-0.orc")),
         ("ragged", "22P04", Some("ragged_csv/data.csv")),
-        ("badvalue", "22P02", None),
+        ("badvalue", "22P02", Some("badvalue_csv/data.csv")),
     ] {
         let err = a.simple_query(&format!("SELECT * FROM {table}")).await.unwrap_err();
         assert_eq!(code(&err), expected, "{table}: {err:?}");
@@ -271,6 +271,28 @@ async fn bad_files_give_clear_errors_and_other_sessions_do_not_notice() {
         let rows = b.simple_query("SELECT count(*) FROM good").await.unwrap();
         assert!(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("5"))));
     }
+    // A value that will not cast in one partition of a text table: the
+    // error names the partition's file and the column; `\N` is NULL.
+    let lake = dir.path().join("text lake");
+    for (city, rows) in [("Paris", "1,\\N\n2,20\n"), ("Oslo", "3,30\n4,n/a\n")] {
+        std::fs::create_dir_all(lake.join(format!("city={city}"))).unwrap();
+        std::fs::write(lake.join(format!("city={city}/part-0.txt")), rows).unwrap();
+    }
+    a.batch_execute(&format!(
+        "CREATE EXTERNAL TABLE visits (id int, n int) PARTITIONED BY (city string)
+           ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}'",
+        lake.display()
+    ))
+    .await
+    .unwrap();
+    let ok = a.simple_query("SELECT count(*), count(n), sum(n) FROM visits WHERE city = 'Paris'").await.unwrap();
+    assert!(ok.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(2) == Some("20"))), "{ok:?}");
+    let err = a.simple_query("SELECT sum(n) FROM visits").await.unwrap_err();
+    let db = err.as_db_error().expect("server error");
+    assert_eq!(db.code().code(), "22P02", "{db:?}");
+    let file = format!("file://{}/city=Oslo/part-0.txt", lake.display());
+    assert!(db.message().contains(&file), "{}", db.message());
+    assert!(db.message().contains("'n/a'") && db.message().contains("column n"), "{}", db.message());
 }
 
 #[tokio::test]
