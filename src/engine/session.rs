@@ -80,6 +80,7 @@ impl Session {
         let view = Arc::new(std::sync::RwLock::new(SessionView {
             user: user.to_string(),
             database: catalog.name.clone(),
+            catalogs: shared.catalogs.names(),
             schema: DEFAULT_DATABASE.to_string(),
             ..SessionView::default()
         }));

@@ -20,8 +20,6 @@ pub const INFORMATION_SCHEMA: u32 = 13000;
 /// The one role clients see as owner of everything (PostgreSQL's bootstrap
 /// superuser OID).
 pub const OWNER: u32 = 10;
-/// The OID of the one database (catalog) a session is connected to.
-pub const DATABASE: u32 = 16384;
 /// pg_class's own OID, the `classoid` of relation comments.
 pub const PG_CLASS: u32 = 1259;
 /// pg_namespace's OID, the `classoid` of schema comments.
@@ -30,6 +28,11 @@ pub const PG_NAMESPACE: u32 = 2615;
 pub const FIRST_FUNCTION: u32 = 9000;
 
 const FIRST_USER: u32 = 16385;
+
+/// The OID of a database (a glaux catalog), the same in every session.
+pub fn database(name: &str) -> u32 {
+    fold(fnv1a(&["database", name]))
+}
 
 /// The OID of a schema (a Glue database).
 pub fn namespace(name: &str) -> u32 {

@@ -20,6 +20,8 @@ pub struct SessionView {
     pub user: String,
     /// The database clients connected to (a glaux catalog).
     pub database: String,
+    /// Every catalog the server serves (pg_database lists them).
+    pub catalogs: Vec<String>,
     /// The schema unqualified names resolve in (a Glue database).
     pub schema: String,
     /// Settings with their current values, by lower-case name.

@@ -448,12 +448,17 @@ fn pg_proc(_: &Context, rows: &mut Rows) {
     }
 }
 
+/// Every catalog the server serves, the connected one first.
 fn pg_database(cx: &Context, rows: &mut Rows) {
-    #[rustfmt::skip]
-    rows.push(vec![
-        o(oid::DATABASE), text(&cx.session.database), o(oid::OWNER), int4(6), char('c'), bool(false), bool(true),
-        int4(-1), o(0), o(0), o(1663), text("C.UTF-8"), text("C.UTF-8"), null(), null(), null(),
-    ]);
+    let s = cx.session;
+    let others = s.catalogs.iter().filter(|c| **c != s.database);
+    for name in std::iter::once(&s.database).chain(others) {
+        #[rustfmt::skip]
+        rows.push(vec![
+            o(oid::database(name)), text(name), o(oid::OWNER), int4(6), char('c'), bool(false), bool(true),
+            int4(-1), o(0), o(0), o(1663), text("C.UTF-8"), text("C.UTF-8"), null(), null(), null(),
+        ]);
+    }
 }
 
 fn pg_settings(cx: &Context, rows: &mut Rows) {
@@ -516,7 +521,7 @@ fn pg_stat_activity(cx: &Context, rows: &mut Rows) {
     let s = cx.session;
     #[rustfmt::skip]
     rows.push(vec![
-        o(oid::DATABASE), text(&s.database), int4(s.backend_pid), o(oid::OWNER), text(&s.user),
+        o(oid::database(&s.database)), text(&s.database), int4(s.backend_pid), o(oid::OWNER), text(&s.user),
         text(s.setting("application_name").unwrap_or("")), null(), null(), null(), text("active"), null(),
         text("client backend"),
     ]);

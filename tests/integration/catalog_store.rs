@@ -219,6 +219,15 @@ async fn catalogs_side_by_side() {
     let expected = crate::common::simple_rows(&archive, joined).await;
     assert!(!expected.is_empty());
     assert_eq!(crate::common::simple_rows(&main, joined).await, expected);
+    // The catalogs are listed: SHOW CATALOGS, and pg_database (psql's \l)
+    // with the connected one first.
+    assert_eq!(crate::common::simple_rows(&main, "SHOW CATALOGS").await, vec![vec!["glaux"], vec!["archive"]]);
+    assert_eq!(crate::common::simple_rows(&main, "SHOW CATALOGS LIKE 'arch%'").await, vec![vec!["archive"]]);
+    let databases = "SELECT datname FROM pg_catalog.pg_database";
+    assert_eq!(crate::common::simple_rows(&archive, databases).await, vec![vec!["archive"], vec!["glaux"]]);
+    assert_eq!(crate::common::simple_rows(&main, "SHOW TABLES IN archive.old").await, vec![vec!["customers"]]);
+    let e = main.simple_query("SHOW TABLES IN nowhere.old").await.unwrap_err();
+    assert_eq!(e.code().map(|c| c.code()), Some("3F000"), "{e:?}");
     // Commands take three-part names too.
     let described = crate::common::simple_rows(&main, "DESCRIBE archive.old.customers").await;
     assert_eq!(described.iter().map(|r| r[0].as_str()).collect::<Vec<_>>(), ["name", "country"]);

@@ -34,7 +34,7 @@ use super::privileges::Privilege;
 use super::sql_prepare::SqlPrepared;
 use super::statement::SqlText;
 use super::transaction::Transaction;
-use crate::catalog::list::Qualified;
+use crate::catalog::list::{Catalogs, Qualified};
 use crate::catalog::{Metastore, SecurityStore};
 use crate::error::Result;
 use async_trait::async_trait;
@@ -90,6 +90,8 @@ pub trait Context: Send + Sync {
     fn metastore(&self) -> Arc<dyn Metastore>;
     /// Users and workgroups.
     fn security(&self) -> Arc<dyn SecurityStore>;
+    /// Every catalog served.
+    fn catalogs(&self) -> &Catalogs;
     /// The queries running on the server (for workgroup administration).
     fn active(&self) -> &ActiveQueries;
     /// The database unqualified names resolve in.

@@ -1,10 +1,12 @@
-//! SHOW DATABASES, SHOW TABLES, DESCRIBE and SHOW CREATE TABLE: their
-//! result schemas and rows, built from the catalog.
+//! SHOW CATALOGS, SHOW DATABASES, SHOW TABLES [IN [catalog.]database],
+//! DESCRIBE and SHOW CREATE TABLE: their result schemas and rows, built
+//! from the catalogs.
 
 use super::{Claimed, Command, Context, Family};
 use crate::catalog::{require_database, Table};
 use crate::engine::output::{tagged_rows, utf8_schema, Output};
-use crate::engine::statement::{object_name_parts, object_name_string};
+use crate::engine::parser::GlauxParser;
+use crate::engine::statement::{object_name_parts, SqlText};
 use crate::error::{Error, Result, SqlState};
 use datafusion::arrow::array::{ArrayRef, BooleanArray, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -13,15 +15,41 @@ use datafusion::sql::sqlparser::ast::{
 };
 use std::sync::Arc;
 
-pub(super) const FAMILY: Family = Family { own_syntax: None, from_ast: Some(from_ast) };
+pub(super) const FAMILY: Family = Family {
+    own_syntax: Some((|w| matches!(w, ["SHOW", "CATALOGS", ..]), parse_show_catalogs)),
+    from_ast: Some(from_ast),
+};
+
+/// `SHOW CATALOGS [LIKE 'pattern']` (Trino's), which sqlparser does not parse.
+fn parse_show_catalogs(stmt: &SqlText) -> Result<Box<dyn Command>> {
+    let mut p = GlauxParser::new(stmt)?;
+    p.expect_word("SHOW")?;
+    p.expect_word("CATALOGS")?;
+    let like = if p.word("LIKE") { Some(p.string()?) } else { None };
+    p.finish()?;
+    Ok(Box::new(Show::Catalogs { like }))
+}
 
 /// A statement that shows what the catalog holds.
 #[derive(Debug, Clone)]
 enum Show {
-    Databases { like: Option<String> },
-    Tables { database: Option<String>, like: Option<String> },
-    Describe { table: ObjectName },
-    CreateTable { table: ObjectName },
+    Catalogs {
+        like: Option<String>,
+    },
+    Databases {
+        like: Option<String>,
+    },
+    /// `database`: `[catalog.]database`, as its parts.
+    Tables {
+        database: Option<Vec<String>>,
+        like: Option<String>,
+    },
+    Describe {
+        table: ObjectName,
+    },
+    CreateTable {
+        table: ObjectName,
+    },
 }
 
 fn from_ast(ast: Ast) -> Result<Claimed> {
@@ -30,7 +58,7 @@ fn from_ast(ast: Ast) -> Result<Claimed> {
             Show::Databases { like: like_filter(show_options.filter_position)? }
         }
         Ast::ShowTables { show_options, .. } => Show::Tables {
-            database: show_options.show_in.and_then(|i| i.parent_name).map(|n| object_name_string(&n)),
+            database: show_options.show_in.and_then(|i| i.parent_name).map(|n| object_name_parts(&n)),
             like: like_filter(show_options.filter_position)?,
         },
         Ast::ExplainTable { table_name, .. } => Show::Describe { table: table_name },
@@ -67,6 +95,7 @@ fn describe_schema() -> SchemaRef {
 impl Command for Show {
     fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
         Ok(match self {
+            Show::Catalogs { .. } => utf8_schema(&["catalog_name"]),
             Show::Databases { .. } => utf8_schema(&["database_name"]),
             Show::Tables { .. } => utf8_schema(&["table_name"]),
             Show::Describe { .. } => describe_schema(),
@@ -79,6 +108,10 @@ impl Command for Show {
         let catalog = cx.metastore();
         let catalog = catalog.as_ref();
         match self {
+            Show::Catalogs { like: pattern } => {
+                let names = cx.catalogs().names().into_iter().filter(|n| pattern.as_deref().is_none_or(|p| like(p, n)));
+                rows(schema, vec![strings(names.collect())])
+            }
             Show::Databases { like: pattern } => {
                 let names = catalog
                     .list_databases()
@@ -90,7 +123,19 @@ impl Command for Show {
                 rows(schema, vec![strings(names)])
             }
             Show::Tables { database, like: pattern } => {
-                let db = database.clone().unwrap_or_else(|| cx.database().to_string());
+                let (catalog, db) = match database.as_deref() {
+                    None => (cx.metastore(), cx.database().to_string()),
+                    Some([db]) => (cx.metastore(), db.clone()),
+                    Some([catalog, db]) => {
+                        (Arc::clone(&cx.catalogs().require(catalog, SqlState::UndefinedSchema)?.metastore), db.clone())
+                    }
+                    Some(parts) => {
+                        return Err(Error::syntax(
+                            format!("SHOW TABLES IN {}: too many dotted names", parts.join(".")),
+                            None,
+                        ))
+                    }
+                };
                 let names = catalog
                     .list_tables(&db)
                     .await?

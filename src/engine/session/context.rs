@@ -1,7 +1,7 @@
 //! The session as its commands see it: [`Context`] for [`Session`].
 
 use super::{client_names, Session};
-use crate::catalog::list::Qualified;
+use crate::catalog::list::{Catalogs, Qualified};
 use crate::catalog::{Metastore, SecurityStore};
 use crate::engine::colnames::ColumnNames;
 use crate::engine::commands::Context;
@@ -35,6 +35,10 @@ impl Context for Session {
 
     fn security(&self) -> Arc<dyn SecurityStore> {
         Arc::clone(&self.shared.security)
+    }
+
+    fn catalogs(&self) -> &Catalogs {
+        &self.shared.catalogs
     }
 
     fn active(&self) -> &ActiveQueries {
