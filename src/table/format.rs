@@ -178,6 +178,12 @@ pub fn null_marker(table: &Table, format: &TableFormat) -> Option<String> {
     Some(marker.to_string()).filter(|m| !m.is_empty())
 }
 
+/// What separates a LazySimpleSerDe array's items (`COLLECTION ITEMS
+/// TERMINATED BY`; Hive's default is \002).
+pub fn collection_delimiter(table: &Table) -> String {
+    param(table, "collection.delim").unwrap_or("\u{2}").to_string()
+}
+
 /// Hive's LazySimpleSerDe: delimited text, no quoting, `\N` for NULL.
 fn lazy_simple_options(table: &Table, compression: CompressionTypeVariant) -> Result<CsvOptions> {
     let mut o = base_csv(table, compression)?;

@@ -131,7 +131,8 @@ pub fn external_table(table: &Table, config: &SessionConfig) -> Result<Arc<dyn T
         // that will not cast is reported with its file (`text_values`).
         let checks = text_values::Targets::new(&schema, &marker);
         let options = listing_options(table, &format, config, Some(checks))?;
-        return with_null_marker(url, options, &schema, &marker);
+        let items = format::collection_delimiter(table);
+        return with_null_marker(url, options, &schema, &marker, &items);
     }
     let options = listing_options(table, &format, config, None)?;
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
@@ -141,12 +142,14 @@ pub fn external_table(table: &Table, config: &SessionConfig) -> Result<Arc<dyn T
 /// A LazySimpleSerDe table: its files are read as text columns, then each
 /// value equal to the null marker (`\N`) becomes NULL and the rest are cast
 /// to the column's type (a value that does not parse is an error, 22P02,
-/// raised in its file's scan so that it names the file).
+/// raised in its file's scan so that it names the file). An array's text
+/// is split at `items` (COLLECTION ITEMS TERMINATED BY), each item cast.
 fn with_null_marker(
     url: ListingTableUrl,
     options: ListingOptions,
     schema: &SchemaRef,
     marker: &str,
+    items: &str,
 ) -> Result<Arc<dyn TableProvider>> {
     use datafusion::arrow::datatypes::{DataType, Field};
     use datafusion::common::{Column as ColumnRef, ScalarValue};
@@ -161,10 +164,14 @@ fn with_null_marker(
     let mut exprs = Vec::new();
     for f in schema.fields() {
         let null = lit(ScalarValue::try_from(f.data_type())?);
-        let value = if f.data_type() == &DataType::Utf8 {
-            column(f.name())
-        } else {
-            cast(column(f.name()), f.data_type().clone())
+        let value = match f.data_type() {
+            DataType::Utf8 => column(f.name()),
+            DataType::List(_) | DataType::LargeList(_) => {
+                let parts =
+                    datafusion::functions_nested::expr_fn::string_to_array(column(f.name()), lit(items), lit(marker));
+                cast(parts, f.data_type().clone())
+            }
+            other => cast(column(f.name()), other.clone()),
         };
         // The field's metadata (a declared varchar(n)) survives the projection.
         let metadata = (!f.metadata().is_empty()).then(|| FieldMetadata::from(f.metadata().clone()));

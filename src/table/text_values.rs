@@ -37,7 +37,7 @@ impl Targets {
         let types = schema
             .fields()
             .iter()
-            .filter(|f| f.data_type() != &DataType::Utf8)
+            .filter(|f| f.data_type() != &DataType::Utf8 && !f.data_type().is_nested())
             .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect();
         Arc::new(Targets { types, marker: marker.to_string() })
