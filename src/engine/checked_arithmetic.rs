@@ -11,10 +11,14 @@
 //! with 22003 (`bigint out of range`). Its column name is the operator's
 //! (`a + b`), so nothing that refers to the expression by name changes.
 //!
-//! Constant folding evaluates the function like any other; a constant
-//! that overflows is left for execution, which reports it. Left as they
-//! were: unary minus of the smallest integer, and `sum` of integers,
-//! which DataFusion accumulates in the column's own type.
+//! Unary minus of a signed integer becomes [`CheckedNegate`] the same
+//! way (`-x` of the smallest bigint has no bigint answer), named as
+//! DataFusion names the negation (`(- x)`).
+//!
+//! Constant folding evaluates the functions like any other; a constant
+//! that overflows is left for execution, which reports it. Left as it
+//! was: `sum` of integers, which DataFusion accumulates in the column's
+//! own type.
 
 use crate::error::{Error, SqlState};
 use datafusion::arrow::compute::kernels::numeric;
@@ -47,8 +51,16 @@ impl AnalyzerRule for CheckedArithmetic {
 }
 
 /// `expr` as a [`CheckedOperator`] call when it is `+`, `-` or `*` of
-/// two operands of one integer type.
+/// two operands of one integer type, or as [`CheckedNegate`] when it is
+/// the negation of a signed integer.
 fn checked(expr: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    if let Expr::Negative(inner) = &expr {
+        if inner.get_type(schema).is_ok_and(|t| t.is_signed_integer()) {
+            let negate = Arc::clone(&NEGATE);
+            return Ok(Transformed::yes(Expr::ScalarFunction(ScalarFunction::new_udf(negate, vec![*inner.clone()]))));
+        }
+        return Ok(Transformed::no(expr));
+    }
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &expr else { return Ok(Transformed::no(expr)) };
     let Some(function) = OPERATORS.iter().find(|f| f.op == *op) else { return Ok(Transformed::no(expr)) };
     let (Ok(l), Ok(r)) = (left.get_type(schema), right.get_type(schema)) else { return Ok(Transformed::no(expr)) };
@@ -123,6 +135,59 @@ impl ScalarUDFImpl for CheckedOperator {
             }
             _ => e,
         })
+    }
+}
+
+static NEGATE: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+    Arc::new(ScalarUDF::new_from_impl(CheckedNegate { signature: Signature::any(1, Volatility::Immutable) }))
+});
+
+/// Unary minus of a signed integer, failing on overflow.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CheckedNegate {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for CheckedNegate {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn name(&self) -> &str {
+        "int_negate"
+    }
+
+    fn schema_name(&self, args: &[Expr]) -> Result<String> {
+        let [x] = args else { return Ok(self.name().to_string()) };
+        Ok(format!("(- {})", x.schema_name()))
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        Ok(args[0].clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [x] = args.args.as_slice() else {
+            return Err(DataFusionError::Internal("int_negate takes one argument".into()));
+        };
+        let overflow = |e: ArrowError| match e {
+            ArrowError::ArithmeticOverflow(_) => {
+                Error::new(SqlState::NumericValueOutOfRange, format!("{} out of range", type_name(&x.data_type())))
+                    .into_datafusion()
+            }
+            other => DataFusionError::from(other),
+        };
+        match x {
+            ColumnarValue::Array(a) => Ok(ColumnarValue::Array(numeric::neg(a).map_err(overflow)?)),
+            ColumnarValue::Scalar(v) => {
+                let negated = numeric::neg(&v.to_array()?).map_err(overflow)?;
+                Ok(ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&negated, 0)?))
+            }
+        }
     }
 }
 
