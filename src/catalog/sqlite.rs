@@ -14,7 +14,7 @@ use super::{
 use super::{Database, IfExists, KeyCondition, KeyTest, Metastore, Partition, SecurityStore, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::de::DeserializeOwned;
 use std::path::Path;
 use std::sync::Mutex;
@@ -89,10 +89,12 @@ impl SqliteCatalog {
         Ok(SqliteCatalog { conn: Mutex::new(conn) })
     }
 
-    /// Run `f` in one transaction, committed only if it returns Ok.
+    /// Run `f` in one transaction, committed only if it returns Ok. The
+    /// write lock is taken first (IMMEDIATE), so what `f` reads cannot
+    /// change under it, even from another process on the same file.
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction().store()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).store()?;
         let out = f(&tx)?;
         tx.commit().store()?;
         Ok(out)

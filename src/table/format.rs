@@ -179,9 +179,11 @@ pub fn null_marker(table: &Table, format: &TableFormat) -> Option<String> {
 }
 
 /// What separates a LazySimpleSerDe array's items (`COLLECTION ITEMS
-/// TERMINATED BY`; Hive's default is \002).
+/// TERMINATED BY`; Hive's default is \002). Hive itself long wrote the key
+/// misspelled, `colelction.delim`, and tables made by it still carry it.
 pub fn collection_delimiter(table: &Table) -> String {
-    param(table, "collection.delim").unwrap_or("\u{2}").to_string()
+    let delim = param(table, "collection.delim").or_else(|| param(table, "colelction.delim"));
+    delim.unwrap_or("\u{2}").to_string()
 }
 
 /// Hive's LazySimpleSerDe: delimited text, no quoting, `\N` for NULL.

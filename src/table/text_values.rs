@@ -18,6 +18,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::physical_plan::{FileOpenFuture, FileOpener, FileScanConfig};
+use datafusion::physical_expr::expressions::Column as ColumnExpr;
 use futures::{FutureExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,18 +44,25 @@ impl Targets {
         Arc::new(Targets { types, marker: marker.to_string() })
     }
 
-    /// Fail if a value of `batch` will not cast to its column's type.
-    fn check(&self, batch: &RecordBatch) -> Result<()> {
+    /// Fail if a value of `batch` will not cast to its column's type;
+    /// `sources` names the file column of each of the batch's columns
+    /// (None: the batch's own names).
+    fn check(&self, batch: &RecordBatch, sources: &Option<Vec<Option<String>>>) -> Result<()> {
         let marker = StringArray::new_scalar(self.marker.as_str());
         let options = CastOptions { safe: false, ..Default::default() };
-        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-            let Some(target) = self.types.get(field.name()) else { continue };
+        for (i, column) in batch.columns().iter().enumerate() {
+            let name = match sources {
+                Some(names) => names.get(i).cloned().flatten(),
+                None => Some(batch.schema().field(i).name().clone()),
+            };
+            let Some(name) = name else { continue };
+            let Some(target) = self.types.get(&name) else { continue };
             if column.data_type() != &DataType::Utf8 || column.null_count() == column.len() {
                 continue;
             }
             let values = nullif(column, &eq(column, &marker)?)?;
             cast_with_options(&values, target, &options).map_err(|e| match e {
-                ArrowError::CastError(m) => ArrowError::CastError(format!("{m} in column {}", field.name())).into(),
+                ArrowError::CastError(m) => ArrowError::CastError(format!("{m} in column {name}")).into(),
                 other => DataFusionError::from(other),
             })?;
         }
@@ -67,25 +75,36 @@ impl Targets {
 pub struct Checking(pub Arc<Targets>);
 
 impl OpenerWrap for Checking {
-    fn wrap(&self, inner: Arc<dyn FileOpener>, _config: &FileScanConfig) -> Arc<dyn FileOpener> {
-        Arc::new(CheckedOpener { inner, targets: Arc::clone(&self.0) })
+    fn wrap(&self, inner: Arc<dyn FileOpener>, config: &FileScanConfig) -> Arc<dyn FileOpener> {
+        // With a projection pushed into the scan, a batch's columns are its
+        // expressions: only a bare column is a file column, whatever its
+        // alias (other expressions raise their own errors in the scan).
+        let sources = config.file_source.projection().map(|projection| {
+            projection
+                .iter()
+                .map(|p| p.expr.as_any().downcast_ref::<ColumnExpr>().map(|c| c.name().to_string()))
+                .collect()
+        });
+        Arc::new(CheckedOpener { inner, targets: Arc::clone(&self.0), sources: Arc::new(sources) })
     }
 }
 
 struct CheckedOpener {
     inner: Arc<dyn FileOpener>,
     targets: Arc<Targets>,
+    /// The file column of each output column, under a pushed projection.
+    sources: Arc<Option<Vec<Option<String>>>>,
 }
 
 impl FileOpener for CheckedOpener {
     fn open(&self, file: datafusion::datasource::listing::PartitionedFile) -> Result<FileOpenFuture> {
         let opening = self.inner.open(file)?;
-        let targets = Arc::clone(&self.targets);
+        let (targets, sources) = (Arc::clone(&self.targets), Arc::clone(&self.sources));
         Ok(async move {
             let batches = opening.await?;
             let checked = batches.map(move |batch| {
                 let batch = batch?;
-                targets.check(&batch)?;
+                targets.check(&batch, &sources)?;
                 Ok(batch)
             });
             Ok(Box::pin(checked) as _)
