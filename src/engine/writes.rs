@@ -66,7 +66,7 @@ pub async fn changed(mut stream: SendableRecordBatchStream, plan: &LogicalPlan) 
 }
 
 /// The tag's verb for a data-changing plan.
-pub fn verb(plan: &LogicalPlan) -> Result<Changed> {
+fn verb(plan: &LogicalPlan) -> Result<Changed> {
     let LogicalPlan::Dml(dml) = plan else { return Err(Error::internal("a data-changing statement without its plan")) };
     Ok(match &dml.op {
         WriteOp::Insert(_) => Changed::Insert,
