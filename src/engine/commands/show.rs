@@ -1,6 +1,6 @@
 //! SHOW CATALOGS, SHOW DATABASES, SHOW TABLES [IN [catalog.]database],
-//! DESCRIBE and SHOW CREATE TABLE: their result schemas and rows, built
-//! from the catalogs.
+//! DESCRIBE, SHOW CREATE TABLE and SHOW TBLPROPERTIES: their result schemas
+//! and rows, built from the catalogs.
 
 use super::{Claimed, Command, Context, Family};
 use crate::catalog::{require_database, Table};
@@ -13,21 +13,36 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::sql::sqlparser::ast::{
     ObjectName, ShowCreateObject, ShowStatementFilter, ShowStatementFilterPosition, Statement as Ast,
 };
+use datafusion::sql::sqlparser::tokenizer::Token;
 use std::sync::Arc;
 
 pub(super) const FAMILY: Family = Family {
-    own_syntax: Some((|w| matches!(w, ["SHOW", "CATALOGS", ..]), parse_show_catalogs)),
+    own_syntax: Some((|w| matches!(w, ["SHOW", "CATALOGS" | "TBLPROPERTIES", ..]), parse_own)),
     from_ast: Some(from_ast),
 };
 
-/// `SHOW CATALOGS [LIKE 'pattern']` (Trino's), which sqlparser does not parse.
-fn parse_show_catalogs(stmt: &SqlText) -> Result<Box<dyn Command>> {
+/// The SHOW statements sqlparser does not parse: `SHOW CATALOGS [LIKE
+/// 'pattern']` (Trino's) and `SHOW TBLPROPERTIES t [('key')]` (Hive's and
+/// Athena's).
+fn parse_own(stmt: &SqlText) -> Result<Box<dyn Command>> {
     let mut p = GlauxParser::new(stmt)?;
     p.expect_word("SHOW")?;
-    p.expect_word("CATALOGS")?;
-    let like = if p.word("LIKE") { Some(p.string()?) } else { None };
+    let show = if p.word("CATALOGS") {
+        Show::Catalogs { like: if p.word("LIKE") { Some(p.string()?) } else { None } }
+    } else {
+        p.expect_word("TBLPROPERTIES")?;
+        let table = p.object_name()?;
+        let key = if p.consume(&Token::LParen) {
+            let key = p.string()?;
+            p.expect_token(Token::RParen)?;
+            Some(key)
+        } else {
+            None
+        };
+        Show::Properties { table, key }
+    };
     p.finish()?;
-    Ok(Box::new(Show::Catalogs { like }))
+    Ok(Box::new(show))
 }
 
 /// A statement that shows what the catalog holds.
@@ -49,6 +64,11 @@ enum Show {
     },
     CreateTable {
         table: ObjectName,
+    },
+    /// The table's parameters, or the one `key` names.
+    Properties {
+        table: Vec<String>,
+        key: Option<String>,
     },
 }
 
@@ -100,6 +120,7 @@ impl Command for Show {
             Show::Tables { .. } => utf8_schema(&["table_name"]),
             Show::Describe { .. } => describe_schema(),
             Show::CreateTable { .. } => utf8_schema(&["createtab_stmt"]),
+            Show::Properties { .. } => utf8_schema(&["prpt_name", "prpt_value"]),
         })
     }
 
@@ -167,6 +188,19 @@ impl Command for Show {
             Show::CreateTable { table } => {
                 let table = lookup(cx, &object_name_parts(table)).await?;
                 rows(schema, vec![strings(vec![show_create(&table)])])
+            }
+            Show::Properties { table, key } => {
+                let table = lookup(cx, table).await?;
+                let shown: Vec<(&String, &String)> =
+                    table.parameters.iter().filter(|(k, _)| key.as_ref().is_none_or(|key| key == *k)).collect();
+                if let (Some(key), true) = (key, shown.is_empty()) {
+                    return Err(Error::new(
+                        SqlState::UndefinedObject,
+                        format!("table {}.{} has no property {key}", table.database_name, table.name),
+                    ));
+                }
+                let names = shown.iter().map(|(k, _)| k.to_string()).collect();
+                rows(schema, vec![strings(names), strings(shown.iter().map(|(_, v)| v.to_string()).collect())])
             }
         }
     }
@@ -262,6 +296,20 @@ pub fn show_create(t: &Table) -> String {
         );
     }
     let sd = &t.storage_descriptor;
+    if t.table_type == crate::catalog::TableType::Iceberg {
+        // The statement that registers it again: its columns and
+        // partitioning are its metadata's.
+        let mut props = t.parameters.clone();
+        props.remove("EXTERNAL");
+        let location = sd.location.as_deref().unwrap_or_default();
+        return format!(
+            "CREATE EXTERNAL TABLE `{}`.`{}`\nLOCATION\n  {}\nTBLPROPERTIES (\n{})",
+            t.database_name,
+            t.name,
+            quote(location),
+            properties(&props)
+        );
+    }
     let mut out = format!("CREATE EXTERNAL TABLE `{}`.`{}`(\n{})", t.database_name, t.name, column_lines(&sd.columns));
     if let Some(c) = &t.description {
         out.push_str(&format!("\nCOMMENT {}", quote(c)));
