@@ -7,6 +7,7 @@
 //! - [`error`]: the error type and SQLSTATE codes.
 //! - [`catalog`]: the Glue data model, its stores and DataFusion adapters.
 //! - [`table`]: catalog tables to DataFusion tables (formats, object stores).
+//! - [`iceberg`]: Apache Iceberg tables (iceberg-rust over glaux's stores).
 //! - [`engine`]: sessions, statement parsing and execution; the only owner
 //!   of DataFusion's session state.
 //! - [`pgcatalog`]: pg_catalog and information_schema over the catalog.
@@ -20,6 +21,7 @@
 pub mod catalog;
 pub mod config;
 pub mod engine;
+pub mod iceberg;
 pub use glaux_connector::error;
 pub mod pgcatalog;
 pub mod pgtypes;

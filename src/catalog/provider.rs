@@ -11,6 +11,7 @@
 use super::list::NamedCatalog;
 use super::{normalize, Metastore, Table};
 use crate::error::{Error, Result, SqlState};
+use crate::table::factories::TablePart;
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, TableProvider};
 use datafusion::error::Result as DfResult;
@@ -25,7 +26,7 @@ pub const MAX_VIEW_DEPTH: usize = 16;
 #[async_trait]
 pub trait TableFactory: Send + Sync + std::fmt::Debug {
     /// `depth` counts the views being expanded around this table.
-    async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>>;
+    async fn table_provider(&self, table: &Table, part: TablePart, depth: usize) -> Result<Arc<dyn TableProvider>>;
 }
 
 /// The catalog list handed to DataFusion: every catalog served.
@@ -124,10 +125,12 @@ impl SchemaProvider for GlauxSchema {
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let (name, part) = TablePart::split(name).map_err(Error::into_datafusion)?;
         let found = self.catalog.get_table(&self.database, name).await.map_err(Error::into_datafusion)?;
         match found {
             Some(table) => {
-                let provider = self.factory.table_provider(&table, self.depth).await.map_err(Error::into_datafusion)?;
+                let provider =
+                    self.factory.table_provider(&table, part, self.depth).await.map_err(Error::into_datafusion)?;
                 Ok(Some(provider))
             }
             None => {

@@ -16,6 +16,8 @@
 //! - [`single_value`]: the aggregate behind correlated scalar subqueries.
 //! - [`notices`]: NOTICEs and WARNINGs a statement leaves for its client.
 //! - `privileges`: what a command needs of its user, checked before it runs.
+//! - `time_travel`: `FOR TIMESTAMP|VERSION AS OF` on Iceberg tables, carried
+//!   through parsing and resolved to a snapshot before planning.
 //!
 //! Every table a statement references is resolved through the catalog
 //! before DataFusion plans it (see `catalog::provider`).
@@ -48,6 +50,7 @@ mod sql_prepare;
 pub mod statement;
 mod stream;
 mod table_functions;
+mod time_travel;
 pub mod transaction;
 mod writes;
 
@@ -64,7 +67,7 @@ use crate::catalog::{Database, Metastore, SecurityStore, Table, Workgroup};
 use crate::config::Config;
 use crate::error::{Error, Result, SqlState};
 use crate::pgcatalog::{self, SessionView, SharedView};
-use crate::table::factories;
+use crate::table::factories::{self, TablePart};
 use crate::table::store::{ByteCounter, StoreRegistry};
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
@@ -75,8 +78,7 @@ use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
-use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::parser::ParserError;
 use std::sync::Arc;
 
 /// The database (schema) every catalog has and sessions start in.
@@ -303,14 +305,19 @@ impl Shared {
             return Err(view_too_deep(table));
         }
         let text = table.view_original_text.as_deref().unwrap_or_default();
-        let ast = Parser::new(&PostgreSqlDialect {}).try_with_sql(text).and_then(|mut p| p.parse_statement()).map_err(
-            |e| {
-                Error::new(
-                    SqlState::DataCorrupted,
-                    format!("view {}.{} has unreadable SQL ({e}); recreate it", table.database_name, table.name),
-                )
-            },
-        )?;
+        let parsed = time_travel::parse_statements(text).and_then(|mut s| {
+            if s.len() == 1 {
+                Ok(s.remove(0))
+            } else {
+                Err(ParserError::ParserError("not one statement".into()))
+            }
+        });
+        let ast = parsed.map_err(|e| {
+            Error::new(
+                SqlState::DataCorrupted,
+                format!("view {}.{} has unreadable SQL ({e}); recreate it", table.database_name, table.name),
+            )
+        })?;
         // A view is planned in its own database, seeing the catalog as the
         // session that uses it does (a fresh snapshot if it reads pg_catalog).
         let view = Arc::new(std::sync::RwLock::new(SessionView {
@@ -319,6 +326,7 @@ impl Shared {
             ..SessionView::default()
         }));
         let state = self.new_state(catalog, &table.database_name, depth + 1, &view);
+        let ast = time_travel::resolve(&ast, &state).await?.unwrap_or(ast);
         let plan = state.statement_to_plan(DfStatement::Statement(Box::new(rewrite::for_datafusion(&ast)))).await?;
         Ok(Arc::new(ViewTable::new(plan, Some(text.to_string()))))
     }
@@ -335,8 +343,14 @@ struct TableBuilder {
 
 #[async_trait]
 impl TableFactory for TableBuilder {
-    async fn table_provider(&self, table: &Table, depth: usize) -> Result<Arc<dyn TableProvider>> {
-        let context = factories::BuildContext { catalog: &self.catalog.metastore, views: self, depth };
+    async fn table_provider(&self, table: &Table, part: TablePart, depth: usize) -> Result<Arc<dyn TableProvider>> {
+        let context = factories::BuildContext {
+            catalog: &self.catalog.metastore,
+            stores: &self.shared.runtime.object_store_registry,
+            views: self,
+            depth,
+            part,
+        };
         factories::build(table, &context).await
     }
 }

@@ -348,7 +348,8 @@ impl Session {
     /// Plan `ast` and refuse any plan but a query (or, with `dml`, a
     /// data-changing statement).
     async fn plan_verified(&self, ast: &Ast, dml: bool) -> Result<LogicalPlan> {
-        let mut ast = super::rewrite::for_datafusion(ast);
+        let resolved = super::time_travel::resolve(ast, &self.state).await?;
+        let mut ast = super::rewrite::for_datafusion(resolved.as_ref().unwrap_or(ast));
         let mut plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         if matches!(&plan, Err(e) if super::refusals::duplicate_output_names(e)) {
             ast = super::rewrite::with_distinct_output_names(&ast);

@@ -13,7 +13,7 @@ use super::commands::{self, Command};
 use crate::error::{Error, Result, SqlState};
 use datafusion::sql::sqlparser::ast::{self, ObjectName, Statement as Ast};
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
-use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::parser::ParserError;
 use datafusion::sql::sqlparser::tokenizer::{Location, Token, Tokenizer, Whitespace};
 use std::sync::Arc;
 
@@ -195,10 +195,7 @@ pub fn parse(stmt: &SqlText) -> Result<Statement> {
     if let Some(command) = commands::parse_own_syntax(&w, stmt) {
         return Ok(Statement::Command(Arc::from(command?)));
     }
-    let mut statements = Parser::new(&PostgreSqlDialect {})
-        .try_with_sql(&stmt.text)
-        .and_then(|mut p| p.parse_statements())
-        .map_err(|e| parse_error(stmt, e))?;
+    let mut statements = super::time_travel::parse_statements(&stmt.text).map_err(|e| parse_error(stmt, e))?;
     let ast = match statements.len() {
         1 => statements.remove(0),
         _ => return Err(Error::internal("statement splitting left more than one statement")),

@@ -2,7 +2,8 @@
 //! workgroup's cutoff and EXPLAIN's `scan_estimate` line. Each file a
 //! scan lists (after partition pruning) counts whole, except Parquet
 //! files, which count the compressed column chunks of the columns read,
-//! from their footers. A footer DataFusion has not cached yet is read
+//! from their footers, and Iceberg scans, which count the data and delete
+//! files their manifests kept. A footer DataFusion has not cached yet is read
 //! here (through the query's metered stores) and cached, so the scan
 //! does not read it again.
 
@@ -44,6 +45,10 @@ pub async fn estimate(plan: &Arc<dyn ExecutionPlan>, runtime: &RuntimeEnv) -> Re
             .as_any()
             .downcast_ref::<DataSourceExec>()
             .and_then(|d| d.data_source().as_any().downcast_ref::<FileScanConfig>());
+        if let Some(iceberg) = node.as_any().downcast_ref::<crate::iceberg::table::IcebergScan>() {
+            out.bytes += iceberg.estimated_bytes();
+            out.may_read_less |= iceberg.may_read_less();
+        }
         if let Some(config) = scan {
             let parquet = config.file_source().as_any().is::<ParquetSource>();
             out.may_read_less |= config.limit.is_some() || (parquet && config.file_source().filter().is_some());

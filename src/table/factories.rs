@@ -9,9 +9,11 @@
 use super::metered::MeteredTable;
 use super::partitioned::PartitionedTable;
 use crate::catalog::{Metastore, Table, TableType};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
+use crate::iceberg::metadata_tables::MetadataTable;
 use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::prelude::SessionConfig;
 use std::sync::Arc;
 
@@ -39,12 +41,76 @@ impl TableKind {
     }
 }
 
+/// Which rows of a table a reference reads: the table's own, or (for
+/// Iceberg tables) a snapshot chosen by time travel. The catalog adapter
+/// finds it in the referenced name after a `$` (`t$snapshot=<id>`,
+/// `t$timestamp_ms=<ms>`), which `engine::time_travel` writes; table
+/// names themselves hold no `$` (Glue allows letters, digits and `_`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TablePart {
+    /// The table as it is now.
+    Current,
+    /// An Iceberg snapshot by id (`FOR VERSION AS OF`).
+    Snapshot(i64),
+    /// The Iceberg snapshot current at a time, in milliseconds since the
+    /// epoch (`FOR TIMESTAMP AS OF`).
+    AsOfMillis(i64),
+    /// An Iceberg metadata table (`"t$snapshots"`, `"t$files"`, ...).
+    Metadata(MetadataTable),
+}
+
+impl TablePart {
+    /// The table name and part a referenced name means.
+    pub fn split(name: &str) -> Result<(&str, TablePart)> {
+        let Some((table, suffix)) = name.split_once('$') else {
+            return Ok((name, TablePart::Current));
+        };
+        let number = |v: &str| v.parse::<i64>().ok();
+        let part = match suffix.split_once('=') {
+            Some(("snapshot", v)) => number(v).map(TablePart::Snapshot),
+            Some(("timestamp_ms", v)) => number(v).map(TablePart::AsOfMillis),
+            Some(_) => None,
+            None => MetadataTable::of_name(suffix).map(TablePart::Metadata),
+        };
+        part.map(|p| (table, p)).ok_or_else(|| {
+            let known: Vec<String> = MetadataTable::ALL.iter().map(|t| format!("${}", t.name())).collect();
+            Error::new(
+                SqlState::UndefinedTable,
+                format!(
+                    "relation \"{name}\" does not exist: an Iceberg table's metadata tables are {}",
+                    known.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The SQL that asks for this part, for messages.
+    pub fn clause(self) -> String {
+        match self {
+            TablePart::Current => String::new(),
+            TablePart::Snapshot(id) => format!("FOR VERSION AS OF {id}"),
+            TablePart::AsOfMillis(ms) => format!("FOR TIMESTAMP AS OF {}", millis_text(ms)),
+            TablePart::Metadata(t) => format!("the metadata table ${}", t.name()),
+        }
+    }
+}
+
+/// Milliseconds since the epoch as an ISO timestamp in UTC.
+pub fn millis_text(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map_or_else(|| format!("{ms} ms"), |t| t.format("%Y-%m-%d %H:%M:%S%.3f UTC").to_string())
+}
+
 /// What a factory may use: the catalog, and the engine's view planner.
 pub struct BuildContext<'a> {
     pub catalog: &'a Arc<dyn Metastore>,
+    /// The engine's object stores (for a table format's metadata).
+    pub stores: &'a Arc<dyn ObjectStoreRegistry>,
     pub views: &'a dyn ViewPlanner,
     /// How many views are being expanded around this table.
     pub depth: usize,
+    /// Which rows the reference reads.
+    pub part: TablePart,
 }
 
 /// Plans a view's stored SQL (the engine, which owns planning).
@@ -70,6 +136,17 @@ pub static FACTORIES: &[(TableKind, &dyn Factory)] = &[
 /// The DataFusion table for `table`, from its kind's factory.
 pub async fn build(table: &Table, context: &BuildContext<'_>) -> Result<Arc<dyn TableProvider>> {
     let kind = TableKind::of(table);
+    if context.part != TablePart::Current && kind != TableKind::Iceberg {
+        return Err(Error::new(
+            SqlState::WrongObjectType,
+            format!(
+                "{} reads Iceberg tables, and {}.{} is not one",
+                context.part.clause(),
+                table.database_name,
+                table.name
+            ),
+        ));
+    }
     let Some((_, factory)) = FACTORIES.iter().find(|(k, _)| *k == kind) else {
         return Err(Error::internal(format!("no table factory for {kind:?} tables")));
     };
@@ -104,12 +181,18 @@ impl Factory for View {
     }
 }
 
-/// Iceberg tables are registered and described, not yet read.
+/// An Iceberg table at its current snapshot (`crate::iceberg`).
 struct Iceberg;
 
 #[async_trait]
 impl Factory for Iceberg {
-    async fn build(&self, table: &Table, _: &BuildContext<'_>) -> Result<Arc<dyn TableProvider>> {
-        Err(Error::not_supported(format!("reading Iceberg table {}.{}", table.database_name, table.name)))
+    async fn build(&self, table: &Table, context: &BuildContext<'_>) -> Result<Arc<dyn TableProvider>> {
+        let location = crate::iceberg::metadata_location(table)?;
+        let loaded = crate::iceberg::load(location, Arc::clone(context.stores)).await?;
+        let name = format!("{}.{}", table.database_name, table.name);
+        if let TablePart::Metadata(which) = context.part {
+            return Ok(Arc::new(crate::iceberg::metadata_tables::MetadataProvider::new(name, loaded, which)));
+        }
+        Ok(Arc::new(crate::iceberg::table::IcebergTable::of_part(name, loaded, context.part)?))
     }
 }

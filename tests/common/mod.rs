@@ -47,6 +47,24 @@ impl TestServer {
         client
     }
 
+    /// A client whose NOTICEs are kept, in the order they came.
+    pub async fn connect_with_notices(
+        &self,
+    ) -> (tokio_postgres::Client, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        let (client, mut connection) =
+            tokio_postgres::connect(&self.url("tester"), tokio_postgres::NoTls).await.expect("connect");
+        let notices = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = std::sync::Arc::clone(&notices);
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = futures::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                if let tokio_postgres::AsyncMessage::Notice(n) = message {
+                    kept.lock().unwrap().push(n.message().to_string());
+                }
+            }
+        });
+        (client, notices)
+    }
+
     /// Stop accepting and wait for the server task to end.
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {

@@ -103,27 +103,10 @@ async fn hive_escaped_partition_folders_read_exactly_on_local_disk() {
     // A registered partition whose folder is gone reads as empty, as in
     // Athena, but never silently: the client gets a NOTICE naming it.
     client.batch_execute("ALTER TABLE t ADD PARTITION (city = 'gone')").await.unwrap();
-    let (watched, notices) = connect_with_notices(&server).await;
+    let (watched, notices) = server.connect_with_notices().await;
     assert_eq!(simple_rows(&watched, "SELECT count(*) FROM t WHERE city = 'gone'").await, vec![vec!["0".to_string()]]);
     let said = notices.lock().unwrap().join("\n");
     assert!(said.contains("partition (city=gone) of table public.t") && said.contains("does not exist"), "{said}");
-}
-
-/// A client whose NOTICEs are kept.
-async fn connect_with_notices(
-    server: &TestServer,
-) -> (tokio_postgres::Client, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    let (client, mut connection) = tokio_postgres::connect(&server.url("tester"), tokio_postgres::NoTls).await.unwrap();
-    let notices = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let kept = std::sync::Arc::clone(&notices);
-    tokio::spawn(async move {
-        while let Some(Ok(message)) = futures::future::poll_fn(|cx| connection.poll_message(cx)).await {
-            if let tokio_postgres::AsyncMessage::Notice(n) = message {
-                kept.lock().unwrap().push(n.message().to_string());
-            }
-        }
-    });
-    (client, notices)
 }
 
 /// Put every case's folder under `s3://lake/t/`.

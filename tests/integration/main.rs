@@ -16,6 +16,7 @@ mod framing;
 mod fuzz;
 mod glue;
 mod hostile;
+mod iceberg;
 mod lake_paths;
 mod partitions;
 mod protocol;

@@ -180,6 +180,13 @@ fn storage_descriptor(t: &CreateExternalTable) -> Result<StorageDescriptor> {
 }
 
 async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
+    if crate::iceberg::register::is_registration(t) {
+        if !t.external {
+            return Err(Error::not_supported("creating a new Iceberg table with CREATE TABLE")
+                .with_hint("register a table another tool made with CREATE EXTERNAL TABLE ... LOCATION '...' TBLPROPERTIES ('table_type' = 'ICEBERG')"));
+        }
+        return crate::iceberg::register::register(cx, t).await;
+    }
     if !t.external {
         return Err(Error::not_supported("CREATE TABLE without EXTERNAL (managed tables)")
             .with_hint("create a table over existing files with CREATE EXTERNAL TABLE ... LOCATION '...'"));

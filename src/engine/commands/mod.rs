@@ -100,6 +100,8 @@ pub trait Context: Send + Sync {
     fn qualify(&self, parts: &[String]) -> Result<Qualified>;
     /// DataFusion's state: object stores and table formats.
     fn state(&self) -> &SessionState;
+    /// Leave a NOTICE for the client, sent after the statement.
+    fn notice(&self, text: String);
 
     /// Plan a query as the session plans queries (rewrites, checks).
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan>;

@@ -57,6 +57,10 @@ impl Context for Session {
         &self.state
     }
 
+    fn notice(&self, text: String) {
+        self.notices.push(crate::engine::notices::Severity::Notice, text);
+    }
+
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
         Session::plan_query(self, ast).await
     }

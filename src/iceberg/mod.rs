@@ -1,0 +1,178 @@
+//! Apache Iceberg tables: reading them with iceberg-rust over glaux's own
+//! object stores.
+//!
+//! An Iceberg table is a catalog entry with `table_type = ICEBERG` and
+//! `metadata_location` pointing at its current metadata JSON (what Athena
+//! and pyiceberg write into Glue). glaux's catalog owns that pointer; the
+//! files are the table format's.
+//!
+//! - [`io`]: iceberg-rust's file IO over glaux's object stores, so every
+//!   byte is read through the stores that meter it.
+//! - [`table`]: the DataFusion table of one snapshot and its scan, which
+//!   prunes data files with the query's filters before opening any.
+//! - [`metadata_tables`]: `"t$snapshots"`, `$history`, `$refs`,
+//!   `$manifests`, `$files`, `$partitions`.
+//! - [`register`]: `CREATE EXTERNAL TABLE ... TBLPROPERTIES ('table_type'
+//!   = 'ICEBERG')`, which registers a table another tool made.
+//!
+//! Errors from iceberg-rust become glaux errors here ([`error`]): a file
+//! that is missing is 58030, one that is not what Iceberg says it is
+//! XX001, each naming the file.
+
+pub mod io;
+pub mod metadata_tables;
+pub mod register;
+pub mod table;
+
+use crate::catalog::Table;
+use crate::error::{Error, Result, SqlState};
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use iceberg::spec::{FormatVersion, TableMetadata};
+use std::sync::Arc;
+
+/// The catalog parameter naming the current metadata file.
+pub const METADATA_LOCATION: &str = "metadata_location";
+/// The catalog parameter naming the metadata file before the last commit.
+pub const PREVIOUS_METADATA_LOCATION: &str = "previous_metadata_location";
+
+/// Whether catalog parameters mark an Iceberg table (`table_type =
+/// ICEBERG`, in any case, as Athena and pyiceberg write it).
+pub fn is_iceberg(parameters: &crate::catalog::Parameters) -> bool {
+    parameters.iter().any(|(k, v)| k.eq_ignore_ascii_case("table_type") && v.eq_ignore_ascii_case("ICEBERG"))
+}
+
+/// A table's metadata as read from its metadata file.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub location: String,
+    /// The metadata file's size, charged to each query that scans it.
+    pub size: u64,
+    pub metadata: Arc<TableMetadata>,
+    /// Branches and tags (the `refs` of the metadata file; iceberg-rust
+    /// does not list them).
+    pub refs: Vec<SnapshotRef>,
+}
+
+/// A branch or tag of a table.
+#[derive(Debug, Clone)]
+pub struct SnapshotRef {
+    pub name: String,
+    /// `BRANCH` or `TAG`.
+    pub kind: String,
+    pub snapshot_id: i64,
+    pub max_ref_age_ms: Option<i64>,
+    pub min_snapshots_to_keep: Option<i32>,
+    pub max_snapshot_age_ms: Option<i64>,
+}
+
+/// The refs a metadata file's JSON lists; a table without them has its
+/// current snapshot as branch `main`, as the Iceberg spec says.
+fn refs_of(json: Option<&serde_json::Value>, metadata: &TableMetadata) -> Vec<SnapshotRef> {
+    let listed = json.and_then(|j| j.get("refs")).and_then(|r| r.as_object());
+    let mut refs: Vec<SnapshotRef> = listed
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, r)| {
+            Some(SnapshotRef {
+                name: name.clone(),
+                kind: r.get("type")?.as_str()?.to_uppercase(),
+                snapshot_id: r.get("snapshot-id")?.as_i64()?,
+                max_ref_age_ms: r.get("max-ref-age-ms").and_then(|v| v.as_i64()),
+                min_snapshots_to_keep: r.get("min-snapshots-to-keep").and_then(|v| v.as_i64()).map(|v| v as i32),
+                max_snapshot_age_ms: r.get("max-snapshot-age-ms").and_then(|v| v.as_i64()),
+            })
+        })
+        .collect();
+    if listed.is_none() {
+        if let Some(id) = metadata.current_snapshot_id() {
+            refs.push(SnapshotRef {
+                name: "main".into(),
+                kind: "BRANCH".into(),
+                snapshot_id: id,
+                max_ref_age_ms: None,
+                min_snapshots_to_keep: None,
+                max_snapshot_age_ms: None,
+            });
+        }
+    }
+    refs.sort_by(|a, b| a.name.cmp(&b.name));
+    refs
+}
+
+/// The metadata file a catalog entry points at.
+pub fn metadata_location(table: &Table) -> Result<&str> {
+    table.parameters.get(METADATA_LOCATION).map(String::as_str).filter(|l| !l.trim().is_empty()).ok_or_else(|| {
+        Error::new(
+            SqlState::DataCorrupted,
+            format!(
+                "Iceberg table {}.{} has no {METADATA_LOCATION} in the catalog; register it again",
+                table.database_name, table.name
+            ),
+        )
+    })
+}
+
+/// Reads and checks the metadata file at `location`.
+pub async fn load(location: &str, stores: Arc<dyn ObjectStoreRegistry>) -> Result<Loaded> {
+    let file_io = io::file_io(stores);
+    let context = format!("cannot read Iceberg metadata file {location}");
+    let read = async { file_io.new_input(location)?.read().await };
+    let bytes = read.await.map_err(|e| error(e, &context))?;
+    let not_iceberg = |e: serde_json::Error| {
+        Error::new(SqlState::DataCorrupted, format!("{context}: it is not Iceberg table metadata JSON ({e})"))
+    };
+    let (metadata, json): (TableMetadata, _) = if bytes.starts_with(&[0x1f, 0x8b]) {
+        // gzip-compressed metadata: iceberg-rust reads it again itself.
+        (TableMetadata::read_from(&file_io, location).await.map_err(|e| error(e, &context))?, None)
+    } else {
+        let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(not_iceberg)?;
+        (serde_json::from_value(json.clone()).map_err(not_iceberg)?, Some(json))
+    };
+    let refs = refs_of(json.as_ref(), &metadata);
+    if !matches!(metadata.format_version(), FormatVersion::V1 | FormatVersion::V2) {
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            format!(
+                "Iceberg format version {} (metadata file {location}) is not supported; glaux reads format 1 and 2",
+                metadata.format_version() as u8
+            ),
+        ));
+    }
+    Ok(Loaded { location: location.to_string(), size: bytes.len() as u64, metadata: Arc::new(metadata), refs })
+}
+
+/// An iceberg-rust error as a glaux error, after `context` (what was
+/// being done, naming the file or table). A glaux error inside (a meter
+/// refusing a read) keeps its SQLSTATE.
+pub fn error(e: iceberg::Error, context: &str) -> Error {
+    let mut state = match e.kind() {
+        iceberg::ErrorKind::FeatureUnsupported => SqlState::FeatureNotSupported,
+        iceberg::ErrorKind::DataInvalid => SqlState::DataCorrupted,
+        iceberg::ErrorKind::CatalogCommitConflicts => SqlState::SerializationFailure,
+        _ => SqlState::IoError,
+    };
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    let mut detail = e.message().to_string();
+    while let Some(cause) = source {
+        if let Some(inner) = cause.downcast_ref::<Error>() {
+            return Error::new(inner.sqlstate(), inner.to_string());
+        }
+        if let Some(store) = cause.downcast_ref::<object_store::Error>() {
+            state = match store {
+                object_store::Error::NotFound { .. } => SqlState::IoError,
+                _ => state,
+            };
+        }
+        if cause.downcast_ref::<serde_json::Error>().is_some() {
+            state = SqlState::DataCorrupted;
+        }
+        detail = format!("{detail}: {cause}");
+        source = cause.source();
+    }
+    Error::new(state, format!("{context}: {detail}"))
+}
+
+/// A DataFusion error for an iceberg-rust error (inside a scan).
+pub fn df_error(e: iceberg::Error, context: &str) -> datafusion::error::DataFusionError {
+    error(e, context).into_datafusion()
+}

@@ -1,0 +1,397 @@
+//! One Iceberg snapshot as a DataFusion table, and its scan.
+//!
+//! [`IcebergTable`] is a table's metadata and the snapshot it reads (the
+//! current one, or one chosen by time travel), with that snapshot's
+//! schema. Its `scan` plans the files there and then, through the
+//! query's metered stores: iceberg-rust prunes manifests by their
+//! partition summaries and data files by partition values (hidden
+//! transforms included, for every partition spec) and column metrics,
+//! evaluating the query's filters. [`IcebergScan`] then reads only the
+//! files kept, with iceberg-rust's Arrow reader, which resolves columns
+//! by field id, applies position and equality deletes, and prunes Parquet
+//! row groups and pages. It meters as every scan does
+//! (`table::metered`): the metadata file, manifests and data files are
+//! charged to the query and counted as the scan's `bytes_read`.
+
+use super::{df_error, Loaded};
+use crate::error::{Error, SqlState};
+use crate::table::factories::{millis_text, TablePart};
+use crate::table::metered::{bytes_metric, metered_state, QueryMeter, ScanContext};
+use crate::table::store::ByteCounter;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
+use datafusion::common::{Result, Statistics};
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use futures::{StreamExt, TryStreamExt};
+use iceberg::scan::FileScanTask;
+use iceberg::spec::SnapshotRef;
+use iceberg::TableIdent;
+use std::any::Any;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// One snapshot of an Iceberg table (or its empty state, before any).
+#[derive(Debug, Clone)]
+pub struct IcebergTable {
+    /// `db.table`, for messages and EXPLAIN.
+    name: String,
+    loaded: Loaded,
+    snapshot: Option<SnapshotRef>,
+    schema: SchemaRef,
+}
+
+impl IcebergTable {
+    /// The table at its current snapshot, with the current schema.
+    pub fn current(name: String, loaded: Loaded) -> crate::error::Result<IcebergTable> {
+        let snapshot = loaded.metadata.current_snapshot().cloned();
+        IcebergTable::at(name, loaded, snapshot)
+    }
+
+    /// The table at the snapshot `part` names (time travel): by id, or
+    /// the snapshot that was current at a time, from the table's
+    /// snapshot log (as Iceberg readers choose it).
+    pub fn of_part(name: String, loaded: Loaded, part: TablePart) -> crate::error::Result<IcebergTable> {
+        let metadata = Arc::clone(&loaded.metadata);
+        let snapshot = match part {
+            TablePart::Current => return IcebergTable::current(name, loaded),
+            TablePart::Metadata(_) => return Err(Error::internal("a metadata table was built as a snapshot")),
+            TablePart::Snapshot(id) => metadata.snapshot_by_id(id).cloned().ok_or_else(|| {
+                Error::new(SqlState::InvalidParameterValue, format!("Iceberg table {name} has no snapshot {id}"))
+                    .with_hint(format!(
+                        "its snapshots are listed by SELECT snapshot_id, committed_at FROM \"{name}$snapshots\""
+                    ))
+            })?,
+            TablePart::AsOfMillis(ms) => {
+                let log = metadata.history().iter().rev().find(|entry| entry.timestamp_ms <= ms);
+                let first = metadata.history().first().map(|e| e.timestamp_ms);
+                let missing = || match first {
+                    Some(first) => format!(
+                        "Iceberg table {name} has no snapshot at {}: its first was committed at {}",
+                        millis_text(ms),
+                        millis_text(first)
+                    ),
+                    None => format!("Iceberg table {name} has no snapshots"),
+                };
+                let id = log
+                    .map(|entry| entry.snapshot_id)
+                    .ok_or_else(|| Error::new(SqlState::InvalidParameterValue, missing()))?;
+                metadata.snapshot_by_id(id).cloned().ok_or_else(|| {
+                    Error::new(
+                        SqlState::DataCorrupted,
+                        format!(
+                            "the snapshot log of {name} names snapshot {id}, which its metadata file {} lacks",
+                            loaded.location
+                        ),
+                    )
+                })?
+            }
+        };
+        IcebergTable::at(name, loaded, Some(snapshot))
+    }
+
+    /// The table at `snapshot`, with the schema that snapshot had.
+    pub fn at(name: String, loaded: Loaded, snapshot: Option<SnapshotRef>) -> crate::error::Result<IcebergTable> {
+        let iceberg_schema = match &snapshot {
+            Some(s) => s.schema(&loaded.metadata).map_err(|e| {
+                super::error(e, &format!("snapshot {} of {name} (metadata file {})", s.snapshot_id(), loaded.location))
+            })?,
+            None => Arc::clone(loaded.metadata.current_schema()),
+        };
+        let schema = iceberg::arrow::schema_to_arrow_schema(&iceberg_schema)
+            .map_err(|e| super::error(e, &format!("the schema of {name} (metadata file {})", loaded.location)))?;
+        Ok(IcebergTable { name, loaded, snapshot, schema: Arc::new(schema) })
+    }
+
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
+    }
+
+    /// Plans the files of `snapshot` that `filters` may match.
+    async fn plan_files(
+        &self,
+        session: &dyn Session,
+        columns: Option<Vec<String>>,
+        filters: &[Expr],
+    ) -> Result<Vec<FileScanTask>> {
+        let Some(snapshot) = &self.snapshot else {
+            return Ok(Vec::new());
+        };
+        let file_io = super::io::file_io(Arc::clone(&session.runtime_env().object_store_registry));
+        let context = || format!("planning the scan of {} (metadata file {})", self.name, self.loaded.location);
+        let runtime = iceberg::Runtime::try_current().map_err(|e| df_error(e, &context()))?;
+        let (database, table) = self.name.split_once('.').unwrap_or(("", &self.name));
+        let table = iceberg::table::Table::builder()
+            .metadata(Arc::clone(&self.loaded.metadata))
+            .metadata_location(self.loaded.location.clone())
+            .identifier(TableIdent::from_strs([database, table]).map_err(|e| df_error(e, &context()))?)
+            .file_io(file_io)
+            .runtime(runtime)
+            .readonly(true)
+            .disable_cache()
+            .build()
+            .map_err(|e| df_error(e, &context()))?;
+        let mut scan = table.scan().snapshot_id(snapshot.snapshot_id());
+        scan = match columns {
+            Some(columns) => scan.select(columns),
+            None => scan.select_all(),
+        };
+        if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(filters) {
+            scan = scan.with_filter(predicate);
+        }
+        let scan = scan.with_row_selection_enabled(true).build().map_err(|e| df_error(e, &context()))?;
+        let tasks = scan.plan_files().await.map_err(|e| df_error(e, &context()))?;
+        tasks.try_collect().await.map_err(|e| df_error(e, &context()))
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for IcebergTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Filters prune files and row groups; DataFusion still applies them.
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let bytes: Arc<ByteCounter> = Arc::default();
+        let schema = match projection {
+            Some(p) => Arc::new(self.schema.project(p)?),
+            None => Arc::clone(&self.schema),
+        };
+        let columns = projection.map(|_| schema.fields().iter().map(|f| f.name().clone()).collect());
+        let planned = if crate::table::metered::enabled() {
+            let session = metered_state(state, &bytes)?;
+            // The metadata file was read when the table was built; its
+            // bytes are this query's as much as the manifests are.
+            let size = self.loaded.size;
+            bytes.add(size);
+            if let Some(meter) = state.config().get_extension::<QueryMeter>() {
+                meter.tally.charge(size).map_err(crate::error::Error::into_datafusion)?;
+            }
+            self.plan_files(&session, columns, filters).await?
+        } else {
+            self.plan_files(state, columns, filters).await?
+        };
+        let partitions = state.config().target_partitions().max(1);
+        Ok(Arc::new(IcebergScan::new(self, schema, planned, partitions, limit, bytes, !filters.is_empty())))
+    }
+}
+
+/// Reads the files an Iceberg scan planned, spread over partitions.
+#[derive(Debug)]
+pub struct IcebergScan {
+    table: String,
+    snapshot: Option<i64>,
+    /// The planned files, one list per output partition.
+    groups: Vec<Vec<FileScanTask>>,
+    /// Data and delete files in the snapshot, for EXPLAIN (from its
+    /// summary, when the writer recorded it).
+    total_data_files: Option<u64>,
+    total_delete_files: Option<u64>,
+    limit: Option<usize>,
+    filtered: bool,
+    properties: Arc<PlanProperties>,
+    bytes: Arc<ByteCounter>,
+    context: ScanContext,
+}
+
+impl IcebergScan {
+    fn new(
+        table: &IcebergTable,
+        schema: SchemaRef,
+        tasks: Vec<FileScanTask>,
+        partitions: usize,
+        limit: Option<usize>,
+        bytes: Arc<ByteCounter>,
+        filtered: bool,
+    ) -> IcebergScan {
+        let groups = spread(tasks, partitions);
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            Partitioning::UnknownPartitioning(groups.len()),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        let total =
+            |key: &str| table.snapshot.as_ref().and_then(|s| s.summary().additional_properties.get(key)?.parse().ok());
+        IcebergScan {
+            table: table.name.clone(),
+            snapshot: table.snapshot.as_ref().map(|s| s.snapshot_id()),
+            groups,
+            total_data_files: total("total-data-files"),
+            total_delete_files: total("total-delete-files"),
+            limit,
+            filtered,
+            properties,
+            bytes,
+            context: ScanContext::default(),
+        }
+    }
+
+    fn tasks(&self) -> impl Iterator<Item = &FileScanTask> {
+        self.groups.iter().flatten()
+    }
+
+    /// The delete files the kept data files need.
+    fn delete_files(&self) -> BTreeSet<&str> {
+        self.tasks().flat_map(|t| t.deletes.iter().map(|d| d.file_path.as_str())).collect()
+    }
+
+    /// What the scan is expected to read: the data and delete files it
+    /// kept, whole (`table::estimate`).
+    pub fn estimated_bytes(&self) -> u64 {
+        let data: u64 = self.tasks().map(|t| t.length).sum();
+        let mut deletes = std::collections::BTreeMap::new();
+        for d in self.tasks().flat_map(|t| &t.deletes) {
+            deletes.insert(d.file_path.as_str(), d.file_size_in_bytes);
+        }
+        data + deletes.values().sum::<u64>()
+    }
+
+    /// Whether the reader may read less than [`Self::estimated_bytes`]
+    /// (row-group pruning with a filter, or a limit).
+    pub fn may_read_less(&self) -> bool {
+        self.filtered || self.limit.is_some()
+    }
+}
+
+/// `tasks` spread over at most `partitions` lists of near-equal bytes.
+fn spread(mut tasks: Vec<FileScanTask>, partitions: usize) -> Vec<Vec<FileScanTask>> {
+    let n = partitions.min(tasks.len()).max(1);
+    let mut groups: Vec<(u64, Vec<FileScanTask>)> = (0..n).map(|_| (0, Vec::new())).collect();
+    tasks.sort_by(|a, b| b.length.cmp(&a.length).then_with(|| a.data_file_path.cmp(&b.data_file_path)));
+    for task in tasks {
+        let smallest = groups.iter_mut().min_by_key(|(size, _)| *size).expect("at least one group");
+        smallest.0 += task.length;
+        smallest.1.push(task);
+    }
+    groups.into_iter().map(|(_, tasks)| tasks).collect()
+}
+
+impl DisplayAs for IcebergScan {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let of = |total: Option<u64>| total.map(|t| format!(" of {t}")).unwrap_or_default();
+        write!(f, "IcebergScan: table={}, snapshot=", self.table)?;
+        match self.snapshot {
+            Some(id) => write!(f, "{id}")?,
+            None => write!(f, "none")?,
+        }
+        write!(
+            f,
+            ", data_files={}{}, delete_files={}{}",
+            self.tasks().count(),
+            of(self.total_data_files),
+            self.delete_files().len(),
+            of(self.total_delete_files)
+        )?;
+        if let Some(limit) = self.limit {
+            write!(f, ", limit={limit}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for IcebergScan {
+    fn name(&self) -> &str {
+        "IcebergScan"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(self: Arc<Self>, _: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let context = if crate::table::metered::enabled() { self.context.get(&context, &self.bytes)? } else { context };
+        let tasks = self.groups.get(partition).cloned().unwrap_or_default();
+        let file_io = super::io::file_io(Arc::clone(&context.runtime_env().object_store_registry));
+        let schema = self.schema();
+        let what = format!("reading {}", self.table);
+        let runtime = iceberg::Runtime::try_current().map_err(|e| df_error(e, &what))?;
+        let reader = iceberg::arrow::ArrowReaderBuilder::new(file_io, runtime)
+            .with_batch_size(context.session_config().batch_size())
+            .with_data_file_concurrency_limit(2)
+            .with_row_group_filtering_enabled(true)
+            .with_row_selection_enabled(true)
+            .build();
+        let tasks = futures::stream::iter(tasks.into_iter().map(Ok)).boxed();
+        let batches = reader.read(tasks).map_err(|e| df_error(e, &what))?.stream();
+        let output = Arc::clone(&schema);
+        let mut left = self.limit;
+        let stream = batches
+            .map(move |batch| {
+                let batch = batch.map_err(|e| df_error(e, &what))?;
+                // The reader's batches carry its own field metadata; the
+                // plan's schema is the table's.
+                RecordBatch::try_new_with_options(
+                    Arc::clone(&output),
+                    batch.columns().to_vec(),
+                    &datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+                )
+                .map_err(Into::into)
+            })
+            .try_take_while(move |batch| {
+                let go = left.is_none_or(|l| l > 0);
+                if let Some(l) = left.as_mut() {
+                    *l = l.saturating_sub(batch.num_rows());
+                }
+                futures::future::ready(Ok(go))
+            });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(bytes_metric(&self.bytes))
+    }
+
+    fn partition_statistics(&self, partition: Option<usize>) -> Result<Statistics> {
+        let tasks: Vec<&FileScanTask> = match partition {
+            Some(p) => self.groups.get(p).map(|g| g.iter().collect()).unwrap_or_default(),
+            None => self.tasks().collect(),
+        };
+        let mut stats = Statistics::new_unknown(&self.schema());
+        // Deletes and residual filters make these upper bounds.
+        if tasks.iter().all(|t| t.record_count.is_some()) {
+            stats.num_rows = Precision::Inexact(tasks.iter().filter_map(|t| t.record_count).sum::<u64>() as usize);
+        }
+        stats.total_byte_size = Precision::Inexact(tasks.iter().map(|t| t.length).sum::<u64>() as usize);
+        Ok(stats)
+    }
+}

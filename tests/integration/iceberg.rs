@@ -1,0 +1,249 @@
+//! Iceberg tables made by pyiceberg (`tests/clients/iceberg_tables.py`),
+//! registered in glaux and read at every snapshot, by id and by time,
+//! each answer checked against pyiceberg's own for that snapshot; hidden
+//! partition pruning seen in EXPLAIN; and bad metadata and files.
+
+use crate::common::{engine_in, plan_text, simple_rows, TestServer};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// Builds the pyiceberg table under `dir` and returns what pyiceberg read.
+async fn pyiceberg_table(dir: &Path) -> Value {
+    let python =
+        std::env::var("GLAUX_TEST_PYTHON").unwrap_or_else(|_| "/var/tmp/glaux-pyclients/bin/python".to_string());
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/iceberg_tables.py");
+    std::fs::create_dir_all(dir).unwrap();
+    let mut command = std::process::Command::new(python);
+    command.arg(script).arg(dir);
+    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python starts");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+}
+
+/// The SQLSTATE and message of a statement that must fail.
+async fn failure(client: &tokio_postgres::Client, sql: &str) -> (String, String) {
+    let e = client.simple_query(sql).await.expect_err(sql);
+    let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
+    (db.code().code().to_string(), db.message().to_string())
+}
+
+/// The row count, sum(id) and id hash the fixture records per snapshot.
+const ANSWER: &str = "count(*), sum(id), sum((id * 2654435761) % 4294967296)";
+
+fn expected(step: &Value) -> Vec<Vec<String>> {
+    vec![vec![step["count"].to_string(), step["sum_id"].to_string(), step["hash"].to_string()]]
+}
+
+/// A commit time as a SQL timestamp with time zone.
+fn at(ms: i64) -> String {
+    let t = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+    format!("CAST('{}' AS TIMESTAMP WITH TIME ZONE)", t.format("%Y-%m-%d %H:%M:%S%.3f+00:00"))
+}
+
+#[tokio::test]
+async fn pyiceberg_table_reads_at_every_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = pyiceberg_table(&dir.path().join("py")).await;
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let (client, notices) = server.connect_with_notices().await;
+    client.batch_execute("CREATE DATABASE lake").await.unwrap();
+    let location = fixture["location"].as_str().unwrap();
+    let register =
+        format!("CREATE EXTERNAL TABLE lake.events LOCATION '{location}' TBLPROPERTIES ('table_type' = 'iceberg')");
+    client.batch_execute(&register).await.unwrap();
+
+    // Without metadata_location, the newest metadata file is taken and named.
+    let newest = fixture["metadata_location"].as_str().unwrap();
+    let file = newest.rsplit('/').next().unwrap();
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains(file), "{said}");
+    let properties = simple_rows(&client, "SHOW TBLPROPERTIES lake.events").await;
+    assert!(properties.iter().any(|p| p[0] == "metadata_location" && p[1].ends_with(file)), "{properties:?}");
+    let one = simple_rows(&client, "SHOW TBLPROPERTIES lake.events ('table_type')").await;
+    assert_eq!(one, vec![vec!["table_type".to_string(), "ICEBERG".to_string()]]);
+    assert_eq!(failure(&client, "SHOW TBLPROPERTIES lake.events ('nope')").await.0, "42704");
+
+    // The current snapshot, with the current schema.
+    let steps = fixture["snapshots"].as_array().unwrap();
+    let current = steps.last().unwrap();
+    let sql = format!("SELECT {ANSWER} FROM lake.events");
+    assert_eq!(simple_rows(&client, &sql).await, expected(current));
+    let columns = simple_rows(
+        &client,
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position",
+    )
+    .await;
+    let want: Vec<Vec<String>> =
+        current["columns"].as_array().unwrap().iter().map(|c| vec![c.as_str().unwrap().to_string()]).collect();
+    assert_eq!(columns, want);
+
+    let described = simple_rows(&client, "DESCRIBE lake.events").await;
+    assert_eq!(described.iter().map(|r| r[0].clone()).collect::<Vec<_>>(), want.concat(), "{described:?}");
+    // SHOW CREATE TABLE gives the statement that registers it again.
+    let ddl = simple_rows(&client, "SHOW CREATE TABLE lake.events").await[0][0].clone();
+    client.batch_execute("DROP TABLE lake.events").await.unwrap();
+    client.batch_execute(&ddl).await.unwrap_or_else(|e| panic!("{ddl}: {e:?}"));
+    let sql = format!("SELECT {ANSWER} FROM lake.events");
+    assert_eq!(simple_rows(&client, &sql).await, expected(current));
+
+    // Every snapshot, by id and by commit time, with its own schema.
+    for step in steps {
+        let id = step["snapshot_id"].as_i64().unwrap();
+        let what = step["what"].as_str().unwrap();
+        let by_id = format!("SELECT {ANSWER} FROM lake.events FOR VERSION AS OF {id}");
+        assert_eq!(simple_rows(&client, &by_id).await, expected(step), "{what}");
+        let ms = step["timestamp_ms"].as_i64().unwrap();
+        let by_time = format!("SELECT {ANSWER} FROM lake.events FOR TIMESTAMP AS OF {}", at(ms));
+        assert_eq!(simple_rows(&client, &by_time).await, expected(step), "{what}");
+        let old = client.prepare(&format!("SELECT * FROM lake.events FOR SYSTEM_VERSION AS OF {id} e")).await.unwrap();
+        let names: Vec<&str> = old.columns().iter().map(|c| c.name()).collect();
+        let want: Vec<&str> = step["columns"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        assert_eq!(names, want, "{what}");
+    }
+
+    // Two snapshots of one table in one query: the rows the copy-on-write
+    // delete removed are those of the first two snapshots' difference.
+    let (before, after) = (steps[1]["snapshot_id"].as_i64().unwrap(), steps[2]["snapshot_id"].as_i64().unwrap());
+    let sql = format!(
+        "SELECT count(*) FROM lake.events FOR VERSION AS OF {before} a \
+         LEFT JOIN (SELECT id FROM lake.events FOR SYSTEM_TIME AS OF {}) b ON a.id = b.id WHERE b.id IS NULL",
+        at(steps[2]["timestamp_ms"].as_i64().unwrap())
+    );
+    let removed = steps[1]["count"].as_i64().unwrap() - steps[2]["count"].as_i64().unwrap();
+    assert_eq!(simple_rows(&client, &sql).await, vec![vec![removed.to_string()]], "{after}");
+    // In a view and a CTE.
+    let first = steps[0]["snapshot_id"].as_i64().unwrap();
+    client
+        .batch_execute(&format!("CREATE VIEW lake.first_events AS SELECT * FROM lake.events FOR VERSION AS OF {first}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        simple_rows(&client, "SELECT count(*) FROM lake.first_events").await[0][0],
+        steps[0]["count"].to_string()
+    );
+    let sql = format!("WITH f AS (SELECT id FROM lake.events FOR VERSION AS OF {first}) SELECT count(*) FROM f");
+    assert_eq!(simple_rows(&client, &sql).await[0][0], steps[0]["count"].to_string());
+
+    // Bad clauses: clear errors naming the table.
+    let before_first = steps[0]["timestamp_ms"].as_i64().unwrap() - 60_000;
+    let (code, message) =
+        failure(&client, &format!("SELECT * FROM lake.events FOR TIMESTAMP AS OF {}", at(before_first))).await;
+    assert_eq!(code, "22023", "{message}");
+    assert!(message.contains("lake.events") && message.contains("first"), "{message}");
+    let (code, message) = failure(&client, "SELECT * FROM lake.events FOR VERSION AS OF 12345").await;
+    assert_eq!(code, "22023", "{message}");
+    assert!(message.contains("lake.events has no snapshot 12345"), "{message}");
+    client.batch_execute("CREATE VIEW lake.v AS SELECT 1 AS one").await.unwrap();
+    let (code, message) = failure(&client, "SELECT * FROM lake.v FOR VERSION AS OF 1").await;
+    assert_eq!(code, "42809", "{message}");
+    let (code, message) = failure(&client, "SELECT * FROM lake.events FOR TIMESTAMP AS OF 'yesterday-ish'").await;
+    assert_eq!(code, "22023", "{message}");
+
+    // The metadata tables agree with pyiceberg's inspect tables.
+    let inspect = &fixture["inspect"];
+    let ids = |v: &Value| -> Vec<Vec<String>> { v.as_array().unwrap().iter().map(|id| vec![id.to_string()]).collect() };
+    let sql = "SELECT snapshot_id FROM lake.\"events$snapshots\" ORDER BY committed_at";
+    assert_eq!(simple_rows(&client, sql).await, ids(&inspect["snapshots"]));
+    let sql = "SELECT snapshot_id FROM \"lake\".\"events$history\" ORDER BY made_current_at";
+    assert_eq!(simple_rows(&client, sql).await, ids(&inspect["history"]));
+    let sql = "SELECT count(*), sum(record_count), sum(file_size_in_bytes) FROM lake.\"events$files\"";
+    let want: Vec<String> = inspect["files"].as_array().unwrap().iter().map(Value::to_string).collect();
+    assert_eq!(simple_rows(&client, sql).await, vec![want]);
+    let sql = "SELECT count(*) FROM lake.\"events$files\" WHERE content = 1";
+    assert_eq!(simple_rows(&client, sql).await[0][0], inspect["delete_files"].to_string());
+    let sql = "SELECT count(*) FROM lake.\"events$manifests\"";
+    assert_eq!(simple_rows(&client, sql).await[0][0], inspect["manifests"].to_string());
+    let sql = "SELECT count(*) FROM lake.\"events$partitions\"";
+    assert_eq!(simple_rows(&client, sql).await[0][0], inspect["partitions"].to_string());
+    let sql = "SELECT name, type, snapshot_id FROM lake.\"events$refs\"";
+    let refs: Vec<Vec<String>> = inspect["refs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array().unwrap().iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect()
+        })
+        .collect();
+    assert_eq!(simple_rows(&client, sql).await, refs);
+    let sql = "SELECT count(*) FROM lake.\"events$snapshots\" s JOIN lake.\"events$history\" h USING (snapshot_id) \
+               WHERE s.summary['operation'] IS NULL AND h.is_current_ancestor";
+    assert_eq!(simple_rows(&client, sql).await[0][0], inspect["history"].as_array().unwrap().len().to_string());
+    let (code, message) = failure(&client, "SELECT * FROM lake.\"events$nothing\"").await;
+    assert_eq!(code, "42P01", "{message}");
+    assert!(message.contains("$snapshots"), "{message}");
+    let listed =
+        simple_rows(&client, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'lake'").await;
+    assert!(listed.iter().all(|t| !t[0].contains('$')), "{listed:?}");
+
+    // Hidden partitioning: a one-day filter keeps that day's files only.
+    let day = "ts >= TIMESTAMP '2024-03-05 00:00:00' AND ts < TIMESTAMP '2024-03-06 00:00:00'";
+    let sql = format!("SELECT count(*) FROM lake.events WHERE {day}");
+    assert_eq!(simple_rows(&client, &sql).await[0][0], fixture["current_day_count"].to_string());
+    let plan = plan_text(&client, &format!("EXPLAIN SELECT count(*) FROM lake.events WHERE {day}")).await;
+    let kept = plan.split("data_files=").nth(1).unwrap_or_else(|| panic!("{plan}"));
+    let (kept, total) = kept.split_once(" of ").unwrap();
+    let total: usize = total.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+    let kept: usize = kept.parse().unwrap();
+    assert!(kept >= 1 && kept * 4 < total, "{plan}");
+}
+
+#[tokio::test]
+async fn bad_iceberg_metadata_and_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = pyiceberg_table(&dir.path().join("py")).await;
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let location = fixture["location"].as_str().unwrap();
+    let local = location.strip_prefix("file://").unwrap();
+
+    // A metadata file that does not exist, or is not Iceberg metadata.
+    let missing = format!("{local}/metadata/nothing.metadata.json");
+    let sql = format!(
+        "CREATE EXTERNAL TABLE gone LOCATION '{location}' TBLPROPERTIES ('table_type'='ICEBERG', 'metadata_location'='{missing}')"
+    );
+    let (code, message) = failure(&client, &sql).await;
+    assert_eq!(code, "58030", "{message}");
+    assert!(message.contains("nothing.metadata.json"), "{message}");
+    let junk = format!("{local}/metadata/junk.metadata.json");
+    std::fs::write(&junk, "{\"format-version\": 2, \"oops\": true}").unwrap();
+    let sql = format!(
+        "CREATE EXTERNAL TABLE junk LOCATION '{location}' TBLPROPERTIES ('table_type'='ICEBERG', 'metadata_location'='{junk}')"
+    );
+    let (code, message) = failure(&client, &sql).await;
+    assert_eq!(code, "XX001", "{message}");
+    assert!(message.contains("junk.metadata.json"), "{message}");
+    std::fs::remove_file(&junk).unwrap();
+    // No column list: the columns are the metadata's.
+    let sql =
+        format!("CREATE EXTERNAL TABLE cols (a int) LOCATION '{location}' TBLPROPERTIES ('table_type'='ICEBERG')");
+    assert_eq!(failure(&client, &sql).await.0, "42601");
+
+    // A data file gone from storage: the scan names it, and nothing else breaks.
+    let sql = format!("CREATE EXTERNAL TABLE events LOCATION '{location}' TBLPROPERTIES ('table_type'='ICEBERG')");
+    client.batch_execute(&sql).await.unwrap();
+    let data = Path::new(local).join("data");
+    let victim = walk(&data).into_iter().find(|p| p.extension().is_some_and(|e| e == "parquet")).unwrap();
+    std::fs::remove_file(&victim).unwrap();
+    let (code, message) = failure(&client, "SELECT sum(amount) FROM events").await;
+    assert!(code == "58030" || code == "XX001", "{code} {message}");
+    assert!(message.contains(victim.file_name().unwrap().to_str().unwrap()), "{message}");
+    assert_eq!(simple_rows(&client, "SELECT 1").await, vec![vec!["1".to_string()]]);
+    // DROP TABLE unregisters and keeps the files.
+    client.batch_execute("DROP TABLE events").await.unwrap();
+    assert!(Path::new(local).join("metadata").is_dir());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
