@@ -3,8 +3,9 @@
 //!
 //! Grammar (clauses after the column list may come in any order):
 //! ```text
-//! CREATE EXTERNAL TABLE [IF NOT EXISTS] [db.]name [(col type [COMMENT 's'], ...)]
-//!   [COMMENT 's'] [PARTITIONED BY (col type [COMMENT 's'], ...)]
+//! CREATE [EXTERNAL] TABLE [IF NOT EXISTS] [db.]name [(col type [COMMENT 's'], ...)]
+//!   [COMMENT 's'] [PARTITIONED BY (col type [COMMENT 's'], ...)
+//!                  | PARTITIONED BY (col | transform(col) | transform(n, col), ...)]
 //!   [ROW FORMAT SERDE 'class' [WITH SERDEPROPERTIES ('k'='v', ...)]
 //!    | ROW FORMAT DELIMITED [FIELDS TERMINATED BY 'c' [ESCAPED BY 'c']]
 //!        [COLLECTION ITEMS TERMINATED BY 'c'] [MAP KEYS TERMINATED BY 'c']
@@ -14,7 +15,9 @@
 //! CREATE DATABASE|SCHEMA [IF NOT EXISTS] name [COMMENT 's'] [LOCATION 'url']
 //!   [WITH DBPROPERTIES ('k'='v', ...)]
 //! ```
-//! Column types are Hive type strings, checked by `catalog::types`.
+//! Column types are Hive type strings, checked by `catalog::types`. A
+//! partition item without a type (`ts`, `day(ts)`, `bucket(16, id)`) is an
+//! Iceberg partition field; the engine decides which kind a table may have.
 
 use super::parser::GlauxParser;
 use super::statement::SqlText;
@@ -60,11 +63,36 @@ pub struct CreateExternalTable {
     pub columns: Vec<Column>,
     pub comment: Option<String>,
     pub partition_keys: Vec<Column>,
+    /// Iceberg partition fields (`PARTITIONED BY (day(ts), ...)`).
+    pub partition_fields: Vec<PartitionField>,
     pub row_format: RowFormat,
     pub storage: Option<Storage>,
     pub serde_properties: Parameters,
     pub location: Option<String>,
     pub properties: Parameters,
+}
+
+/// An Iceberg partition field as written: `col` (identity), `day(ts)` or
+/// `bucket(16, id)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartitionField {
+    /// The transform's name, lower case (`identity` for a bare column).
+    pub transform: String,
+    /// A transform's number argument (bucket count, truncate width).
+    pub width: Option<u32>,
+    pub column: String,
+    /// Where the field starts in the statement, for errors.
+    pub position: usize,
+}
+
+impl std::fmt::Display for PartitionField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.transform.as_str(), self.width) {
+            ("identity", _) => write!(f, "{}", self.column),
+            (t, Some(n)) => write!(f, "{t}({n}, {})", self.column),
+            (t, None) => write!(f, "{t}({})", self.column),
+        }
+    }
 }
 
 /// A column type, as text, up to a top-level `,`, `)` or COMMENT.
@@ -125,6 +153,52 @@ fn columns(c: &mut GlauxParser<'_>) -> Result<Vec<Column>> {
     Ok(out)
 }
 
+/// `PARTITIONED BY (...)`: Hive partition columns (`dt string`) or Iceberg
+/// partition fields (`dt`, `day(ts)`, `bucket(16, id)`), not both.
+fn partitioning(c: &mut GlauxParser<'_>) -> Result<(Vec<Column>, Vec<PartitionField>)> {
+    c.expect_token(Token::LParen)?;
+    let (mut columns, mut fields) = (Vec::<Column>::new(), Vec::new());
+    loop {
+        let position = c.here();
+        let name = c.name()?;
+        if c.consume(&Token::LParen) {
+            let mut width = None;
+            if let Token::Number(n, _) = c.peek().clone() {
+                c.advance();
+                width =
+                    Some(n.parse::<u32>().map_err(|_| c.error_at_last("a transform's width is a positive integer"))?);
+                c.expect_token(Token::Comma)?;
+            }
+            let column = c.name()?;
+            c.expect_token(Token::RParen)?;
+            fields.push(PartitionField { transform: name, width, column, position });
+        } else if matches!(c.peek(), Token::Comma | Token::RParen) {
+            fields.push(PartitionField { transform: "identity".into(), width: None, column: name, position });
+        } else {
+            let data_type = type_text(c)?;
+            let comment = if c.word("COMMENT") { Some(c.string()?) } else { None };
+            if columns.iter().any(|c| c.name == name) {
+                return Err(Error::new(
+                    crate::error::SqlState::DuplicateObject,
+                    format!("column {name} is listed twice"),
+                ));
+            }
+            columns.push(Column { name, data_type, comment });
+        }
+        if !columns.is_empty() && !fields.is_empty() {
+            return Err(Error::syntax(
+                "PARTITIONED BY mixes Hive partition columns (name type) with Iceberg partition fields (name or transform(name))",
+                Some(position),
+            ));
+        }
+        if !c.consume(&Token::Comma) {
+            break;
+        }
+    }
+    c.expect_token(Token::RParen)?;
+    Ok((columns, fields))
+}
+
 /// Parse `CREATE [EXTERNAL] TABLE ...`.
 pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
     let mut c = GlauxParser::hive(stmt)?;
@@ -143,6 +217,7 @@ pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
         columns: Vec::new(),
         comment: None,
         partition_keys: Vec::new(),
+        partition_fields: Vec::new(),
         row_format: RowFormat::Default,
         storage: None,
         serde_properties: Parameters::new(),
@@ -156,7 +231,7 @@ pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
         if c.word("COMMENT") {
             t.comment = Some(c.string()?);
         } else if c.words(&["PARTITIONED", "BY"]) {
-            t.partition_keys = columns(&mut c)?;
+            (t.partition_keys, t.partition_fields) = partitioning(&mut c)?;
         } else if c.words(&["ROW", "FORMAT"]) {
             t.row_format = row_format(&mut c, &mut t.serde_properties)?;
         } else if c.words(&["STORED", "AS"]) {

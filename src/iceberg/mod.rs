@@ -14,11 +14,14 @@
 //!   `$manifests`, `$files`, `$partitions`.
 //! - [`register`]: `CREATE EXTERNAL TABLE ... TBLPROPERTIES ('table_type'
 //!   = 'ICEBERG')`, which registers a table another tool made.
+//! - [`create`]: `CREATE TABLE ... TBLPROPERTIES ('table_type' =
+//!   'ICEBERG')`, which writes a new, empty table's first metadata file.
 //!
 //! Errors from iceberg-rust become glaux errors here ([`error`]): a file
 //! that is missing is 58030, one that is not what Iceberg says it is
 //! XX001, each naming the file.
 
+pub mod create;
 pub mod io;
 pub mod metadata_tables;
 pub mod register;

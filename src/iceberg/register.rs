@@ -13,13 +13,14 @@
 //! write into Glue: `table_type = ICEBERG`, `metadata_location`, the
 //! columns as Hive types, and the other properties as given.
 
-use super::{is_iceberg, Loaded, METADATA_LOCATION};
+use super::{is_iceberg, METADATA_LOCATION};
 use crate::catalog::types::field_to_hive;
 use crate::catalog::{model::now, Column, IfExists, StorageDescriptor, Table, TableType};
 use crate::engine::commands::Context;
 use crate::engine::hive_ddl::{CreateExternalTable, RowFormat};
 use crate::error::{Error, Result, SqlState};
 use futures::TryStreamExt;
+use iceberg::spec::TableMetadata;
 use std::sync::Arc;
 
 /// Whether `CREATE EXTERNAL TABLE` is an Iceberg registration.
@@ -40,7 +41,7 @@ pub async fn register(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
     if !t.columns.is_empty() {
         return Err(definition("columns"));
     }
-    if !t.partition_keys.is_empty() {
+    if !t.partition_keys.is_empty() || !t.partition_fields.is_empty() {
         return Err(definition("partitioning"));
     }
     if t.storage.is_some() || t.row_format != RowFormat::Default || !t.serde_properties.is_empty() {
@@ -49,7 +50,6 @@ pub async fn register(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
     let location = t.location.clone().ok_or_else(|| {
         Error::syntax("CREATE EXTERNAL TABLE needs a LOCATION: the Iceberg table's root folder", None)
     })?;
-    let qualified = cx.qualify(&t.name)?;
     let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
     let given = t.properties.iter().find(|(k, _)| k.eq_ignore_ascii_case(METADATA_LOCATION)).map(|(_, v)| v.clone());
     let metadata_location = match given {
@@ -61,18 +61,35 @@ pub async fn register(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
         }
     };
     let loaded = super::load(&metadata_location, stores).await?;
+    let table = entry(cx, t, location, metadata_location, &loaded.metadata)?;
+    let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
+    cx.qualify(&t.name)?.catalog.metastore.create_table(table, mode, Vec::new()).await?;
+    Ok(())
+}
+
+/// The catalog entry of the Iceberg table `t` names, whose metadata is
+/// `metadata` at `metadata_location`: what Athena and pyiceberg write into
+/// Glue.
+pub(super) fn entry(
+    cx: &dyn Context,
+    t: &CreateExternalTable,
+    location: String,
+    metadata_location: String,
+    metadata: &TableMetadata,
+) -> Result<Table> {
+    let qualified = cx.qualify(&t.name)?;
     let mut parameters = t.properties.clone();
     parameters.retain(|k, _| !k.eq_ignore_ascii_case("table_type") && !k.eq_ignore_ascii_case(METADATA_LOCATION));
     parameters.insert("table_type".into(), "ICEBERG".into());
-    parameters.insert(METADATA_LOCATION.into(), metadata_location);
+    parameters.insert(METADATA_LOCATION.into(), metadata_location.clone());
     parameters.insert("EXTERNAL".into(), "TRUE".into());
-    let table = Table {
+    Ok(Table {
         name: qualified.name,
         database_name: qualified.database,
         table_type: TableType::Iceberg,
         description: t.comment.clone(),
         storage_descriptor: StorageDescriptor {
-            columns: columns(&loaded)?,
+            columns: columns(metadata, &metadata_location)?,
             location: Some(location),
             ..StorageDescriptor::default()
         },
@@ -83,17 +100,14 @@ pub async fn register(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
         create_time: now(),
         update_time: now(),
         version: 0,
-    };
-    let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
-    qualified.catalog.metastore.create_table(table, mode, Vec::new()).await?;
-    Ok(())
+    })
 }
 
 /// The catalog columns of a table's current schema, as Hive types.
-pub fn columns(loaded: &Loaded) -> Result<Vec<Column>> {
-    let schema = iceberg::arrow::schema_to_arrow_schema(loaded.metadata.current_schema())
-        .map_err(|e| super::error(e, &format!("the schema in {}", loaded.location)))?;
-    let current = loaded.metadata.current_schema();
+pub fn columns(metadata: &TableMetadata, metadata_location: &str) -> Result<Vec<Column>> {
+    let current = metadata.current_schema();
+    let schema = iceberg::arrow::schema_to_arrow_schema(current)
+        .map_err(|e| super::error(e, &format!("the schema in {metadata_location}")))?;
     schema
         .fields()
         .iter()
@@ -115,36 +129,46 @@ pub fn columns(loaded: &Loaded) -> Result<Vec<Column>> {
         .collect()
 }
 
-/// The newest metadata file under `location/metadata/`: the highest
-/// version number its name starts with (`v3.metadata.json`,
-/// `00003-<uuid>.metadata.json`), the latest written among equals.
-async fn newest_metadata(cx: &dyn Context, location: &str) -> Result<String> {
+/// The metadata files under `location/metadata/`, each with the version
+/// its name starts with (`v3.metadata.json`, `00003-<uuid>.metadata.json`)
+/// and when it was written, and the folder as a path or URL.
+pub(super) async fn metadata_files(
+    cx: &dyn Context,
+    location: &str,
+) -> Result<(Vec<(u64, chrono::DateTime<chrono::Utc>, String)>, String)> {
     let url = crate::table::store::listing_url(location)?;
     let store = cx.state().runtime_env().object_store(&url)?;
     let folder = url.prefix().clone().join("metadata");
     let files: Vec<object_store::ObjectMeta> = store.list(Some(&folder)).try_collect().await.map_err(|e| {
         Error::new(SqlState::IoError, format!("cannot list the Iceberg metadata under {location}: {e}"))
     })?;
-    let newest = files
+    let found = files
         .iter()
         .filter_map(|f| {
             let name = f.location.filename()?;
             let metadata = name.ends_with(".metadata.json") || name.ends_with(".metadata.json.gz");
-            metadata.then(|| Some((version_of(name)?, f.last_modified, name))).flatten()
+            metadata.then(|| Some((version_of(name)?, f.last_modified, name.to_string()))).flatten()
         })
-        .max();
-    let Some((_, _, name)) = newest else {
-        return Err(Error::new(
-            SqlState::IoError,
-            format!("no Iceberg metadata file (*.metadata.json) under {location}/metadata"),
-        )
-        .with_hint("give the file as TBLPROPERTIES ('metadata_location' = '...')"));
-    };
+        .collect();
     let root = match crate::table::store::local_path(&url) {
         Some(path) => path.to_string_lossy().into_owned(),
         None => location.trim().to_string(),
     };
-    Ok(format!("{}/metadata/{name}", root.trim_end_matches('/')))
+    Ok((found, format!("{}/metadata", root.trim_end_matches('/'))))
+}
+
+/// The newest metadata file under `location/metadata/`: the highest
+/// version, the latest written among equals.
+async fn newest_metadata(cx: &dyn Context, location: &str) -> Result<String> {
+    let (files, folder) = metadata_files(cx, location).await?;
+    let Some((_, _, name)) = files.into_iter().max() else {
+        return Err(Error::new(
+            SqlState::IoError,
+            format!("no Iceberg metadata file (*.metadata.json) under {folder}"),
+        )
+        .with_hint("give the file as TBLPROPERTIES ('metadata_location' = '...')"));
+    };
+    Ok(format!("{folder}/{name}"))
 }
 
 /// The version a metadata file's name starts with.

@@ -4,17 +4,26 @@
 //! partition pruning seen in EXPLAIN; and bad metadata and files.
 
 use crate::common::{engine_in, plan_text, simple_rows, TestServer};
+use crate::glue::glue_config;
+use crate::s3::{create_bucket, start_moto};
+use glaux::engine::Engine;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Builds the pyiceberg table under `dir` and returns what pyiceberg read.
 async fn pyiceberg_table(dir: &Path) -> Value {
+    pyiceberg_table_in(dir, &[]).await
+}
+
+/// Builds the pyiceberg table with `args` after the work dir (`glue
+/// <endpoint>` for Glue and S3 on moto).
+async fn pyiceberg_table_in(dir: &Path, args: &[&str]) -> Value {
     let python =
         std::env::var("GLAUX_TEST_PYTHON").unwrap_or_else(|_| "/var/tmp/glaux-pyclients/bin/python".to_string());
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/iceberg_tables.py");
     std::fs::create_dir_all(dir).unwrap();
     let mut command = std::process::Command::new(python);
-    command.arg(script).arg(dir);
+    command.arg(script).arg(dir).args(args);
     let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python starts");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -150,7 +159,7 @@ async fn pyiceberg_table_reads_at_every_snapshot() {
     let sql = "SELECT count(*), sum(record_count), sum(file_size_in_bytes) FROM lake.\"events$files\"";
     let want: Vec<String> = inspect["files"].as_array().unwrap().iter().map(Value::to_string).collect();
     assert_eq!(simple_rows(&client, sql).await, vec![want]);
-    let sql = "SELECT count(*) FROM lake.\"events$files\" WHERE content = 1";
+    let sql = "SELECT count(*) FROM lake.\"events$files\" WHERE content <> 0";
     assert_eq!(simple_rows(&client, sql).await[0][0], inspect["delete_files"].to_string());
     let sql = "SELECT count(*) FROM lake.\"events$manifests\"";
     assert_eq!(simple_rows(&client, sql).await[0][0], inspect["manifests"].to_string());
@@ -246,4 +255,193 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// What pyiceberg reads from a metadata file: schema, spec and properties.
+async fn pyiceberg_reads(metadata_location: &str) -> Value {
+    let python =
+        std::env::var("GLAUX_TEST_PYTHON").unwrap_or_else(|_| "/var/tmp/glaux-pyclients/bin/python".to_string());
+    let script = r#"
+import json, sys
+from pyiceberg.table import StaticTable
+t = StaticTable.from_metadata(sys.argv[1])
+m = t.metadata
+print(json.dumps({
+    "format_version": m.format_version,
+    "columns": [[f.name, str(f.field_type), f.doc] for f in t.schema().fields],
+    "spec": [[f.name, str(f.transform), t.schema().find_column_name(f.source_id)] for f in t.spec().fields],
+    "properties": m.properties,
+    "snapshots": len(m.snapshots),
+    "rows": t.scan().to_arrow().num_rows,
+}))
+"#;
+    let mut command = std::process::Command::new(python);
+    command.arg("-c").arg(script).arg(metadata_location);
+    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python starts");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"))
+}
+
+#[tokio::test]
+async fn create_table_makes_an_empty_iceberg_table_other_tools_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let root = dir.path().join("made table %=:é");
+    let location = root.to_str().unwrap();
+    let create = format!(
+        "CREATE TABLE IF NOT EXISTS made (id bigint COMMENT 'the id', ts timestamp, name string, price decimal(10,2), \
+         tags array<string>, place struct<city:string,at:timestamp>) \
+         PARTITIONED BY (day(ts), bucket(16, id), truncate(4, name), name) LOCATION '{location}' \
+         TBLPROPERTIES ('table_type'='ICEBERG', 'format'='parquet', 'write_compression'='ZSTD', 'vacuum_min_snapshots_to_keep'='3')"
+    );
+    client.batch_execute(&create).await.unwrap();
+    // Again with IF NOT EXISTS: nothing happens, no second metadata file.
+    client.batch_execute(&create).await.unwrap();
+    let written = walk(&root.join("metadata"));
+    assert_eq!(written.len(), 1, "{written:?}");
+    let file = written[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(file.starts_with("00000-") && file.ends_with(".metadata.json"), "{file}");
+
+    let properties = simple_rows(&client, "SHOW TBLPROPERTIES made").await;
+    let property = |k: &str| properties.iter().find(|p| p[0] == k).map(|p| p[1].clone());
+    assert_eq!(property("vacuum_min_snapshots_to_keep").as_deref(), Some("3"));
+    assert_eq!(property("table_type").as_deref(), Some("ICEBERG"));
+    let metadata_location = property("metadata_location").unwrap();
+    assert!(metadata_location.ends_with(&file), "{metadata_location}");
+    assert_eq!(
+        simple_rows(&client, "SELECT count(*), sum(id) FROM made").await,
+        vec![vec!["0".to_string(), "NULL".to_string()]]
+    );
+    let described = simple_rows(&client, "DESCRIBE made").await;
+    let columns: Vec<_> = described.iter().map(|r| (r[0].as_str(), r[1].as_str(), r[3].as_str())).collect();
+    assert_eq!(
+        columns,
+        vec![
+            ("id", "bigint", "the id"),
+            ("ts", "timestamp", "NULL"),
+            ("name", "string", "NULL"),
+            ("price", "decimal(10,2)", "NULL"),
+            ("tags", "array<string>", "NULL"),
+            ("place", "struct<city:string,at:timestamp>", "NULL"),
+        ]
+    );
+    let listed = simple_rows(&client, "SELECT count(*) FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON a.attrelid = c.oid WHERE c.relname = 'made' AND a.attnum > 0").await;
+    assert_eq!(listed, vec![vec!["6".to_string()]]);
+
+    // pyiceberg reads the table glaux wrote.
+    let seen = pyiceberg_reads(&metadata_location).await;
+    assert_eq!(seen["format_version"], 2);
+    assert_eq!(seen["snapshots"], 0);
+    assert_eq!(seen["rows"], 0);
+    assert_eq!(seen["columns"][0], serde_json::json!(["id", "long", "the id"]));
+    assert_eq!(seen["columns"][1][1], "timestamp");
+    assert_eq!(seen["columns"][3][1], "decimal(10, 2)");
+    assert_eq!(
+        seen["spec"],
+        serde_json::json!([
+            ["ts_day", "day", "ts"],
+            ["id_bucket", "bucket[16]", "id"],
+            ["name_trunc", "truncate[4]", "name"],
+            ["name", "identity", "name"]
+        ])
+    );
+    assert_eq!(seen["properties"]["write.parquet.compression-codec"], "zstd");
+    assert_eq!(seen["properties"]["write.format.default"], "parquet");
+
+    // Each bad definition is a clear error and writes nothing.
+    let other = dir.path().join("other");
+    let bad = |columns: &str, partitioning: &str, properties: &str| {
+        format!(
+            "CREATE TABLE bad ({columns}) {partitioning} LOCATION '{}' TBLPROPERTIES ('table_type'='ICEBERG'{properties})",
+            other.display()
+        )
+    };
+    let cases = [
+        (bad("id bigint, ts timestamp", "PARTITIONED BY (week(ts))", ""), "22023", "week"),
+        (bad("id bigint, ts timestamp", "PARTITIONED BY (bucket(id))", ""), "22023", "bucket"),
+        (bad("id bigint, ts timestamp", "PARTITIONED BY (day(id))", ""), "42804", "id"),
+        (bad("id bigint, ts timestamp", "PARTITIONED BY (day(nope))", ""), "42703", "nope"),
+        (bad("id bigint, ts timestamp", "PARTITIONED BY (dt string)", ""), "42601", "dt"),
+        (bad("id tinyint", "", ""), "0A000", "tinyint"),
+        (bad("id bigint", "", ", 'format'='csv'"), "22023", "csv"),
+        (bad("id bigint", "STORED AS PARQUET", ""), "42601", "format"),
+        (bad("id bigint", "", ", 'metadata_location'='/x.metadata.json'"), "42601", "metadata_location"),
+        (
+            format!("CREATE TABLE bad LOCATION '{}' TBLPROPERTIES ('table_type'='ICEBERG')", other.display()),
+            "42601",
+            "columns",
+        ),
+        (
+            format!("CREATE TABLE made (id int) LOCATION '{}' TBLPROPERTIES ('table_type'='ICEBERG')", other.display()),
+            "42P07",
+            "made",
+        ),
+        (
+            format!("CREATE TABLE again (id int) LOCATION '{location}' TBLPROPERTIES ('table_type'='ICEBERG')"),
+            "42P07",
+            "already holds",
+        ),
+        (
+            format!("CREATE EXTERNAL TABLE hive (id int) PARTITIONED BY (dt) LOCATION '{}'", other.display()),
+            "42601",
+            "dt",
+        ),
+    ];
+    for (sql, code, names) in cases {
+        let (got, message) = failure(&client, &sql).await;
+        assert_eq!(got, code, "{sql}: {message}");
+        assert!(message.contains(names), "{sql}: {message}");
+    }
+    assert!(!other.exists());
+    assert_eq!(walk(&root.join("metadata")).len(), 1);
+
+    // DROP TABLE unregisters; the files stay and can be registered again.
+    client.batch_execute("DROP TABLE made").await.unwrap();
+    assert_eq!(walk(&root.join("metadata")).len(), 1);
+    let sql = format!("CREATE EXTERNAL TABLE made LOCATION '{location}' TBLPROPERTIES ('table_type'='ICEBERG')");
+    client.batch_execute(&sql).await.unwrap();
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM made").await, vec![vec!["0".to_string()]]);
+}
+
+#[tokio::test]
+async fn a_table_pyiceberg_put_in_glue_and_s3_reads_through_the_glue_catalog() {
+    let moto = start_moto().await;
+    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    create_bucket(moto.port, "lake").await;
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = pyiceberg_table_in(&dir.path().join("py"), &["glue", &endpoint]).await;
+    assert!(fixture["location"].as_str().unwrap().starts_with("s3://lake/"), "{fixture}");
+    let engine = Engine::open(glue_config(&dir.path().join("glaux"), &endpoint)).await.unwrap();
+    let server = TestServer::start(engine).await;
+    let client = server.connect().await;
+
+    // pyiceberg's GlueCatalog wrote the entry: no registration.
+    let properties = simple_rows(&client, "SHOW TBLPROPERTIES lake.events").await;
+    let metadata = properties.iter().find(|p| p[0] == "metadata_location").map(|p| p[1].clone());
+    assert_eq!(metadata.as_deref(), fixture["metadata_location"].as_str());
+    assert!(properties.iter().any(|p| p[0] == "previous_metadata_location"), "{properties:?}");
+    let steps = fixture["snapshots"].as_array().unwrap();
+    let sql = format!("SELECT {ANSWER} FROM lake.events");
+    assert_eq!(simple_rows(&client, &sql).await, expected(steps.last().unwrap()));
+    for step in steps {
+        let id = step["snapshot_id"].as_i64().unwrap();
+        let sql = format!("SELECT {ANSWER} FROM lake.events FOR VERSION AS OF {id}");
+        assert_eq!(simple_rows(&client, &sql).await, expected(step), "{}", step["what"]);
+    }
+    let snapshots = simple_rows(&client, "SELECT count(*) FROM lake.\"events$snapshots\"").await;
+    assert_eq!(snapshots[0][0], fixture["inspect"]["snapshots"].as_array().unwrap().len().to_string());
+    let columns = simple_rows(
+        &client,
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'lake' AND table_name = 'events' ORDER BY ordinal_position",
+    )
+    .await;
+    let want: Vec<Vec<String>> = steps.last().unwrap()["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| vec![c.as_str().unwrap().to_string()])
+        .collect();
+    assert_eq!(columns, want);
 }

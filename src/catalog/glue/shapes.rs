@@ -32,9 +32,14 @@ pub(super) fn to_glue_columns(columns: &[Column]) -> Result<Vec<glue::Column>> {
         .collect()
 }
 
+/// The columns of a Glue entry. An Iceberg table's entry, as pyiceberg and
+/// Athena write it, also lists the columns of its earlier schemas with the
+/// parameter `iceberg.field.current = false`; those are left out, as
+/// Athena leaves them out.
 pub(super) fn from_glue_columns(columns: &[glue::Column]) -> Vec<Column> {
     columns
         .iter()
+        .filter(|c| c.parameters().and_then(|p| p.get("iceberg.field.current")).is_none_or(|v| v != "false"))
         .map(|c| Column {
             name: normalize(c.name()),
             data_type: c.r#type().unwrap_or("string").to_ascii_lowercase(),

@@ -182,10 +182,16 @@ fn storage_descriptor(t: &CreateExternalTable) -> Result<StorageDescriptor> {
 async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
     if crate::iceberg::register::is_registration(t) {
         if !t.external {
-            return Err(Error::not_supported("creating a new Iceberg table with CREATE TABLE")
-                .with_hint("register a table another tool made with CREATE EXTERNAL TABLE ... LOCATION '...' TBLPROPERTIES ('table_type' = 'ICEBERG')"));
+            return crate::iceberg::create::create(cx, t).await;
         }
         return crate::iceberg::register::register(cx, t).await;
+    }
+    if let Some(field) = t.partition_fields.first() {
+        return Err(Error::syntax(
+            format!("PARTITIONED BY ({field}): a Hive table's partition columns are listed with their types, as (dt string)"),
+            Some(field.position),
+        )
+        .with_hint("partition fields without types and transforms such as day(ts) are for Iceberg tables: TBLPROPERTIES ('table_type' = 'ICEBERG')"));
     }
     if !t.external {
         return Err(Error::not_supported("CREATE TABLE without EXTERNAL (managed tables)")
