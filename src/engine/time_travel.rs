@@ -26,8 +26,8 @@ use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::execution::session_state::SessionState;
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArgOperator, Ident, ObjectNamePart, Statement, TableFactor,
-    TableFunctionArgs, VisitMut, VisitorMut,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArgOperator, Ident, ObjectNamePart, Query, Statement, TableAlias,
+    TableFactor, TableFunctionArgs, Visit, VisitMut, Visitor, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -101,6 +101,47 @@ pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> std::result::Result<Vec<Tok
     Ok(out)
 }
 
+/// `sql` (a statement as the AST prints it) with each time-travel
+/// argument written back as the clause it came from, so that stored text
+/// (a view's) reads as Athena's SQL. Text that does not tokenize is
+/// returned as it is.
+pub fn restore_text(sql: &str) -> String {
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        return sql.to_string();
+    };
+    let significant = |from: usize| (from..tokens.len()).find(|&j| !matches!(tokens[j], Token::Whitespace(_)));
+    let mut out = String::with_capacity(sql.len());
+    let mut i = 0;
+    while i < tokens.len() {
+        let arg = significant(i + 1).filter(|_| tokens[i] == Token::LParen).and_then(|j| match &tokens[j] {
+            Token::Word(w) if w.quote_style.is_none() && (w.value == TIMESTAMP_ARG || w.value == VERSION_ARG) => {
+                significant(j + 1).filter(|&k| tokens[k] == Token::RArrow).map(|k| (w.value.clone(), k + 1))
+            }
+            _ => None,
+        });
+        let Some((arg, start)) = arg else {
+            out.push_str(&tokens[i].to_string());
+            i += 1;
+            continue;
+        };
+        let mut depth = 0;
+        let mut end = start;
+        while end < tokens.len() {
+            match tokens[end] {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                _ => {}
+            }
+            end += 1;
+        }
+        let expr: String = tokens[start..end].iter().map(Token::to_string).collect();
+        out.push_str(&format!(" {} AS OF {}", clause(&arg), expr.trim()));
+        i = end + 1;
+    }
+    out
+}
+
 /// The time-travel argument of a table reference, if it has one.
 fn as_of(factor: &TableFactor) -> Option<(&'static str, &Expr)> {
     let TableFactor::Table { args: Some(TableFunctionArgs { args, .. }), .. } = factor else {
@@ -124,27 +165,63 @@ fn as_of(factor: &TableFactor) -> Option<(&'static str, &Expr)> {
 /// Collects, then replaces, the time-travel arguments of a statement.
 struct Clauses {
     found: Vec<(&'static str, Expr)>,
+    /// The names of the statement's WITH queries, which a clause cannot
+    /// follow (they are no Iceberg tables).
+    ctes: Vec<String>,
+    /// A clause that cannot be resolved, and why.
+    refused: Option<Error>,
     /// The table-name suffix for each clause found, when replacing.
     suffixes: Option<std::vec::IntoIter<String>>,
 }
 
+fn ident_value(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
 impl VisitorMut for Clauses {
     type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        if let Some(with) = &query.with {
+            self.ctes.extend(with.cte_tables.iter().map(|cte| ident_value(&cte.alias.name)));
+        }
+        ControlFlow::Continue(())
+    }
 
     fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
         let Some((arg, expr)) = as_of(factor) else {
             return ControlFlow::Continue(());
         };
         match self.suffixes.as_mut() {
-            None => self.found.push((arg, expr.clone())),
+            None => {
+                if let TableFactor::Table { name, .. } = &*factor {
+                    if let [ObjectNamePart::Identifier(only)] = name.0.as_slice() {
+                        if self.ctes.contains(&ident_value(only)) {
+                            self.refused = Some(Error::new(
+                                SqlState::WrongObjectType,
+                                format!("{} AS OF reads Iceberg tables, and {only} is a WITH query", clause(arg)),
+                            ));
+                            return ControlFlow::Break(());
+                        }
+                    }
+                }
+                self.found.push((arg, expr.clone()))
+            }
             Some(suffixes) => {
-                let (TableFactor::Table { name, args, .. }, Some(suffix)) = (factor, suffixes.next()) else {
+                let (TableFactor::Table { name, args, alias, .. }, Some(suffix)) = (factor, suffixes.next()) else {
                     return ControlFlow::Break(());
                 };
                 *args = None;
                 if let Some(ObjectNamePart::Identifier(last)) = name.0.last_mut() {
-                    let table = if last.quote_style.is_some() { last.value.clone() } else { last.value.to_lowercase() };
-                    *last = Ident::with_quote('"', format!("{table}${suffix}"));
+                    // Columns stay qualified by the table's own name.
+                    if alias.is_none() {
+                        *alias = Some(TableAlias { explicit: true, name: last.clone(), columns: Vec::new() });
+                    }
+                    *last = Ident::with_quote('"', format!("{}${suffix}", ident_value(last)));
                 }
             }
         }
@@ -152,12 +229,35 @@ impl VisitorMut for Clauses {
     }
 }
 
+/// Finds a subquery in an expression.
+struct Subqueries;
+
+impl Visitor for Subqueries {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, _: &Query) -> ControlFlow<()> {
+        ControlFlow::Break(())
+    }
+}
+
+/// The clause as the user may have written it, for messages.
+fn clause(arg: &str) -> &'static str {
+    if arg == TIMESTAMP_ARG {
+        "FOR TIMESTAMP"
+    } else {
+        "FOR VERSION"
+    }
+}
+
 /// `ast` with each time-travel clause resolved to the snapshot part of
 /// its table (see the module docs), or None if it has none.
 pub async fn resolve(ast: &Statement, state: &SessionState) -> Result<Option<Statement>> {
-    let mut clauses = Clauses { found: Vec::new(), suffixes: None };
+    let mut clauses = Clauses { found: Vec::new(), ctes: Vec::new(), refused: None, suffixes: None };
     let mut ast = ast.clone();
-    let _ = ast.visit(&mut clauses);
+    let _ = VisitMut::visit(&mut ast, &mut clauses);
+    if let Some(refused) = clauses.refused.take() {
+        return Err(refused);
+    }
     if clauses.found.is_empty() {
         return Ok(None);
     }
@@ -169,7 +269,7 @@ pub async fn resolve(ast: &Statement, state: &SessionState) -> Result<Option<Sta
         });
     }
     clauses.suffixes = Some(suffixes.into_iter());
-    if ast.visit(&mut clauses).is_break() {
+    if VisitMut::visit(&mut ast, &mut clauses).is_break() {
         return Err(Error::internal("a time-travel clause was lost while resolving it"));
     }
     Ok(Some(ast))
@@ -180,8 +280,15 @@ pub async fn resolve(ast: &Statement, state: &SessionState) -> Result<Option<Sta
 async fn evaluate(expr: &Expr, state: &SessionState, timestamp: bool) -> Result<i64> {
     let (what, target) =
         if timestamp { ("FOR TIMESTAMP AS OF", "TIMESTAMP WITH TIME ZONE") } else { ("FOR VERSION AS OF", "BIGINT") };
-    let sql = format!("SELECT CAST(({expr}) AS {target})");
     let bad = |why: String| Error::new(SqlState::InvalidParameterValue, format!("{what} {expr}: {why}"));
+    // A constant: a query inside would run unmetered, before the query.
+    if Visit::visit(expr, &mut Subqueries).is_break() {
+        return Err(bad("it must be a constant expression, without a subquery".into()));
+    }
+    let sql = format!("SELECT CAST(({expr}) AS {target})");
+    // now() and current_timestamp need the statement's start time.
+    let mut state = state.clone();
+    state.mark_start_execution();
     let parsed = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(&sql)
         .and_then(|mut p| p.parse_statement())

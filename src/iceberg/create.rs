@@ -204,8 +204,15 @@ fn partition_spec(schema: &Schema, fields: &[PartitionField]) -> Result<UnboundP
             Transform::Bucket(_) => "_bucket",
             _ => "_trunc",
         };
+        let name = format!("{}{suffix}", f.column);
+        if transform != Transform::Identity && schema.field_by_name(&name).is_some() {
+            return Err(bad(
+                SqlState::DuplicateObject,
+                format!("its partition field would be named {name}, which is a column's name"),
+            ));
+        }
         spec = spec
-            .add_partition_field(source.id, format!("{}{suffix}", f.column), transform)
+            .add_partition_field(source.id, name, transform)
             .map_err(|e| bad(SqlState::InvalidParameterValue, e.message().to_string()))?;
     }
     Ok(spec.build())

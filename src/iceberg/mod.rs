@@ -129,19 +129,29 @@ pub async fn load(location: &str, stores: Arc<dyn ObjectStoreRegistry>) -> Resul
         (TableMetadata::read_from(&file_io, location).await.map_err(|e| error(e, &context))?, None)
     } else {
         let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(not_iceberg)?;
+        // Checked before the rest, which a later format may lay out anew.
+        match json.get("format-version").and_then(serde_json::Value::as_u64) {
+            Some(v) if v > 2 => return Err(unsupported_version(v, location)),
+            _ => {}
+        }
         (serde_json::from_value(json.clone()).map_err(not_iceberg)?, Some(json))
     };
-    let refs = refs_of(json.as_ref(), &metadata);
     if !matches!(metadata.format_version(), FormatVersion::V1 | FormatVersion::V2) {
-        return Err(Error::new(
-            SqlState::FeatureNotSupported,
-            format!(
-                "Iceberg format version {} (metadata file {location}) is not supported; glaux reads format 1 and 2",
-                metadata.format_version() as u8
-            ),
-        ));
+        return Err(unsupported_version(metadata.format_version() as u64, location));
     }
+    let refs = refs_of(json.as_ref(), &metadata);
     Ok(Loaded { location: location.to_string(), size: bytes.len() as u64, metadata: Arc::new(metadata), refs })
+}
+
+/// Format 3 and later: deletion vectors, row lineage and new types, which
+/// glaux does not read yet.
+fn unsupported_version(version: u64, location: &str) -> Error {
+    Error::new(
+        SqlState::FeatureNotSupported,
+        format!(
+            "Iceberg format version {version} (metadata file {location}) is not supported: glaux reads format 1 and 2 tables, without format 3's deletion vectors and row lineage"
+        ),
+    )
 }
 
 /// An iceberg-rust error as a glaux error, after `context` (what was

@@ -28,7 +28,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
-use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::physical_plan::metrics::{ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use futures::{StreamExt, TryStreamExt};
@@ -46,14 +46,20 @@ pub struct IcebergTable {
     name: String,
     loaded: Loaded,
     snapshot: Option<SnapshotRef>,
+    /// The schema the table is read with: the current schema for the
+    /// current snapshot, a snapshot's own schema when time travelling.
+    iceberg_schema: iceberg::spec::SchemaRef,
     schema: SchemaRef,
 }
 
 impl IcebergTable {
     /// The table at its current snapshot, with the current schema.
+    /// (A schema change needs no snapshot, so the current schema may be
+    /// newer than the current snapshot's.)
     pub fn current(name: String, loaded: Loaded) -> crate::error::Result<IcebergTable> {
         let snapshot = loaded.metadata.current_snapshot().cloned();
-        IcebergTable::at(name, loaded, snapshot)
+        let schema = Arc::clone(loaded.metadata.current_schema());
+        IcebergTable::with_schema(name, loaded, snapshot, schema)
     }
 
     /// The table at the snapshot `part` names (time travel): by id, or
@@ -101,14 +107,21 @@ impl IcebergTable {
     /// The table at `snapshot`, with the schema that snapshot had.
     pub fn at(name: String, loaded: Loaded, snapshot: Option<SnapshotRef>) -> crate::error::Result<IcebergTable> {
         let iceberg_schema = match &snapshot {
-            Some(s) => s.schema(&loaded.metadata).map_err(|e| {
-                super::error(e, &format!("snapshot {} of {name} (metadata file {})", s.snapshot_id(), loaded.location))
-            })?,
+            Some(s) => snapshot_schema(&name, &loaded, s)?,
             None => Arc::clone(loaded.metadata.current_schema()),
         };
+        IcebergTable::with_schema(name, loaded, snapshot, iceberg_schema)
+    }
+
+    fn with_schema(
+        name: String,
+        loaded: Loaded,
+        snapshot: Option<SnapshotRef>,
+        iceberg_schema: iceberg::spec::SchemaRef,
+    ) -> crate::error::Result<IcebergTable> {
         let schema = iceberg::arrow::schema_to_arrow_schema(&iceberg_schema)
             .map_err(|e| super::error(e, &format!("the schema of {name} (metadata file {})", loaded.location)))?;
-        Ok(IcebergTable { name, loaded, snapshot, schema: Arc::new(schema) })
+        Ok(IcebergTable { name, loaded, snapshot, iceberg_schema, schema: Arc::new(schema) })
     }
 
     pub fn loaded(&self) -> &Loaded {
@@ -140,6 +153,42 @@ impl IcebergTable {
             .build()
             .map_err(|e| df_error(e, &context()))?;
         let mut scan = table.scan().snapshot_id(snapshot.snapshot_id());
+        let planned_with = snapshot_schema(&self.name, &self.loaded, snapshot).map_err(Error::into_datafusion)?;
+        if planned_with.schema_id() != self.iceberg_schema.schema_id() {
+            // The schema changed after the snapshot was written: plan with
+            // the snapshot's schema and the filters whose columns are the
+            // same fields in both, then read with the newer schema.
+            let wanted = self.field_ids(columns.as_deref());
+            let known = wanted.iter().filter_map(|id| planned_with.name_by_field_id(*id)).map(str::to_string);
+            let same = |name: &str| {
+                let id = self.iceberg_schema.field_id_by_name(name);
+                id.is_some() && id == planned_with.field_id_by_name(name)
+            };
+            let usable: Vec<Expr> =
+                filters.iter().filter(|f| f.column_refs().iter().all(|c| same(&c.name))).cloned().collect();
+            scan = scan.select(known.collect::<Vec<_>>());
+            if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&usable) {
+                scan = scan.with_filter(predicate);
+            }
+            let tasks: Vec<FileScanTask> = scan
+                .with_row_selection_enabled(true)
+                .build()
+                .map_err(|e| df_error(e, &context()))?
+                .plan_files()
+                .await
+                .map_err(|e| df_error(e, &context()))?
+                .try_collect()
+                .await
+                .map_err(|e| df_error(e, &context()))?;
+            return Ok(tasks
+                .into_iter()
+                .map(|mut task| {
+                    task.schema = Arc::clone(&self.iceberg_schema);
+                    task.project_field_ids = wanted.clone();
+                    task
+                })
+                .collect());
+        }
         scan = match columns {
             Some(columns) => scan.select(columns),
             None => scan.select_all(),
@@ -151,6 +200,27 @@ impl IcebergTable {
         let tasks = scan.plan_files().await.map_err(|e| df_error(e, &context()))?;
         tasks.try_collect().await.map_err(|e| df_error(e, &context()))
     }
+
+    /// The field ids of `columns` (all top-level columns when None) in the
+    /// schema the table is read with.
+    fn field_ids(&self, columns: Option<&[String]>) -> Vec<i32> {
+        let fields = self.iceberg_schema.as_struct().fields();
+        match columns {
+            None => fields.iter().map(|f| f.id).collect(),
+            Some(names) => names.iter().filter_map(|n| self.iceberg_schema.field_id_by_name(n)).collect(),
+        }
+    }
+}
+
+/// The schema `snapshot` was written with.
+fn snapshot_schema(
+    name: &str,
+    loaded: &Loaded,
+    snapshot: &SnapshotRef,
+) -> crate::error::Result<iceberg::spec::SchemaRef> {
+    snapshot.schema(&loaded.metadata).map_err(|e| {
+        super::error(e, &format!("snapshot {} of {name} (metadata file {})", snapshot.snapshot_id(), loaded.location))
+    })
 }
 
 #[async_trait::async_trait]
@@ -199,7 +269,11 @@ impl TableProvider for IcebergTable {
             self.plan_files(state, columns, filters).await?
         };
         let partitions = state.config().target_partitions().max(1);
-        Ok(Arc::new(IcebergScan::new(self, schema, planned, partitions, limit, bytes, !filters.is_empty())))
+        // Parquet and ORC readers skip the columns not asked for.
+        let narrowed = projection.is_some_and(|p| p.len() < self.schema.fields().len());
+        let may_read_less = !filters.is_empty() || narrowed;
+        let scan = IcebergScan::new(self, schema, planned, partitions, limit, bytes, may_read_less);
+        Ok(Arc::new(scan))
     }
 }
 
@@ -215,9 +289,15 @@ pub struct IcebergScan {
     total_data_files: Option<u64>,
     total_delete_files: Option<u64>,
     limit: Option<usize>,
-    filtered: bool,
+    /// Whether row-group pruning (a filter) or a narrower projection may
+    /// make the reader read less than whole files.
+    may_read_less: bool,
     properties: Arc<PlanProperties>,
+    /// Every byte the scan read: metadata and manifests while planning,
+    /// then data and delete files.
     bytes: Arc<ByteCounter>,
+    /// The planning part of `bytes`.
+    metadata_bytes: u64,
     context: ScanContext,
 }
 
@@ -229,7 +309,7 @@ impl IcebergScan {
         partitions: usize,
         limit: Option<usize>,
         bytes: Arc<ByteCounter>,
-        filtered: bool,
+        may_read_less: bool,
     ) -> IcebergScan {
         let groups = spread(tasks, partitions);
         let properties = Arc::new(PlanProperties::new(
@@ -247,8 +327,9 @@ impl IcebergScan {
             total_data_files: total("total-data-files"),
             total_delete_files: total("total-delete-files"),
             limit,
-            filtered,
+            may_read_less,
             properties,
+            metadata_bytes: bytes.get(),
             bytes,
             context: ScanContext::default(),
         }
@@ -263,21 +344,21 @@ impl IcebergScan {
         self.tasks().flat_map(|t| t.deletes.iter().map(|d| d.file_path.as_str())).collect()
     }
 
-    /// What the scan is expected to read: the data and delete files it
-    /// kept, whole (`table::estimate`).
+    /// What the scan is expected to read: the metadata it read planning,
+    /// then the data and delete files it kept, whole (`table::estimate`).
     pub fn estimated_bytes(&self) -> u64 {
         let data: u64 = self.tasks().map(|t| t.length).sum();
         let mut deletes = std::collections::BTreeMap::new();
         for d in self.tasks().flat_map(|t| &t.deletes) {
             deletes.insert(d.file_path.as_str(), d.file_size_in_bytes);
         }
-        data + deletes.values().sum::<u64>()
+        self.metadata_bytes + data + deletes.values().sum::<u64>()
     }
 
     /// Whether the reader may read less than [`Self::estimated_bytes`]
-    /// (row-group pruning with a filter, or a limit).
+    /// (row-group pruning with a filter, fewer columns, or a limit).
     pub fn may_read_less(&self) -> bool {
-        self.filtered || self.limit.is_some()
+        self.may_read_less || self.limit.is_some()
     }
 }
 
@@ -378,7 +459,11 @@ impl ExecutionPlan for IcebergScan {
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
-        Some(bytes_metric(&self.bytes))
+        let mut metrics = bytes_metric(&self.bytes);
+        let set = ExecutionPlanMetricsSet::new();
+        MetricBuilder::new(&set).global_counter("metadata_bytes_read").add(self.metadata_bytes as usize);
+        set.clone_inner().iter().for_each(|m| metrics.push(Arc::clone(m)));
+        Some(metrics)
     }
 
     fn partition_statistics(&self, partition: Option<usize>) -> Result<Statistics> {

@@ -2,8 +2,8 @@
 //! workgroup's cutoff and EXPLAIN's `scan_estimate` line. Each file a
 //! scan lists (after partition pruning) counts whole, except Parquet
 //! files, which count the compressed column chunks of the columns read,
-//! from their footers, and Iceberg scans, which count the data and delete
-//! files their manifests kept. A footer DataFusion has not cached yet is read
+//! from their footers, and Iceberg scans, which count the metadata they
+//! read while planning and the data and delete files their manifests kept. A footer DataFusion has not cached yet is read
 //! here (through the query's metered stores) and cached, so the scan
 //! does not read it again.
 

@@ -12,7 +12,8 @@ The table lake.events (format v2, partitioned by day(ts)) goes through:
   5.   schema evolution: add `country`, rename `note` to `comment`, drop
        `extra`, then an append;
   6.   spec evolution: add bucket(4, user_id), then an append;
-  7.   a merge-on-read delete by equality on id, in one partition.
+  7.   a merge-on-read delete by equality on id, in one partition;
+then a column `late` is added, with no snapshot after it.
 For every snapshot the JSON holds its id, commit time, columns, and
 pyiceberg's answer at that snapshot (pyiceberg does not apply equality
 deletes, so step 7's is step 6's without the deleted ids): the row count, sum(id) and an
@@ -288,6 +289,11 @@ def main():
             "hash": sum((i * HASH) % MOD for i in kept),
         }
     )
+    # A schema change with no snapshot after it: the current schema is
+    # newer than the current snapshot's.
+    with table.update_schema() as update:
+        update.add_column("late", StringType())
+    table.refresh()
     files = table.inspect.files().to_pylist()
     inspect = {
         "snapshots": [r["snapshot_id"] for r in table.inspect.snapshots().sort_by("committed_at").to_pylist()],
@@ -305,6 +311,7 @@ def main():
                 "location": table.location(),
                 "snapshots": steps,
                 "inspect": inspect,
+                "current_columns": [f.name for f in table.schema().fields],
                 "current_day_count": len(
                     current.filter(pc.equal(pc.cast(current.column("ts"), pa.date32()), datetime.date(2024, 3, 5)))
                 ),

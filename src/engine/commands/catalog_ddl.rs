@@ -58,7 +58,7 @@ fn from_ast(ast: Ast) -> Result<Claimed> {
             if !view.columns.is_empty() {
                 return Err(Error::not_supported("a column list in CREATE VIEW (alias the columns in the query)"));
             }
-            let sql = view.query.to_string();
+            let sql = crate::engine::time_travel::restore_text(&view.query.to_string());
             Box::new(CreateView { name: view.name, or_replace: view.or_replace, query: view.query, sql })
         }
         other => return Ok(Claimed::Not(Box::new(other))),
