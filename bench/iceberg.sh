@@ -9,7 +9,7 @@
 # end through the wire. Then the bytes the one-day query read (EXPLAIN
 # ANALYZE's bytes_read) against the size of the file it kept and of the
 # column chunks it needs (ts and amount, from "events$files").
-#   bash bench/iceberg.sh [SNAPSHOTS] [FILES]
+#   bash bench/iceberg.sh [SNAPSHOTS] [FILES] [ROWS per file, default 20]
 #   GLAUX=path/to/glaux (default target/debug/glaux),
 #   PYTHON=a python with pyiceberg (default /var/tmp/glaux-pyclients/bin/python)
 set -euo pipefail
@@ -18,12 +18,13 @@ GLAUX="${GLAUX:-$ROOT/target/debug/glaux}"
 PYTHON="${PYTHON:-/var/tmp/glaux-pyclients/bin/python}"
 SNAPSHOTS="${1:-100}"
 FILES="${2:-100}"
+ROWS="${3:-20}"
 PORT="${PORT:-55443}"
 DATA="$(mktemp -d)"
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
 start=$(date +%s.%N)
-"$PYTHON" "$ROOT/bench/iceberg_table.py" "$DATA/py" "$SNAPSHOTS" "$FILES" >"$DATA/table.json"
+"$PYTHON" "$ROOT/bench/iceberg_table.py" "$DATA/py" "$SNAPSHOTS" "$FILES" "$ROWS" >"$DATA/table.json"
 end=$(date +%s.%N)
 field() { "$PYTHON" -c 'import json, sys; v = json.load(open(sys.argv[1]))[sys.argv[2]]; print(v[int(sys.argv[3])] if len(sys.argv) > 3 else v)' "$DATA/table.json" "$@"; }
 echo "pyiceberg wrote $(find "$DATA/py" -name '*.parquet' | wc -l) data files in $SNAPSHOTS snapshots in $(echo "$end - $start" | bc) s"

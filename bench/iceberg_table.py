@@ -4,7 +4,7 @@ appends of FILES data files each, every file in its own day (so a one-day
 filter needs exactly one file of SNAPSHOTS * FILES). Each row carries a
 200-byte `payload` the benchmark query does not read.
 
-Usage: iceberg_table.py <dir> [SNAPSHOTS] [FILES] [ROWS per file]
+Usage: iceberg_table.py <dir> [SNAPSHOTS] [FILES] [ROWS per file, at most 86400]
 Prints JSON: metadata_location, location, the snapshot ids in order, and
 the day (YYYY-MM-DD) of the first file of the last snapshot.
 """
@@ -52,7 +52,7 @@ def main():
         batch = pa.table(
             {
                 "id": list(range(next_id, next_id + n)),
-                "ts": [EPOCH + datetime.timedelta(days=d, seconds=i) for i, d in enumerate(day)],
+                "ts": [EPOCH + datetime.timedelta(days=d, seconds=i % rows) for i, d in enumerate(day)],
                 "amount": [float(i % 1000) for i in range(n)],
                 "payload": [os.urandom(100).hex() for _ in range(n)],
             },

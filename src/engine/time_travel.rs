@@ -32,7 +32,7 @@ use datafusion::sql::sqlparser::ast::{
 use datafusion::sql::sqlparser::dialect::PostgreSqlDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::parser::{Parser, ParserError};
-use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use datafusion::sql::sqlparser::tokenizer::{Location, Token, TokenWithSpan, Tokenizer};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
@@ -103,31 +103,35 @@ pub fn rewrite_tokens(tokens: Vec<TokenWithSpan>) -> std::result::Result<Vec<Tok
 
 /// `sql` (a statement as the AST prints it) with each time-travel
 /// argument written back as the clause it came from, so that stored text
-/// (a view's) reads as Athena's SQL. Text that does not tokenize is
-/// returned as it is.
+/// (a view's) reads as Athena's SQL. Only those arguments change; text
+/// without them, or that does not tokenize, is returned as it is.
 pub fn restore_text(sql: &str) -> String {
-    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+    if !sql.contains(TIMESTAMP_ARG) && !sql.contains(VERSION_ARG) {
+        return sql.to_string();
+    }
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() else {
         return sql.to_string();
     };
-    let significant = |from: usize| (from..tokens.len()).find(|&j| !matches!(tokens[j], Token::Whitespace(_)));
+    let significant = |from: usize| (from..tokens.len()).find(|&j| !matches!(tokens[j].token, Token::Whitespace(_)));
     let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
     let mut i = 0;
     while i < tokens.len() {
-        let arg = significant(i + 1).filter(|_| tokens[i] == Token::LParen).and_then(|j| match &tokens[j] {
-            Token::Word(w) if w.quote_style.is_none() && (w.value == TIMESTAMP_ARG || w.value == VERSION_ARG) => {
-                significant(j + 1).filter(|&k| tokens[k] == Token::RArrow).map(|k| (w.value.clone(), k + 1))
-            }
-            _ => None,
-        });
-        let Some((arg, start)) = arg else {
-            out.push_str(&tokens[i].to_string());
+        let arg =
+            significant(i + 1).filter(|_| tokens[i].token == Token::LParen).and_then(|j| match &tokens[j].token {
+                Token::Word(w) if w.quote_style.is_none() && (w.value == TIMESTAMP_ARG || w.value == VERSION_ARG) => {
+                    significant(j + 1).filter(|&k| tokens[k].token == Token::RArrow).map(|k| (clause(&w.value), k + 1))
+                }
+                _ => None,
+            });
+        let Some((clause, start)) = arg else {
             i += 1;
             continue;
         };
         let mut depth = 0;
         let mut end = start;
         while end < tokens.len() {
-            match tokens[end] {
+            match tokens[end].token {
                 Token::LParen => depth += 1,
                 Token::RParen if depth == 0 => break,
                 Token::RParen => depth -= 1,
@@ -135,11 +139,27 @@ pub fn restore_text(sql: &str) -> String {
             }
             end += 1;
         }
-        let expr: String = tokens[start..end].iter().map(Token::to_string).collect();
-        out.push_str(&format!(" {} AS OF {}", clause(&arg), expr.trim()));
+        let at = |t: usize| tokens.get(t).and_then(|t| byte_offset(sql, t.span.start));
+        let (Some(open), Some(expr), Some(close)) = (at(i), at(start), at(end)) else {
+            return sql.to_string();
+        };
+        out.push_str(sql[copied..open].trim_end());
+        out.push_str(&format!(" {clause} AS OF {}", sql[expr..close].trim()));
+        copied = close + 1;
         i = end + 1;
     }
+    out.push_str(&sql[copied..]);
     out
+}
+
+/// The byte offset in `text` of a token's location (1-based line and
+/// character column).
+fn byte_offset(text: &str, at: Location) -> Option<usize> {
+    let line_start =
+        if at.line <= 1 { 0 } else { text.match_indices('\n').nth(at.line as usize - 2).map(|(i, _)| i + 1)? };
+    let line = &text[line_start..];
+    let column = line.char_indices().nth(at.column.checked_sub(1)? as usize).map(|(i, _)| i).unwrap_or(line.len());
+    Some(line_start + column)
 }
 
 /// The time-travel argument of a table reference, if it has one.

@@ -428,6 +428,8 @@ impl ExecutionPlan for IcebergScan {
         let runtime = iceberg::Runtime::try_current().map_err(|e| df_error(e, &what))?;
         let reader = iceberg::arrow::ArrowReaderBuilder::new(file_io, runtime)
             .with_batch_size(context.session_config().batch_size())
+            // Footer reads are billed: as small as a Hive table's.
+            .with_metadata_size_hint(crate::table::format::PARQUET_FOOTER_READ)
             .with_data_file_concurrency_limit(2)
             .with_row_group_filtering_enabled(true)
             .with_row_selection_enabled(true)

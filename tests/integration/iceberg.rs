@@ -133,7 +133,9 @@ async fn pyiceberg_table_reads_at_every_snapshot() {
     // In a view and a CTE.
     let first = steps[0]["snapshot_id"].as_i64().unwrap();
     client
-        .batch_execute(&format!("CREATE VIEW lake.first_events AS SELECT * FROM lake.events FOR VERSION AS OF {first}"))
+        .batch_execute(&format!(
+            "CREATE VIEW lake.first_events AS SELECT *, 'it''s' AS q FROM lake.events FOR VERSION AS OF {first}"
+        ))
         .await
         .unwrap();
     assert_eq!(
@@ -144,7 +146,8 @@ async fn pyiceberg_table_reads_at_every_snapshot() {
     assert_eq!(simple_rows(&client, &sql).await[0][0], steps[0]["count"].to_string());
     // The view's text is Athena's SQL, as written.
     let shown = simple_rows(&client, "SHOW CREATE TABLE lake.first_events").await[0][0].clone();
-    assert!(shown.contains(&format!("FOR VERSION AS OF {first}")) && !shown.contains("glaux"), "{shown}");
+    assert!(shown.contains(&format!("lake.events FOR VERSION AS OF {first}")) && !shown.contains("glaux"), "{shown}");
+    assert!(shown.contains("'it''s'"), "{shown}");
     // Columns qualified by the table's name; the time of the statement.
     let sql = format!("SELECT count(events.id) FROM lake.events FOR VERSION AS OF {first}");
     assert_eq!(simple_rows(&client, &sql).await[0][0], steps[0]["count"].to_string());
