@@ -65,6 +65,11 @@ impl TablePart {
         let Some((table, suffix)) = name.split_once('$') else {
             return Ok((name, TablePart::Current));
         };
+        if let Some((metadata, _)) = suffix.split_once('$').filter(|(m, _)| MetadataTable::of_name(m).is_some()) {
+            return Err(Error::not_supported(format!(
+                "FOR VERSION|TIMESTAMP AS OF on the metadata table {table}${metadata} (metadata tables show the current snapshot)"
+            )));
+        }
         let number = |v: &str| v.parse::<i64>().ok();
         let part = match suffix.split_once('=') {
             Some(("snapshot", v)) => number(v).map(TablePart::Snapshot),

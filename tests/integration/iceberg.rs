@@ -207,6 +207,9 @@ async fn pyiceberg_table_reads_at_every_snapshot() {
     let sql = "SELECT count(*) FROM lake.\"events$snapshots\" s JOIN lake.\"events$history\" h USING (snapshot_id) \
                WHERE s.summary['operation'] IS NULL AND h.is_current_ancestor";
     assert_eq!(simple_rows(&client, sql).await[0][0], inspect["history"].as_array().unwrap().len().to_string());
+    let sql = format!("SELECT * FROM lake.\"events$files\" FOR VERSION AS OF {first}");
+    let (code, message) = failure(&client, &sql).await;
+    assert!(code == "0A000" && message.contains("events$files"), "{code} {message}");
     let (code, message) = failure(&client, "SELECT * FROM lake.\"events$nothing\"").await;
     assert_eq!(code, "42P01", "{message}");
     assert!(message.contains("$snapshots"), "{message}");
@@ -493,4 +496,32 @@ async fn a_table_pyiceberg_put_in_glue_and_s3_reads_through_the_glue_catalog() {
     let want: Vec<Vec<String>> =
         fixture["current_columns"].as_array().unwrap().iter().map(|c| vec![c.as_str().unwrap().to_string()]).collect();
     assert_eq!(columns, want);
+
+    // A new table glaux creates in Glue and S3 is one pyiceberg's GlueCatalog loads.
+    let create = "CREATE TABLE lake.made (id bigint, ts timestamp) PARTITIONED BY (day(ts)) \
+                  LOCATION 's3://lake/warehouse/made' TBLPROPERTIES ('table_type' = 'ICEBERG')";
+    client.batch_execute(create).await.unwrap();
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM lake.made").await, vec![vec!["0".to_string()]]);
+    let python =
+        std::env::var("GLAUX_TEST_PYTHON").unwrap_or_else(|_| "/var/tmp/glaux-pyclients/bin/python".to_string());
+    let script = r#"
+import json, sys
+from pyiceberg.catalog.glue import GlueCatalog
+e = sys.argv[1]
+props = {"glue.endpoint": e, "glue.region": "us-east-1", "glue.access-key-id": "test", "glue.secret-access-key": "test",
+         "s3.endpoint": e, "s3.region": "us-east-1", "s3.access-key-id": "test", "s3.secret-access-key": "test",
+         "py-io-impl": "pyiceberg.io.fsspec.FsspecFileIO"}
+t = GlueCatalog("glue", **props).load_table("lake.made")
+print(json.dumps({"columns": [f.name for f in t.schema().fields], "spec": [str(f.transform) for f in t.spec().fields],
+                  "location": t.location(), "rows": t.scan().to_arrow().num_rows}))
+"#;
+    let mut command = std::process::Command::new(python);
+    command.arg("-c").arg(script).arg(&endpoint);
+    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python starts");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        seen,
+        serde_json::json!({"columns": ["id", "ts"], "spec": ["day"], "location": "s3://lake/warehouse/made", "rows": 0})
+    );
 }
