@@ -249,6 +249,21 @@ impl VisitorMut for Clauses {
     }
 }
 
+/// Finds a time-travel argument in a statement.
+struct AnyClause;
+
+impl Visitor for AnyClause {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        if as_of(factor).is_some() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+}
+
 /// Finds a subquery in an expression.
 struct Subqueries;
 
@@ -272,6 +287,10 @@ fn clause(arg: &str) -> &'static str {
 /// `ast` with each time-travel clause resolved to the snapshot part of
 /// its table (see the module docs), or None if it has none.
 pub async fn resolve(ast: &Statement, state: &SessionState) -> Result<Option<Statement>> {
+    // Most statements have no clause: look before copying the statement.
+    if Visit::visit(ast, &mut AnyClause).is_continue() {
+        return Ok(None);
+    }
     let mut clauses = Clauses { found: Vec::new(), ctes: Vec::new(), refused: None, suffixes: None };
     let mut ast = ast.clone();
     let _ = VisitMut::visit(&mut ast, &mut clauses);
