@@ -452,7 +452,7 @@ impl QueryRun {
 }
 
 /// EXPLAIN's `scan_estimate` line for `plan`: what it would read (from
-/// file sizes and Parquet footers) and cost in the run's workgroup.
+/// file sizes, Parquet footers and Iceberg manifests) and cost in the run's workgroup.
 pub async fn explain_line(
     state: &datafusion::execution::session_state::SessionState,
     plan: &datafusion::logical_expr::LogicalPlan,
@@ -472,7 +472,7 @@ pub async fn explain_line(
         (billed, cost(billed, price))
     };
     Ok(format!(
-        "{}{} (from file sizes and Parquet footers), billed {}, cost ${cost:.7} in workgroup {workgroup}",
+        "{}{} (from file sizes, Parquet footers and Iceberg manifests), billed {}, cost ${cost:.7} in workgroup {workgroup}",
         if estimate.may_read_less { "at most " } else { "" },
         crate::workgroup::human_bytes(estimate.bytes),
         crate::workgroup::human_bytes(billed),

@@ -126,7 +126,7 @@ async fn start(
         let estimate = crate::table::estimate::estimate(&plan, &context.runtime_env()).await?;
         if !estimate.may_read_less && estimate.bytes > p.bytes {
             let did = format!(
-                "query refused before it ran: it would read {} (estimated from file sizes and Parquet footers)",
+                "query refused before it ran: it would read {} (estimated from file sizes, Parquet footers and Iceberg manifests)",
                 crate::workgroup::human_bytes(estimate.bytes)
             );
             let error = p.exceeded(&did);

@@ -24,14 +24,39 @@ use iceberg::{Error, ErrorKind, Result};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
 /// A `FileIO` whose files come from `stores`.
 pub fn file_io(stores: Arc<dyn ObjectStoreRegistry>) -> FileIO {
-    FileIOBuilder::new(Arc::new(StoreIoFactory { stores: Some(stores) })).build()
+    FileIOBuilder::new(Arc::new(StoreIoFactory { stores: Some(stores), kept: None })).build()
+}
+
+/// A `FileIO` over `stores` that also keeps every file it reads whole
+/// (Iceberg reads its manifest lists and manifests so), for a scan's
+/// planning to look into afterwards without reading them twice.
+pub fn keeping_file_io(stores: Arc<dyn ObjectStoreRegistry>) -> (FileIO, Kept) {
+    let kept = Kept::default();
+    let factory = StoreIoFactory { stores: Some(stores), kept: Some(kept.clone()) };
+    (FileIOBuilder::new(Arc::new(factory)).build(), kept)
+}
+
+/// The files a [`keeping_file_io`] read whole, by location.
+#[derive(Debug, Clone, Default)]
+pub struct Kept(Arc<Mutex<HashMap<String, Bytes>>>);
+
+impl Kept {
+    /// The bytes of `location`, if it was read whole.
+    pub fn get(&self, location: &str) -> Option<Bytes> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(location).cloned()
+    }
+
+    fn keep(&self, location: &str, bytes: &Bytes) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).insert(location.to_string(), bytes.clone());
+    }
 }
 
 /// Builds [`StoreIo`]s (iceberg-rust asks a factory for its storage).
@@ -40,12 +65,14 @@ struct StoreIoFactory {
     /// Never serialized: a `FileIO` does not leave the process.
     #[serde(skip)]
     stores: Option<Arc<dyn ObjectStoreRegistry>>,
+    #[serde(skip)]
+    kept: Option<Kept>,
 }
 
 #[typetag::serde]
 impl StorageFactory for StoreIoFactory {
     fn build(&self, _: &StorageConfig) -> Result<Arc<dyn Storage>> {
-        Ok(Arc::new(StoreIo { stores: self.stores.clone() }))
+        Ok(Arc::new(StoreIo { stores: self.stores.clone(), kept: self.kept.clone() }))
     }
 }
 
@@ -54,6 +81,9 @@ impl StorageFactory for StoreIoFactory {
 pub struct StoreIo {
     #[serde(skip)]
     stores: Option<Arc<dyn ObjectStoreRegistry>>,
+    /// Where whole-file reads are kept, when the caller asked.
+    #[serde(skip)]
+    kept: Option<Kept>,
 }
 
 /// An iceberg-rust error about the file at `path`, with its cause.
@@ -116,7 +146,11 @@ impl Storage for StoreIo {
     async fn read(&self, location: &str) -> Result<Bytes> {
         let (store, path) = self.locate(location)?;
         let got = store.get(&path).await.map_err(|e| failed("read", location, e))?;
-        got.bytes().await.map_err(|e| failed("read", location, e))
+        let bytes = got.bytes().await.map_err(|e| failed("read", location, e))?;
+        if let Some(kept) = &self.kept {
+            kept.keep(location, &bytes);
+        }
+        Ok(bytes)
     }
 
     async fn reader(&self, location: &str) -> Result<Box<dyn FileRead>> {

@@ -33,10 +33,10 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use futures::{StreamExt, TryStreamExt};
 use iceberg::scan::FileScanTask;
-use iceberg::spec::SnapshotRef;
+use iceberg::spec::{Manifest, ManifestList, SnapshotRef, TableMetadata};
 use iceberg::TableIdent;
 use std::any::Any;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// One snapshot of an Iceberg table (or its empty state, before any).
@@ -128,17 +128,30 @@ impl IcebergTable {
         &self.loaded
     }
 
-    /// Plans the files of `snapshot` that `filters` may match.
+    /// Plans the files of `snapshot` that `filters` may match, with the
+    /// bytes each is expected to need (see [`chunk_bytes`]).
     async fn plan_files(
         &self,
         session: &dyn Session,
         columns: Option<Vec<String>>,
         filters: &[Expr],
-    ) -> Result<Vec<FileScanTask>> {
+    ) -> Result<(Vec<FileScanTask>, HashMap<String, u64>)> {
         let Some(snapshot) = &self.snapshot else {
-            return Ok(Vec::new());
+            return Ok(Default::default());
         };
-        let file_io = super::io::file_io(Arc::clone(&session.runtime_env().object_store_registry));
+        let (file_io, kept) = super::io::keeping_file_io(Arc::clone(&session.runtime_env().object_store_registry));
+        let tasks = self.plan_with(file_io, snapshot, columns, filters).await?;
+        let expected = chunk_bytes(&kept, &self.loaded.metadata, snapshot, &tasks);
+        Ok((tasks, expected))
+    }
+
+    async fn plan_with(
+        &self,
+        file_io: iceberg::io::FileIO,
+        snapshot: &SnapshotRef,
+        columns: Option<Vec<String>>,
+        filters: &[Expr],
+    ) -> Result<Vec<FileScanTask>> {
         let context = || format!("planning the scan of {} (metadata file {})", self.name, self.loaded.location);
         let runtime = iceberg::Runtime::try_current().map_err(|e| df_error(e, &context()))?;
         let (database, table) = self.name.split_once('.').unwrap_or(("", &self.name));
@@ -212,6 +225,63 @@ impl IcebergTable {
     }
 }
 
+/// What reading each planned data file is expected to need: its footer
+/// read and, from the manifest entry's `column_sizes`, the column chunks
+/// of the fields read (a nested field's leaves). Manifests are not read
+/// again: the planning kept them. (A file smaller than the footer read
+/// is read whole, then its chunks.) A file whose manifest entry records no
+/// column sizes, or that is read in part, is left out (counted whole).
+fn chunk_bytes(
+    kept: &super::io::Kept,
+    metadata: &TableMetadata,
+    snapshot: &SnapshotRef,
+    tasks: &[FileScanTask],
+) -> HashMap<String, u64> {
+    let wanted: HashMap<&str, &FileScanTask> = tasks
+        .iter()
+        .filter(|t| t.start == 0 && t.length == t.file_size_in_bytes)
+        .map(|t| (t.data_file_path.as_str(), t))
+        .collect();
+    let mut out = HashMap::new();
+    let Some(list) = kept.get(snapshot.manifest_list()) else {
+        return out;
+    };
+    let Ok(list) = ManifestList::parse_with_version(&list, metadata.format_version()) else {
+        return out;
+    };
+    let manifests = list.entries().iter().filter_map(|m| kept.get(&m.manifest_path));
+    for manifest in manifests.filter_map(|bytes| Manifest::parse_avro(&bytes).ok()) {
+        for entry in manifest.entries().iter().filter(|e| e.is_alive()) {
+            let file = entry.data_file();
+            let Some(task) = wanted.get(file.file_path()) else { continue };
+            if file.column_sizes().is_empty() {
+                continue;
+            }
+            let mut leaves = Vec::new();
+            task.project_field_ids.iter().for_each(|id| leaf_ids(&task.schema, *id, &mut leaves));
+            let chunks: u64 = leaves.iter().filter_map(|id| file.column_sizes().get(id)).sum();
+            let footer = (crate::table::format::PARQUET_FOOTER_READ as u64).min(task.file_size_in_bytes);
+            out.insert(file.file_path().to_string(), chunks + footer);
+        }
+    }
+    out
+}
+
+/// The primitive fields at or under field `id` of `schema`, into `out`.
+fn leaf_ids(schema: &iceberg::spec::Schema, id: i32, out: &mut Vec<i32>) {
+    use iceberg::spec::Type;
+    let Some(field) = schema.field_by_id(id) else { return };
+    match field.field_type.as_ref() {
+        Type::Primitive(_) => out.push(id),
+        Type::Struct(s) => s.fields().iter().for_each(|f| leaf_ids(schema, f.id, out)),
+        Type::List(l) => leaf_ids(schema, l.element_field.id, out),
+        Type::Map(m) => {
+            leaf_ids(schema, m.key_field.id, out);
+            leaf_ids(schema, m.value_field.id, out);
+        }
+    }
+}
+
 /// The schema `snapshot` was written with.
 fn snapshot_schema(
     name: &str,
@@ -268,11 +338,15 @@ impl TableProvider for IcebergTable {
         } else {
             self.plan_files(state, columns, filters).await?
         };
+        let (tasks, expected) = planned;
         let partitions = state.config().target_partitions().max(1);
-        // Parquet and ORC readers skip the columns not asked for.
+        // Row groups a filter prunes are not read; nor are the columns not
+        // asked for, which the estimate counts only where the manifests
+        // gave no column sizes.
         let narrowed = projection.is_some_and(|p| p.len() < self.schema.fields().len());
-        let may_read_less = !filters.is_empty() || narrowed;
-        let scan = IcebergScan::new(self, schema, planned, partitions, limit, bytes, may_read_less);
+        let counted_whole = tasks.iter().any(|t| !expected.contains_key(&t.data_file_path));
+        let may_read_less = !filters.is_empty() || (narrowed && counted_whole);
+        let scan = IcebergScan::new(self, schema, (tasks, expected), partitions, limit, bytes, may_read_less);
         Ok(Arc::new(scan))
     }
 }
@@ -284,6 +358,9 @@ pub struct IcebergScan {
     snapshot: Option<i64>,
     /// The planned files, one list per output partition.
     groups: Vec<Vec<FileScanTask>>,
+    /// What each data file is expected to need, where the manifests say
+    /// (`chunk_bytes`); the others count whole.
+    expected: HashMap<String, u64>,
     /// Data and delete files in the snapshot, for EXPLAIN (from its
     /// summary, when the writer recorded it).
     total_data_files: Option<u64>,
@@ -305,7 +382,7 @@ impl IcebergScan {
     fn new(
         table: &IcebergTable,
         schema: SchemaRef,
-        tasks: Vec<FileScanTask>,
+        (tasks, expected): (Vec<FileScanTask>, HashMap<String, u64>),
         partitions: usize,
         limit: Option<usize>,
         bytes: Arc<ByteCounter>,
@@ -324,6 +401,7 @@ impl IcebergScan {
             table: table.name.clone(),
             snapshot: table.snapshot.as_ref().map(|s| s.snapshot_id()),
             groups,
+            expected,
             total_data_files: total("total-data-files"),
             total_delete_files: total("total-delete-files"),
             limit,
@@ -345,9 +423,11 @@ impl IcebergScan {
     }
 
     /// What the scan is expected to read: the metadata it read planning,
-    /// then the data and delete files it kept, whole (`table::estimate`).
+    /// the footers and column chunks of the data files it kept (whole
+    /// where the manifests give no column sizes), and their delete files
+    /// whole (`table::estimate`).
     pub fn estimated_bytes(&self) -> u64 {
-        let data: u64 = self.tasks().map(|t| t.length).sum();
+        let data: u64 = self.tasks().map(|t| self.expected.get(&t.data_file_path).copied().unwrap_or(t.length)).sum();
         let mut deletes = std::collections::BTreeMap::new();
         for d in self.tasks().flat_map(|t| &t.deletes) {
             deletes.insert(d.file_path.as_str(), d.file_size_in_bytes);

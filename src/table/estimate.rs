@@ -3,7 +3,8 @@
 //! scan lists (after partition pruning) counts whole, except Parquet
 //! files, which count the compressed column chunks of the columns read,
 //! from their footers, and Iceberg scans, which count the metadata they
-//! read while planning and the data and delete files their manifests kept. A footer DataFusion has not cached yet is read
+//! read while planning and, for the files their manifests kept, what the
+//! manifests' column sizes say (`iceberg::table`). A footer DataFusion has not cached yet is read
 //! here (through the query's metered stores) and cached, so the scan
 //! does not read it again.
 

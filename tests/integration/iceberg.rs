@@ -227,6 +227,32 @@ async fn pyiceberg_table_reads_at_every_snapshot() {
     let total: usize = total.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
     let kept: usize = kept.parse().unwrap();
     assert!(kept >= 1 && kept * 4 < total, "{plan}");
+
+    // The pre-flight estimate counts the column chunks read, from the
+    // manifests' column sizes: one column is less than all of them, it is
+    // not "at most", and it is close to what the scan then reads.
+    let estimate = |rows: Vec<Vec<String>>| rows.last().unwrap()[1].clone();
+    let one = estimate(simple_rows(&client, "EXPLAIN SELECT id FROM lake.events").await);
+    let all = estimate(simple_rows(&client, "EXPLAIN SELECT * FROM lake.events").await);
+    assert!(!one.starts_with("at most") && human_bytes(&one) < human_bytes(&all), "{one} / {all}");
+    let analyzed = plan_text(&client, "EXPLAIN ANALYZE SELECT id FROM lake.events").await;
+    let line = analyzed.lines().find(|l| l.contains("IcebergScan")).unwrap();
+    let figure = line.split("bytes_read=").nth(1).unwrap().split(',').next().unwrap();
+    let (digits, scale) = match figure.strip_suffix(" K") {
+        Some(thousands) => (thousands, 1e3),
+        None => (figure, 1.0),
+    };
+    let read = digits.parse::<f64>().unwrap_or_else(|_| panic!("{line}")) * scale;
+    assert!((human_bytes(&one) - read).abs() < read * 0.1, "estimate {one}, read {read}: {analyzed}");
+}
+
+/// The bytes a figure such as `12.34 KB (from ...)` says.
+fn human_bytes(text: &str) -> f64 {
+    let mut words = text.split_whitespace();
+    let value: f64 = words.next().unwrap().parse().unwrap_or_else(|_| panic!("{text}"));
+    let unit = words.next();
+    let power = ["B", "KB", "MB", "GB"].iter().position(|u| Some(*u) == unit).unwrap_or_else(|| panic!("{text}"));
+    value * 1024f64.powi(power as i32)
 }
 
 #[tokio::test]

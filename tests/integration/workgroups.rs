@@ -371,7 +371,7 @@ async fn psql_sees_what_a_query_scanned_and_cost() {
     let last = plan.last().unwrap();
     assert_eq!(last[0], "scan_estimate");
     let expected = format!(
-        "{} (from file sizes and Parquet footers), billed 10.00 MB, cost $0.0000477 in workgroup primary",
+        "{} (from file sizes, Parquet footers and Iceberg manifests), billed 10.00 MB, cost $0.0000477 in workgroup primary",
         glaux::workgroup::human_bytes(body.len() as u64)
     );
     assert_eq!(last[1], expected);
@@ -502,7 +502,7 @@ async fn estimate_counts_the_parquet_columns_a_query_reads() {
     // EXPLAIN's estimate is `id`'s chunks.
     let plan = simple_rows(&client, "EXPLAIN SELECT sum(id) FROM events").await;
     let expected = format!(
-        "{} (from file sizes and Parquet footers), billed 10.00 MB, cost $0.0000477 in workgroup capped",
+        "{} (from file sizes, Parquet footers and Iceberg manifests), billed 10.00 MB, cost $0.0000477 in workgroup capped",
         glaux::workgroup::human_bytes(id_chunks)
     );
     assert_eq!(plan.last().unwrap()[1], expected);
@@ -516,7 +516,7 @@ async fn estimate_counts_the_parquet_columns_a_query_reads() {
     let plan = simple_rows(&client, "EXPLAIN SELECT sum(id) FROM big").await;
     assert!(plan[1][1].contains("file_groups={2 groups"), "{}", plan[1][1]);
     let expected = format!(
-        "{} (from file sizes and Parquet footers), billed 10.00 MB, cost $0.0000477 in workgroup capped",
+        "{} (from file sizes, Parquet footers and Iceberg manifests), billed 10.00 MB, cost $0.0000477 in workgroup capped",
         glaux::workgroup::human_bytes(big_id_chunks)
     );
     assert_eq!(plan.last().unwrap()[1], expected);
