@@ -10,9 +10,9 @@
 //! A table that cannot be written is refused by its type: views and
 //! system tables before the plan runs, and any other table when
 //! DataFusion finds that its provider implements no `insert_into`,
-//! `delete_from` or `update` (a `NotImplemented` error). No table glaux
-//! serves accepts writes yet (Iceberg tables are the first to come), so
-//! each statement ends at [`refusal`], which says, from the target's type,
+//! `delete_from` or `update` (a `NotImplemented` error). Iceberg tables
+//! take INSERT (`crate::iceberg::commit`); any other statement on any
+//! other table ends at [`refusal`], which says, from the target's type,
 //! why its table cannot be written. It is refused when it runs, not when
 //! it is prepared, so the query history records it as FAILED.
 

@@ -16,16 +16,21 @@
 //!   = 'ICEBERG')`, which registers a table another tool made.
 //! - [`create`]: `CREATE TABLE ... TBLPROPERTIES ('table_type' =
 //!   'ICEBERG')`, which writes a new, empty table's first metadata file.
+//! - [`write`]: INSERT, which writes data files and appends them.
+//! - [`commit`]: glaux's catalog as the `iceberg::Catalog` commits go
+//!   through, swapping the table's `metadata_location` atomically.
 //!
 //! Errors from iceberg-rust become glaux errors here ([`error`]): a file
 //! that is missing is 58030, one that is not what Iceberg says it is
 //! XX001, each naming the file.
 
+pub mod commit;
 pub mod create;
 pub mod io;
 pub mod metadata_tables;
 pub mod register;
 pub mod table;
+pub mod write;
 
 use crate::catalog::Table;
 use crate::error::{Error, Result, SqlState};

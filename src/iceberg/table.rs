@@ -14,6 +14,7 @@
 //! charged to the query and counted as the scan's `bytes_read`.
 
 use super::{df_error, Loaded};
+use crate::catalog::Metastore;
 use crate::error::{Error, SqlState};
 use crate::table::factories::{millis_text, TablePart};
 use crate::table::metered::{bytes_metric, metered_state, QueryMeter, ScanContext};
@@ -25,6 +26,7 @@ use datafusion::common::stats::Precision;
 use datafusion::common::{Result, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
@@ -50,6 +52,9 @@ pub struct IcebergTable {
     /// current snapshot, a snapshot's own schema when time travelling.
     iceberg_schema: iceberg::spec::SchemaRef,
     schema: SchemaRef,
+    /// The catalog the current snapshot is written through (none for an
+    /// old snapshot, which is read-only).
+    writer: Option<Arc<dyn Metastore>>,
 }
 
 impl IcebergTable {
@@ -121,7 +126,16 @@ impl IcebergTable {
     ) -> crate::error::Result<IcebergTable> {
         let schema = iceberg::arrow::schema_to_arrow_schema(&iceberg_schema)
             .map_err(|e| super::error(e, &format!("the schema of {name} (metadata file {})", loaded.location)))?;
-        Ok(IcebergTable { name, loaded, snapshot, iceberg_schema, schema: Arc::new(schema) })
+        Ok(IcebergTable { name, loaded, snapshot, iceberg_schema, schema: Arc::new(schema), writer: None })
+    }
+
+    /// The table, written through `metastore` (the current snapshot only).
+    pub fn writable(mut self, metastore: Arc<dyn Metastore>) -> IcebergTable {
+        let current = self.snapshot.as_ref().map(|s| s.snapshot_id()) == self.loaded.metadata.current_snapshot_id();
+        if current {
+            self.writer = Some(metastore);
+        }
+        self
     }
 
     pub fn loaded(&self) -> &Loaded {
@@ -310,6 +324,20 @@ impl TableProvider for IcebergTable {
     /// Filters prune files and row groups; DataFusion still applies them.
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    /// Appends (`super::write`).
+    async fn insert_into(
+        &self,
+        state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(metastore) = &self.writer else {
+            let why = format!("cannot write to {}: an old snapshot is read-only", self.name);
+            return Err(Error::new(SqlState::FeatureNotSupported, why).into_datafusion());
+        };
+        super::write::insert(state, metastore, &self.name, Arc::clone(&self.schema), input, op).await
     }
 
     async fn scan(

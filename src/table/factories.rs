@@ -198,6 +198,7 @@ impl Factory for Iceberg {
         if let TablePart::Metadata(which) = context.part {
             return Ok(Arc::new(crate::iceberg::metadata_tables::MetadataProvider::new(name, loaded, which)));
         }
-        Ok(Arc::new(crate::iceberg::table::IcebergTable::of_part(name, loaded, context.part)?))
+        let table = crate::iceberg::table::IcebergTable::of_part(name, loaded, context.part)?;
+        Ok(Arc::new(table.writable(Arc::clone(context.catalog))))
     }
 }

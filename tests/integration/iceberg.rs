@@ -354,6 +354,10 @@ print(json.dumps({
     "properties": m.properties,
     "snapshots": len(m.snapshots),
     "rows": t.scan().to_arrow().num_rows,
+    "per_snapshot": [
+        [s.snapshot_id, s.summary.operation.value, t.scan(snapshot_id=s.snapshot_id).to_arrow().num_rows]
+        for s in m.snapshots
+    ],
 }))
 "#;
     let mut command = std::process::Command::new(python);
@@ -550,4 +554,106 @@ print(json.dumps({"columns": [f.name for f in t.schema().fields], "spec": [str(f
         seen,
         serde_json::json!({"columns": ["id", "ts"], "spec": ["day"], "location": "s3://lake/warehouse/made", "rows": 0})
     );
+}
+
+#[tokio::test]
+async fn insert_appends_snapshots_other_tools_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let root = dir.path().join("written %=:é");
+    let create = format!(
+        "CREATE TABLE ev (id bigint, ts timestamp, name string, amount decimal(10,2)) \
+         PARTITIONED BY (day(ts), bucket(4, id)) LOCATION '{}' TBLPROPERTIES ('table_type'='ICEBERG')",
+        root.display()
+    );
+    client.batch_execute(&create).await.unwrap();
+
+    // VALUES and SELECT, each one snapshot, with the PostgreSQL tag.
+    let first = client
+        .execute(
+            "INSERT INTO ev VALUES (1, TIMESTAMP '2024-03-05 10:00:00', 'a', 1.50), \
+             (2, TIMESTAMP '2024-03-05 11:00:00', 'b', 2.25), (3, TIMESTAMP '2024-03-06 09:00:00', NULL, NULL)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first, 3);
+    let sql = "INSERT INTO ev (ts, id, name) SELECT to_timestamp_seconds(1709769600 + v * 3600), v + 100, 'x' || v FROM generate_series(1, 50) AS g(v)";
+    assert_eq!(client.execute(sql, &[]).await.unwrap(), 50);
+    let rows = simple_rows(&client, "SELECT count(*), sum(id), count(amount), sum(amount) FROM ev").await;
+    assert_eq!(rows, vec![vec!["53".to_string(), "6281".to_string(), "2".to_string(), "3.75".to_string()]]);
+    let rows =
+        simple_rows(&client, "SELECT id, name FROM ev WHERE ts < TIMESTAMP '2024-03-06 00:00:00' ORDER BY id").await;
+    assert_eq!(rows, vec![vec!["1".to_string(), "a".to_string()], vec!["2".to_string(), "b".to_string()]]);
+
+    // Two snapshots, and the first is still there to travel to.
+    let snapshots =
+        simple_rows(&client, "SELECT snapshot_id, operation FROM \"ev$snapshots\" ORDER BY committed_at").await;
+    assert_eq!(snapshots.len(), 2, "{snapshots:?}");
+    assert!(snapshots.iter().all(|s| s[1] == "append"), "{snapshots:?}");
+    let sql = format!("SELECT count(*) FROM ev FOR VERSION AS OF {}", snapshots[0][0]);
+    assert_eq!(simple_rows(&client, &sql).await, vec![vec!["3".to_string()]]);
+    // Files are partitioned by the table's spec: the first day's rows
+    // are in files of that day only.
+    let plan = plan_text(&client, "EXPLAIN SELECT * FROM ev WHERE ts < TIMESTAMP '2024-03-06 00:00:00'").await;
+    let total: usize = simple_rows(&client, "SELECT count(*) FROM \"ev$files\"").await[0][0].parse().unwrap();
+    assert!(total >= 3 && !plan.contains(&format!("data_files={total} of")), "{plan}");
+
+    // The catalog points at the newest metadata file, and keeps the one before.
+    let properties = simple_rows(&client, "SHOW TBLPROPERTIES ev").await;
+    let property = |k: &str| properties.iter().find(|p| p[0] == k).map(|p| p[1].clone()).unwrap();
+    let (current, previous) = (property("metadata_location"), property("previous_metadata_location"));
+    assert!(current.contains("/00002-") && previous.contains("/00001-"), "{current} {previous}");
+
+    // pyiceberg reads every snapshot glaux wrote, with glaux's answers.
+    let seen = pyiceberg_reads(&current).await;
+    assert_eq!(seen["rows"], 53);
+    let per_snapshot: Vec<(String, String, i64)> = seen["per_snapshot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s[0].to_string(), s[1].as_str().unwrap().to_string(), s[2].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        per_snapshot,
+        vec![(snapshots[0][0].clone(), "append".to_string(), 3), (snapshots[1][0].clone(), "append".to_string(), 53)]
+    );
+
+    // Sessions appending at once: every acknowledged INSERT keeps its rows.
+    let mut sessions = Vec::new();
+    for s in 0..4 {
+        let client = server.connect().await;
+        sessions.push(tokio::spawn(async move {
+            let mut done = 0;
+            for i in 0..5 {
+                let id = 1000 + s * 100 + i;
+                let sql = format!("INSERT INTO ev VALUES ({id}, TIMESTAMP '2024-04-0{} 00:00:00', 's', 1)", s + 1);
+                if client.execute(sql.as_str(), &[]).await.is_ok() {
+                    done += 1;
+                }
+            }
+            done
+        }));
+    }
+    let mut acknowledged = 0;
+    for session in sessions {
+        acknowledged += session.await.unwrap();
+    }
+    assert_eq!(acknowledged, 20);
+    let rows = simple_rows(&client, "SELECT count(*) FROM ev WHERE name = 's'").await;
+    assert_eq!(rows, vec![vec!["20".to_string()]]);
+    let count = simple_rows(&client, "SELECT count(*) FROM \"ev$snapshots\"").await;
+    assert_eq!(count, vec![vec!["22".to_string()]]);
+
+    // Bad input: clear errors, and the table is unchanged.
+    let (code, message) = failure(&client, "INSERT INTO ev (id) VALUES ('not a number')").await;
+    assert!(code == "22P02" || code == "42804", "{code} {message}");
+    let (code, message) = failure(&client, "INSERT INTO ev (nope) VALUES (1)").await;
+    assert!(code == "42703", "{code} {message}");
+    let (code, message) = failure(&client, "INSERT OVERWRITE ev SELECT * FROM ev").await;
+    assert!(code == "0A000" || code == "42601", "{code} {message}");
+    let count = simple_rows(&client, "SELECT count(*) FROM \"ev$snapshots\"").await;
+    assert_eq!(count, vec![vec!["22".to_string()]]);
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM ev").await, vec![vec!["73".to_string()]]);
 }

@@ -71,12 +71,13 @@ pub enum SqlState {
     InvalidArgumentForNtile,
     IdleSessionTimeout,
     SerializationFailure,
+    NotNullViolation,
     InternalError,
 }
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 55] = [
+    pub const ALL: [SqlState; 56] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -131,6 +132,7 @@ impl SqlState {
         SqlState::InvalidArgumentForNtile,
         SqlState::IdleSessionTimeout,
         SqlState::SerializationFailure,
+        SqlState::NotNullViolation,
         SqlState::InternalError,
     ];
 
@@ -196,6 +198,7 @@ impl SqlState {
             SqlState::InvalidArgumentForNtile => "22014",
             SqlState::IdleSessionTimeout => "57P05",
             SqlState::SerializationFailure => "40001",
+            SqlState::NotNullViolation => "23502",
             SqlState::InternalError => "XX000",
         }
     }

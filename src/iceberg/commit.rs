@@ -1,0 +1,197 @@
+//! Commits to an Iceberg table, with glaux's catalog as the owner of the
+//! table's pointer.
+//!
+//! iceberg-rust's transactions, and iceberg-datafusion's INSERT plan
+//! built on them, commit through an `iceberg::Catalog`. [`TableCatalog`]
+//! is that catalog for one table of glaux's metastore:
+//!
+//! - `load_table` reads the metadata file the catalog entry points at now;
+//! - `update_table` applies a commit (its requirements, then its updates)
+//!   to that metadata, writes the next metadata file beside it
+//!   (`NNNNN-<uuid>.metadata.json`, never overwriting one), and swaps the
+//!   entry's `metadata_location` (the old one becomes
+//!   `previous_metadata_location`) with the metastore's compare-and-swap:
+//!   one SQLite transaction in the embedded catalog, `UpdateTable` guarded
+//!   by the table's version in AWS Glue.
+//!
+//! A lost swap, or a commit whose requirements no longer hold because
+//! another writer committed first, is a retryable `CatalogCommitConflicts`:
+//! the transaction then reloads the table and applies its actions again on
+//! the winner's snapshot (appends commute). When the retries run out it
+//! surfaces as 40001 (`super::error`) and the table is as the winner left
+//! it; the loser's files are orphans no snapshot references.
+
+use super::{METADATA_LOCATION, PREVIOUS_METADATA_LOCATION};
+use crate::catalog::Metastore;
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, TableProvider};
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use iceberg::table::Table;
+use iceberg::{
+    Catalog, Error, ErrorKind, MetadataLocation, Namespace, NamespaceIdent, Result, TableCommit, TableCreation,
+    TableIdent,
+};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+/// One table of glaux's metastore, as the `iceberg::Catalog` its
+/// commits go through.
+#[derive(Debug)]
+pub struct TableCatalog {
+    metastore: Arc<dyn Metastore>,
+    stores: Arc<dyn ObjectStoreRegistry>,
+    ident: TableIdent,
+}
+
+impl TableCatalog {
+    /// The catalog of `database.name`, whose files are read and written
+    /// through `stores`.
+    pub fn new(
+        metastore: Arc<dyn Metastore>,
+        stores: Arc<dyn ObjectStoreRegistry>,
+        database: &str,
+        name: &str,
+    ) -> TableCatalog {
+        let ident = TableIdent::new(NamespaceIdent::new(database.to_string()), name.to_string());
+        TableCatalog { metastore, stores, ident }
+    }
+
+    /// iceberg-datafusion's provider of the table, whose `insert_into`
+    /// writes data files and commits them through this catalog. (It is
+    /// built only as a catalog's table, so the catalog lists this one.)
+    pub async fn provider(self: Arc<Self>) -> crate::error::Result<Arc<dyn TableProvider>> {
+        let (database, name) = (self.ident.namespace().to_url_string(), self.ident.name().to_string());
+        let context = format!("opening Iceberg table {database}.{name} for writing");
+        let catalog =
+            iceberg_datafusion::IcebergCatalogProvider::try_new(self).await.map_err(|e| super::error(e, &context))?;
+        let schema = catalog.schema(&database).ok_or_else(|| crate::error::Error::internal(context.clone()))?;
+        let table = schema.table(&name).await?;
+        table.ok_or_else(|| crate::error::Error::internal(context))
+    }
+
+    fn is_this(&self, table: &TableIdent) -> Result<()> {
+        if table == &self.ident {
+            return Ok(());
+        }
+        Err(Error::new(ErrorKind::TableNotFound, format!("table {table} is not the one this commit writes")))
+    }
+
+    /// The catalog entry, as it is now.
+    async fn entry(&self) -> Result<crate::catalog::Table> {
+        let (database, name) = (self.ident.namespace().to_url_string(), self.ident.name());
+        let entry = self.metastore.get_table(&database, name).await.map_err(glaux)?;
+        entry.ok_or_else(|| Error::new(ErrorKind::TableNotFound, format!("table {database}.{name} was dropped")))
+    }
+
+    /// The table the catalog entry points at now.
+    async fn table_of(&self, entry: &crate::catalog::Table) -> Result<Table> {
+        let location = super::metadata_location(entry).map_err(glaux)?;
+        let loaded = super::load(location, Arc::clone(&self.stores)).await.map_err(glaux)?;
+        Table::builder()
+            .metadata(Arc::clone(&loaded.metadata))
+            .metadata_location(loaded.location)
+            .identifier(self.ident.clone())
+            .file_io(super::io::file_io(Arc::clone(&self.stores)))
+            .runtime(iceberg::Runtime::try_current()?)
+            .build()
+    }
+}
+
+/// A glaux error inside an iceberg-rust one (`super::error` finds it
+/// again and keeps its SQLSTATE).
+fn glaux(e: crate::error::Error) -> Error {
+    let conflict = e.sqlstate() == crate::error::SqlState::SerializationFailure;
+    let kind = if conflict { ErrorKind::CatalogCommitConflicts } else { ErrorKind::Unexpected };
+    Error::new(kind, "the catalog refused").with_retryable(conflict).with_source(e)
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::new(ErrorKind::FeatureUnsupported, format!("{what} is not done through an Iceberg commit in glaux"))
+}
+
+#[async_trait]
+impl Catalog for TableCatalog {
+    async fn list_namespaces(&self, parent: Option<&NamespaceIdent>) -> Result<Vec<NamespaceIdent>> {
+        Ok(if parent.is_none() { vec![self.ident.namespace().clone()] } else { Vec::new() })
+    }
+
+    async fn create_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> Result<Namespace> {
+        Err(unsupported("CREATE DATABASE"))
+    }
+
+    async fn get_namespace(&self, namespace: &NamespaceIdent) -> Result<Namespace> {
+        Ok(Namespace::new(namespace.clone()))
+    }
+
+    async fn namespace_exists(&self, namespace: &NamespaceIdent) -> Result<bool> {
+        Ok(namespace == self.ident.namespace())
+    }
+
+    async fn update_namespace(&self, _: &NamespaceIdent, _: HashMap<String, String>) -> Result<()> {
+        Err(unsupported("ALTER DATABASE"))
+    }
+
+    async fn drop_namespace(&self, _: &NamespaceIdent) -> Result<()> {
+        Err(unsupported("DROP DATABASE"))
+    }
+
+    async fn list_tables(&self, namespace: &NamespaceIdent) -> Result<Vec<TableIdent>> {
+        Ok(if namespace == self.ident.namespace() { vec![self.ident.clone()] } else { Vec::new() })
+    }
+
+    async fn create_table(&self, _: &NamespaceIdent, _: TableCreation) -> Result<Table> {
+        Err(unsupported("CREATE TABLE"))
+    }
+
+    async fn load_table(&self, table: &TableIdent) -> Result<Table> {
+        self.is_this(table)?;
+        self.table_of(&self.entry().await?).await
+    }
+
+    async fn drop_table(&self, _: &TableIdent) -> Result<()> {
+        Err(unsupported("DROP TABLE"))
+    }
+
+    async fn purge_table(&self, _: &TableIdent) -> Result<()> {
+        Err(unsupported("DROP TABLE ... PURGE"))
+    }
+
+    async fn table_exists(&self, table: &TableIdent) -> Result<bool> {
+        Ok(table == &self.ident)
+    }
+
+    async fn rename_table(&self, _: &TableIdent, _: &TableIdent) -> Result<()> {
+        Err(unsupported("ALTER TABLE ... RENAME"))
+    }
+
+    async fn register_table(&self, _: &TableIdent, _: String) -> Result<Table> {
+        Err(unsupported("registering a table"))
+    }
+
+    async fn update_table(&self, commit: TableCommit) -> Result<Table> {
+        self.is_this(commit.identifier())?;
+        let entry = self.entry().await?;
+        let current = self.table_of(&entry).await?;
+        let updated = commit.apply(current).map_err(|e| {
+            // A requirement the winner of a race broke: apply again on its snapshot.
+            let conflict = e.kind() == ErrorKind::CatalogCommitConflicts;
+            e.with_retryable(conflict)
+        })?;
+        let old = entry.parameters.get(METADATA_LOCATION).cloned().unwrap_or_default();
+        let new = updated.metadata_location_result()?.to_string();
+        updated.metadata().write_to(updated.file_io(), &MetadataLocation::from_str(&new)?).await?;
+        let mut next = entry;
+        next.parameters.insert(METADATA_LOCATION.to_string(), new.clone());
+        next.parameters.insert(PREVIOUS_METADATA_LOCATION.to_string(), old);
+        next.update_time = crate::catalog::model::now();
+        if let Err(e) = self.metastore.update_table(next).await {
+            if e.sqlstate() == crate::error::SqlState::SerializationFailure {
+                // The swap surely lost: nothing points at the new file.
+                let _ = updated.file_io().delete(&new).await;
+            }
+            return Err(glaux(e));
+        }
+        Ok(updated)
+    }
+}
