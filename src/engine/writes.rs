@@ -25,16 +25,45 @@ use datafusion::datasource::{source_as_provider, MemTable, ViewTable};
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::dml::InsertOp;
-use datafusion::logical_expr::{LogicalPlan, WriteOp};
+use datafusion::logical_expr::{Expr, LogicalPlan, WriteOp};
 use futures::StreamExt;
 
 /// The refusal of a plan whose target glaux never lets DataFusion write
 /// (a view, or a system table, which DataFusion would change in memory).
 pub fn refused_before_running(plan: &LogicalPlan) -> Option<Error> {
     let LogicalPlan::Dml(dml) = plan else { return Some(refusal(plan)) };
+    if matches!(dml.op, WriteOp::Delete | WriteOp::Update) && reads_another_relation(&dml.input) {
+        // DataFusion hands a table only the conditions on its own columns:
+        // one a subquery or join decides would be dropped, and every row
+        // changed.
+        let verb = if dml.op == WriteOp::Delete { "DELETE" } else { "UPDATE" };
+        return Some(
+            Error::new(
+                SqlState::FeatureNotSupported,
+                format!("{verb} on {} with a subquery or another table in it is not supported", dml.table_name),
+            )
+            .with_hint("write the condition on the table's own columns, or use MERGE INTO"),
+        );
+    }
     let target = source_as_provider(&dml.target).ok()?;
     let any = target.as_any();
     (any.is::<ViewTable>() || any.is::<MemTable>()).then(|| refusal(plan))
+}
+
+/// Whether a DELETE's or UPDATE's input reads anything but its target:
+/// a join, a subquery node, or a subquery inside an expression.
+fn reads_another_relation(input: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut found = false;
+    let _ = input.apply(|node| {
+        let subquery_expr = node.expressions().iter().any(|e| {
+            e.exists(|e| Ok(matches!(e, Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_))))
+                .unwrap_or(true)
+        });
+        found |= subquery_expr || matches!(node, LogicalPlan::Join(_) | LogicalPlan::Subquery(_));
+        Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })
+    });
+    found
 }
 
 /// The running plan's stream, with a target that turned out not to be

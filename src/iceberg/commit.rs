@@ -29,7 +29,7 @@ use datafusion::execution::object_store::ObjectStoreRegistry;
 use iceberg::table::Table;
 use iceberg::{
     Catalog, Error, ErrorKind, MetadataLocation, Namespace, NamespaceIdent, Result, TableCommit, TableCreation,
-    TableIdent,
+    TableIdent, TableRequirement, TableUpdate,
 };
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -68,6 +68,54 @@ impl TableCatalog {
         let schema = catalog.schema(&database).ok_or_else(|| crate::error::Error::internal(context.clone()))?;
         let table = schema.table(&name).await?;
         table.ok_or_else(|| crate::error::Error::internal(context))
+    }
+
+    /// Commits `updates` to the table as it is now, if `requirements`
+    /// hold for it: the next metadata file, then the swap of the catalog
+    /// entry. A requirement that no longer holds, or a lost swap, is a
+    /// retryable `CatalogCommitConflicts`.
+    pub async fn commit(&self, requirements: Vec<TableRequirement>, updates: Vec<TableUpdate>) -> Result<Table> {
+        let entry = self.entry().await?;
+        let current = self.table_of(&entry).await?;
+        for requirement in requirements {
+            requirement.check(Some(current.metadata())).map_err(|e| {
+                // The winner of a race broke it: apply again on its snapshot.
+                let conflict = e.kind() == ErrorKind::CatalogCommitConflicts;
+                e.with_retryable(conflict)
+            })?;
+        }
+        let old = current.metadata_location_result()?.to_string();
+        let mut builder = current.metadata().clone().into_builder(Some(old.clone()));
+        for update in updates {
+            builder = update.apply(builder)?;
+        }
+        let metadata = builder.build()?.metadata;
+        let new = MetadataLocation::from_str(&old)?.with_next_version().with_new_metadata(&metadata);
+        metadata.write_to(current.file_io(), &new).await?;
+        let new = new.to_string();
+        let mut next = entry;
+        next.parameters.insert(METADATA_LOCATION.to_string(), new.clone());
+        next.parameters.insert(PREVIOUS_METADATA_LOCATION.to_string(), old);
+        next.update_time = crate::catalog::model::now();
+        if let Err(e) = self.metastore.update_table(next).await {
+            if e.sqlstate() == crate::error::SqlState::SerializationFailure {
+                // The swap surely lost: nothing points at the new file.
+                let _ = current.file_io().delete(&new).await;
+            }
+            return Err(glaux(e));
+        }
+        Table::builder()
+            .metadata(Arc::new(metadata))
+            .metadata_location(new)
+            .identifier(self.ident.clone())
+            .file_io(current.file_io().clone())
+            .runtime(iceberg::Runtime::try_current()?)
+            .build()
+    }
+
+    /// The table as the catalog entry points at it now.
+    pub async fn current(&self) -> Result<Table> {
+        self.table_of(&self.entry().await?).await
     }
 
     fn is_this(&self, table: &TableIdent) -> Result<()> {
@@ -146,7 +194,7 @@ impl Catalog for TableCatalog {
 
     async fn load_table(&self, table: &TableIdent) -> Result<Table> {
         self.is_this(table)?;
-        self.table_of(&self.entry().await?).await
+        self.current().await
     }
 
     async fn drop_table(&self, _: &TableIdent) -> Result<()> {
@@ -169,29 +217,8 @@ impl Catalog for TableCatalog {
         Err(unsupported("registering a table"))
     }
 
-    async fn update_table(&self, commit: TableCommit) -> Result<Table> {
+    async fn update_table(&self, mut commit: TableCommit) -> Result<Table> {
         self.is_this(commit.identifier())?;
-        let entry = self.entry().await?;
-        let current = self.table_of(&entry).await?;
-        let updated = commit.apply(current).map_err(|e| {
-            // A requirement the winner of a race broke: apply again on its snapshot.
-            let conflict = e.kind() == ErrorKind::CatalogCommitConflicts;
-            e.with_retryable(conflict)
-        })?;
-        let old = entry.parameters.get(METADATA_LOCATION).cloned().unwrap_or_default();
-        let new = updated.metadata_location_result()?.to_string();
-        updated.metadata().write_to(updated.file_io(), &MetadataLocation::from_str(&new)?).await?;
-        let mut next = entry;
-        next.parameters.insert(METADATA_LOCATION.to_string(), new.clone());
-        next.parameters.insert(PREVIOUS_METADATA_LOCATION.to_string(), old);
-        next.update_time = crate::catalog::model::now();
-        if let Err(e) = self.metastore.update_table(next).await {
-            if e.sqlstate() == crate::error::SqlState::SerializationFailure {
-                // The swap surely lost: nothing points at the new file.
-                let _ = updated.file_io().delete(&new).await;
-            }
-            return Err(glaux(e));
-        }
-        Ok(updated)
+        self.commit(commit.take_requirements(), commit.take_updates()).await
     }
 }

@@ -340,6 +340,23 @@ impl TableProvider for IcebergTable {
         super::write::insert(state, metastore, &self.name, Arc::clone(&self.schema), input, op).await
     }
 
+    /// DELETE (`super::delete`), run when its plan runs.
+    async fn delete_from(&self, state: &dyn Session, filters: Vec<Expr>) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(metastore) = &self.writer else {
+            let why = format!("cannot delete from {}: an old snapshot is read-only", self.name);
+            return Err(Error::new(SqlState::FeatureNotSupported, why).into_datafusion());
+        };
+        let stores = Arc::clone(&state.runtime_env().object_store_registry);
+        let delete = super::delete::IcebergDelete::new(
+            self.name.clone(),
+            Arc::clone(metastore),
+            stores,
+            Arc::clone(&self.schema),
+            filters,
+        );
+        Ok(Arc::new(delete))
+    }
+
     async fn scan(
         &self,
         state: &dyn Session,

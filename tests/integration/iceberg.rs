@@ -356,7 +356,7 @@ print(json.dumps({
     "rows": t.scan().to_arrow().num_rows,
     "per_snapshot": [
         [s.snapshot_id, s.summary.operation.value, t.scan(snapshot_id=s.snapshot_id).to_arrow().num_rows]
-        for s in m.snapshots
+        for s in sorted(m.snapshots, key=lambda s: s.sequence_number)
     ],
 }))
 "#;
@@ -656,4 +656,124 @@ async fn insert_appends_snapshots_other_tools_read() {
     let count = simple_rows(&client, "SELECT count(*) FROM \"ev$snapshots\"").await;
     assert_eq!(count, vec![vec!["22".to_string()]]);
     assert_eq!(simple_rows(&client, "SELECT count(*) FROM ev").await, vec![vec!["73".to_string()]]);
+}
+
+#[tokio::test]
+async fn delete_writes_position_deletes_or_drops_whole_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let create = format!(
+        "CREATE TABLE ev (id bigint, day date, note string) PARTITIONED BY (day) LOCATION '{}' \
+         TBLPROPERTIES ('table_type'='ICEBERG')",
+        dir.path().join("ev").display()
+    );
+    client.batch_execute(&create).await.unwrap();
+    // Three days, ten rows each, in three commits.
+    for day in 1..=3 {
+        let sql = format!(
+            "INSERT INTO ev SELECT v + {}, DATE '2024-01-0{day}', 'n' || v FROM generate_series(1, 10) AS g(v)",
+            day * 100
+        );
+        assert_eq!(client.execute(sql.as_str(), &[]).await.unwrap(), 10);
+    }
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { simple_rows(client, sql).await[0][0].parse::<i64>().unwrap() }
+    };
+    let snapshots = || count("SELECT count(*) FROM \"ev$snapshots\"");
+
+    // Some rows of a file: a position-delete file, in a `delete` snapshot.
+    assert_eq!(
+        client
+            .execute("DELETE FROM ev WHERE id IN (101, 102) OR note = 'n3' AND day = DATE '2024-01-02'", &[])
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(count("SELECT count(*) FROM ev").await, 27);
+    assert_eq!(count("SELECT count(*) FROM ev WHERE id IN (101, 102, 203)").await, 0);
+    assert_eq!(count("SELECT count(*) FROM \"ev$files\" WHERE content = 1").await, 2);
+    let last =
+        "SELECT operation, summary['deleted-data-files'], summary['added-position-deletes'], summary['total-records'] \
+                FROM \"ev$snapshots\" ORDER BY committed_at DESC LIMIT 1";
+    assert_eq!(
+        simple_rows(&client, last).await,
+        vec![vec!["delete".to_string(), "NULL".to_string(), "3".to_string(), "30".to_string()]]
+    );
+    // Rows already deleted are not deleted (or counted) again; a DELETE
+    // that matches nothing makes no snapshot.
+    assert_eq!(client.execute("DELETE FROM ev WHERE id <= 102", &[]).await.unwrap(), 0);
+    assert_eq!(snapshots().await, 4);
+    assert_eq!(client.execute("DELETE FROM ev WHERE id BETWEEN 101 AND 104", &[]).await.unwrap(), 2);
+    assert_eq!(count("SELECT count(*) FROM ev").await, 25);
+
+    // Every live row of a file: the file leaves the table, no delete file.
+    assert_eq!(client.execute("DELETE FROM ev WHERE day = DATE '2024-01-03'", &[]).await.unwrap(), 10);
+    assert_eq!(
+        simple_rows(&client, last).await,
+        vec![vec!["delete".to_string(), "1".to_string(), "NULL".to_string(), "20".to_string()]]
+    );
+    assert_eq!(count("SELECT count(*) FROM \"ev$files\" WHERE content = 0").await, 2);
+    // A file whose remaining rows all go, though some were deleted before.
+    assert_eq!(client.execute("DELETE FROM ev WHERE day = DATE '2024-01-01'", &[]).await.unwrap(), 6);
+    assert_eq!(count("SELECT count(*) FROM ev").await, 9);
+    assert_eq!(count("SELECT count(*) FROM \"ev$files\" WHERE content = 0").await, 1);
+
+    // Time travel still sees the rows; pyiceberg agrees at every snapshot.
+    let first =
+        simple_rows(&client, "SELECT snapshot_id FROM \"ev$snapshots\" ORDER BY committed_at LIMIT 1 OFFSET 2").await;
+    let sql = format!("SELECT count(*) FROM ev FOR VERSION AS OF {}", first[0][0]);
+    assert_eq!(simple_rows(&client, &sql).await, vec![vec!["30".to_string()]]);
+    let properties = simple_rows(&client, "SHOW TBLPROPERTIES ev ('metadata_location')").await;
+    let seen = pyiceberg_reads(&properties[0][1]).await;
+    let counts: Vec<(String, i64)> = seen["per_snapshot"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s[1].as_str().unwrap().to_string(), s[2].as_i64().unwrap()))
+        .collect();
+    let want: Vec<(String, i64)> =
+        [("append", 10), ("append", 20), ("append", 30), ("delete", 27), ("delete", 25), ("delete", 15), ("delete", 9)]
+            .iter()
+            .map(|(op, n)| (op.to_string(), *n))
+            .collect();
+    assert_eq!(counts, want);
+
+    // A condition a subquery decides is refused, and nothing changes.
+    let (code, message) = failure(&client, "DELETE FROM ev WHERE id IN (SELECT 201)").await;
+    assert_eq!(code, "0A000", "{message}");
+    let (code, message) = failure(&client, "DELETE FROM ev WHERE EXISTS (SELECT 1)").await;
+    assert_eq!(code, "0A000", "{message}");
+    assert_eq!(count("SELECT count(*) FROM ev").await, 9);
+
+    // Deletes and inserts at once: each acknowledged statement counts.
+    let mut sessions = Vec::new();
+    for s in 0..3i64 {
+        let client = server.connect().await;
+        sessions.push(tokio::spawn(async move {
+            let mut net = 0i64;
+            for i in 0..4i64 {
+                let id = 1000 + s * 10 + i;
+                let sql = format!(
+                    "INSERT INTO ev VALUES ({id}, DATE '2024-02-01', 'c'), ({}, DATE '2024-02-01', 'c')",
+                    id + 500
+                );
+                net += client.execute(sql.as_str(), &[]).await.map(|n| n as i64).unwrap_or(0);
+                let sql = format!("DELETE FROM ev WHERE id = {}", id + 500);
+                net -= client.execute(sql.as_str(), &[]).await.map(|n| n as i64).unwrap_or(0);
+            }
+            net
+        }));
+    }
+    let mut net = 0;
+    for session in sessions {
+        net += session.await.unwrap();
+    }
+    assert_eq!(net, 12);
+    assert_eq!(count("SELECT count(*) FROM ev").await, 21);
+    assert_eq!(count("SELECT count(*) FROM ev WHERE note = 'c'").await, 12);
+    // DELETE with no condition empties the table.
+    assert_eq!(client.execute("DELETE FROM ev", &[]).await.unwrap(), 21);
+    assert_eq!(count("SELECT count(*) FROM ev").await, 0);
 }

@@ -1,0 +1,370 @@
+//! DELETE FROM an Iceberg table: merge-on-read, as Athena writes it.
+//!
+//! The statement runs when its plan ([`IcebergDelete`]) runs, never while
+//! it is planned (so EXPLAIN changes nothing):
+//!
+//! 1. the current snapshot's files are planned with the WHERE clause, so
+//!    manifests and files it cannot match are never opened;
+//! 2. each data file left is read, with only the columns the clause
+//!    names and without its deletes, so a row's position in the file is
+//!    its place in the output; the clause is evaluated on every row;
+//! 3. the positions its position-delete files already delete are left
+//!    out, so a row is deleted (and counted) once;
+//! 4. a file whose live rows all go is removed from the table; the other
+//!    positions are written as position-delete files, one per partition;
+//! 5. [`super::snapshot::commit`] makes the `delete` snapshot. If another
+//!    statement committed first, all of it runs again on the new snapshot,
+//!    up to [`ATTEMPTS`] times, then 40001; the files of a failed attempt
+//!    are referenced by no snapshot.
+//!
+//! A data file with equality deletes is refused (0A000): which of its
+//! rows are live needs those deletes evaluated, which glaux does not do
+//! here yet.
+
+use super::commit::TableCatalog;
+use super::snapshot::RowDelta;
+use crate::catalog::Metastore;
+use crate::error::{Error, SqlState};
+use datafusion::arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, StringArray, UInt64Array};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::{DFSchema, Result};
+use datafusion::execution::context::ExecutionProps;
+use datafusion::execution::object_store::ObjectStoreRegistry;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::{create_physical_expr, EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use futures::{StreamExt, TryStreamExt};
+use iceberg::scan::FileScanTask;
+use iceberg::spec::{DataContentType, NestedField, PrimitiveType, Struct, Type};
+use iceberg::table::Table;
+use iceberg::writer::file_writer::{FileWriter, FileWriterBuilder, ParquetWriterBuilder};
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// How many times a statement is tried against newer snapshots.
+pub const ATTEMPTS: u32 = 8;
+
+/// Field ids and names of a position-delete file's columns (the spec's).
+const FILE_PATH: (i32, &str) = (2147483546, "file_path");
+const POS: (i32, &str) = (2147483545, "pos");
+
+/// The plan of `DELETE FROM name WHERE filters`.
+#[derive(Debug)]
+pub struct IcebergDelete {
+    name: String,
+    metastore: Arc<dyn Metastore>,
+    stores: Arc<dyn ObjectStoreRegistry>,
+    /// The table's schema, which the filters are on.
+    schema: SchemaRef,
+    filters: Vec<Expr>,
+    properties: Arc<PlanProperties>,
+}
+
+impl IcebergDelete {
+    pub fn new(
+        name: String,
+        metastore: Arc<dyn Metastore>,
+        stores: Arc<dyn ObjectStoreRegistry>,
+        schema: SchemaRef,
+        filters: Vec<Expr>,
+    ) -> IcebergDelete {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(count_schema()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        IcebergDelete { name, metastore, stores, schema, filters, properties }
+    }
+
+    /// Runs the statement; the rows it deleted.
+    async fn run(self: Arc<Self>) -> crate::error::Result<u64> {
+        let (database, table) = self.name.split_once('.').unwrap_or(("", &self.name));
+        let catalog = TableCatalog::new(Arc::clone(&self.metastore), Arc::clone(&self.stores), database, table);
+        let context = format!("DELETE FROM {}", self.name);
+        let mut attempt = 1;
+        loop {
+            let table = catalog.current().await.map_err(|e| super::error(e, &context))?;
+            let (delta, deleted) = self.changes(&table).await?;
+            if delta.is_empty() {
+                return Ok(0);
+            }
+            match super::snapshot::commit(&catalog, &table, delta).await {
+                Ok(_) => return Ok(deleted),
+                Err(e) if e.retryable() && attempt < ATTEMPTS => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
+                    attempt += 1;
+                }
+                Err(e) => {
+                    let context = format!("{context} (after {attempt} attempts)");
+                    return Err(super::error(e, &context));
+                }
+            }
+        }
+    }
+
+    /// What deleting the matching rows of `table`'s current snapshot
+    /// changes, and how many rows that is.
+    async fn changes(&self, table: &Table) -> crate::error::Result<(RowDelta, u64)> {
+        let Some(snapshot) = table.metadata().current_snapshot() else {
+            return Ok((RowDelta::default(), 0));
+        };
+        let context = format!("DELETE FROM {}", self.name);
+        let fail = |e: iceberg::Error| super::error(e, &context);
+        let columns: BTreeSet<String> =
+            self.filters.iter().flat_map(|f| f.column_refs()).map(|c| c.name.clone()).collect();
+        let read: Vec<String> = match columns.is_empty() {
+            true => self.schema.fields().first().map(|f| vec![f.name().clone()]).unwrap_or_default(),
+            false => columns.into_iter().collect(),
+        };
+        let mut scan = table.scan().snapshot_id(snapshot.snapshot_id()).select(read.clone());
+        if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&self.filters) {
+            scan = scan.with_filter(predicate);
+        }
+        let tasks: Vec<FileScanTask> =
+            scan.build().map_err(fail)?.plan_files().await.map_err(fail)?.try_collect().await.map_err(fail)?;
+
+        let read_schema = Arc::new(Schema::new(
+            read.iter()
+                .map(|n| self.schema.field_with_name(n).cloned())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(datafusion::error::DataFusionError::from)?,
+        ));
+        let predicate = self.predicate(&read_schema)?;
+        let mut deleted_positions = DeletedPositions::default();
+        let mut delta = RowDelta::default();
+        let mut deletes: HashMap<(i32, Struct), BTreeMap<String, Vec<i64>>> = HashMap::new();
+        let mut count = 0u64;
+        for task in tasks {
+            if task.deletes.iter().any(|d| d.file_type == DataContentType::EqualityDeletes) {
+                return Err(Error::new(
+                    SqlState::FeatureNotSupported,
+                    format!(
+                        "cannot delete from {}: its data file {} has equality deletes, which glaux does not apply when it deletes",
+                        self.name, task.data_file_path
+                    ),
+                ));
+            }
+            let already = deleted_positions.of(table, &task).await.map_err(fail)?;
+            let (rows, matched) = self.matching(table, &task, &read_schema, predicate.as_ref()).await?;
+            let live = rows - already.len() as u64;
+            let new: Vec<i64> = matched.into_iter().filter(|p| !already.contains(p)).collect();
+            if new.is_empty() {
+                continue;
+            }
+            count += new.len() as u64;
+            if new.len() as u64 == live {
+                delta.removed.insert(task.data_file_path.clone());
+            } else {
+                let spec = task.partition_spec.as_ref().map_or(0, |s| s.spec_id());
+                let partition = task.partition.clone().unwrap_or_else(Struct::empty);
+                deletes.entry((spec, partition)).or_default().insert(task.data_file_path.clone(), new);
+            }
+        }
+        for ((spec, partition), positions) in deletes {
+            let mut file = write_position_deletes(table, positions).await.map_err(fail)?;
+            let file = file.partition(partition).partition_spec_id(spec).build().map_err(|e| {
+                Error::internal(format!("a position-delete file of {} could not be described: {e}", self.name))
+            })?;
+            delta.added_deletes.push((spec, file));
+        }
+        Ok((delta, count))
+    }
+
+    /// The WHERE clause on batches of `schema` (None: every row).
+    fn predicate(&self, schema: &SchemaRef) -> Result<Option<Arc<dyn PhysicalExpr>>> {
+        let Some(clause) = self.filters.iter().cloned().reduce(Expr::and) else { return Ok(None) };
+        let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        Ok(Some(create_physical_expr(&clause, &df_schema, &ExecutionProps::new())?))
+    }
+
+    /// The rows of `task`'s data file, and the positions of those the
+    /// clause matches (deleted ones included: the caller leaves them out).
+    async fn matching(
+        &self,
+        table: &Table,
+        task: &FileScanTask,
+        schema: &SchemaRef,
+        predicate: Option<&Arc<dyn PhysicalExpr>>,
+    ) -> crate::error::Result<(u64, Vec<i64>)> {
+        let context = format!("DELETE FROM {}: reading {}", self.name, task.data_file_path);
+        let whole = iceberg::scan::FileScanTask { deletes: Vec::new(), predicate: None, ..task.clone() };
+        let runtime = iceberg::Runtime::try_current().map_err(|e| super::error(e, &context))?;
+        let reader = iceberg::arrow::ArrowReaderBuilder::new(table.file_io().clone(), runtime)
+            .with_row_group_filtering_enabled(false)
+            .with_row_selection_enabled(false)
+            .build();
+        let tasks = futures::stream::iter([Ok(whole)]).boxed();
+        let mut batches = reader.read(tasks).map_err(|e| super::error(e, &context))?.stream();
+        let (mut rows, mut matched) = (0u64, Vec::new());
+        while let Some(batch) = batches.next().await {
+            let batch = batch.map_err(|e| super::error(e, &context))?;
+            let n = batch.num_rows();
+            if let Some(predicate) = predicate {
+                let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
+                    .map_err(datafusion::error::DataFusionError::from)?;
+                let value = predicate.evaluate(&batch)?.into_array(n)?;
+                let hits = value.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
+                    Error::internal(format!("the WHERE clause of DELETE FROM {} is not a condition", self.name))
+                })?;
+                matched.extend((0..n).filter(|i| hits.is_valid(*i) && hits.value(*i)).map(|i| rows as i64 + i as i64));
+            } else {
+                matched.extend((0..n as i64).map(|i| rows as i64 + i));
+            }
+            rows += n as u64;
+        }
+        Ok((rows, matched))
+    }
+}
+
+/// The positions each data file's position-delete files delete, read
+/// once per delete file.
+#[derive(Default)]
+struct DeletedPositions {
+    /// Delete file → data file → positions.
+    read: HashMap<String, HashMap<String, Vec<i64>>>,
+}
+
+impl DeletedPositions {
+    async fn of(&mut self, table: &Table, task: &FileScanTask) -> iceberg::Result<BTreeSet<i64>> {
+        let mut out = BTreeSet::new();
+        for delete in task.deletes.iter().filter(|d| d.file_type == DataContentType::PositionDeletes) {
+            if !self.read.contains_key(&delete.file_path) {
+                let positions = read_position_deletes(table, &delete.file_path).await?;
+                self.read.insert(delete.file_path.clone(), positions);
+            }
+            if let Some(positions) = self.read.get(&delete.file_path).and_then(|m| m.get(&task.data_file_path)) {
+                out.extend(positions.iter().copied());
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The (data file, position) pairs of a position-delete file.
+async fn read_position_deletes(table: &Table, path: &str) -> iceberg::Result<HashMap<String, Vec<i64>>> {
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let bytes = table.file_io().new_input(path)?.read().await?;
+    let invalid = |e: &dyn std::fmt::Display| {
+        iceberg::Error::new(
+            iceberg::ErrorKind::DataInvalid,
+            format!("position-delete file {path} is not readable: {e}"),
+        )
+    };
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(bytes).map_err(|e| invalid(&e))?.build().map_err(|e| invalid(&e))?;
+    let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| invalid(&e))?;
+        let files = batch.column_by_name(FILE_PATH.1).and_then(|c| c.as_any().downcast_ref::<StringArray>());
+        let positions = batch.column_by_name(POS.1).and_then(|c| c.as_any().downcast_ref::<Int64Array>());
+        let (Some(files), Some(positions)) = (files, positions) else {
+            return Err(invalid(&"it has no file_path and pos columns"));
+        };
+        for i in 0..batch.num_rows() {
+            out.entry(files.value(i).to_string()).or_default().push(positions.value(i));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes one position-delete file of `positions` (data file → sorted
+/// positions), in file path and position order as the spec asks.
+async fn write_position_deletes(
+    table: &Table,
+    positions: BTreeMap<String, Vec<i64>>,
+) -> iceberg::Result<iceberg::spec::DataFileBuilder> {
+    let schema = Arc::new(
+        iceberg::spec::Schema::builder()
+            .with_fields(vec![
+                Arc::new(NestedField::required(FILE_PATH.0, FILE_PATH.1, Type::Primitive(PrimitiveType::String))),
+                Arc::new(NestedField::required(POS.0, POS.1, Type::Primitive(PrimitiveType::Long))),
+            ])
+            .build()?,
+    );
+    let arrow = Arc::new(iceberg::arrow::schema_to_arrow_schema(&schema)?);
+    let (mut files, mut pos) = (Vec::new(), Vec::new());
+    for (file, list) in &positions {
+        for p in list {
+            files.push(file.as_str());
+            pos.push(*p);
+        }
+    }
+    let columns: Vec<ArrayRef> = vec![Arc::new(StringArray::from(files)), Arc::new(Int64Array::from(pos))];
+    let batch = RecordBatch::try_new(arrow, columns)
+        .map_err(|e| iceberg::Error::new(iceberg::ErrorKind::Unexpected, format!("position deletes: {e}")))?;
+    let location = format!("{}/data/{}-deletes.parquet", table.metadata().location(), uuid::Uuid::new_v4());
+    let output = table.file_io().new_output(location)?;
+    let properties = datafusion::parquet::file::properties::WriterProperties::builder()
+        .set_compression(datafusion::parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut writer = ParquetWriterBuilder::new(properties, schema).build(output).await?;
+    writer.write(&batch).await?;
+    let mut built = writer.close().await?;
+    let file = built
+        .pop()
+        .ok_or_else(|| iceberg::Error::new(iceberg::ErrorKind::Unexpected, "no position-delete file was written"))?;
+    let mut file = file;
+    file.content(DataContentType::PositionDeletes);
+    if positions.len() == 1 {
+        file.referenced_data_file(positions.keys().next().cloned());
+    }
+    Ok(file)
+}
+
+fn count_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]))
+}
+
+impl DisplayAs for IcebergDelete {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "IcebergDelete: table={}", self.name)?;
+        if let Some(clause) = self.filters.iter().cloned().reduce(Expr::and) {
+            write!(f, ", where={clause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ExecutionPlan for IcebergDelete {
+    fn name(&self) -> &str {
+        "IcebergDelete"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(self: Arc<Self>, _: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, _: usize, _: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let this = Arc::new(IcebergDelete::new(
+            self.name.clone(),
+            Arc::clone(&self.metastore),
+            Arc::clone(&self.stores),
+            Arc::clone(&self.schema),
+            self.filters.clone(),
+        ));
+        let stream = futures::stream::once(async move {
+            let deleted = this.run().await.map_err(Error::into_datafusion)?;
+            let count: ArrayRef = Arc::new(UInt64Array::from(vec![deleted]));
+            Ok(RecordBatch::try_new(count_schema(), vec![count])?)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(count_schema(), stream)))
+    }
+}
