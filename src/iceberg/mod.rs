@@ -17,7 +17,8 @@
 //! - [`create`]: `CREATE TABLE ... TBLPROPERTIES ('table_type' =
 //!   'ICEBERG')`, which writes a new, empty table's first metadata file.
 //! - [`write`]: INSERT, which writes data files and appends them.
-//! - [`delete`]: DELETE, merge-on-read with position-delete files.
+//! - [`row_level`]: DELETE and UPDATE, merge-on-read with position-delete
+//!   files.
 //! - [`snapshot`]: the commit of a row-level change (glaux's own: the
 //!   library has no public one).
 //! - [`commit`]: glaux's catalog as the `iceberg::Catalog` commits go
@@ -29,10 +30,10 @@
 
 pub mod commit;
 pub mod create;
-pub mod delete;
 pub mod io;
 pub mod metadata_tables;
 pub mod register;
+pub mod row_level;
 pub mod snapshot;
 pub mod table;
 pub mod write;

@@ -340,15 +340,39 @@ impl TableProvider for IcebergTable {
         super::write::insert(state, metastore, &self.name, Arc::clone(&self.schema), input, op).await
     }
 
-    /// DELETE (`super::delete`), run when its plan runs.
+    /// UPDATE (`super::row_level`), run when its plan runs.
+    async fn update(
+        &self,
+        state: &dyn Session,
+        assignments: Vec<(String, Expr)>,
+        filters: Vec<Expr>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(metastore) = &self.writer else {
+            let why = format!("cannot update {}: an old snapshot is read-only", self.name);
+            return Err(Error::new(SqlState::FeatureNotSupported, why).into_datafusion());
+        };
+        let stores = Arc::clone(&state.runtime_env().object_store_registry);
+        let update = super::row_level::RowChange::new(
+            self.name.clone(),
+            Some(assignments),
+            Arc::clone(metastore),
+            stores,
+            Arc::clone(&self.schema),
+            filters,
+        );
+        Ok(Arc::new(update))
+    }
+
+    /// DELETE (`super::row_level`), run when its plan runs.
     async fn delete_from(&self, state: &dyn Session, filters: Vec<Expr>) -> Result<Arc<dyn ExecutionPlan>> {
         let Some(metastore) = &self.writer else {
             let why = format!("cannot delete from {}: an old snapshot is read-only", self.name);
             return Err(Error::new(SqlState::FeatureNotSupported, why).into_datafusion());
         };
         let stores = Arc::clone(&state.runtime_env().object_store_registry);
-        let delete = super::delete::IcebergDelete::new(
+        let delete = super::row_level::RowChange::new(
             self.name.clone(),
+            None,
             Arc::clone(metastore),
             stores,
             Arc::clone(&self.schema),

@@ -9,6 +9,9 @@
 //! insert plan may say a column cannot be null that the table lets be
 //! null; [`AsTableSchema`] gives the input the table's schema, and a NULL
 //! bound for a required column is 23502 naming it.
+//!
+//! [`write_rows`] writes rows as data files without committing them, for
+//! the statements that commit them with more (UPDATE, `super::row_level`).
 
 use super::commit::TableCatalog;
 use crate::catalog::Metastore;
@@ -24,6 +27,16 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
 use futures::StreamExt;
+use iceberg::arrow::{FieldMatchMode, RecordBatchPartitionSplitter};
+use iceberg::spec::{DataFile, DataFileFormat};
+use iceberg::table::Table;
+use iceberg::writer::base_writer::data_file_writer::DataFileWriterBuilder;
+use iceberg::writer::file_writer::location_generator::{DefaultFileNameGenerator, DefaultLocationGenerator};
+use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
+use iceberg::writer::file_writer::ParquetWriterBuilder;
+use iceberg::writer::partitioning::fanout_writer::FanoutWriter;
+use iceberg::writer::partitioning::unpartitioned_writer::UnpartitionedWriter;
+use iceberg::writer::partitioning::PartitioningWriter;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -49,6 +62,57 @@ pub async fn insert(
     provider.insert_into(state, input, op).await
 }
 
+/// `batch` with the table's `schema` (the same columns and types); a
+/// NULL in a required column is 23502.
+pub fn as_table_schema(schema: &SchemaRef, table: &str, batch: RecordBatch) -> crate::error::Result<RecordBatch> {
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !field.is_nullable() && column.null_count() > 0 {
+            let why =
+                format!("null value in column \"{}\" of Iceberg table {table}: the column is required", field.name());
+            return Err(Error::new(SqlState::NotNullViolation, why));
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec());
+    Ok(batch.map_err(datafusion::error::DataFusionError::from)?)
+}
+
+/// Writes `batches` (with the table's Arrow schema) as new data files of
+/// `table`: Parquet, per the table's write properties, one file per
+/// partition of the current spec (rolled at the target file size). The
+/// files are not part of the table until a commit adds them.
+pub async fn write_rows(table: &Table, batches: Vec<RecordBatch>) -> iceberg::Result<Vec<DataFile>> {
+    let metadata = table.metadata();
+    let properties = metadata.table_properties()?;
+    let schema = Arc::clone(metadata.current_schema());
+    let spec = Arc::clone(metadata.default_partition_spec());
+    let parquet = ParquetWriterBuilder::from_table_properties(&properties, Arc::clone(&schema))
+        .with_match_mode(FieldMatchMode::Name);
+    let names = DefaultFileNameGenerator::new(uuid::Uuid::new_v4().to_string(), None, DataFileFormat::Parquet);
+    let rolling = RollingFileWriterBuilder::new(
+        parquet,
+        properties.write_target_file_size_bytes,
+        table.file_io().clone(),
+        DefaultLocationGenerator::new(metadata)?,
+        names,
+    );
+    let files = DataFileWriterBuilder::new(rolling);
+    if spec.is_unpartitioned() {
+        let mut writer = UnpartitionedWriter::new(files);
+        for batch in batches {
+            writer.write(batch).await?;
+        }
+        return writer.close().await;
+    }
+    let splitter = RecordBatchPartitionSplitter::try_new_with_computed_values(schema, spec)?;
+    let mut writer = FanoutWriter::new(files);
+    for batch in batches {
+        for (key, part) in splitter.split(&batch)? {
+            writer.write(key, part).await?;
+        }
+    }
+    writer.close().await
+}
+
 /// Its input, with the table's schema (the same columns and types, with
 /// the table's nullability).
 #[derive(Debug)]
@@ -68,21 +132,6 @@ impl AsTableSchema {
             Boundedness::Bounded,
         ));
         AsTableSchema { input, schema, table, properties }
-    }
-
-    /// `batch` with the table's schema; a NULL in a required column is
-    /// 23502.
-    fn relabel(schema: &SchemaRef, table: &str, batch: RecordBatch) -> Result<RecordBatch> {
-        for (field, column) in schema.fields().iter().zip(batch.columns()) {
-            if !field.is_nullable() && column.null_count() > 0 {
-                let why = format!(
-                    "null value in column \"{}\" of Iceberg table {table}: the column is required",
-                    field.name()
-                );
-                return Err(Error::new(SqlState::NotNullViolation, why).into_datafusion());
-            }
-        }
-        Ok(RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())?)
     }
 }
 
@@ -124,7 +173,8 @@ impl ExecutionPlan for AsTableSchema {
     fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
         let (schema, table) = (Arc::clone(&self.schema), self.table.clone());
         let stream = self.input.execute(partition, context)?;
-        let relabelled = stream.map(move |batch| AsTableSchema::relabel(&schema, &table, batch?));
+        let relabelled =
+            stream.map(move |batch| as_table_schema(&schema, &table, batch?).map_err(Error::into_datafusion));
         Ok(Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), relabelled)))
     }
 }

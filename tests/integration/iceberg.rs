@@ -777,3 +777,69 @@ async fn delete_writes_position_deletes_or_drops_whole_files() {
     assert_eq!(client.execute("DELETE FROM ev", &[]).await.unwrap(), 21);
     assert_eq!(count("SELECT count(*) FROM ev").await, 0);
 }
+
+#[tokio::test]
+async fn update_rewrites_rows_and_moves_them_between_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let create = format!(
+        "CREATE TABLE up (id bigint, day date, amount int, note string) PARTITIONED BY (day) LOCATION '{}' \
+         TBLPROPERTIES ('table_type'='ICEBERG')",
+        dir.path().join("up").display()
+    );
+    client.batch_execute(&create).await.unwrap();
+    let sql = "INSERT INTO up SELECT v, CASE WHEN v <= 10 THEN DATE '2024-01-01' ELSE DATE '2024-01-02' END, v AS amount, 'n' \
+               FROM generate_series(1, 20) AS g(v)";
+    assert_eq!(client.execute(sql, &[]).await.unwrap(), 20);
+    let rows = |sql: &'static str| {
+        let client = &client;
+        async move { simple_rows(client, sql).await }
+    };
+    let one = |v: &str| vec![vec![v.to_string()]];
+
+    // New values from the old ones, in an `overwrite` snapshot.
+    assert_eq!(client.execute("UPDATE up SET amount = amount * 10, note = 'u' WHERE id <= 3", &[]).await.unwrap(), 3);
+    assert_eq!(rows("SELECT count(*), sum(amount) FROM up").await, vec![vec!["20".to_string(), "264".to_string()]]);
+    assert_eq!(
+        rows("SELECT string_agg(CAST(amount AS varchar), ',' ORDER BY id) FROM up WHERE note = 'u'").await,
+        one("10,20,30")
+    );
+    let last = "SELECT operation FROM \"up$snapshots\" ORDER BY committed_at DESC LIMIT 1";
+    assert_eq!(rows(last).await, one("overwrite"));
+    // The same rows again: each is updated once more, not twice.
+    assert_eq!(client.execute("UPDATE up SET amount = amount + 1 WHERE note = 'u'", &[]).await.unwrap(), 3);
+    assert_eq!(rows("SELECT sum(amount) FROM up WHERE note = 'u'").await, one("63"));
+
+    // A partition column: the row moves to its new partition's file.
+    assert_eq!(client.execute("UPDATE up SET day = DATE '2024-01-05' WHERE id = 4", &[]).await.unwrap(), 1);
+    assert_eq!(rows("SELECT id FROM up WHERE day = DATE '2024-01-05'").await, one("4"));
+    assert_eq!(rows("SELECT count(*) FROM up WHERE day = DATE '2024-01-01'").await, one("9"));
+    let plan = plan_text(&client, "EXPLAIN SELECT * FROM up WHERE day = DATE '2024-01-05'").await;
+    assert!(plan.contains("data_files=1 of"), "{plan}");
+
+    // Every row of a partition: its file leaves the table.
+    assert_eq!(client.execute("UPDATE up SET note = 'all' WHERE day = DATE '2024-01-02'", &[]).await.unwrap(), 10);
+    assert_eq!(rows("SELECT count(*) FROM up WHERE note = 'all'").await, one("10"));
+    assert_eq!(rows("SELECT count(*) FROM up").await, one("20"));
+
+    // Bad input changes nothing.
+    let before = rows("SELECT count(*) FROM \"up$snapshots\"").await;
+    let (code, message) = failure(&client, "UPDATE up SET amount = 1 WHERE id IN (SELECT 1)").await;
+    assert_eq!(code, "0A000", "{message}");
+    let (code, message) = failure(&client, "UPDATE up SET amount = 'many' WHERE id = 1").await;
+    assert!(code == "22P02" || code == "42804", "{code} {message}");
+    let (code, message) = failure(&client, "UPDATE up SET nope = 1").await;
+    assert_eq!(code, "42703", "{message}");
+    assert_eq!(rows("SELECT count(*) FROM \"up$snapshots\"").await, before);
+    assert_eq!(client.execute("UPDATE up SET amount = 0 WHERE id > 1000", &[]).await.unwrap(), 0);
+    assert_eq!(rows("SELECT count(*) FROM \"up$snapshots\"").await, before);
+
+    // pyiceberg reads the same rows at the end.
+    let properties = rows("SHOW TBLPROPERTIES up ('metadata_location')").await;
+    let seen = pyiceberg_reads(&properties[0][1]).await;
+    assert_eq!(seen["rows"], 20);
+    let operations: Vec<&str> =
+        seen["per_snapshot"].as_array().unwrap().iter().map(|s| s[1].as_str().unwrap()).collect();
+    assert_eq!(operations, ["append", "overwrite", "overwrite", "overwrite", "overwrite"]);
+}

@@ -1,21 +1,25 @@
-//! DELETE FROM an Iceberg table: merge-on-read, as Athena writes it.
+//! DELETE and UPDATE on an Iceberg table: merge-on-read, as Athena
+//! writes them.
 //!
-//! The statement runs when its plan ([`IcebergDelete`]) runs, never while
-//! it is planned (so EXPLAIN changes nothing):
+//! A statement runs when its plan ([`RowChange`]) runs, never while it is
+//! planned:
 //!
 //! 1. the current snapshot's files are planned with the WHERE clause, so
 //!    manifests and files it cannot match are never opened;
-//! 2. each data file left is read, with only the columns the clause
-//!    names and without its deletes, so a row's position in the file is
-//!    its place in the output; the clause is evaluated on every row;
-//! 3. the positions its position-delete files already delete are left
-//!    out, so a row is deleted (and counted) once;
-//! 4. a file whose live rows all go is removed from the table; the other
+//! 2. each data file left is read without its deletes (with only the
+//!    columns the clause names, for DELETE), so a row's position in the
+//!    file is its place in the output; the clause is evaluated on every
+//!    row, and the positions the file's position-delete files already
+//!    delete are left out, so a row changes (and counts) once;
+//! 3. a file whose live rows all match leaves the table; the other
 //!    positions are written as position-delete files, one per partition;
-//! 5. [`super::snapshot::commit`] makes the `delete` snapshot. If another
-//!    statement committed first, all of it runs again on the new snapshot,
-//!    up to [`ATTEMPTS`] times, then 40001; the files of a failed attempt
-//!    are referenced by no snapshot.
+//! 4. UPDATE writes the matched rows again with their new values as new
+//!    data files, partitioned by the current spec (a row whose partition
+//!    column changes moves), through [`super::write::write_rows`];
+//! 5. [`super::snapshot::commit`] makes the snapshot (`delete`, or
+//!    `overwrite` for UPDATE). If another statement committed first, all
+//!    of it runs again on the new snapshot, up to [`ATTEMPTS`] times, then
+//!    40001; the files of a failed attempt are referenced by no snapshot.
 //!
 //! A data file with equality deletes is refused (0A000): which of its
 //! rows are live needs those deletes evaluated, which glaux does not do
@@ -53,10 +57,13 @@ pub const ATTEMPTS: u32 = 8;
 const FILE_PATH: (i32, &str) = (2147483546, "file_path");
 const POS: (i32, &str) = (2147483545, "pos");
 
-/// The plan of `DELETE FROM name WHERE filters`.
+/// The plan of `DELETE FROM name WHERE filters`, or of `UPDATE name SET
+/// assignments WHERE filters`.
 #[derive(Debug)]
-pub struct IcebergDelete {
+pub struct RowChange {
     name: String,
+    /// UPDATE's `column = value`s; None for DELETE.
+    assignments: Option<Vec<(String, Expr)>>,
     metastore: Arc<dyn Metastore>,
     stores: Arc<dyn ObjectStoreRegistry>,
     /// The table's schema, which the filters are on.
@@ -65,28 +72,37 @@ pub struct IcebergDelete {
     properties: Arc<PlanProperties>,
 }
 
-impl IcebergDelete {
+impl RowChange {
     pub fn new(
         name: String,
+        assignments: Option<Vec<(String, Expr)>>,
         metastore: Arc<dyn Metastore>,
         stores: Arc<dyn ObjectStoreRegistry>,
         schema: SchemaRef,
         filters: Vec<Expr>,
-    ) -> IcebergDelete {
+    ) -> RowChange {
         let properties = Arc::new(PlanProperties::new(
             EquivalenceProperties::new(count_schema()),
             Partitioning::UnknownPartitioning(1),
             EmissionType::Final,
             Boundedness::Bounded,
         ));
-        IcebergDelete { name, metastore, stores, schema, filters, properties }
+        RowChange { name, assignments, metastore, stores, schema, filters, properties }
     }
 
-    /// Runs the statement; the rows it deleted.
+    /// The statement, for messages: `DELETE FROM t` or `UPDATE t`.
+    fn statement(&self) -> String {
+        match self.assignments {
+            None => format!("DELETE FROM {}", self.name),
+            Some(_) => format!("UPDATE {}", self.name),
+        }
+    }
+
+    /// Runs the statement; the rows it deleted or updated.
     async fn run(self: Arc<Self>) -> crate::error::Result<u64> {
         let (database, table) = self.name.split_once('.').unwrap_or(("", &self.name));
         let catalog = TableCatalog::new(Arc::clone(&self.metastore), Arc::clone(&self.stores), database, table);
-        let context = format!("DELETE FROM {}", self.name);
+        let context = self.statement();
         let mut attempt = 1;
         loop {
             let table = catalog.current().await.map_err(|e| super::error(e, &context))?;
@@ -108,19 +124,23 @@ impl IcebergDelete {
         }
     }
 
-    /// What deleting the matching rows of `table`'s current snapshot
-    /// changes, and how many rows that is.
+    /// What the statement changes in `table`'s current snapshot, and how
+    /// many rows that is.
     async fn changes(&self, table: &Table) -> crate::error::Result<(RowDelta, u64)> {
         let Some(snapshot) = table.metadata().current_snapshot() else {
             return Ok((RowDelta::default(), 0));
         };
-        let context = format!("DELETE FROM {}", self.name);
+        let context = self.statement();
         let fail = |e: iceberg::Error| super::error(e, &context);
         let columns: BTreeSet<String> =
             self.filters.iter().flat_map(|f| f.column_refs()).map(|c| c.name.clone()).collect();
-        let read: Vec<String> = match columns.is_empty() {
-            true => self.schema.fields().first().map(|f| vec![f.name().clone()]).unwrap_or_default(),
-            false => columns.into_iter().collect(),
+        let read: Vec<String> = if self.assignments.is_some() {
+            // UPDATE writes whole rows again.
+            self.schema.fields().iter().map(|f| f.name().clone()).collect()
+        } else if columns.is_empty() {
+            self.schema.fields().first().map(|f| vec![f.name().clone()]).unwrap_or_default()
+        } else {
+            columns.into_iter().collect()
         };
         let mut scan = table.scan().snapshot_id(snapshot.snapshot_id()).select(read.clone());
         if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&self.filters) {
@@ -140,20 +160,22 @@ impl IcebergDelete {
         let mut delta = RowDelta::default();
         let mut deletes: HashMap<(i32, Struct), BTreeMap<String, Vec<i64>>> = HashMap::new();
         let mut count = 0u64;
+        let mut updated = Vec::new();
         for task in tasks {
             if task.deletes.iter().any(|d| d.file_type == DataContentType::EqualityDeletes) {
                 return Err(Error::new(
                     SqlState::FeatureNotSupported,
                     format!(
-                        "cannot delete from {}: its data file {} has equality deletes, which glaux does not apply when it deletes",
-                        self.name, task.data_file_path
+                        "{} is not supported: its data file {} has equality deletes, which glaux does not apply when it changes rows",
+                        self.statement(), task.data_file_path
                     ),
                 ));
             }
             let already = deleted_positions.of(table, &task).await.map_err(fail)?;
-            let (rows, matched) = self.matching(table, &task, &read_schema, predicate.as_ref()).await?;
+            let (rows, new, rows_matched) =
+                self.matching(table, &task, &read_schema, predicate.as_ref(), &already).await?;
+            updated.extend(rows_matched);
             let live = rows - already.len() as u64;
-            let new: Vec<i64> = matched.into_iter().filter(|p| !already.contains(p)).collect();
             if new.is_empty() {
                 continue;
             }
@@ -173,7 +195,52 @@ impl IcebergDelete {
             })?;
             delta.added_deletes.push((spec, file));
         }
+        if let Some(assignments) = &self.assignments {
+            let rows = self.assign(assignments, &read_schema, updated)?;
+            delta.added_data = super::write::write_rows(table, rows).await.map_err(fail)?;
+        }
         Ok((delta, count))
+    }
+
+    /// The updated rows: `rows` (of `schema`, the table's) with
+    /// `assignments` evaluated on them, as the table's column types.
+    fn assign(
+        &self,
+        assignments: &[(String, Expr)],
+        schema: &SchemaRef,
+        rows: Vec<RecordBatch>,
+    ) -> crate::error::Result<Vec<RecordBatch>> {
+        let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+        let props = ExecutionProps::new();
+        let mut values: Vec<Option<Arc<dyn PhysicalExpr>>> = Vec::new();
+        for field in schema.fields() {
+            let assigned = assignments.iter().find(|(c, _)| c == field.name());
+            values.push(match assigned {
+                Some((_, e)) => Some(create_physical_expr(e, &df_schema, &props)?),
+                None => None,
+            });
+        }
+        let mut out = Vec::new();
+        for batch in rows {
+            let mut columns = Vec::new();
+            for ((field, value), old) in schema.fields().iter().zip(&values).zip(batch.columns()) {
+                let column = match value {
+                    Some(e) => e.evaluate(&batch)?.into_array(batch.num_rows())?,
+                    None => Arc::clone(old),
+                };
+                let column = if column.data_type() == field.data_type() {
+                    column
+                } else {
+                    datafusion::arrow::compute::cast(&column, field.data_type())
+                        .map_err(datafusion::error::DataFusionError::from)?
+                };
+                columns.push(column);
+            }
+            let batch =
+                RecordBatch::try_new(Arc::clone(schema), columns).map_err(datafusion::error::DataFusionError::from);
+            out.push(super::write::as_table_schema(schema, &self.name, batch?)?);
+        }
+        Ok(out)
     }
 
     /// The WHERE clause on batches of `schema` (None: every row).
@@ -183,16 +250,17 @@ impl IcebergDelete {
         Ok(Some(create_physical_expr(&clause, &df_schema, &ExecutionProps::new())?))
     }
 
-    /// The rows of `task`'s data file, and the positions of those the
-    /// clause matches (deleted ones included: the caller leaves them out).
+    /// The rows of `task`'s data file, the positions of the live ones the
+    /// clause matches, and (for UPDATE) those rows.
     async fn matching(
         &self,
         table: &Table,
         task: &FileScanTask,
         schema: &SchemaRef,
         predicate: Option<&Arc<dyn PhysicalExpr>>,
-    ) -> crate::error::Result<(u64, Vec<i64>)> {
-        let context = format!("DELETE FROM {}: reading {}", self.name, task.data_file_path);
+        already: &BTreeSet<i64>,
+    ) -> crate::error::Result<(u64, Vec<i64>, Vec<RecordBatch>)> {
+        let context = format!("{}: reading {}", self.statement(), task.data_file_path);
         let whole = iceberg::scan::FileScanTask { deletes: Vec::new(), predicate: None, ..task.clone() };
         let runtime = iceberg::Runtime::try_current().map_err(|e| super::error(e, &context))?;
         let reader = iceberg::arrow::ArrowReaderBuilder::new(table.file_io().clone(), runtime)
@@ -201,24 +269,34 @@ impl IcebergDelete {
             .build();
         let tasks = futures::stream::iter([Ok(whole)]).boxed();
         let mut batches = reader.read(tasks).map_err(|e| super::error(e, &context))?.stream();
-        let (mut rows, mut matched) = (0u64, Vec::new());
+        let (mut rows, mut matched, mut kept) = (0u64, Vec::new(), Vec::new());
         while let Some(batch) = batches.next().await {
             let batch = batch.map_err(|e| super::error(e, &context))?;
+            let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
+                .map_err(datafusion::error::DataFusionError::from)?;
             let n = batch.num_rows();
-            if let Some(predicate) = predicate {
-                let batch = RecordBatch::try_new(Arc::clone(schema), batch.columns().to_vec())
+            let hits = match predicate {
+                Some(predicate) => {
+                    let value = predicate.evaluate(&batch)?.into_array(n)?;
+                    let hits = value.as_any().downcast_ref::<BooleanArray>().cloned();
+                    hits.ok_or_else(|| {
+                        Error::internal(format!("the WHERE clause of {} is not a condition", self.statement()))
+                    })?
+                }
+                None => BooleanArray::from(vec![true; n]),
+            };
+            let live: BooleanArray = (0..n)
+                .map(|i| Some(hits.is_valid(i) && hits.value(i) && !already.contains(&(rows as i64 + i as i64))))
+                .collect();
+            matched.extend((0..n).filter(|i| live.value(*i)).map(|i| rows as i64 + i as i64));
+            if self.assignments.is_some() && live.true_count() > 0 {
+                let taken = datafusion::arrow::compute::filter_record_batch(&batch, &live)
                     .map_err(datafusion::error::DataFusionError::from)?;
-                let value = predicate.evaluate(&batch)?.into_array(n)?;
-                let hits = value.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
-                    Error::internal(format!("the WHERE clause of DELETE FROM {} is not a condition", self.name))
-                })?;
-                matched.extend((0..n).filter(|i| hits.is_valid(*i) && hits.value(*i)).map(|i| rows as i64 + i as i64));
-            } else {
-                matched.extend((0..n as i64).map(|i| rows as i64 + i));
+                kept.push(taken);
             }
             rows += n as u64;
         }
-        Ok((rows, matched))
+        Ok((rows, matched, kept))
     }
 }
 
@@ -321,9 +399,10 @@ fn count_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]))
 }
 
-impl DisplayAs for IcebergDelete {
+impl DisplayAs for RowChange {
     fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "IcebergDelete: table={}", self.name)?;
+        let what = if self.assignments.is_some() { "update" } else { "delete" };
+        write!(f, "IcebergRowChange: {what} table={}", self.name)?;
         if let Some(clause) = self.filters.iter().cloned().reduce(Expr::and) {
             write!(f, ", where={clause}")?;
         }
@@ -331,9 +410,9 @@ impl DisplayAs for IcebergDelete {
     }
 }
 
-impl ExecutionPlan for IcebergDelete {
+impl ExecutionPlan for RowChange {
     fn name(&self) -> &str {
-        "IcebergDelete"
+        "IcebergRowChange"
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -353,16 +432,17 @@ impl ExecutionPlan for IcebergDelete {
     }
 
     fn execute(&self, _: usize, _: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        let this = Arc::new(IcebergDelete::new(
+        let this = Arc::new(RowChange::new(
             self.name.clone(),
+            self.assignments.clone(),
             Arc::clone(&self.metastore),
             Arc::clone(&self.stores),
             Arc::clone(&self.schema),
             self.filters.clone(),
         ));
         let stream = futures::stream::once(async move {
-            let deleted = this.run().await.map_err(Error::into_datafusion)?;
-            let count: ArrayRef = Arc::new(UInt64Array::from(vec![deleted]));
+            let changed = this.run().await.map_err(Error::into_datafusion)?;
+            let count: ArrayRef = Arc::new(UInt64Array::from(vec![changed]));
             Ok(RecordBatch::try_new(count_schema(), vec![count])?)
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(count_schema(), stream)))
