@@ -14,6 +14,10 @@
 //!   one SQLite transaction in the embedded catalog, `UpdateTable` guarded
 //!   by the table's version in AWS Glue.
 //!
+//! Commits to one table from this server are serialized (`commit_lock`)
+//! around reading the entry and swapping it; the swap is what guards
+//! against writers elsewhere.
+//!
 //! A lost swap, or a commit whose requirements no longer hold because
 //! another writer committed first, is a retryable `CatalogCommitConflicts`:
 //! the transaction then reloads the table and applies its actions again on
@@ -33,7 +37,7 @@ use iceberg::{
 };
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// One table of glaux's metastore, as the `iceberg::Catalog` its
 /// commits go through.
@@ -75,6 +79,8 @@ impl TableCatalog {
     /// entry. A requirement that no longer holds, or a lost swap, is a
     /// retryable `CatalogCommitConflicts`.
     pub async fn commit(&self, requirements: Vec<TableRequirement>, updates: Vec<TableUpdate>) -> Result<Table> {
+        let lock = commit_lock(&self.ident);
+        let _serialized = lock.lock().await;
         let entry = self.entry().await?;
         let current = self.table_of(&entry).await?;
         for requirement in requirements {
@@ -144,6 +150,18 @@ impl TableCatalog {
             .runtime(iceberg::Runtime::try_current()?)
             .build()
     }
+}
+
+/// The lock that serializes this server's commits to a table (by name,
+/// in any catalog). The metastore's compare-and-swap is what keeps
+/// writers apart; this lock keeps this server's own writers from racing
+/// each other for it, which also covers a Glue endpoint that does not
+/// check `VersionId` (moto does not). Writers in other processes are kept
+/// apart by the swap alone.
+fn commit_lock(ident: &TableIdent) -> Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: LazyLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = LazyLock::new(Default::default);
+    let mut locks = LOCKS.lock().unwrap_or_else(|e| e.into_inner());
+    Arc::clone(locks.entry(ident.to_string()).or_default())
 }
 
 /// A glaux error inside an iceberg-rust one (`super::error` finds it

@@ -431,12 +431,14 @@ impl ExecutionPlan for RowChange {
         Ok(self)
     }
 
-    fn execute(&self, _: usize, _: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+    fn execute(&self, _: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        // The running query's stores, which charge what it reads to its
+        // workgroup as a query's reads are.
         let this = Arc::new(RowChange::new(
             self.name.clone(),
             self.assignments.clone(),
             Arc::clone(&self.metastore),
-            Arc::clone(&self.stores),
+            Arc::clone(&context.runtime_env().object_store_registry),
             Arc::clone(&self.schema),
             self.filters.clone(),
         ));
