@@ -36,6 +36,14 @@ pub struct CreateDatabase {
     pub properties: Parameters,
 }
 
+/// The query of a CREATE TABLE AS, as written, and whether its rows are
+/// written (`WITH NO DATA` creates the table empty).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsQuery {
+    pub text: String,
+    pub with_data: bool,
+}
+
 /// How rows are encoded (`ROW FORMAT`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum RowFormat {
@@ -70,6 +78,8 @@ pub struct CreateExternalTable {
     pub serde_properties: Parameters,
     pub location: Option<String>,
     pub properties: Parameters,
+    /// CTAS: `WITH (...) AS <query> [WITH [NO] DATA]`.
+    pub as_query: Option<AsQuery>,
 }
 
 /// An Iceberg partition field as written: `col` (identity), `day(ts)` or
@@ -223,9 +233,15 @@ pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
         serde_properties: Parameters::new(),
         location: None,
         properties: Parameters::new(),
+        as_query: None,
     };
     if c.peek() == &Token::LParen {
         t.columns = columns(&mut c)?;
+    }
+    if c.is_word("WITH") || c.is_word("AS") {
+        ctas(&mut c, &mut t)?;
+        c.finish()?;
+        return Ok(t);
     }
     while !c.at_end() {
         if c.word("COMMENT") {
@@ -252,7 +268,9 @@ pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
         } else if c.is_word("CLUSTERED") {
             return Err(Error::not_supported("CLUSTERED BY (bucketed tables)"));
         } else if c.is_word("AS") {
-            return Err(Error::not_supported("CREATE TABLE AS SELECT"));
+            return Err(
+                c.error_here("CREATE TABLE AS takes its properties as WITH (...) before AS, as Athena writes it")
+            );
         } else {
             return Err(c.expected(
                 "COMMENT, PARTITIONED BY, ROW FORMAT, STORED AS, WITH SERDEPROPERTIES, LOCATION or TBLPROPERTIES",
@@ -269,6 +287,102 @@ pub fn parse_create_table(stmt: &SqlText) -> Result<CreateExternalTable> {
         }
     }
     Ok(t)
+}
+
+/// Athena's CTAS after the name: `[WITH (key = value, ...)] AS <query>
+/// [WITH [NO] DATA]`. `partitioning = ARRAY['day(ts)', 'bucket(16, id)']`
+/// gives the Iceberg partition fields, `location` or `external_location`
+/// the LOCATION; other values are kept as table properties (an ARRAY as
+/// its items joined with commas).
+fn ctas(c: &mut GlauxParser<'_>, t: &mut CreateExternalTable) -> Result<()> {
+    if !t.columns.is_empty() {
+        return Err(c.error_here("CREATE TABLE AS takes its columns from the query; drop the column list"));
+    }
+    if c.word("WITH") {
+        c.expect_token(Token::LParen)?;
+        loop {
+            let position = c.here();
+            let key = c.name()?.to_ascii_lowercase();
+            c.expect_token(Token::Eq)?;
+            let values = if c.word("ARRAY") {
+                c.expect_token(Token::LBracket)?;
+                let mut items = Vec::new();
+                while !c.consume(&Token::RBracket) {
+                    items.push(c.value()?);
+                    c.consume(&Token::Comma);
+                }
+                items
+            } else {
+                vec![c.value()?]
+            };
+            match key.as_str() {
+                "partitioning" => {
+                    for item in &values {
+                        t.partition_fields.push(partition_field(item, position)?);
+                    }
+                }
+                "location" | "external_location" => t.location = values.into_iter().next(),
+                _ => {
+                    t.properties.insert(key, values.join(","));
+                }
+            }
+            if !c.consume(&Token::Comma) {
+                break;
+            }
+        }
+        c.expect_token(Token::RParen)?;
+    }
+    c.expect_word("AS")?;
+    let tokens = c.remaining();
+    let word = |i: usize, w: &str| matches!(tokens.get(i), Some((_, Token::Word(x))) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w));
+    let n = tokens.len();
+    let (end, with_data) = if n >= 3 && word(n - 3, "WITH") && word(n - 2, "NO") && word(n - 1, "DATA") {
+        (Some(tokens[n - 3].0), false)
+    } else if n >= 2 && word(n - 2, "WITH") && word(n - 1, "DATA") {
+        (Some(tokens[n - 2].0), true)
+    } else {
+        (None, true)
+    };
+    let Some((start, _)) = tokens.first() else {
+        return Err(c.error_here("CREATE TABLE AS needs a query after AS"));
+    };
+    t.as_query = Some(AsQuery { text: c.text_between(*start, end), with_data });
+    Ok(())
+}
+
+/// One item of CTAS's `partitioning`: `col`, `day(ts)`, `bucket(16, id)`.
+fn partition_field(item: &str, position: usize) -> Result<PartitionField> {
+    let bad = || {
+        Error::syntax(
+            format!("partitioning item '{item}' is not col, transform(col) or transform(n, col)"),
+            Some(position),
+        )
+    };
+    let item = item.trim();
+    let Some((transform, args)) = item.split_once('(') else {
+        return Ok(PartitionField {
+            transform: "identity".into(),
+            width: None,
+            column: item.to_ascii_lowercase(),
+            position,
+        });
+    };
+    let args = args.strip_suffix(')').ok_or_else(bad)?;
+    let parts: Vec<&str> = args.split(',').map(str::trim).collect();
+    let (width, column) = match parts.as_slice() {
+        [column] => (None, *column),
+        [width, column] => (Some(width.parse::<u32>().map_err(|_| bad())?), *column),
+        _ => return Err(bad()),
+    };
+    if column.is_empty() {
+        return Err(bad());
+    }
+    Ok(PartitionField {
+        transform: transform.trim().to_ascii_lowercase(),
+        width,
+        column: column.to_ascii_lowercase(),
+        position,
+    })
 }
 
 fn row_format(c: &mut GlauxParser<'_>, serde_properties: &mut Parameters) -> Result<RowFormat> {

@@ -50,7 +50,7 @@ mod sql_prepare;
 pub mod statement;
 mod stream;
 mod table_functions;
-mod time_travel;
+pub(crate) mod time_travel;
 pub mod transaction;
 mod writes;
 

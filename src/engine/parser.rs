@@ -93,6 +93,30 @@ impl<'a> GlauxParser<'a> {
         self.stmt.offset + char_position(&self.stmt.text, token.span.start)
     }
 
+    /// The statement's remaining tokens, consumed: each with the index
+    /// (in characters, from 0) where it starts in the statement's text.
+    pub fn remaining(&mut self) -> Vec<(usize, Token)> {
+        let mut out = Vec::new();
+        while !self.at_end() {
+            let at = self.here() - self.stmt.offset - 1;
+            out.push((at, self.advance()));
+        }
+        self.consume(&Token::SemiColon);
+        out
+    }
+
+    /// The statement's text from character `from` up to `to` (or its end).
+    pub fn text_between(&self, from: usize, to: Option<usize>) -> String {
+        let chars = self.stmt.text.chars().skip(from);
+        match to {
+            Some(to) => chars.take(to.saturating_sub(from)).collect::<String>(),
+            None => chars.collect::<String>(),
+        }
+        .trim_end()
+        .trim_end_matches(';')
+        .to_string()
+    }
+
     /// The end of the statement (a closing `;` allowed), or 42601.
     pub fn finish(&mut self) -> Result<()> {
         self.consume(&Token::SemiColon);

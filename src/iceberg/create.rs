@@ -20,12 +20,21 @@
 
 use super::register::{entry, metadata_files};
 use super::METADATA_LOCATION;
+use crate::catalog::types::arrow_to_hive;
 use crate::catalog::types::hive_to_field;
 use crate::catalog::{require_database, Column, IfExists};
 use crate::engine::commands::Context;
-use crate::engine::hive_ddl::{CreateExternalTable, PartitionField, RowFormat};
+use crate::engine::hive_ddl::{AsQuery, CreateExternalTable, PartitionField, RowFormat};
 use crate::error::{Error, Result, SqlState};
+use datafusion::arrow::array::UInt64Array;
 use datafusion::arrow::datatypes::{DataType, Field, Schema as ArrowSchema, TimeUnit};
+use datafusion::catalog::TableProvider;
+use datafusion::common::TableReference;
+use datafusion::datasource::provider_as_source;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::sql::sqlparser::ast::Statement as Ast;
+use futures::StreamExt;
 use iceberg::spec::{Schema, TableMetadataBuilder, Transform, UnboundPartitionSpec};
 use iceberg::{MetadataLocation, TableCreation};
 use std::collections::HashMap;
@@ -83,6 +92,104 @@ pub async fn create(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
         return Err(e);
     }
     Ok(())
+}
+
+/// CREATE TABLE ... WITH (table_type = 'ICEBERG', ...) AS <query>: the
+/// table made with the query's columns (their names as PostgreSQL gives
+/// them, their types as Iceberg's), then the query's rows appended in its
+/// first snapshot. If writing the rows fails, the catalog entry and the
+/// first metadata file are removed again, so no half-made table is left
+/// (data files already written are referenced by nothing). Returns the
+/// rows written (None for `WITH NO DATA`, or a table that existed with IF
+/// NOT EXISTS).
+pub async fn create_as(cx: &dyn Context, t: &CreateExternalTable, query: &AsQuery) -> Result<Option<u64>> {
+    if !super::register::is_registration(t) {
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            "CREATE TABLE AS writes Iceberg tables only, for now: add table_type = 'ICEBERG' to its WITH (...)",
+        ));
+    }
+    let qualified = cx.qualify(&t.name)?;
+    let metastore = Arc::clone(&qualified.catalog.metastore);
+    let (database, name) = (qualified.database.clone(), qualified.name.clone());
+    if t.if_not_exists && metastore.get_table(&database, &name).await?.is_some() {
+        cx.notice(format!("table {database}.{name} already exists, skipping"));
+        return Ok(None);
+    }
+    let mut asts = crate::engine::time_travel::parse_statements(&query.text)
+        .map_err(|e| Error::syntax(format!("the query of CREATE TABLE AS: {e}"), None))?;
+    let ast = match (asts.pop(), asts.is_empty()) {
+        (Some(ast @ Ast::Query(_)), true) => ast,
+        _ => return Err(Error::syntax("CREATE TABLE AS needs one query (SELECT, VALUES or WITH) after AS", None)),
+    };
+    let plan = cx.plan_query(&ast).await?;
+    let schema = cx.client_schema(&plan, &ast);
+    let mut columns: Vec<Column> = Vec::new();
+    for field in schema.fields() {
+        if columns.iter().any(|c| c.name == *field.name()) {
+            return Err(Error::new(
+                SqlState::DuplicateObject,
+                format!("the query of CREATE TABLE AS has two columns named {}", field.name()),
+            )
+            .with_hint("give each column its own name with AS"));
+        }
+        columns.push(Column::new(field.name().clone(), arrow_to_hive(field.data_type())?));
+    }
+    let table = CreateExternalTable { columns, as_query: None, external: false, ..t.clone() };
+    create(cx, &table).await?;
+    if !query.with_data {
+        return Ok(None);
+    }
+    match append(cx, &metastore, &database, &name, plan).await {
+        Ok(rows) => Ok(Some(rows)),
+        Err(e) => {
+            // Leave no half-made table: the entry and its first metadata file go.
+            if let Ok(Some(entry)) = metastore.drop_table(&database, &name).await {
+                if let Ok(location) = super::metadata_location(&entry) {
+                    let file_io = super::io::file_io(Arc::clone(&cx.state().runtime_env().object_store_registry));
+                    let _ = file_io.delete(location).await;
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Appends the rows of `plan` to the new table `database.name`.
+async fn append(
+    cx: &dyn Context,
+    metastore: &Arc<dyn crate::catalog::Metastore>,
+    database: &str,
+    name: &str,
+    plan: LogicalPlan,
+) -> Result<u64> {
+    let entry =
+        metastore.get_table(database, name).await?.ok_or_else(|| crate::catalog::no_such_table(database, name))?;
+    let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
+    let loaded = super::load(super::metadata_location(&entry)?, stores).await?;
+    let table =
+        super::table::IcebergTable::current(format!("{database}.{name}"), loaded)?.writable(Arc::clone(metastore));
+    let target = table.schema();
+    let input = plan.schema().columns();
+    let casts: Vec<Expr> = input
+        .into_iter()
+        .zip(target.fields())
+        .map(|(column, field)| cast(Expr::Column(column), field.data_type().clone()).alias(field.name()))
+        .collect();
+    let projected = LogicalPlanBuilder::from(plan).project(casts)?.build()?;
+    let reference = TableReference::partial(database, name);
+    let insert =
+        LogicalPlanBuilder::insert_into(projected, reference, provider_as_source(Arc::new(table)), InsertOp::Append)?
+            .build()?;
+    let mut stream = cx.start(insert, true);
+    let mut rows = 0;
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        if let Some(counts) = batch.columns().first().and_then(|c| c.as_any().downcast_ref::<UInt64Array>()) {
+            rows += counts.iter().flatten().sum::<u64>();
+        }
+    }
+    Ok(rows)
 }
 
 /// Refuses the clauses a new Iceberg table does not take.

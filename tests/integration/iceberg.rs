@@ -881,3 +881,82 @@ async fn update_rewrites_rows_and_moves_them_between_partitions() {
         seen["per_snapshot"].as_array().unwrap().iter().map(|s| s[1].as_str().unwrap()).collect();
     assert_eq!(operations, ["append", "overwrite", "overwrite", "overwrite", "overwrite", "overwrite"]);
 }
+
+#[tokio::test]
+async fn create_table_as_writes_an_iceberg_table_in_one_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let at = |name: &str| dir.path().join(name).display().to_string();
+    let sql = format!(
+        "CREATE TABLE c WITH (table_type = 'ICEBERG', location = '{}', partitioning = ARRAY['day(ts)', 'bucket(4, id)'], \
+         format = 'PARQUET', write_compression = 'ZSTD') AS \
+         SELECT v AS id, CAST(to_timestamp_seconds(1709769600 + v * 7200) AS timestamp) AS ts, 'x' || v AS name, v * 1.5 AS score \
+         FROM generate_series(1, 30) AS g(v)",
+        at("c")
+    );
+    assert_eq!(client.execute(sql.as_str(), &[]).await.unwrap(), 30);
+    let rows = simple_rows(&client, "SELECT count(*), sum(id), count(DISTINCT name) FROM c").await;
+    assert_eq!(rows, vec![vec!["30".to_string(), "465".to_string(), "30".to_string()]]);
+    let described: Vec<Vec<String>> =
+        simple_rows(&client, "DESCRIBE c").await.into_iter().map(|r| r[..2].to_vec()).collect();
+    let want = [["id", "bigint"], ["ts", "timestamp"], ["name", "string"], ["score", "double"]];
+    assert_eq!(described, want.map(|r| r.map(str::to_string).to_vec()).to_vec());
+    let properties = simple_rows(&client, "SHOW TBLPROPERTIES c ('metadata_location')").await;
+    let seen = pyiceberg_reads(&properties[0][1]).await;
+    assert_eq!(seen["rows"], 30);
+    assert_eq!(seen["snapshots"], 1);
+    assert_eq!(seen["properties"]["write.parquet.compression-codec"], "zstd");
+    let spec: Vec<String> =
+        seen["spec"].as_array().unwrap().iter().map(|f| f[1].as_str().unwrap().to_string()).collect();
+    assert_eq!(spec, ["day", "bucket[4]"]);
+
+    // WITH NO DATA: the table, empty; IF NOT EXISTS on it: nothing.
+    let sql = format!(
+        "CREATE TABLE e WITH (table_type = 'ICEBERG', location = '{}') AS SELECT id, name FROM c WITH NO DATA",
+        at("e")
+    );
+    client.batch_execute(&sql).await.unwrap();
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM e").await, vec![vec!["0".to_string()]]);
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM \"e$snapshots\"").await, vec![vec!["0".to_string()]]);
+    let sql = format!(
+        "CREATE TABLE IF NOT EXISTS e WITH (table_type = 'ICEBERG', location = '{}') AS SELECT id FROM c",
+        at("e2")
+    );
+    client.batch_execute(&sql).await.unwrap();
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM e").await, vec![vec!["0".to_string()]]);
+    // From an old snapshot of another table.
+    client.batch_execute("INSERT INTO c (id) VALUES (100)").await.unwrap();
+    let first =
+        simple_rows(&client, "SELECT min(snapshot_id) FILTER (WHERE parent_id IS NULL) FROM \"c$snapshots\"").await;
+    let sql = format!(
+        "CREATE TABLE old WITH (table_type = 'ICEBERG', location = '{}') AS SELECT id FROM c FOR VERSION AS OF {}",
+        at("old"),
+        first[0][0]
+    );
+    assert_eq!(client.execute(sql.as_str(), &[]).await.unwrap(), 30);
+
+    // Errors leave no table behind.
+    let cases = [
+        (format!("CREATE TABLE h WITH (format = 'PARQUET', external_location = '{}') AS SELECT 1 AS a", at("h")), "0A000"),
+        (format!("CREATE TABLE h WITH (table_type = 'ICEBERG', location = '{}') AS SELECT c.id, e.id FROM c, e", at("h")), "42710"),
+        (
+            format!(
+                "CREATE TABLE h WITH (table_type = 'ICEBERG', location = '{}') AS SELECT 10 / (v - 5) AS a FROM generate_series(1, 9) AS g(v)",
+                at("h")
+            ),
+            "22012",
+        ),
+        (format!("CREATE TABLE h WITH (table_type = 'ICEBERG', location = '{}') AS SELECT nope FROM c", at("h")), "42703"),
+        (format!("CREATE TABLE h (a int) WITH (table_type = 'ICEBERG', location = '{}') AS SELECT 1", at("h")), "42601"),
+        (format!("CREATE TABLE h WITH (table_type = 'ICEBERG', partitioning = ARRAY['week(ts)'], location = '{}') AS SELECT ts FROM c", at("h")), "22023"),
+    ];
+    for (sql, code) in cases {
+        let (got, message) = failure(&client, &sql).await;
+        assert_eq!(got, code, "{sql}: {message}");
+        let (got, _) = failure(&client, "SELECT * FROM h").await;
+        assert_eq!(got, "42P01", "{sql} left a table");
+    }
+    let metadata = dir.path().join("h").join("metadata");
+    assert!(!metadata.exists() || walk(&metadata).is_empty(), "{:?}", walk(&metadata));
+}

@@ -8,7 +8,7 @@ use crate::catalog::{
     model::now, Column, Database, IfExists, Metastore, Partition, StorageDescriptor, Table, TableType,
 };
 use crate::engine::hive_ddl::{self, CreateDatabase, CreateExternalTable, RowFormat, Storage};
-use crate::engine::output::Output;
+use crate::engine::output::{Changed, Output, Tag};
 use crate::engine::parser::leading_words;
 use crate::engine::statement::{object_name_parts, object_name_string, SqlText};
 use crate::engine::DEFAULT_DATABASE;
@@ -94,7 +94,25 @@ impl Command for DropDatabase {
 
 #[async_trait::async_trait]
 impl Command for CreateExternalTable {
+    /// CTAS's query, which reads the catalogs.
+    fn query(&self) -> Option<Ast> {
+        let query = self.as_query.as_ref()?;
+        crate::engine::time_travel::parse_statements(&query.text).ok()?.pop()
+    }
+
+    /// CTAS reads as a query does.
+    fn metered(&self) -> bool {
+        self.as_query.is_some()
+    }
+
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
+        if let Some(query) = &self.as_query {
+            // PostgreSQL's tags: `SELECT n`, or `CREATE TABLE AS` without rows.
+            return Ok(match crate::iceberg::create::create_as(cx, self, query).await? {
+                Some(rows) => Output::Done { tag: Tag::Changed { verb: Changed::CreateTableAs, rows } },
+                None => Output::done("CREATE TABLE AS"),
+            });
+        }
         create_external_table(cx, self).await?;
         Ok(Output::done("CREATE TABLE"))
     }
