@@ -130,6 +130,9 @@ pub struct Table {
     /// the table is still at it.
     #[serde(default)]
     pub version: i64,
+    /// The user who created it (Glue's `Owner`), who may destroy it.
+    #[serde(default)]
+    pub owner: Option<String>,
 }
 
 impl Table {

@@ -28,6 +28,27 @@ pub async fn is_admin(store: &dyn SecurityStore, user: &str, local: bool) -> Res
     Ok(!users.iter().any(|u| u.admin) || users.iter().any(|u| u.admin && u.name == user))
 }
 
+/// 42501 unless `user` is an admin or the object's `owner` (its
+/// creator): what destroying data or history takes (`what` completes
+/// "permission denied to ...").
+pub async fn require_admin_or_owner(
+    store: &dyn SecurityStore,
+    user: &str,
+    local: bool,
+    owner: Option<&str>,
+    what: &str,
+) -> Result<()> {
+    if owner == Some(user) || is_admin(store, user, local).await? {
+        return Ok(());
+    }
+    let owner = owner.map_or_else(|| "no recorded creator".to_string(), |o| format!("created by {o}"));
+    Err(Error::new(
+        SqlState::InsufficientPrivilege,
+        format!("permission denied to {what}: {user} is not an admin, and it was {owner}"),
+    )
+    .with_hint("an admin (a SUPERUSER user) or the user who created it must do this"))
+}
+
 /// 42501 unless `user` holds `privilege`.
 pub async fn require(store: &dyn SecurityStore, user: &str, local: bool, privilege: Privilege) -> Result<()> {
     match privilege {

@@ -21,6 +21,7 @@
 //!   files.
 //! - [`snapshot`]: the commit of a row-level change (glaux's own: the
 //!   library has no public one).
+//! - [`purge`]: the files `DROP TABLE ... PURGE` deletes.
 //! - [`commit`]: glaux's catalog as the `iceberg::Catalog` commits go
 //!   through, swapping the table's `metadata_location` atomically.
 //!
@@ -32,6 +33,7 @@ pub mod commit;
 pub mod create;
 pub mod io;
 pub mod metadata_tables;
+pub mod purge;
 pub mod register;
 pub mod row_level;
 pub mod snapshot;

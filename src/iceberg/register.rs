@@ -100,6 +100,7 @@ pub(super) fn entry(
         create_time: now(),
         update_time: now(),
         version: 0,
+        owner: Some(cx.user().to_string()),
     })
 }
 

@@ -67,6 +67,7 @@ pub async fn survey(location: &str, database: &str, state: &dyn Session) -> Resu
         create_time: 0,
         update_time: 0,
         version: 0,
+        owner: None,
     };
     let url = super::table_url(&probe)?;
     super::check_local_location(&probe, &url)?;
@@ -198,6 +199,7 @@ async fn describe(
         create_time: crate::catalog::model::now(),
         update_time: crate::catalog::model::now(),
         version: 0,
+        owner: None,
     };
 
     // Columns per partition (or of the whole dataset), merged in order.

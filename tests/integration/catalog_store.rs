@@ -64,6 +64,7 @@ fn sample_table(db: &str, name: &str) -> Table {
         create_time: 0,
         update_time: 0,
         version: 0,
+        owner: None,
     }
 }
 

@@ -960,3 +960,66 @@ async fn create_table_as_writes_an_iceberg_table_in_one_snapshot() {
     let metadata = dir.path().join("h").join("metadata");
     assert!(!metadata.exists() || walk(&metadata).is_empty(), "{:?}", walk(&metadata));
 }
+
+#[tokio::test]
+async fn drop_table_purge_deletes_the_files_for_an_admin_or_the_creator_only() {
+    use crate::security::{login, server_with};
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with(&dir.path().join("lake"), &[]).await;
+    let first = login(&server, "tester", None).await.unwrap();
+    first
+        .batch_execute(
+            "CREATE USER ann PASSWORD 'a'; CREATE USER bo PASSWORD 'b'; CREATE USER root PASSWORD 'r' SUPERUSER",
+        )
+        .await
+        .unwrap();
+    let ann = login(&server, "ann", Some("a")).await.unwrap();
+    let bo = login(&server, "bo", Some("b")).await.unwrap();
+    let root = login(&server, "root", Some("r")).await.unwrap();
+    let make = |name: &str| {
+        format!(
+            "CREATE TABLE {name} WITH (table_type = 'ICEBERG', location = '{}') AS SELECT v AS id FROM generate_series(1, 5) AS g(v)",
+            dir.path().join(name).display()
+        )
+    };
+    ann.batch_execute(&make("mine")).await.unwrap();
+    ann.batch_execute("INSERT INTO mine VALUES (6); DELETE FROM mine WHERE id = 1; DELETE FROM mine WHERE id <= 6")
+        .await
+        .unwrap();
+    ann.batch_execute(&make("other")).await.unwrap();
+    let files = |name: &str| walk(&dir.path().join(name));
+    assert!(files("mine").len() >= 10, "{:?}", files("mine"));
+
+    // Another user may not purge it (nor may anyone purge a Hive table).
+    let e = bo.batch_execute("DROP TABLE mine PURGE").await.unwrap_err();
+    let db = e.as_db_error().unwrap();
+    assert_eq!(db.code().code(), "42501", "{db:?}");
+    assert!(
+        db.message().contains("purge table public.mine") && db.message().contains("created by ann"),
+        "{}",
+        db.message()
+    );
+    assert_eq!(simple_rows(&bo, "SELECT count(*) FROM mine").await, vec![vec!["0".to_string()]]);
+    std::fs::create_dir_all(dir.path().join("hive")).unwrap();
+    std::fs::write(dir.path().join("hive/a.csv"), "1\n").unwrap();
+    let hive = format!("CREATE EXTERNAL TABLE hive (a int) LOCATION '{}'", dir.path().join("hive").display());
+    root.batch_execute(&hive).await.unwrap();
+    let e = root.batch_execute("DROP TABLE hive PURGE").await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "0A000", "{e:?}");
+    assert!(dir.path().join("hive/a.csv").exists());
+
+    // Its creator may: every file its metadata reaches goes, and only those.
+    let stray = dir.path().join("mine").join("not-the-table's.txt");
+    std::fs::write(&stray, "keep").unwrap();
+    ann.batch_execute("DROP TABLE mine PURGE").await.unwrap();
+    assert_eq!(files("mine"), vec![stray]);
+    let e = ann.batch_execute("SELECT * FROM mine").await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "42P01");
+    // And an admin may purge anyone's; IF EXISTS on a missing one is fine.
+    root.batch_execute("DROP TABLE other PURGE; DROP TABLE IF EXISTS other PURGE").await.unwrap();
+    assert!(files("other").is_empty(), "{:?}", files("other"));
+    // A plain DROP keeps the files, as before.
+    ann.batch_execute(&make("kept")).await.unwrap();
+    bo.batch_execute("DROP TABLE kept").await.unwrap();
+    assert!(!files("kept").is_empty());
+}

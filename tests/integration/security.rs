@@ -8,7 +8,7 @@ use glaux::engine::Engine;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-async fn server_with(dir: &Path, settings: &[(&str, &str)]) -> TestServer {
+pub async fn server_with(dir: &Path, settings: &[(&str, &str)]) -> TestServer {
     let mut config = Config::for_data_dir(dir);
     for (key, value) in settings {
         config.set(key, value).unwrap();
@@ -17,7 +17,7 @@ async fn server_with(dir: &Path, settings: &[(&str, &str)]) -> TestServer {
 }
 
 /// Connect with tokio-postgres; the SQLSTATE of a refusal.
-async fn login(server: &TestServer, user: &str, password: Option<&str>) -> Result<tokio_postgres::Client, String> {
+pub async fn login(server: &TestServer, user: &str, password: Option<&str>) -> Result<tokio_postgres::Client, String> {
     let mut url = server.url(user);
     if let Some(p) = password {
         url.push_str(&format!(" password='{p}'"));

@@ -118,6 +118,7 @@ pub(super) fn to_glue_table(table: &Table) -> Result<glue::TableInput> {
     glue::TableInput::builder()
         .name(&table.name)
         .set_description(table.description.clone())
+        .set_owner(table.owner.clone())
         .table_type(table_type)
         .storage_descriptor(to_glue_sd(&table.storage_descriptor))
         .set_partition_keys(Some(to_glue_columns(&table.partition_keys)?))
@@ -150,6 +151,7 @@ pub(super) fn from_glue_table(t: &glue::Table, database: &str) -> Result<Table> 
         create_time: t.create_time().map(|d| d.secs()).unwrap_or_else(now),
         update_time: t.update_time().map(|d| d.secs()).unwrap_or_default(),
         version: t.version_id().and_then(|v| v.parse().ok()).unwrap_or_default(),
+        owner: t.owner().map(str::to_string),
     })
 }
 

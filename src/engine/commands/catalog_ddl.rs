@@ -18,6 +18,7 @@ use crate::table::format::{
 };
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::sqlparser::ast::{self, ObjectName, ObjectType, Statement as Ast};
+use std::sync::Arc;
 
 pub(super) const FAMILY: Family = Family { own_syntax: Some((is_hive_ddl, parse_hive_ddl)), from_ast: Some(from_ast) };
 
@@ -40,9 +41,12 @@ fn parse_hive_ddl(stmt: &SqlText) -> Result<Box<dyn Command>> {
 
 fn from_ast(ast: Ast) -> Result<Claimed> {
     let command: Box<dyn Command> = match ast {
-        Ast::Drop { object_type, if_exists, names, cascade, .. } => match object_type {
-            ObjectType::Table => Box::new(DropTables { names, if_exists, view: false }),
-            ObjectType::View => Box::new(DropTables { names, if_exists, view: true }),
+        Ast::Drop { object_type, if_exists, names, cascade, purge, .. } => match object_type {
+            ObjectType::Table => Box::new(DropTables { names, if_exists, view: false, purge }),
+            ObjectType::View if purge => {
+                return Err(Error::syntax("DROP VIEW takes no PURGE: a view has no files", None))
+            }
+            ObjectType::View => Box::new(DropTables { names, if_exists, view: true, purge }),
             ObjectType::Schema | ObjectType::Database => {
                 if names.len() != 1 {
                     return Err(Error::not_supported("dropping several databases in one statement"));
@@ -124,6 +128,8 @@ struct DropTables {
     names: Vec<ObjectName>,
     if_exists: bool,
     view: bool,
+    /// DROP TABLE ... PURGE: an Iceberg table's files go too.
+    purge: bool,
 }
 
 #[async_trait::async_trait]
@@ -131,6 +137,10 @@ impl Command for DropTables {
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
         for name in &self.names {
             let q = cx.qualify(&object_name_parts(name))?;
+            if self.purge {
+                purge_table(cx, q.catalog.metastore.as_ref(), &q.database, &q.name, self.if_exists).await?;
+                continue;
+            }
             drop_table(q.catalog.metastore.as_ref(), &q.database, &q.name, self.if_exists, self.view).await?;
         }
         Ok(Output::done(if self.view { "DROP VIEW" } else { "DROP TABLE" }))
@@ -236,6 +246,7 @@ async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Res
         create_time: now(),
         update_time: now(),
         version: 0,
+        owner: Some(cx.user().to_string()),
     };
     table.parameters.insert("EXTERNAL".into(), "TRUE".into());
     let format = TableFormat::of_table(&table)?;
@@ -286,6 +297,46 @@ async fn create_external_table(cx: &dyn Context, t: &CreateExternalTable) -> Res
     let partitions =
         partitions.into_iter().map(|values| Partition { values, create_time: now, ..Partition::default() }).collect();
     catalog.create_table(table, mode, partitions).await?;
+    Ok(())
+}
+
+/// DROP TABLE ... PURGE: an Iceberg table, by an admin or its creator;
+/// every file its metadata reaches is listed before the entry is dropped
+/// (so a table whose files cannot be listed stays), then deleted.
+async fn purge_table(
+    cx: &dyn Context,
+    catalog: &dyn Metastore,
+    database: &str,
+    name: &str,
+    if_exists: bool,
+) -> Result<()> {
+    let Some(entry) = catalog.get_table(database, name).await? else {
+        return drop_table(catalog, database, name, if_exists, false).await;
+    };
+    if !crate::iceberg::is_iceberg(&entry.parameters) {
+        let what = if entry.is_view() { "a view" } else { "an external (Hive) table, whose files glaux does not own" };
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            format!("DROP TABLE ... PURGE deletes an Iceberg table's files; {database}.{name} is {what}"),
+        )
+        .with_hint("drop it without PURGE"));
+    }
+    let what = format!("purge table {database}.{name}");
+    let security = cx.security();
+    crate::engine::privileges::require_admin_or_owner(
+        security.as_ref(),
+        cx.user(),
+        cx.local(),
+        entry.owner.as_deref(),
+        &what,
+    )
+    .await?;
+    let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
+    let loaded = crate::iceberg::load(crate::iceberg::metadata_location(&entry)?, Arc::clone(&stores)).await?;
+    let files = crate::iceberg::purge::files(&loaded, Arc::clone(&stores)).await?;
+    catalog.drop_table(database, name).await?;
+    let deleted = crate::iceberg::purge::delete(&format!("{database}.{name}"), files, stores).await?;
+    cx.notice(format!("deleted {deleted} files of Iceberg table {database}.{name}"));
     Ok(())
 }
 
@@ -343,6 +394,7 @@ async fn create_view(
         create_time: now(),
         update_time: now(),
         version: 0,
+        owner: None,
     };
     let mode = if or_replace { IfExists::Replace } else { IfExists::Fail };
     catalog.create_table(table, mode, Vec::new()).await?;
