@@ -1,9 +1,11 @@
 //! Crash safety of the catalog: rounds of kill -9 at a random moment
 //! while several clients create and drop databases, partitioned tables,
-//! partitions, views, users and workgroups, and a long query runs. After
+//! partitions, views, users and workgroups, one client inserts, deletes
+//! and updates rows of an Iceberg table, and a long query runs. After
 //! each restart every acknowledged statement is there (and at most the
 //! one in flight besides), nothing is half-created, every listed table and
-//! view can be queried, and the ledger marks the interrupted query.
+//! view can be queried (the Iceberg table has exactly the acknowledged
+//! rows), and the ledger marks the interrupted query.
 //!
 //! CI runs `GLAUX_CRASH_ROUNDS` rounds (default 3); `bench/crash.sh` runs 30.
 
@@ -79,6 +81,59 @@ fn script(k: usize, r: usize, files: &str) -> impl Iterator<Item = Step> + use<'
         }
         steps
     })
+}
+
+/// The Iceberg client's statements in round `r`: a table under `dir`,
+/// then rounds of two INSERTed rows, a DELETE of one row and an UPDATE
+/// of another (its id moves up by 1,000,000). Rows are keys `row:<id>`.
+fn iceberg_script(r: usize, dir: &str) -> impl Iterator<Item = Step> + use<'_> {
+    let table = format!("ice{r}");
+    let create = Step {
+        sql: format!(
+            "CREATE TABLE {table} (id bigint, b string) PARTITIONED BY (bucket(4, id)) LOCATION '{dir}/{table}' \
+             TBLPROPERTIES ('table_type' = 'ICEBERG')"
+        ),
+        adds: vec![format!("table:{table}")],
+        removes: vec![],
+    };
+    let rounds = (0..).flat_map(move |i: i64| {
+        let (a, b) = (2 * i, 2 * i + 1);
+        let table = format!("ice{r}");
+        let mut steps = vec![Step {
+            sql: format!("INSERT INTO {table} VALUES ({a}, 'a'), ({b}, 'b')"),
+            adds: vec![format!("row:{a}"), format!("row:{b}")],
+            removes: vec![],
+        }];
+        if i > 0 {
+            let (gone, moved) = (2 * (i - 1), 2 * (i - 1) + 1);
+            steps.push(Step {
+                sql: format!("DELETE FROM {table} WHERE id = {gone}"),
+                adds: vec![],
+                removes: vec![format!("row:{gone}")],
+            });
+            steps.push(Step {
+                sql: format!("UPDATE {table} SET id = id + 1000000 WHERE id = {moved}"),
+                adds: vec![format!("row:{}", moved + 1_000_000)],
+                removes: vec![format!("row:{moved}")],
+            });
+        }
+        steps
+    });
+    std::iter::once(create).chain(rounds)
+}
+
+/// The Iceberg client's table and rows, as [`iceberg_script`]'s keys.
+async fn iceberg_state(client: &Client, round: usize) -> BTreeSet<String> {
+    let table = format!("ice{round}");
+    let listed =
+        column(client, &format!("SELECT table_name FROM information_schema.tables WHERE table_name = '{table}'")).await;
+    if listed.is_empty() {
+        return BTreeSet::new();
+    }
+    let mut state: BTreeSet<String> =
+        column(client, &format!("SELECT id FROM {table}")).await.into_iter().map(|id| format!("row:{id}")).collect();
+    state.insert(format!("table:{table}"));
+    state
 }
 
 fn apply(state: &mut BTreeSet<String>, step: &Step) {
@@ -158,12 +213,15 @@ async fn kill_9_during_concurrent_ddl_loses_no_acknowledged_statement() {
         let mut server = start_server(dir.path());
         let port = server.port;
         let mut writers = Vec::new();
-        for k in 0..3 {
+        for k in 0..4 {
             let files = files.clone();
+            let lake = dir.path().join("lake").display().to_string();
             writers.push(tokio::spawn(async move {
                 let client = connect(port).await;
                 let mut acknowledged = BTreeSet::new();
-                for step in script(k, round, &files) {
+                let steps: Box<dyn Iterator<Item = Step> + Send> =
+                    if k == 3 { Box::new(iceberg_script(round, &lake)) } else { Box::new(script(k, round, &files)) };
+                for step in steps {
                     match client.batch_execute(&step.sql).await {
                         Ok(()) => apply(&mut acknowledged, &step),
                         Err(e) if e.as_db_error().is_some() => panic!("{}: {e}", step.sql),
@@ -197,7 +255,10 @@ async fn kill_9_during_concurrent_ddl_loses_no_acknowledged_statement() {
         let restarted = start_server(dir.path());
         let client = connect(restarted.port).await;
         for (k, (acknowledged, with_in_flight, in_flight)) in outcomes.iter().enumerate() {
-            let found = catalog_state(&client, &dir.path().join("data/catalog.db"), k, round).await;
+            let found = match k {
+                3 => iceberg_state(&client, round).await,
+                _ => catalog_state(&client, &dir.path().join("data/catalog.db"), k, round).await,
+            };
             assert!(
                 found == *acknowledged || found == *with_in_flight,
                 "round {round}, client {k}: after the kill during {in_flight:?} the catalog holds\n{found:?}\nbut the acknowledged statements left\n{acknowledged:?}"
