@@ -106,7 +106,7 @@ impl std::fmt::Display for PartitionField {
 }
 
 /// A column type, as text, up to a top-level `,`, `)` or COMMENT.
-fn type_text(c: &mut GlauxParser<'_>) -> Result<String> {
+pub(crate) fn type_text(c: &mut GlauxParser<'_>) -> Result<String> {
     let start = c.here();
     let mut text = String::new();
     let mut depth = 0i32;
@@ -141,7 +141,7 @@ fn type_text(c: &mut GlauxParser<'_>) -> Result<String> {
 }
 
 /// `(name type [COMMENT 's'], ...)`
-fn columns(c: &mut GlauxParser<'_>) -> Result<Vec<Column>> {
+pub(crate) fn columns(c: &mut GlauxParser<'_>) -> Result<Vec<Column>> {
     c.expect_token(Token::LParen)?;
     let mut out = Vec::new();
     if c.consume(&Token::RParen) {

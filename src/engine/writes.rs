@@ -57,8 +57,17 @@ fn reads_another_relation(input: &LogicalPlan) -> bool {
     let mut found = false;
     let _ = input.apply(|node| {
         let subquery_expr = node.expressions().iter().any(|e| {
-            e.exists(|e| Ok(matches!(e, Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_))))
-                .unwrap_or(true)
+            e.exists(|e| {
+                Ok(matches!(
+                    e,
+                    Expr::ScalarSubquery(_)
+                        | Expr::Exists(_)
+                        | Expr::InSubquery(_)
+                        | Expr::SetComparison(_)
+                        | Expr::OuterReferenceColumn(..)
+                ))
+            })
+            .unwrap_or(true)
         });
         found |= subquery_expr || matches!(node, LogicalPlan::Join(_) | LogicalPlan::Subquery(_));
         Ok(if found { TreeNodeRecursion::Stop } else { TreeNodeRecursion::Continue })

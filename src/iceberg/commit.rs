@@ -79,6 +79,18 @@ impl TableCatalog {
     /// entry. A requirement that no longer holds, or a lost swap, is a
     /// retryable `CatalogCommitConflicts`.
     pub async fn commit(&self, requirements: Vec<TableRequirement>, updates: Vec<TableUpdate>) -> Result<Table> {
+        self.commit_with(requirements, updates, Default::default()).await
+    }
+
+    /// [`Self::commit`], also setting `parameters` on the catalog entry
+    /// (ALTER TABLE ... SET TBLPROPERTIES). Every commit writes the
+    /// current schema's columns into the entry, as Glue keeps them.
+    pub async fn commit_with(
+        &self,
+        requirements: Vec<TableRequirement>,
+        updates: Vec<TableUpdate>,
+        parameters: crate::catalog::Parameters,
+    ) -> Result<Table> {
         let lock = commit_lock(&self.ident);
         let _serialized = lock.lock().await;
         let entry = self.entry().await?;
@@ -100,15 +112,22 @@ impl TableCatalog {
         metadata.write_to(current.file_io(), &new).await?;
         let new = new.to_string();
         let mut next = entry;
+        next.parameters.extend(parameters);
+        next.storage_descriptor.columns = super::register::columns(&metadata, &new).map_err(glaux)?;
         next.parameters.insert(METADATA_LOCATION.to_string(), new.clone());
         next.parameters.insert(PREVIOUS_METADATA_LOCATION.to_string(), old);
         next.update_time = crate::catalog::model::now();
         if let Err(e) = self.metastore.update_table(next).await {
-            if e.sqlstate() == crate::error::SqlState::SerializationFailure {
-                // The swap surely lost: nothing points at the new file.
-                let _ = current.file_io().delete(&new).await;
+            // A retried swap whose first try landed reports a conflict
+            // with itself: the entry tells which it was.
+            let now = self.entry().await.ok().and_then(|e| e.parameters.get(METADATA_LOCATION).cloned());
+            if now.as_deref() != Some(new.as_str()) {
+                if e.sqlstate() == crate::error::SqlState::SerializationFailure {
+                    // The swap lost: nothing points at the new file.
+                    let _ = current.file_io().delete(&new).await;
+                }
+                return Err(glaux(e));
             }
-            return Err(glaux(e));
         }
         Table::builder()
             .metadata(Arc::new(metadata))

@@ -73,7 +73,7 @@ pub async fn create(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
         .location(root.clone())
         .schema(schema)
         .partition_spec(spec)
-        .properties(iceberg_properties(t)?)
+        .properties(iceberg_properties(&t.properties)?)
         .build();
     let context = format!("creating Iceberg table {database}.{name}");
     let metadata = TableMetadataBuilder::from_table_creation(creation)
@@ -226,7 +226,7 @@ fn check_clauses(t: &CreateExternalTable) -> Result<()> {
 
 /// The Iceberg schema of the column list: every column optional, field
 /// ids assigned in order, comments as the fields' docs.
-fn schema(columns: &[Column]) -> Result<Schema> {
+pub fn schema(columns: &[Column]) -> Result<Schema> {
     let fields = columns
         .iter()
         .map(|c| {
@@ -326,9 +326,9 @@ fn partition_spec(schema: &Schema, fields: &[PartitionField]) -> Result<UnboundP
 }
 
 /// The Iceberg table properties of Athena's TBLPROPERTIES.
-fn iceberg_properties(t: &CreateExternalTable) -> Result<HashMap<String, String>> {
+pub fn iceberg_properties(properties: &crate::catalog::Parameters) -> Result<HashMap<String, String>> {
     let mut out = HashMap::new();
-    let format = match t.properties.iter().find(|(k, _)| k.eq_ignore_ascii_case("format")) {
+    let format = match properties.iter().find(|(k, _)| k.eq_ignore_ascii_case("format")) {
         Some((_, f)) => match f.to_ascii_lowercase().as_str() {
             f @ ("parquet" | "orc" | "avro") => f.to_string(),
             other => {
@@ -340,7 +340,7 @@ fn iceberg_properties(t: &CreateExternalTable) -> Result<HashMap<String, String>
         },
         None => "parquet".to_string(),
     };
-    for (key, value) in &t.properties {
+    for (key, value) in properties {
         match key.to_ascii_lowercase().as_str() {
             "write_compression" => {
                 out.insert(format!("write.{format}.compression-codec"), value.to_ascii_lowercase());

@@ -21,6 +21,7 @@
 //!   files.
 //! - [`snapshot`]: the commit of a row-level change (glaux's own: the
 //!   library has no public one).
+//! - [`alter`]: ALTER TABLE's schema evolution and properties.
 //! - [`purge`]: the files `DROP TABLE ... PURGE` deletes.
 //! - [`commit`]: glaux's catalog as the `iceberg::Catalog` commits go
 //!   through, swapping the table's `metadata_location` atomically.
@@ -29,6 +30,7 @@
 //! that is missing is 58030, one that is not what Iceberg says it is
 //! XX001, each naming the file.
 
+pub mod alter;
 pub mod commit;
 pub mod create;
 pub mod io;

@@ -61,7 +61,10 @@ pub async fn register(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
         }
     };
     let loaded = super::load(&metadata_location, stores).await?;
-    let table = entry(cx, t, location, metadata_location, &loaded.metadata)?;
+    let mut table = entry(cx, t, location, metadata_location, &loaded.metadata)?;
+    // Registering a table another tool made does not make its files this
+    // user's: only an admin may purge it.
+    table.owner = None;
     let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
     cx.qualify(&t.name)?.catalog.metastore.create_table(table, mode, Vec::new()).await?;
     Ok(())

@@ -142,12 +142,28 @@ impl RowChange {
         } else {
             columns.into_iter().collect()
         };
-        let mut scan = table.scan().snapshot_id(snapshot.snapshot_id()).select(read.clone());
+        // Names are the current schema's; the snapshot may have been
+        // written with an older one (a schema change makes no snapshot).
+        // Then its files are planned without the clause, and read by the
+        // current schema's field ids.
+        let current = Arc::clone(table.metadata().current_schema());
+        let planned_with = snapshot.schema(table.metadata()).map_err(fail)?;
+        let same = planned_with.schema_id() == current.schema_id();
+        let mut scan = table.scan().snapshot_id(snapshot.snapshot_id());
+        scan = if same { scan.select(read.clone()) } else { scan.select_empty() };
         if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&self.filters) {
-            scan = scan.with_filter(predicate);
+            if same {
+                scan = scan.with_filter(predicate);
+            }
         }
-        let tasks: Vec<FileScanTask> =
+        let mut tasks: Vec<FileScanTask> =
             scan.build().map_err(fail)?.plan_files().await.map_err(fail)?.try_collect().await.map_err(fail)?;
+        let ids: Vec<i32> = read.iter().filter_map(|n| current.field_id_by_name(n)).collect();
+        for task in &mut tasks {
+            task.schema = Arc::clone(&current);
+            task.project_field_ids = ids.clone();
+        }
+        let specs = spec_ids(table, snapshot).await.map_err(fail)?;
 
         let read_schema = Arc::new(Schema::new(
             read.iter()
@@ -175,7 +191,8 @@ impl RowChange {
             let (rows, new, rows_matched) =
                 self.matching(table, &task, &read_schema, predicate.as_ref(), &already).await?;
             updated.extend(rows_matched);
-            let live = rows - already.len() as u64;
+            // Positions past the file's end (a foreign writer's) delete nothing.
+            let live = rows - already.range(..rows as i64).count() as u64;
             if new.is_empty() {
                 continue;
             }
@@ -183,7 +200,8 @@ impl RowChange {
             if new.len() as u64 == live {
                 delta.removed.insert(task.data_file_path.clone());
             } else {
-                let spec = task.partition_spec.as_ref().map_or(0, |s| s.spec_id());
+                // A position-delete file applies to data files of its own spec.
+                let spec = specs.of(&task.data_file_path);
                 let partition = task.partition.clone().unwrap_or_else(Struct::empty);
                 deletes.entry((spec, partition)).or_default().insert(task.data_file_path.clone(), new);
             }
@@ -298,6 +316,42 @@ impl RowChange {
         }
         Ok((rows, matched, kept))
     }
+}
+
+/// The partition spec of each data file of a snapshot (iceberg-rust's
+/// scan tasks do not carry it): one spec for all when every data
+/// manifest has the same, else read from the manifests.
+enum Specs {
+    One(i32),
+    ByFile(HashMap<String, i32>),
+}
+
+impl Specs {
+    fn of(&self, path: &str) -> i32 {
+        match self {
+            Specs::One(id) => *id,
+            Specs::ByFile(map) => map.get(path).copied().unwrap_or_default(),
+        }
+    }
+}
+
+async fn spec_ids(table: &Table, snapshot: &iceberg::spec::SnapshotRef) -> iceberg::Result<Specs> {
+    let metadata = table.metadata();
+    let bytes = table.file_io().new_input(snapshot.manifest_list())?.read().await?;
+    let list = iceberg::spec::ManifestList::parse_with_version(&bytes, metadata.format_version())?;
+    let data = || list.entries().iter().filter(|m| m.content == iceberg::spec::ManifestContentType::Data);
+    let ids: BTreeSet<i32> = data().map(|m| m.partition_spec_id).collect();
+    if ids.len() <= 1 {
+        return Ok(Specs::One(ids.into_iter().next().unwrap_or_else(|| metadata.default_partition_spec_id())));
+    }
+    let mut out = HashMap::new();
+    for manifest in data() {
+        let read = manifest.load_manifest(table.file_io()).await?;
+        for entry in read.entries() {
+            out.insert(entry.file_path().to_string(), manifest.partition_spec_id);
+        }
+    }
+    Ok(Specs::ByFile(out))
 }
 
 /// The positions each data file's position-delete files delete, read

@@ -1023,3 +1023,98 @@ async fn drop_table_purge_deletes_the_files_for_an_admin_or_the_creator_only() {
     bo.batch_execute("DROP TABLE kept").await.unwrap();
     assert!(!files("kept").is_empty());
 }
+
+#[tokio::test]
+async fn alter_table_evolves_the_schema_by_field_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let create = format!(
+        "CREATE TABLE al (id bigint, amount int, name string, ts timestamp) PARTITIONED BY (day(ts)) LOCATION '{}' \
+         TBLPROPERTIES ('table_type'='ICEBERG')",
+        dir.path().join("al").display()
+    );
+    client.batch_execute(&create).await.unwrap();
+    client.batch_execute("INSERT INTO al VALUES (1, 10, 'a', TIMESTAMP '2024-01-01 00:00:00'), (2, 20, 'b', TIMESTAMP '2024-01-02 00:00:00')").await.unwrap();
+    let rows = |sql: &'static str| {
+        let client = &client;
+        async move { simple_rows(client, sql).await }
+    };
+    let names = |rows: Vec<Vec<String>>| rows.into_iter().map(|r| r[0].clone()).collect::<Vec<_>>();
+
+    // New columns read as NULL in files written before them.
+    client
+        .batch_execute("ALTER TABLE al ADD COLUMNS (note string COMMENT 'why', tags struct<a:string,b:int>)")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows("SELECT count(*), count(note), count(tags) FROM al").await,
+        vec![vec!["2".to_string(), "0".to_string(), "0".to_string()]]
+    );
+    client
+        .batch_execute("INSERT INTO al VALUES (3, 30, 'c', TIMESTAMP '2024-01-03 00:00:00', 'new', named_struct('a', 'x', 'b', 1))")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows("SELECT note, tags['a'] FROM al WHERE id = 3").await,
+        vec![vec!["new".to_string(), "x".to_string()]]
+    );
+    let (code, message) = failure(&client, "ALTER TABLE al ADD COLUMNS (list array<string>)").await;
+    assert_eq!(code, "0A000", "{message}");
+    // DELETE and UPDATE by the current schema's names, though the newest
+    // snapshot was written with the older schema.
+    client.batch_execute("ALTER TABLE al ADD COLUMNS (late int)").await.unwrap();
+    assert_eq!(client.execute("UPDATE al SET late = 7 WHERE late IS NULL AND id = 3", &[]).await.unwrap(), 1);
+    assert_eq!(rows("SELECT id FROM al WHERE late = 7").await, vec![vec!["3".to_string()]]);
+    let described = rows("DESCRIBE al").await;
+    assert_eq!(described[4][..2], ["note".to_string(), "string".to_string()]);
+    assert_eq!(described[4][3], "why");
+
+    // A rename (and widening) keeps the field: old files read under the new name.
+    client.batch_execute("ALTER TABLE al CHANGE COLUMN amount total bigint").await.unwrap();
+    assert_eq!(rows("SELECT sum(total) FROM al").await, vec![vec!["60".to_string()]]);
+    let (code, message) = failure(&client, "SELECT amount FROM al").await;
+    assert_eq!(code, "42703", "{message}");
+    let (code, message) = failure(&client, "ALTER TABLE al CHANGE total total string").await;
+    assert_eq!(code, "0A000", "{message}");
+    let (code, message) = failure(&client, "ALTER TABLE al CHANGE total id bigint").await;
+    assert_eq!(code, "42710", "{message}");
+    let (code, message) = failure(&client, "ALTER TABLE al ADD COLUMNS (note int)").await;
+    assert_eq!(code, "42710", "{message}");
+
+    // A dropped column leaves the current schema, not the old snapshots.
+    client.batch_execute("ALTER TABLE al DROP COLUMN name").await.unwrap();
+    let columns = names(
+        rows("SELECT column_name FROM information_schema.columns WHERE table_name = 'al' ORDER BY ordinal_position")
+            .await,
+    );
+    assert_eq!(columns, ["id", "total", "ts", "note", "tags", "late"]);
+    let first = rows("SELECT snapshot_id FROM \"al$snapshots\" ORDER BY committed_at LIMIT 1").await;
+    let sql = format!("SELECT name FROM al FOR VERSION AS OF {} ORDER BY id", first[0][0]);
+    assert_eq!(simple_rows(&client, &sql).await, vec![vec!["a".to_string()], vec!["b".to_string()]]);
+    let (code, message) = failure(&client, "ALTER TABLE al DROP COLUMN ts").await;
+    assert!(code == "0A000" && message.contains("partitioning"), "{code} {message}");
+    let (code, message) = failure(&client, "ALTER TABLE al DROP COLUMN nope").await;
+    assert_eq!(code, "42703", "{message}");
+
+    // Properties go into the metadata (Athena's keys mapped) and the catalog.
+    client
+        .batch_execute("ALTER TABLE al SET TBLPROPERTIES ('write_compression' = 'snappy', 'team' = 'data')")
+        .await
+        .unwrap();
+    let properties = rows("SHOW TBLPROPERTIES al").await;
+    assert!(properties.iter().any(|p| p[0] == "team" && p[1] == "data"), "{properties:?}");
+    let location = properties.iter().find(|p| p[0] == "metadata_location").unwrap()[1].clone();
+    let seen = pyiceberg_reads(&location).await;
+    assert_eq!(seen["properties"]["write.parquet.compression-codec"], "snappy");
+    assert_eq!(seen["properties"]["write.format.default"], "parquet");
+    let columns: Vec<&str> = seen["columns"].as_array().unwrap().iter().map(|c| c[0].as_str().unwrap()).collect();
+    assert_eq!(columns, ["id", "total", "ts", "note", "tags", "late"]);
+    assert_eq!(seen["rows"], 3);
+    // Hive tables keep their columns as they were made.
+    std::fs::create_dir_all(dir.path().join("h")).unwrap();
+    let hive = format!("CREATE EXTERNAL TABLE h (a int) LOCATION '{}'", dir.path().join("h").display());
+    client.batch_execute(&hive).await.unwrap();
+    let (code, message) = failure(&client, "ALTER TABLE h ADD COLUMNS (b int)").await;
+    assert_eq!(code, "0A000", "{message}");
+}

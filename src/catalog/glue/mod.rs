@@ -381,7 +381,10 @@ impl Metastore for GlueCatalog {
             return Err(table_changed(&table, current.version));
         }
         let input = to_glue_table(&table)?;
-        let version_id = Some(table.version.to_string()).filter(|_| table.version > 0);
+        // Glue numbers a table's versions from 0, and refuses the update if
+        // the table is no longer at this one (as pyiceberg and Iceberg's
+        // Java GlueCatalog send it).
+        let version_id = Some(table.version.to_string());
         match self
             .client
             .update_table()

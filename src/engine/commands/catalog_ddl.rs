@@ -333,6 +333,16 @@ async fn purge_table(
     .await?;
     let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
     let loaded = crate::iceberg::load(crate::iceberg::metadata_location(&entry)?, Arc::clone(&stores)).await?;
+    if loaded.metadata.properties().get("gc.enabled").is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+        // Iceberg's mark of a table whose files another table owns (a
+        // snapshot or migration of it).
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            format!(
+                "{database}.{name} has gc.enabled = false: its files may be another table's; drop it without PURGE"
+            ),
+        ));
+    }
     let files = crate::iceberg::purge::files(&loaded, Arc::clone(&stores)).await?;
     catalog.drop_table(database, name).await?;
     let deleted = crate::iceberg::purge::delete(&format!("{database}.{name}"), files, stores).await?;

@@ -6,7 +6,11 @@
 //!   (...) ...]`;
 //! - `SHOW PARTITIONS t`: one row per partition, `k1=v1/k2=v2`;
 //! - `ALTER TABLE t SET TBLPROPERTIES ('k' = 'v', ...)`: sets table
-//!   properties (partition projection is checked before it is stored);
+//!   properties (partition projection is checked before it is stored; an
+//!   Iceberg table's go through `crate::iceberg::alter`);
+//! - `ALTER TABLE t ADD COLUMNS (...) | DROP COLUMN c | CHANGE [COLUMN] c
+//!   new type`: parsed here, applied to Iceberg tables by
+//!   `crate::iceberg::alter` (the only tables whose columns glaux changes);
 //! - `SHOW TABLE VERSIONS t`: the table's definitions, oldest first (each
 //!   change of its columns, properties or storage is a version);
 //! - `MSCK REPAIR TABLE t`: registers the `k=v/` folders under the table's
@@ -32,12 +36,34 @@ pub type Spec = Vec<(String, String)>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum PartitionCommand {
-    Add { table: Vec<String>, if_not_exists: bool, partitions: Vec<(Spec, Option<String>)> },
-    Drop { table: Vec<String>, if_exists: bool, partitions: Vec<Spec> },
-    Show { table: Vec<String> },
-    Repair { table: Vec<String> },
-    SetProperties { table: Vec<String>, properties: Vec<(String, String)> },
-    Versions { table: Vec<String> },
+    Add {
+        table: Vec<String>,
+        if_not_exists: bool,
+        partitions: Vec<(Spec, Option<String>)>,
+    },
+    Drop {
+        table: Vec<String>,
+        if_exists: bool,
+        partitions: Vec<Spec>,
+    },
+    Show {
+        table: Vec<String>,
+    },
+    Repair {
+        table: Vec<String>,
+    },
+    SetProperties {
+        table: Vec<String>,
+        properties: Vec<(String, String)>,
+    },
+    Versions {
+        table: Vec<String>,
+    },
+    /// ADD COLUMNS, DROP COLUMN, CHANGE COLUMN: Iceberg tables only.
+    Columns {
+        table: Vec<String>,
+        change: crate::iceberg::alter::Change,
+    },
 }
 
 pub(super) const FAMILY: Family = Family { own_syntax: Some((is_partition_statement, parse)), from_ast: None };
@@ -89,12 +115,38 @@ fn parse(stmt: &SqlText) -> Result<Box<dyn Command>> {
     Ok(Box::new(command))
 }
 
-/// `ALTER TABLE t ADD | DROP PARTITION ...` or `SET TBLPROPERTIES (...)`,
-/// after `ALTER`.
+/// `ALTER TABLE t ADD | DROP PARTITION ...`, `SET TBLPROPERTIES (...)`,
+/// `ADD COLUMNS`, `DROP COLUMN` or `CHANGE [COLUMN]`, after `ALTER`.
 fn alter_table(w: &mut GlauxParser<'_>) -> Result<PartitionCommand> {
     w.expect_word("TABLE")?;
     let table = w.object_name()?;
     Ok(match w.next_word()?.as_str() {
+        "ADD" if w.is_word("COLUMNS") => {
+            w.next_word()?;
+            let columns = crate::engine::hive_ddl::columns(w)?;
+            PartitionCommand::Columns { table, change: crate::iceberg::alter::Change::AddColumns(columns) }
+        }
+        "DROP" if w.is_word("COLUMN") => {
+            w.next_word()?;
+            let column = w.name()?;
+            PartitionCommand::Columns { table, change: crate::iceberg::alter::Change::DropColumn(column) }
+        }
+        "CHANGE" => {
+            if w.is_word("COLUMN") {
+                w.next_word()?;
+            }
+            let column = w.name()?;
+            let name = w.name()?;
+            let data_type = crate::engine::hive_ddl::type_text(w)?;
+            let comment = if w.is_word("COMMENT") {
+                w.next_word()?;
+                Some(w.string()?)
+            } else {
+                None
+            };
+            let to = crate::catalog::Column { name, data_type, comment };
+            PartitionCommand::Columns { table, change: crate::iceberg::alter::Change::Change { column, to } }
+        }
         "ADD" => {
             let if_not_exists = w.is_word("IF");
             if if_not_exists {
@@ -152,7 +204,7 @@ fn alter_table(w: &mut GlauxParser<'_>) -> Result<PartitionCommand> {
         }
         other => {
             return Err(Error::not_supported(format!(
-                "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions and sets TBLPROPERTIES)"
+                "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions, sets TBLPROPERTIES, and on Iceberg tables adds, drops and changes columns)"
             )))
         }
     })
@@ -192,11 +244,15 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
         | PartitionCommand::Show { table }
         | PartitionCommand::Repair { table }
         | PartitionCommand::SetProperties { table, .. }
-        | PartitionCommand::Versions { table } => table,
+        | PartitionCommand::Versions { table }
+        | PartitionCommand::Columns { table, .. } => table,
     };
     let qualified = cx.qualify(name)?;
     let (catalog, database, table_name) = (qualified.catalog.metastore.as_ref(), qualified.database, qualified.name);
-    let any_table = matches!(command, PartitionCommand::SetProperties { .. } | PartitionCommand::Versions { .. });
+    let any_table = matches!(
+        command,
+        PartitionCommand::SetProperties { .. } | PartitionCommand::Versions { .. } | PartitionCommand::Columns { .. }
+    );
     let table = match catalog.get_table(&database, &table_name).await? {
         Some(t) if (any_table || !t.partition_keys.is_empty()) && !t.is_view() => t,
         Some(t) if t.is_view() => {
@@ -231,6 +287,36 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
                 out[3].push(chrono::DateTime::from_timestamp(at, 0).map(|d| d.to_rfc3339()).unwrap_or_default());
             }
             rows(result_schema(command), out.into_iter().collect())
+        }
+        PartitionCommand::SetProperties { properties, .. } if crate::iceberg::is_iceberg(&table.parameters) => {
+            let change = crate::iceberg::alter::Change::SetProperties(properties.iter().cloned().collect());
+            let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
+            crate::iceberg::alter::alter(Arc::clone(&qualified.catalog.metastore), stores, &table, &change).await?;
+            Ok(Output::done("ALTER TABLE"))
+        }
+        PartitionCommand::Columns { change, .. } => {
+            if !crate::iceberg::is_iceberg(&table.parameters) {
+                return Err(Error::new(
+                    SqlState::FeatureNotSupported,
+                    format!("ALTER TABLE {database}.{table_name} ... COLUMN(S): glaux changes the columns of Iceberg tables only"),
+                )
+                .with_hint("recreate an external (Hive) table with its new columns"));
+            }
+            if matches!(change, crate::iceberg::alter::Change::DropColumn(_)) {
+                let what = format!("drop a column of {database}.{table_name}");
+                let security = cx.security();
+                crate::engine::privileges::require_admin_or_owner(
+                    security.as_ref(),
+                    cx.user(),
+                    cx.local(),
+                    table.owner.as_deref(),
+                    &what,
+                )
+                .await?;
+            }
+            let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
+            crate::iceberg::alter::alter(Arc::clone(&qualified.catalog.metastore), stores, &table, change).await?;
+            Ok(Output::done("ALTER TABLE"))
         }
         PartitionCommand::SetProperties { properties, .. } => {
             let mut table = table;
