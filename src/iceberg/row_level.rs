@@ -21,9 +21,9 @@
 //!    of it runs again on the new snapshot, up to [`ATTEMPTS`] times, then
 //!    40001; the files of a failed attempt are referenced by no snapshot.
 //!
-//! A data file with equality deletes is refused (0A000): which of its
-//! rows are live needs those deletes evaluated, which glaux does not do
-//! here yet.
+//! A data file with equality deletes that holds matching rows is refused
+//! (0A000): which of them are live needs those deletes evaluated, which
+//! glaux does not do here yet.
 
 use super::commit::TableCatalog;
 use super::snapshot::RowDelta;
@@ -144,17 +144,20 @@ impl RowChange {
         };
         // Names are the current schema's; the snapshot may have been
         // written with an older one (a schema change makes no snapshot).
-        // Then its files are planned without the clause, and read by the
+        // Files are planned with the snapshot's schema and the conditions
+        // on columns that are the same fields in both, and read by the
         // current schema's field ids.
         let current = Arc::clone(table.metadata().current_schema());
         let planned_with = snapshot.schema(table.metadata()).map_err(fail)?;
-        let same = planned_with.schema_id() == current.schema_id();
-        let mut scan = table.scan().snapshot_id(snapshot.snapshot_id());
-        scan = if same { scan.select(read.clone()) } else { scan.select_empty() };
-        if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&self.filters) {
-            if same {
-                scan = scan.with_filter(predicate);
-            }
+        let same_field = |name: &str| {
+            let id = current.field_id_by_name(name);
+            id.is_some() && id == planned_with.field_id_by_name(name)
+        };
+        let usable: Vec<Expr> =
+            self.filters.iter().filter(|f| f.column_refs().iter().all(|c| same_field(&c.name))).cloned().collect();
+        let mut scan = table.scan().snapshot_id(snapshot.snapshot_id()).select_empty();
+        if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&usable) {
+            scan = scan.with_filter(predicate);
         }
         let mut tasks: Vec<FileScanTask> =
             scan.build().map_err(fail)?.plan_files().await.map_err(fail)?.try_collect().await.map_err(fail)?;
@@ -178,15 +181,6 @@ impl RowChange {
         let mut count = 0u64;
         let mut updated = Vec::new();
         for task in tasks {
-            if task.deletes.iter().any(|d| d.file_type == DataContentType::EqualityDeletes) {
-                return Err(Error::new(
-                    SqlState::FeatureNotSupported,
-                    format!(
-                        "{} is not supported: its data file {} has equality deletes, which glaux does not apply when it changes rows",
-                        self.statement(), task.data_file_path
-                    ),
-                ));
-            }
             let already = deleted_positions.of(table, &task).await.map_err(fail)?;
             let (rows, new, rows_matched) =
                 self.matching(table, &task, &read_schema, predicate.as_ref(), &already).await?;
@@ -195,6 +189,16 @@ impl RowChange {
             let live = rows - already.range(..rows as i64).count() as u64;
             if new.is_empty() {
                 continue;
+            }
+            if task.deletes.iter().any(|d| d.file_type == DataContentType::EqualityDeletes) {
+                // Which of the matched rows are live needs those deletes.
+                return Err(Error::new(
+                    SqlState::FeatureNotSupported,
+                    format!(
+                        "{} is not supported here: data file {} holds matching rows and has equality deletes, which glaux does not apply when it changes rows",
+                        self.statement(), task.data_file_path
+                    ),
+                ));
             }
             count += new.len() as u64;
             if new.len() as u64 == live {

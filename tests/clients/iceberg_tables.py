@@ -179,7 +179,11 @@ def equality_delete(table):
     schema = pa.schema([pa.field("id", pa.int64(), nullable=True, metadata={"PARQUET:field_id": "1"})])
     deletes = pa.table({"id": doomed}, schema=schema)
     commit_deletes(table, deletes, target, DataFileContent.EQUALITY_DELETES, equality_ids=[1])
-    return doomed
+    # Ids in files of this (newer) spec in other partitions, which no
+    # delete file touches: a DELETE of them must give its delete files
+    # this spec.
+    clean = [i for ids, path, f in candidates if f.partition != target.partition for i in ids]
+    return doomed, sorted(clean)[:3]
 
 
 def open_catalog(work, args):
@@ -272,7 +276,7 @@ def main():
     # pyiceberg does not apply equality deletes: this snapshot's answer is
     # the previous one without the deleted ids.
     before = table.scan().to_arrow()
-    doomed = equality_delete(table)
+    doomed, clean = equality_delete(table)
     current = before.filter(pc.invert(pc.is_in(before.column("id"), pa.array(doomed, pa.int64()))))
     time.sleep(0.05)
     table.refresh()
@@ -308,6 +312,7 @@ def main():
         json.dumps(
             {
                 "metadata_location": table.metadata_location,
+                "newer_spec_ids": sorted(clean)[:3],
                 "location": table.location(),
                 "snapshots": steps,
                 "inspect": inspect,
