@@ -39,7 +39,7 @@ use iceberg::spec::{Manifest, ManifestList, SnapshotRef, TableMetadata};
 use iceberg::TableIdent;
 use std::any::Any;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// One snapshot of an Iceberg table (or its empty state, before any).
 #[derive(Debug, Clone)]
@@ -143,20 +143,23 @@ impl IcebergTable {
     }
 
     /// Plans the files of `snapshot` that `filters` may match, with the
-    /// bytes each is expected to need (see [`chunk_bytes`]).
+    /// manifests the planning read (for [`chunk_bytes`], if the estimate
+    /// is asked for).
     async fn plan_files(
         &self,
         session: &dyn Session,
         columns: Option<Vec<String>>,
         filters: &[Expr],
-    ) -> Result<(Vec<FileScanTask>, HashMap<String, u64>)> {
+    ) -> Result<(Vec<FileScanTask>, Option<Manifests>)> {
         let Some(snapshot) = &self.snapshot else {
-            return Ok(Default::default());
+            return Ok((Vec::new(), None));
         };
         let (file_io, kept) = super::io::keeping_file_io(Arc::clone(&session.runtime_env().object_store_registry));
         let tasks = self.plan_with(file_io, snapshot, columns, filters).await?;
-        let expected = chunk_bytes(&kept, &self.loaded.metadata, snapshot, &tasks);
-        Ok((tasks, expected))
+        Ok((
+            tasks,
+            Some(Manifests { kept, metadata: Arc::clone(&self.loaded.metadata), snapshot: Arc::clone(snapshot) }),
+        ))
     }
 
     async fn plan_with(
@@ -245,14 +248,13 @@ impl IcebergTable {
 /// again: the planning kept them. (A file smaller than the footer read
 /// is read whole, then its chunks.) A file whose manifest entry records no
 /// column sizes, or that is read in part, is left out (counted whole).
-fn chunk_bytes(
+fn chunk_bytes<'a>(
     kept: &super::io::Kept,
     metadata: &TableMetadata,
     snapshot: &SnapshotRef,
-    tasks: &[FileScanTask],
+    tasks: impl Iterator<Item = &'a FileScanTask>,
 ) -> HashMap<String, u64> {
     let wanted: HashMap<&str, &FileScanTask> = tasks
-        .iter()
         .filter(|t| t.start == 0 && t.length == t.file_size_in_bytes)
         .map(|t| (t.data_file_path.as_str(), t))
         .collect();
@@ -407,17 +409,23 @@ impl TableProvider for IcebergTable {
         } else {
             self.plan_files(state, columns, filters).await?
         };
-        let (tasks, expected) = planned;
+        let (tasks, manifests) = planned;
         let partitions = state.config().target_partitions().max(1);
-        // Row groups a filter prunes are not read; nor are the columns not
-        // asked for, which the estimate counts only where the manifests
-        // gave no column sizes.
-        let narrowed = projection.is_some_and(|p| p.len() < self.schema.fields().len());
-        let counted_whole = tasks.iter().any(|t| !expected.contains_key(&t.data_file_path));
-        let may_read_less = !filters.is_empty() || (narrowed && counted_whole);
-        let scan = IcebergScan::new(self, schema, (tasks, expected), partitions, limit, bytes, may_read_less);
+        let mut scan =
+            IcebergScan::new(self, schema, (tasks, manifests), partitions, limit, bytes, !filters.is_empty());
+        scan.unfiltered = filters.is_empty();
+        scan.narrowed = projection.is_some_and(|p| p.len() < self.schema.fields().len());
         Ok(Arc::new(scan))
     }
+}
+
+/// The manifest list and manifests a scan's planning read, kept for the
+/// estimate.
+#[derive(Debug)]
+struct Manifests {
+    kept: super::io::Kept,
+    metadata: Arc<TableMetadata>,
+    snapshot: SnapshotRef,
 }
 
 /// Reads the files an Iceberg scan planned, spread over partitions.
@@ -427,17 +435,22 @@ pub struct IcebergScan {
     snapshot: Option<i64>,
     /// The planned files, one list per output partition.
     groups: Vec<Vec<FileScanTask>>,
-    /// What each data file is expected to need, where the manifests say
-    /// (`chunk_bytes`); the others count whole.
-    expected: HashMap<String, u64>,
+    /// The manifests the planning read, and what each data file is
+    /// expected to need where they say (`chunk_bytes`, worked out when
+    /// the estimate is first asked for); the others count whole.
+    manifests: Option<Manifests>,
+    expected: OnceLock<HashMap<String, u64>>,
+    /// Fewer columns than the table's are read.
+    narrowed: bool,
     /// Data and delete files in the snapshot, for EXPLAIN (from its
     /// summary, when the writer recorded it).
     total_data_files: Option<u64>,
     total_delete_files: Option<u64>,
     limit: Option<usize>,
-    /// Whether row-group pruning (a filter) or a narrower projection may
-    /// make the reader read less than whole files.
+    /// Whether row-group pruning (a filter) may make the reader read less.
     may_read_less: bool,
+    /// No condition reached the reader (which prunes row groups with it).
+    unfiltered: bool,
     properties: Arc<PlanProperties>,
     /// Every byte the scan read: metadata and manifests while planning,
     /// then data and delete files.
@@ -451,7 +464,7 @@ impl IcebergScan {
     fn new(
         table: &IcebergTable,
         schema: SchemaRef,
-        (tasks, expected): (Vec<FileScanTask>, HashMap<String, u64>),
+        (tasks, manifests): (Vec<FileScanTask>, Option<Manifests>),
         partitions: usize,
         limit: Option<usize>,
         bytes: Arc<ByteCounter>,
@@ -470,11 +483,14 @@ impl IcebergScan {
             table: table.name.clone(),
             snapshot: table.snapshot.as_ref().map(|s| s.snapshot_id()),
             groups,
-            expected,
+            manifests,
+            expected: OnceLock::new(),
+            narrowed: false,
             total_data_files: total("total-data-files"),
             total_delete_files: total("total-delete-files"),
             limit,
             may_read_less,
+            unfiltered: false,
             properties,
             metadata_bytes: bytes.get(),
             bytes,
@@ -496,7 +512,8 @@ impl IcebergScan {
     /// where the manifests give no column sizes), and their delete files
     /// whole (`table::estimate`).
     pub fn estimated_bytes(&self) -> u64 {
-        let data: u64 = self.tasks().map(|t| self.expected.get(&t.data_file_path).copied().unwrap_or(t.length)).sum();
+        let expected = self.expected();
+        let data: u64 = self.tasks().map(|t| expected.get(&t.data_file_path).copied().unwrap_or(t.length)).sum();
         let mut deletes = std::collections::BTreeMap::new();
         for d in self.tasks().flat_map(|t| &t.deletes) {
             deletes.insert(d.file_path.as_str(), d.file_size_in_bytes);
@@ -505,9 +522,18 @@ impl IcebergScan {
     }
 
     /// Whether the reader may read less than [`Self::estimated_bytes`]
-    /// (row-group pruning with a filter, fewer columns, or a limit).
+    /// (row-group pruning with a filter, a limit, or fewer columns of a
+    /// file the estimate counts whole).
     pub fn may_read_less(&self) -> bool {
-        self.may_read_less || self.limit.is_some()
+        let counted_whole = || self.tasks().any(|t| !self.expected().contains_key(&t.data_file_path));
+        self.may_read_less || self.limit.is_some() || (self.narrowed && counted_whole())
+    }
+
+    fn expected(&self) -> &HashMap<String, u64> {
+        self.expected.get_or_init(|| match &self.manifests {
+            Some(m) => chunk_bytes(&m.kept, &m.metadata, &m.snapshot, self.tasks()),
+            None => HashMap::new(),
+        })
     }
 }
 
@@ -623,9 +649,13 @@ impl ExecutionPlan for IcebergScan {
             None => self.tasks().collect(),
         };
         let mut stats = Statistics::new_unknown(&self.schema());
-        // Deletes and residual filters make these upper bounds.
+        // Deletes and the reader's pruning make these upper bounds; without
+        // either the manifests' counts are the rows read (so count(*)
+        // is answered from them, reading no data file).
         if tasks.iter().all(|t| t.record_count.is_some()) {
-            stats.num_rows = Precision::Inexact(tasks.iter().filter_map(|t| t.record_count).sum::<u64>() as usize);
+            let rows = tasks.iter().filter_map(|t| t.record_count).sum::<u64>() as usize;
+            let exact = self.unfiltered && self.limit.is_none() && tasks.iter().all(|t| t.deletes.is_empty());
+            stats.num_rows = if exact { Precision::Exact(rows) } else { Precision::Inexact(rows) };
         }
         stats.total_byte_size = Precision::Inexact(tasks.iter().map(|t| t.length).sum::<u64>() as usize);
         Ok(stats)

@@ -910,6 +910,14 @@ async fn create_table_as_writes_an_iceberg_table_in_one_snapshot() {
     assert_eq!(client.execute(sql.as_str(), &[]).await.unwrap(), 30);
     let rows = simple_rows(&client, "SELECT count(*), sum(id), count(DISTINCT name) FROM c").await;
     assert_eq!(rows, vec![vec!["30".to_string(), "465".to_string(), "30".to_string()]]);
+    // Without deletes or conditions, count(*) comes from the manifests'
+    // counts: no data file is read.
+    let plan = plan_text(&client, "EXPLAIN SELECT count(*) FROM c").await;
+    assert!(!plan.contains("IcebergScan"), "{plan}");
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM c").await, vec![vec!["30".to_string()]]);
+    let plan = plan_text(&client, "EXPLAIN SELECT count(*) FROM c WHERE id > 3").await;
+    assert!(plan.contains("IcebergScan"), "{plan}");
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM c WHERE id > 3").await, vec![vec!["27".to_string()]]);
     let described: Vec<Vec<String>> =
         simple_rows(&client, "DESCRIBE c").await.into_iter().map(|r| r[..2].to_vec()).collect();
     let want = [["id", "bigint"], ["ts", "timestamp"], ["name", "string"], ["score", "double"]];
