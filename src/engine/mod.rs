@@ -52,7 +52,7 @@ mod stream;
 mod table_functions;
 pub(crate) mod time_travel;
 pub mod transaction;
-mod writes;
+pub(crate) mod writes;
 
 pub use output::{Changed, Output, Tag};
 pub use session::{Prepared, Session};

@@ -91,7 +91,14 @@ pub fn start(stream: SendableRecordBatchStream, plan: &LogicalPlan) -> SendableR
 
 /// Drain a data-changing statement's stream into its command tag: the
 /// rows it changed, summed over the `count` column DataFusion answers.
-pub async fn changed(mut stream: SendableRecordBatchStream, plan: &LogicalPlan) -> Result<Tag> {
+pub async fn changed(stream: SendableRecordBatchStream, plan: &LogicalPlan) -> Result<Tag> {
+    let rows = changed_rows(stream).await?;
+    Ok(Tag::Changed { verb: verb(plan)?, rows })
+}
+
+/// Drain a data-changing plan's stream: the rows it changed, summed over
+/// the `count` column DataFusion answers.
+pub async fn changed_rows(mut stream: SendableRecordBatchStream) -> Result<u64> {
     let mut rows = 0u64;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
@@ -100,7 +107,7 @@ pub async fn changed(mut stream: SendableRecordBatchStream, plan: &LogicalPlan) 
         };
         rows += counts.iter().flatten().sum::<u64>();
     }
-    Ok(Tag::Changed { verb: verb(plan)?, rows })
+    Ok(rows)
 }
 
 /// The tag's verb for a data-changing plan.

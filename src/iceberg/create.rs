@@ -26,7 +26,6 @@ use crate::catalog::{require_database, Column, IfExists};
 use crate::engine::commands::Context;
 use crate::engine::hive_ddl::{AsQuery, CreateExternalTable, PartitionField, RowFormat};
 use crate::error::{Error, Result, SqlState};
-use datafusion::arrow::array::UInt64Array;
 use datafusion::arrow::datatypes::{DataType, Field, Schema as ArrowSchema, TimeUnit};
 use datafusion::catalog::TableProvider;
 use datafusion::common::TableReference;
@@ -34,7 +33,6 @@ use datafusion::datasource::provider_as_source;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{cast, Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::sql::sqlparser::ast::Statement as Ast;
-use futures::StreamExt;
 use iceberg::spec::{Schema, TableMetadataBuilder, Transform, UnboundPartitionSpec};
 use iceberg::{MetadataLocation, TableCreation};
 use std::collections::HashMap;
@@ -181,15 +179,7 @@ async fn append(
     let insert =
         LogicalPlanBuilder::insert_into(projected, reference, provider_as_source(Arc::new(table)), InsertOp::Append)?
             .build()?;
-    let mut stream = cx.start(insert, true);
-    let mut rows = 0;
-    while let Some(batch) = stream.next().await {
-        let batch = batch?;
-        if let Some(counts) = batch.columns().first().and_then(|c| c.as_any().downcast_ref::<UInt64Array>()) {
-            rows += counts.iter().flatten().sum::<u64>();
-        }
-    }
-    Ok(rows)
+    crate::engine::writes::changed_rows(cx.start(insert, true)).await
 }
 
 /// Refuses the clauses a new Iceberg table does not take.
