@@ -348,16 +348,21 @@ impl Session {
     /// Plan `ast` and refuse any plan but a query (or, with `dml`, a
     /// data-changing statement).
     async fn plan_verified(&self, ast: &Ast, dml: bool) -> Result<LogicalPlan> {
-        let resolved = super::time_travel::resolve(ast, &self.state).await?;
+        self.plan_verified_in(&self.state, ast, dml).await
+    }
+
+    /// [`Self::plan_verified`] with `state`'s catalogs.
+    async fn plan_verified_in(&self, state: &SessionState, ast: &Ast, dml: bool) -> Result<LogicalPlan> {
+        let resolved = super::time_travel::resolve(ast, state).await?;
         let mut ast = super::rewrite::for_datafusion(resolved.as_ref().unwrap_or(ast));
-        let mut plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
+        let mut plan = state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         if matches!(&plan, Err(e) if super::refusals::duplicate_output_names(e)) {
             ast = super::rewrite::with_distinct_output_names(&ast);
-            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
+            plan = state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         }
         if matches!(&plan, Err(e) if super::refusals::uncomparable_types(e)) {
             if let Some((parameterized, texts)) = super::literals::as_parameters(&ast) {
-                if let Ok(p) = self.state.statement_to_plan(DfStatement::Statement(Box::new(parameterized))).await {
+                if let Ok(p) = state.statement_to_plan(DfStatement::Statement(Box::new(parameterized))).await {
                     let values = super::literals::typed_values(&texts, &p)?;
                     plan =
                         p.replace_params_with_values(&ParamValues::List(values.into_iter().map(Into::into).collect()));
@@ -374,13 +379,13 @@ impl Session {
                     && self
                         .state
                         .analyzer()
-                        .execute_and_check(p.clone(), self.state.config_options(), |_, _| {})
+                        .execute_and_check(p.clone(), state.config_options(), |_, _| {})
                         .is_err_and(|e| super::refusals::unsupported_correlation(&e))
             }
         };
         if refused(&plan) {
             let restated = super::decorrelate::scalar_subqueries(&ast);
-            plan = self.state.statement_to_plan(DfStatement::Statement(Box::new(restated))).await;
+            plan = state.statement_to_plan(DfStatement::Statement(Box::new(restated))).await;
         }
         let plan = plan.map_err(Error::from);
         let plan = match plan {

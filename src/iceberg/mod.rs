@@ -34,6 +34,7 @@ pub mod alter;
 pub mod commit;
 pub mod create;
 pub mod io;
+pub mod merge;
 pub mod metadata_tables;
 pub mod purge;
 pub mod register;

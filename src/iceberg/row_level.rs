@@ -18,7 +18,8 @@
 //!    column changes moves), through [`super::write::write_rows`];
 //! 5. [`super::snapshot::commit`] makes the snapshot (`delete`, or
 //!    `overwrite` for UPDATE). If another statement committed first, all
-//!    of it runs again on the new snapshot, up to [`ATTEMPTS`] times, then
+//!    of it runs again on the new snapshot, up to
+//!    [`super::snapshot::ATTEMPTS`] times, then
 //!    40001; the files of a failed attempt are referenced by no snapshot.
 //!
 //! A data file with equality deletes that holds matching rows is refused
@@ -42,16 +43,16 @@ use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
 use futures::{StreamExt, TryStreamExt};
+use iceberg::io::FileIO;
+use iceberg::scan::ArrowRecordBatchStream;
 use iceberg::scan::FileScanTask;
+use iceberg::spec::SnapshotRef;
 use iceberg::spec::{DataContentType, NestedField, PrimitiveType, Struct, Type};
 use iceberg::table::Table;
 use iceberg::writer::file_writer::{FileWriter, FileWriterBuilder, ParquetWriterBuilder};
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-
-/// How many times a statement is tried against newer snapshots.
-pub const ATTEMPTS: u32 = 8;
 
 /// Field ids and names of a position-delete file's columns (the spec's).
 const FILE_PATH: (i32, &str) = (2147483546, "file_path");
@@ -102,26 +103,11 @@ impl RowChange {
     async fn run(self: Arc<Self>) -> crate::error::Result<u64> {
         let (database, table) = self.name.split_once('.').unwrap_or(("", &self.name));
         let catalog = TableCatalog::new(Arc::clone(&self.metastore), Arc::clone(&self.stores), database, table);
-        let context = self.statement();
-        let mut attempt = 1;
-        loop {
-            let table = catalog.current().await.map_err(|e| super::error(e, &context))?;
-            let (delta, deleted) = self.changes(&table).await?;
-            if delta.is_empty() {
-                return Ok(0);
-            }
-            match super::snapshot::commit(&catalog, &table, delta).await {
-                Ok(_) => return Ok(deleted),
-                Err(e) if e.retryable() && attempt < ATTEMPTS => {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    let context = format!("{context} (after {attempt} attempts)");
-                    return Err(super::error(e, &context));
-                }
-            }
-        }
+        super::snapshot::commit_retrying(&catalog, &self.statement(), |table| {
+            let this = Arc::clone(&self);
+            async move { this.changes(&table).await }
+        })
+        .await
     }
 
     /// What the statement changes in `table`'s current snapshot, and how
@@ -142,32 +128,7 @@ impl RowChange {
         } else {
             columns.into_iter().collect()
         };
-        // Names are the current schema's; the snapshot may have been
-        // written with an older one (a schema change makes no snapshot).
-        // Files are planned with the snapshot's schema and the conditions
-        // on columns that are the same fields in both, and read by the
-        // current schema's field ids.
-        let current = Arc::clone(table.metadata().current_schema());
-        let planned_with = snapshot.schema(table.metadata()).map_err(fail)?;
-        let same_field = |name: &str| {
-            let id = current.field_id_by_name(name);
-            id.is_some() && id == planned_with.field_id_by_name(name)
-        };
-        let usable: Vec<Expr> =
-            self.filters.iter().filter(|f| f.column_refs().iter().all(|c| same_field(&c.name))).cloned().collect();
-        let mut scan = table.scan().snapshot_id(snapshot.snapshot_id()).select_empty();
-        if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&usable) {
-            scan = scan.with_filter(predicate);
-        }
-        let mut tasks: Vec<FileScanTask> =
-            scan.build().map_err(fail)?.plan_files().await.map_err(fail)?.try_collect().await.map_err(fail)?;
-        let ids: Vec<i32> = read.iter().filter_map(|n| current.field_id_by_name(n)).collect();
-        for task in &mut tasks {
-            task.schema = Arc::clone(&current);
-            task.project_field_ids = ids.clone();
-        }
-        let specs = spec_ids(table, snapshot).await.map_err(fail)?;
-
+        let tasks = plan_tasks(table, snapshot, &self.filters, &read).await.map_err(fail)?;
         let read_schema = Arc::new(Schema::new(
             read.iter()
                 .map(|n| self.schema.field_with_name(n).cloned())
@@ -176,47 +137,23 @@ impl RowChange {
         ));
         let predicate = self.predicate(&read_schema)?;
         let mut deleted_positions = DeletedPositions::default();
-        let mut delta = RowDelta::default();
-        let mut deletes: HashMap<(i32, Struct), BTreeMap<String, Vec<i64>>> = HashMap::new();
-        let mut count = 0u64;
+        let mut deletions = Deletions::new(table, snapshot).await.map_err(fail)?;
         let mut updated = Vec::new();
         for task in tasks {
-            let already = deleted_positions.of(table, &task).await.map_err(fail)?;
+            let already = deleted_positions.of(table.file_io(), &task).await.map_err(fail)?;
             let (rows, new, rows_matched) =
                 self.matching(table, &task, &read_schema, predicate.as_ref(), &already).await?;
             updated.extend(rows_matched);
-            // Positions past the file's end (a foreign writer's) delete nothing.
-            let live = rows - already.range(..rows as i64).count() as u64;
             if new.is_empty() {
                 continue;
             }
-            if task.deletes.iter().any(|d| d.file_type == DataContentType::EqualityDeletes) {
-                // Which of the matched rows are live needs those deletes.
-                return Err(Error::new(
-                    SqlState::FeatureNotSupported,
-                    format!(
-                        "{} is not supported here: data file {} holds matching rows and has equality deletes, which glaux does not apply when it changes rows",
-                        self.statement(), task.data_file_path
-                    ),
-                ));
-            }
-            count += new.len() as u64;
-            if new.len() as u64 == live {
-                delta.removed.insert(task.data_file_path.clone());
-            } else {
-                // A position-delete file applies to data files of its own spec.
-                let spec = specs.of(&task.data_file_path);
-                let partition = task.partition.clone().unwrap_or_else(Struct::empty);
-                deletes.entry((spec, partition)).or_default().insert(task.data_file_path.clone(), new);
-            }
+            refuse_equality_deletes(&task, &context)?;
+            // Positions past the file's end (a foreign writer's) delete nothing.
+            let live = rows - already.range(..rows as i64).count() as u64;
+            deletions.add(&task, live, new);
         }
-        for ((spec, partition), positions) in deletes {
-            let mut file = write_position_deletes(table, positions).await.map_err(fail)?;
-            let file = file.partition(partition).partition_spec_id(spec).build().map_err(|e| {
-                Error::internal(format!("a position-delete file of {} could not be described: {e}", self.name))
-            })?;
-            delta.added_deletes.push((spec, file));
-        }
+        let count = deletions.count();
+        let mut delta = deletions.into_delta(table, &self.name).await?;
         if let Some(assignments) = &self.assignments {
             let rows = self.assign(assignments, &read_schema, updated)?;
             delta.added_data = super::write::write_rows(table, rows).await.map_err(fail)?;
@@ -283,14 +220,7 @@ impl RowChange {
         already: &BTreeSet<i64>,
     ) -> crate::error::Result<(u64, Vec<i64>, Vec<RecordBatch>)> {
         let context = format!("{}: reading {}", self.statement(), task.data_file_path);
-        let whole = iceberg::scan::FileScanTask { deletes: Vec::new(), predicate: None, ..task.clone() };
-        let runtime = iceberg::Runtime::try_current().map_err(|e| super::error(e, &context))?;
-        let reader = iceberg::arrow::ArrowReaderBuilder::new(table.file_io().clone(), runtime)
-            .with_row_group_filtering_enabled(false)
-            .with_row_selection_enabled(false)
-            .build();
-        let tasks = futures::stream::iter([Ok(whole)]).boxed();
-        let mut batches = reader.read(tasks).map_err(|e| super::error(e, &context))?.stream();
+        let mut batches = read_whole(table.file_io(), task).map_err(|e| super::error(e, &context))?;
         let (mut rows, mut matched, mut kept) = (0u64, Vec::new(), Vec::new());
         while let Some(batch) = batches.next().await {
             let batch = batch.map_err(|e| super::error(e, &context))?;
@@ -319,6 +249,120 @@ impl RowChange {
             rows += n as u64;
         }
         Ok((rows, matched, kept))
+    }
+}
+
+/// The data files of `snapshot` that `filters` may match, each to be read
+/// with the current schema's columns `read` (by field id).
+///
+/// Names are the current schema's; the snapshot may have been written
+/// with an older one (a schema change makes no snapshot). Files are
+/// planned with the snapshot's schema and the conditions on columns that
+/// are the same fields in both.
+pub(super) async fn plan_tasks(
+    table: &Table,
+    snapshot: &SnapshotRef,
+    filters: &[Expr],
+    read: &[String],
+) -> iceberg::Result<Vec<FileScanTask>> {
+    let current = Arc::clone(table.metadata().current_schema());
+    let planned_with = snapshot.schema(table.metadata())?;
+    let same_field = |name: &str| {
+        let id = current.field_id_by_name(name);
+        id.is_some() && id == planned_with.field_id_by_name(name)
+    };
+    let usable: Vec<Expr> =
+        filters.iter().filter(|f| f.column_refs().iter().all(|c| same_field(&c.name))).cloned().collect();
+    let mut scan = table.scan().snapshot_id(snapshot.snapshot_id()).select_empty();
+    if let Some(predicate) = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&usable) {
+        scan = scan.with_filter(predicate);
+    }
+    let mut tasks: Vec<FileScanTask> = scan.build()?.plan_files().await?.try_collect().await?;
+    let ids: Vec<i32> = read.iter().filter_map(|n| current.field_id_by_name(n)).collect();
+    for task in &mut tasks {
+        task.schema = Arc::clone(&current);
+        task.project_field_ids = ids.clone();
+    }
+    Ok(tasks)
+}
+
+/// Every row of `task`'s data file, its deletes not applied and nothing
+/// filtered out, so that a row's position in the file is its place in
+/// the stream.
+pub(super) fn read_whole(file_io: &FileIO, task: &FileScanTask) -> iceberg::Result<ArrowRecordBatchStream> {
+    let whole = FileScanTask { deletes: Vec::new(), predicate: None, ..task.clone() };
+    let reader = iceberg::arrow::ArrowReaderBuilder::new(file_io.clone(), iceberg::Runtime::try_current()?)
+        .with_row_group_filtering_enabled(false)
+        .with_row_selection_enabled(false)
+        .build();
+    Ok(reader.read(futures::stream::iter([Ok(whole)]).boxed())?.stream())
+}
+
+/// Refuses a change to rows of a data file that has equality deletes:
+/// which of its rows are live needs those deletes evaluated, which glaux
+/// does not do when it changes rows.
+pub(super) fn refuse_equality_deletes(task: &FileScanTask, statement: &str) -> crate::error::Result<()> {
+    if task.deletes.iter().any(|d| d.file_type == DataContentType::EqualityDeletes) {
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            format!(
+                "{statement} is not supported here: data file {} holds matching rows and has equality deletes, which glaux does not apply when it changes rows",
+                task.data_file_path
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The rows a statement deletes, gathered file by file, and the changes
+/// to the table that delete them: a file whose live rows all go leaves
+/// the table; the other positions are written as position-delete files,
+/// one per partition (of its own spec, which a position-delete file
+/// shares with its data files).
+pub(super) struct Deletions {
+    specs: Specs,
+    by_partition: HashMap<(i32, Struct), BTreeMap<String, Vec<i64>>>,
+    removed: HashSet<String>,
+    count: u64,
+}
+
+impl Deletions {
+    pub async fn new(table: &Table, snapshot: &SnapshotRef) -> iceberg::Result<Deletions> {
+        let specs = spec_ids(table, snapshot).await?;
+        Ok(Deletions { specs, by_partition: HashMap::new(), removed: HashSet::new(), count: 0 })
+    }
+
+    /// Deletes `positions` (sorted, live) of `task`'s file, which has
+    /// `live` live rows.
+    pub fn add(&mut self, task: &FileScanTask, live: u64, positions: Vec<i64>) {
+        self.count += positions.len() as u64;
+        if positions.len() as u64 == live {
+            self.removed.insert(task.data_file_path.clone());
+        } else {
+            let spec = self.specs.of(&task.data_file_path);
+            let partition = task.partition.clone().unwrap_or_else(Struct::empty);
+            self.by_partition.entry((spec, partition)).or_default().insert(task.data_file_path.clone(), positions);
+        }
+    }
+
+    /// The rows deleted.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// Writes the position-delete files: the snapshot's changes so far
+    /// (`name` is the table's, for messages).
+    pub async fn into_delta(self, table: &Table, name: &str) -> crate::error::Result<RowDelta> {
+        let mut delta = RowDelta { removed: self.removed, ..RowDelta::default() };
+        for ((spec, partition), positions) in self.by_partition {
+            let context = format!("writing a position-delete file of {name}");
+            let mut file = write_position_deletes(table, positions).await.map_err(|e| super::error(e, &context))?;
+            let file = file.partition(partition).partition_spec_id(spec).build().map_err(|e| {
+                Error::internal(format!("a position-delete file of {name} could not be described: {e}"))
+            })?;
+            delta.added_deletes.push((spec, file));
+        }
+        Ok(delta)
     }
 }
 
@@ -361,17 +405,17 @@ async fn spec_ids(table: &Table, snapshot: &iceberg::spec::SnapshotRef) -> icebe
 /// The positions each data file's position-delete files delete, read
 /// once per delete file.
 #[derive(Default)]
-struct DeletedPositions {
+pub(super) struct DeletedPositions {
     /// Delete file → data file → positions.
     read: HashMap<String, HashMap<String, Vec<i64>>>,
 }
 
 impl DeletedPositions {
-    async fn of(&mut self, table: &Table, task: &FileScanTask) -> iceberg::Result<BTreeSet<i64>> {
+    pub async fn of(&mut self, file_io: &FileIO, task: &FileScanTask) -> iceberg::Result<BTreeSet<i64>> {
         let mut out = BTreeSet::new();
         for delete in task.deletes.iter().filter(|d| d.file_type == DataContentType::PositionDeletes) {
             if !self.read.contains_key(&delete.file_path) {
-                let positions = read_position_deletes(table, &delete.file_path).await?;
+                let positions = read_position_deletes(file_io, &delete.file_path).await?;
                 self.read.insert(delete.file_path.clone(), positions);
             }
             if let Some(positions) = self.read.get(&delete.file_path).and_then(|m| m.get(&task.data_file_path)) {
@@ -383,9 +427,9 @@ impl DeletedPositions {
 }
 
 /// The (data file, position) pairs of a position-delete file.
-async fn read_position_deletes(table: &Table, path: &str) -> iceberg::Result<HashMap<String, Vec<i64>>> {
+async fn read_position_deletes(file_io: &FileIO, path: &str) -> iceberg::Result<HashMap<String, Vec<i64>>> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let bytes = table.file_io().new_input(path)?.read().await?;
+    let bytes = file_io.new_input(path)?.read().await?;
     let invalid = |e: &dyn std::fmt::Display| {
         iceberg::Error::new(
             iceberg::ErrorKind::DataInvalid,

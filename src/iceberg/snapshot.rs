@@ -50,6 +50,41 @@ impl RowDelta {
     }
 }
 
+/// How many times a statement is tried against newer snapshots.
+pub const ATTEMPTS: u32 = 8;
+
+/// Runs a row-level statement (`statement`, for messages) and commits
+/// what it changes: `changes` works out the delta on the table's current
+/// snapshot, and the rows it changes. If another statement commits
+/// first, it runs again on the new snapshot, up to [`ATTEMPTS`] times,
+/// then 40001. Returns the rows changed.
+pub async fn commit_retrying<F, Fut>(
+    catalog: &TableCatalog,
+    statement: &str,
+    mut changes: F,
+) -> crate::error::Result<u64>
+where
+    F: FnMut(Table) -> Fut,
+    Fut: std::future::Future<Output = crate::error::Result<(RowDelta, u64)>>,
+{
+    let mut attempt = 1;
+    loop {
+        let table = catalog.current().await.map_err(|e| super::error(e, statement))?;
+        let (delta, changed) = changes(table.clone()).await?;
+        if delta.is_empty() {
+            return Ok(changed);
+        }
+        match commit(catalog, &table, delta).await {
+            Ok(_) => return Ok(changed),
+            Err(e) if e.retryable() && attempt < ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(super::error(e, &format!("{statement} (after {attempt} attempts)"))),
+        }
+    }
+}
+
 /// Commits `delta`, computed on `base`'s current snapshot, as the next
 /// snapshot; returns the table after the commit.
 pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Result<Table> {

@@ -538,7 +538,7 @@ impl IcebergScan {
 }
 
 /// `tasks` spread over at most `partitions` lists of near-equal bytes.
-fn spread(mut tasks: Vec<FileScanTask>, partitions: usize) -> Vec<Vec<FileScanTask>> {
+pub(super) fn spread(mut tasks: Vec<FileScanTask>, partitions: usize) -> Vec<Vec<FileScanTask>> {
     let n = partitions.min(tasks.len()).max(1);
     let mut groups: Vec<(u64, Vec<FileScanTask>)> = (0..n).map(|_| (0, Vec::new())).collect();
     tasks.sort_by(|a, b| b.length.cmp(&a.length).then_with(|| a.data_file_path.cmp(&b.data_file_path)));

@@ -1138,3 +1138,132 @@ async fn alter_table_evolves_the_schema_by_field_id() {
     let (code, message) = failure(&client, "ALTER TABLE h ADD COLUMNS (b int)").await;
     assert_eq!(code, "0A000", "{message}");
 }
+
+#[tokio::test]
+async fn merge_upserts_deletes_and_inserts_in_one_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let client = server.connect().await;
+    let create = format!(
+        "CREATE TABLE acct (id bigint, day date, amount int, note string) PARTITIONED BY (day) LOCATION '{}' \
+         TBLPROPERTIES ('table_type'='ICEBERG')",
+        dir.path().join("acct").display()
+    );
+    client.batch_execute(&create).await.unwrap();
+    let sql = "INSERT INTO acct SELECT v, CASE WHEN v <= 10 THEN DATE '2024-01-01' ELSE DATE '2024-01-02' END, \
+               v AS amount, 'n' FROM generate_series(1, 20) AS g(v)";
+    assert_eq!(client.execute(sql, &[]).await.unwrap(), 20);
+    // A changes feed as a table of its own (a Hive table would do as well).
+    let feed = format!(
+        "CREATE TABLE feed (id bigint, amount int, op string) LOCATION '{}' TBLPROPERTIES ('table_type'='ICEBERG')",
+        dir.path().join("feed").display()
+    );
+    client.batch_execute(&feed).await.unwrap();
+    let sql = "INSERT INTO feed VALUES (18, 0, 'D'), (19, 190, 'U'), (20, 200, 'U'), (21, 210, 'I'), (22, NULL, 'I'), \
+               (5, 50, 'skip')";
+    assert_eq!(client.execute(sql, &[]).await.unwrap(), 6);
+    let rows = |sql: &'static str| {
+        let client = &client;
+        async move { simple_rows(client, sql).await }
+    };
+    let strings = |rows: &[&[&str]]| -> Vec<Vec<String>> {
+        rows.iter().map(|r| r.iter().map(|v| v.to_string()).collect()).collect()
+    };
+
+    // Each clause in order, the first that holds wins; one snapshot.
+    let merge = "MERGE INTO acct AS t USING feed AS s ON t.id = s.id \
+                 WHEN MATCHED AND s.op = 'D' THEN DELETE \
+                 WHEN MATCHED AND s.op = 'U' THEN UPDATE SET amount = s.amount, note = 'u' || CAST(t.amount AS varchar) \
+                 WHEN NOT MATCHED AND s.op = 'I' THEN INSERT (id, day, amount, note) VALUES (s.id, DATE '2024-01-03', coalesce(s.amount, -1), 'new') \
+                 WHEN NOT MATCHED THEN INSERT VALUES (s.id, NULL, 0, 'other')";
+    assert_eq!(client.execute(merge, &[]).await.unwrap(), 5);
+    assert_eq!(
+        rows("SELECT id, CAST(day AS varchar), amount, note FROM acct WHERE id >= 17 ORDER BY id").await,
+        strings(&[
+            &["17", "2024-01-02", "17", "n"],
+            &["19", "2024-01-02", "190", "u19"],
+            &["20", "2024-01-02", "200", "u20"],
+            &["21", "2024-01-03", "210", "new"],
+            &["22", "2024-01-03", "-1", "new"],
+        ])
+    );
+    assert_eq!(rows("SELECT count(*), sum(amount) FROM acct WHERE id = 5").await, strings(&[&["1", "5"]]));
+    let last =
+        "SELECT operation, summary['added-records'], summary['added-position-deletes'], summary['total-records'] \
+                FROM \"acct$snapshots\" ORDER BY committed_at DESC LIMIT 1";
+    assert_eq!(rows(last).await, strings(&[&["overwrite", "4", "3", "24"]]));
+
+    // Updating a partition column moves the row; a condition on the
+    // target's own columns in ON plans only the files it can match.
+    let merge = "MERGE INTO acct USING (SELECT 3 AS id) AS s ON acct.id = s.id AND acct.day = DATE '2024-01-01' \
+                 WHEN MATCHED THEN UPDATE SET day = DATE '2024-01-05'";
+    assert_eq!(client.execute(merge, &[]).await.unwrap(), 1);
+    assert_eq!(rows("SELECT id FROM acct WHERE day = DATE '2024-01-05'").await, strings(&[&["3"]]));
+    assert_eq!(rows("SELECT count(*) FROM acct").await, strings(&[&["21"]]));
+    // Matching nothing commits nothing.
+    let snapshots = "SELECT count(*) FROM \"acct$snapshots\"";
+    let before = rows(snapshots).await;
+    let merge = "MERGE INTO acct USING (SELECT 999 AS id) AS s ON acct.id = s.id WHEN MATCHED THEN DELETE";
+    assert_eq!(client.execute(merge, &[]).await.unwrap(), 0);
+    assert_eq!(rows(snapshots).await, before);
+
+    // Bad input: a clear error, and the table as it was.
+    let cases = [
+        // Two source rows for one target row: the SQL standard's 21000.
+        ("MERGE INTO acct t USING (SELECT 1 AS id UNION ALL SELECT 1) s ON t.id = s.id WHEN MATCHED THEN UPDATE SET note = 'x'", "21000"),
+        ("MERGE INTO acct t USING feed s ON t.id = s.id WHEN MATCHED THEN UPDATE SET nope = 1", "42703"),
+        ("MERGE INTO acct t USING feed s ON t.id = s.nope WHEN MATCHED THEN DELETE", "42703"),
+        ("MERGE INTO acct t USING feed s ON t.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id)", "42601"),
+        ("MERGE INTO acct t USING feed s ON t.id = s.id WHEN MATCHED THEN UPDATE SET amount = 'many'", "22P02"),
+        ("MERGE INTO acct t USING feed s ON t.id = s.id WHEN NOT MATCHED BY SOURCE THEN DELETE", "0A000"),
+        ("MERGE INTO acct t USING nosuch s ON t.id = s.id WHEN MATCHED THEN DELETE", "42P01"),
+    ];
+    for (sql, want) in cases {
+        let (code, message) = failure(&client, sql).await;
+        assert_eq!(code, want, "{sql}: {message}");
+    }
+    assert_eq!(rows(snapshots).await, before);
+    let hive =
+        format!("CREATE EXTERNAL TABLE h (id bigint) STORED AS PARQUET LOCATION '{}'", dir.path().join("h").display());
+    std::fs::create_dir_all(dir.path().join("h")).unwrap();
+    client.batch_execute(&hive).await.unwrap();
+    let (code, message) = failure(&client, "MERGE INTO h USING feed s ON h.id = s.id WHEN MATCHED THEN DELETE").await;
+    assert_eq!(code, "0A000", "{message}");
+
+    // Sessions upserting at once: each acknowledged MERGE counts once.
+    let mut sessions = Vec::new();
+    for s in 0..3i64 {
+        let client = server.connect().await;
+        sessions.push(tokio::spawn(async move {
+            let mut done = 0;
+            for i in 0..3i64 {
+                let id = 1000 + s * 10 + i;
+                // Each upsert touches a shared row as well as its own.
+                let sql = format!(
+                    "MERGE INTO acct t USING (SELECT {id} AS id UNION ALL SELECT 1) s ON t.id = s.id \
+                     WHEN MATCHED THEN UPDATE SET amount = t.amount + 1 \
+                     WHEN NOT MATCHED THEN INSERT VALUES (s.id, DATE '2024-02-01', 1, 'c')"
+                );
+                match client.execute(sql.as_str(), &[]).await {
+                    Ok(n) => {
+                        assert_eq!(n, 2);
+                        done += 1;
+                    }
+                    Err(e) => assert_eq!(e.code().unwrap().code(), "40001", "{e}"),
+                }
+            }
+            done
+        }));
+    }
+    let mut done = 0;
+    for session in sessions {
+        done += session.await.unwrap();
+    }
+    assert_eq!(rows("SELECT count(*) FROM acct WHERE note = 'c'").await[0][0], done.to_string());
+    assert_eq!(rows("SELECT amount FROM acct WHERE id = 1").await[0][0], (1 + done).to_string());
+
+    // pyiceberg reads the same rows.
+    let properties = rows("SHOW TBLPROPERTIES acct ('metadata_location')").await;
+    let seen = pyiceberg_reads(&properties[0][1]).await;
+    assert_eq!(seen["rows"], 21 + done);
+}

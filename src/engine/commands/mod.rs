@@ -19,6 +19,7 @@ mod catalog_ddl;
 mod copy;
 mod crawl;
 mod cursors;
+mod merge;
 mod partitions;
 mod prepared;
 mod show;
@@ -105,6 +106,14 @@ pub trait Context: Send + Sync {
 
     /// Plan a query as the session plans queries (rewrites, checks).
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan>;
+    /// [`Context::plan_query`], with one more catalog, `name`, that only
+    /// this query sees.
+    async fn plan_query_with(
+        &self,
+        ast: &Ast,
+        name: &str,
+        catalog: Arc<dyn datafusion::catalog::CatalogProvider>,
+    ) -> Result<LogicalPlan>;
     /// The plan's result columns with the names PostgreSQL would give
     /// the query `ast`.
     fn client_schema(&self, plan: &LogicalPlan, ast: &Ast) -> SchemaRef;
@@ -165,6 +174,7 @@ pub(crate) const FAMILIES: &[Family] = &[
     cursors::FAMILY,
     prepared::FAMILY,
     copy::FAMILY,
+    merge::FAMILY,
 ];
 
 /// The family whose own syntax the leading `words` are, parsing it.

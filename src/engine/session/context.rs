@@ -12,7 +12,8 @@ use crate::engine::transaction::Transaction;
 use crate::error::Result;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::execution::session_state::SessionState;
+use datafusion::catalog::{CatalogProvider, CatalogProviderList};
+use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::DataFrame;
@@ -63,6 +64,13 @@ impl Context for Session {
 
     async fn plan_query(&self, ast: &Ast) -> Result<LogicalPlan> {
         Session::plan_query(self, ast).await
+    }
+
+    async fn plan_query_with(&self, ast: &Ast, name: &str, catalog: Arc<dyn CatalogProvider>) -> Result<LogicalPlan> {
+        let catalogs = WithCatalog { inner: self.state.catalog_list().clone(), name: name.to_string(), catalog };
+        let state =
+            SessionStateBuilder::new_from_existing(self.state.clone()).with_catalog_list(Arc::new(catalogs)).build();
+        self.plan_verified_in(&state, ast, false).await
     }
 
     fn client_schema(&self, plan: &LogicalPlan, ast: &Ast) -> SchemaRef {
@@ -116,5 +124,36 @@ impl Context for Session {
 
     fn sql_prepared(&mut self) -> &mut SqlPrepared {
         &mut self.sql_prepared
+    }
+}
+
+/// A session's catalogs and one more, seen by one statement's planning.
+#[derive(Debug)]
+struct WithCatalog {
+    inner: Arc<dyn CatalogProviderList>,
+    name: String,
+    catalog: Arc<dyn CatalogProvider>,
+}
+
+impl CatalogProviderList for WithCatalog {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn register_catalog(&self, name: String, catalog: Arc<dyn CatalogProvider>) -> Option<Arc<dyn CatalogProvider>> {
+        self.inner.register_catalog(name, catalog)
+    }
+
+    fn catalog_names(&self) -> Vec<String> {
+        let mut names = self.inner.catalog_names();
+        names.push(self.name.clone());
+        names
+    }
+
+    fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
+        if name == self.name {
+            return Some(Arc::clone(&self.catalog));
+        }
+        self.inner.catalog(name)
     }
 }
