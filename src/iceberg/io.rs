@@ -98,24 +98,29 @@ fn failed(what: &str, path: &str, e: object_store::Error) -> Error {
 impl StoreIo {
     /// The store holding `location`, and the file's path in it.
     fn locate(&self, location: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
-        let invalid = |why: String| Error::new(ErrorKind::DataInvalid, format!("file location {location:?} {why}"));
-        let (root, path) = match location.split_once("://") {
-            Some(("file", rest)) => ("file:///".to_string(), local(rest.strip_prefix("localhost").unwrap_or(rest))?),
-            Some((scheme, rest)) => {
-                let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
-                let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
-                (format!("{scheme}://{authority}/"), path)
-            }
-            None if location.starts_with('/') => ("file:///".to_string(), local(location)?),
-            None => return Err(invalid("is neither a URL nor an absolute path".into())),
-        };
-        let url = Url::parse(&root).map_err(|e| invalid(format!("is not a valid URL: {e}")))?;
         let stores = self.stores.as_ref().ok_or_else(|| {
             Error::new(ErrorKind::Unexpected, "an Iceberg file IO was used outside the engine that made it")
         })?;
-        let store = stores.get_store(&url).map_err(|e| invalid(format!("has no usable store: {e}")))?;
-        Ok((store, path))
+        locate(stores, location)
     }
+}
+
+/// The store of `stores` holding `location`, and the file's path in it.
+pub fn locate(stores: &Arc<dyn ObjectStoreRegistry>, location: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
+    let invalid = |why: String| Error::new(ErrorKind::DataInvalid, format!("file location {location:?} {why}"));
+    let (root, path) = match location.split_once("://") {
+        Some(("file", rest)) => ("file:///".to_string(), local(rest.strip_prefix("localhost").unwrap_or(rest))?),
+        Some((scheme, rest)) => {
+            let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
+            let path = Path::parse(key).unwrap_or_else(|_| Path::from(key));
+            (format!("{scheme}://{authority}/"), path)
+        }
+        None if location.starts_with('/') => ("file:///".to_string(), local(location)?),
+        None => return Err(invalid("is neither a URL nor an absolute path".into())),
+    };
+    let url = Url::parse(&root).map_err(|e| invalid(format!("is not a valid URL: {e}")))?;
+    let store = stores.get_store(&url).map_err(|e| invalid(format!("has no usable store: {e}")))?;
+    Ok((store, path))
 }
 
 /// The object-store path of a local file.

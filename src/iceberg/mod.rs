@@ -36,11 +36,13 @@ pub mod create;
 pub mod io;
 pub mod merge;
 pub mod metadata_tables;
+pub mod optimize;
 pub mod purge;
 pub mod register;
 pub mod row_level;
 pub mod snapshot;
 pub mod table;
+pub mod vacuum;
 pub mod write;
 
 use crate::catalog::Table;
@@ -86,7 +88,7 @@ pub struct SnapshotRef {
 
 /// The refs a metadata file's JSON lists; a table without them has its
 /// current snapshot as branch `main`, as the Iceberg spec says.
-fn refs_of(json: Option<&serde_json::Value>, metadata: &TableMetadata) -> Vec<SnapshotRef> {
+pub(super) fn refs_of(json: Option<&serde_json::Value>, metadata: &TableMetadata) -> Vec<SnapshotRef> {
     let listed = json.and_then(|j| j.get("refs")).and_then(|r| r.as_object());
     let mut refs: Vec<SnapshotRef> = listed
         .into_iter()

@@ -369,13 +369,13 @@ impl Deletions {
 /// The partition spec of each data file of a snapshot (iceberg-rust's
 /// scan tasks do not carry it): one spec for all when every data
 /// manifest has the same, else read from the manifests.
-enum Specs {
+pub(super) enum Specs {
     One(i32),
     ByFile(HashMap<String, i32>),
 }
 
 impl Specs {
-    fn of(&self, path: &str) -> i32 {
+    pub fn of(&self, path: &str) -> i32 {
         match self {
             Specs::One(id) => *id,
             Specs::ByFile(map) => map.get(path).copied().unwrap_or_default(),
@@ -383,7 +383,7 @@ impl Specs {
     }
 }
 
-async fn spec_ids(table: &Table, snapshot: &iceberg::spec::SnapshotRef) -> iceberg::Result<Specs> {
+pub(super) async fn spec_ids(table: &Table, snapshot: &iceberg::spec::SnapshotRef) -> iceberg::Result<Specs> {
     let metadata = table.metadata();
     let bytes = table.file_io().new_input(snapshot.manifest_list())?.read().await?;
     let list = iceberg::spec::ManifestList::parse_with_version(&bytes, metadata.format_version())?;
@@ -427,7 +427,7 @@ impl DeletedPositions {
 }
 
 /// The (data file, position) pairs of a position-delete file.
-async fn read_position_deletes(file_io: &FileIO, path: &str) -> iceberg::Result<HashMap<String, Vec<i64>>> {
+pub(super) async fn read_position_deletes(file_io: &FileIO, path: &str) -> iceberg::Result<HashMap<String, Vec<i64>>> {
     use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     let bytes = file_io.new_input(path)?.read().await?;
     let invalid = |e: &dyn std::fmt::Display| {

@@ -40,8 +40,11 @@ pub struct RowDelta {
     pub added_data: Vec<DataFile>,
     /// Position-delete files, each with its partition spec's id.
     pub added_deletes: Vec<(i32, DataFile)>,
-    /// Data files (by path) whose rows are all deleted.
+    /// Data files (by path) whose rows are all deleted, and delete files
+    /// (OPTIMIZE's) that no longer delete anything.
     pub removed: HashSet<String>,
+    /// Whether the rows stay the same (OPTIMIZE): a `replace` snapshot.
+    pub replace: bool,
 }
 
 impl RowDelta {
@@ -109,9 +112,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
         let bytes = base.file_io().new_input(current.manifest_list())?.read().await?;
         let list = ManifestList::parse_with_version(&bytes, metadata.format_version())?;
         for manifest in list.entries().iter().cloned() {
-            let touched = !delta.removed.is_empty()
-                && manifest.content == ManifestContentType::Data
-                && (manifest.has_added_files() || manifest.has_existing_files());
+            let touched = !delta.removed.is_empty() && (manifest.has_added_files() || manifest.has_existing_files());
             if !touched {
                 manifests.push(manifest);
                 continue;
@@ -123,7 +124,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
                 continue;
             }
             let spec = spec_of(manifest.partition_spec_id)?;
-            let mut writer = producer.manifest_writer(base, &spec, ManifestContentType::Data)?;
+            let mut writer = producer.manifest_writer(base, &spec, manifest.content)?;
             for entry in read.entries().iter().filter(|e| e.is_alive()) {
                 let file = entry.data_file().clone();
                 let sequence = entry.sequence_number().unwrap_or(manifest.sequence_number);
@@ -142,7 +143,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
     }
     if removed_found.len() != delta.removed.len() {
         // Another commit removed it first: compute again on the new snapshot.
-        let why = "a data file this statement removes is no longer in the table";
+        let why = "a file this statement removes is no longer in the table";
         return Err(Error::new(ErrorKind::CatalogCommitConflicts, why).with_retryable(true));
     }
 
@@ -171,7 +172,9 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
 
     let changes = summary.build();
     let adds_data = changes.get("added-data-files").is_some_and(|n| n != "0");
-    let operation = if adds_data && removed_found.is_empty() && !changes.contains_key("added-delete-files") {
+    let operation = if delta.replace {
+        Operation::Replace
+    } else if adds_data && removed_found.is_empty() && !changes.contains_key("added-delete-files") {
         Operation::Append
     } else if adds_data {
         Operation::Overwrite

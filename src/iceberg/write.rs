@@ -77,40 +77,76 @@ pub fn as_table_schema(schema: &SchemaRef, table: &str, batch: RecordBatch) -> c
 }
 
 /// Writes `batches` (with the table's Arrow schema) as new data files of
-/// `table`: Parquet, per the table's write properties, one file per
-/// partition of the current spec (rolled at the target file size). The
-/// files are not part of the table until a commit adds them.
+/// `table` ([`RowWriter`]). The files are not part of the table until a
+/// commit adds them.
 pub async fn write_rows(table: &Table, batches: Vec<RecordBatch>) -> iceberg::Result<Vec<DataFile>> {
-    let metadata = table.metadata();
-    let properties = metadata.table_properties()?;
-    let schema = Arc::clone(metadata.current_schema());
-    let spec = Arc::clone(metadata.default_partition_spec());
-    let parquet = ParquetWriterBuilder::from_table_properties(&properties, Arc::clone(&schema))
-        .with_match_mode(FieldMatchMode::Name);
-    let names = DefaultFileNameGenerator::new(uuid::Uuid::new_v4().to_string(), None, DataFileFormat::Parquet);
-    let rolling = RollingFileWriterBuilder::new(
-        parquet,
-        properties.write_target_file_size_bytes,
-        table.file_io().clone(),
-        DefaultLocationGenerator::new(metadata)?,
-        names,
-    );
-    let files = DataFileWriterBuilder::new(rolling);
-    if spec.is_unpartitioned() {
-        let mut writer = UnpartitionedWriter::new(files);
-        for batch in batches {
-            writer.write(batch).await?;
-        }
-        return writer.close().await;
-    }
-    let splitter = RecordBatchPartitionSplitter::try_new_with_computed_values(schema, spec)?;
-    let mut writer = FanoutWriter::new(files);
+    let mut writer = RowWriter::new(table)?;
     for batch in batches {
-        for (key, part) in splitter.split(&batch)? {
-            writer.write(key, part).await?;
-        }
+        writer.write(batch).await?;
     }
     writer.close().await
+}
+
+type FileBuilder = DataFileWriterBuilder<ParquetWriterBuilder, DefaultLocationGenerator, DefaultFileNameGenerator>;
+
+/// Writes rows as new data files of a table, batch by batch: Parquet,
+/// per the table's write properties, one file per partition of the
+/// current spec (rolled at the target file size).
+pub struct RowWriter {
+    inner: Partitioned,
+}
+
+enum Partitioned {
+    No(Box<UnpartitionedWriter<FileBuilder>>),
+    Yes(Box<FanoutWriter<FileBuilder>>, Box<RecordBatchPartitionSplitter>),
+}
+
+impl RowWriter {
+    pub fn new(table: &Table) -> iceberg::Result<RowWriter> {
+        let metadata = table.metadata();
+        let properties = metadata.table_properties()?;
+        let schema = Arc::clone(metadata.current_schema());
+        let spec = Arc::clone(metadata.default_partition_spec());
+        let parquet = ParquetWriterBuilder::from_table_properties(&properties, Arc::clone(&schema))
+            .with_match_mode(FieldMatchMode::Name);
+        let names = DefaultFileNameGenerator::new(uuid::Uuid::new_v4().to_string(), None, DataFileFormat::Parquet);
+        let rolling = RollingFileWriterBuilder::new(
+            parquet,
+            properties.write_target_file_size_bytes,
+            table.file_io().clone(),
+            DefaultLocationGenerator::new(metadata)?,
+            names,
+        );
+        let files = DataFileWriterBuilder::new(rolling);
+        let inner = if spec.is_unpartitioned() {
+            Partitioned::No(Box::new(UnpartitionedWriter::new(files)))
+        } else {
+            let splitter = RecordBatchPartitionSplitter::try_new_with_computed_values(schema, spec)?;
+            Partitioned::Yes(Box::new(FanoutWriter::new(files)), Box::new(splitter))
+        };
+        Ok(RowWriter { inner })
+    }
+
+    /// Writes `batch`, with the table's Arrow schema.
+    pub async fn write(&mut self, batch: RecordBatch) -> iceberg::Result<()> {
+        match &mut self.inner {
+            Partitioned::No(writer) => writer.write(batch).await,
+            Partitioned::Yes(writer, splitter) => {
+                for (key, part) in splitter.split(&batch)? {
+                    writer.write(key, part).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The data files written.
+    pub async fn close(self) -> iceberg::Result<Vec<DataFile>> {
+        match self.inner {
+            Partitioned::No(writer) => writer.close().await,
+            Partitioned::Yes(writer, _) => writer.close().await,
+        }
+    }
 }
 
 /// Its input, with the table's schema (the same columns and types, with

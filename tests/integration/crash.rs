@@ -1,7 +1,8 @@
 //! Crash safety of the catalog: rounds of kill -9 at a random moment
 //! while several clients create and drop databases, partitioned tables,
-//! partitions, views, users and workgroups, one client inserts, deletes
-//! and updates rows of an Iceberg table, and a long query runs. After
+//! partitions, views, users and workgroups, one client inserts, deletes,
+//! updates and merges rows of an Iceberg table and compacts and vacuums
+//! it, and a long query runs. After
 //! each restart every acknowledged statement is there (and at most the
 //! one in flight besides), nothing is half-created, every listed table and
 //! view can be queried (the Iceberg table has exactly the acknowledged
@@ -84,14 +85,15 @@ fn script(k: usize, r: usize, files: &str) -> impl Iterator<Item = Step> + use<'
 }
 
 /// The Iceberg client's statements in round `r`: a table under `dir`,
-/// then rounds of two INSERTed rows, a DELETE of one row and an UPDATE
-/// of another (its id moves up by 1,000,000). Rows are keys `row:<id>`.
+/// then rounds of two INSERTed rows, a DELETE of one row, an UPDATE of
+/// another (its id moves up by 1,000,000), a MERGE that inserts one, and
+/// every third round OPTIMIZE and VACUUM. Rows are keys `row:<id>`.
 fn iceberg_script(r: usize, dir: &str) -> impl Iterator<Item = Step> + use<'_> {
     let table = format!("ice{r}");
     let create = Step {
         sql: format!(
             "CREATE TABLE {table} (id bigint, b string) PARTITIONED BY (bucket(4, id)) LOCATION '{dir}/{table}' \
-             TBLPROPERTIES ('table_type' = 'ICEBERG')"
+             TBLPROPERTIES ('table_type' = 'ICEBERG', 'vacuum_max_snapshot_age_seconds' = '1')"
         ),
         adds: vec![format!("table:{table}")],
         removes: vec![],
@@ -116,6 +118,22 @@ fn iceberg_script(r: usize, dir: &str) -> impl Iterator<Item = Step> + use<'_> {
                 adds: vec![format!("row:{}", moved + 1_000_000)],
                 removes: vec![format!("row:{moved}")],
             });
+            // MERGE inserts a row; every third round, compaction and
+            // expiry (snapshots older than a second) change no row.
+            let merged = 3_000_000 + i;
+            steps.push(Step {
+                sql: format!(
+                    "MERGE INTO {table} AS t USING (SELECT CAST({merged} AS BIGINT) AS id) AS s ON t.id = s.id \
+                     WHEN MATCHED THEN DELETE WHEN NOT MATCHED THEN INSERT VALUES (s.id, 'm')"
+                ),
+                adds: vec![format!("row:{merged}")],
+                removes: vec![],
+            });
+            if i % 3 == 0 {
+                for sql in [format!("OPTIMIZE {table} REWRITE DATA USING BIN_PACK"), format!("VACUUM {table}")] {
+                    steps.push(Step { sql, adds: vec![], removes: vec![] });
+                }
+            }
         }
         steps
     });

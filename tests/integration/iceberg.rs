@@ -1267,3 +1267,209 @@ async fn merge_upserts_deletes_and_inserts_in_one_snapshot() {
     let seen = pyiceberg_reads(&properties[0][1]).await;
     assert_eq!(seen["rows"], 21 + done);
 }
+
+#[tokio::test]
+async fn optimize_compacts_small_files_and_applies_their_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::security::server_with(&dir.path().join("lake"), &[]).await;
+    let (client, notices) = server.connect_with_notices().await;
+    let create = format!(
+        "CREATE TABLE op (id bigint, day date, note string) PARTITIONED BY (day) LOCATION '{}' \
+         TBLPROPERTIES ('table_type'='ICEBERG')",
+        dir.path().join("op").display()
+    );
+    client.batch_execute(&create).await.unwrap();
+    // Six small commits into each of two days, then deletes in both.
+    for i in 0..6 {
+        for day in 1..=2 {
+            let sql = format!(
+                "INSERT INTO op SELECT v + {}, DATE '2024-01-0{day}', 'n' || v FROM generate_series(1, 5) AS g(v)",
+                day * 1000 + i * 10
+            );
+            client.batch_execute(&sql).await.unwrap();
+        }
+    }
+    client.batch_execute("DELETE FROM op WHERE id IN (1001, 1012, 2023, 2054)").await.unwrap();
+    let rows = |sql: String| {
+        let client = &client;
+        async move { simple_rows(client, &sql).await }
+    };
+    let answer = "SELECT count(*), sum(id), min(note), max(note) FROM op".to_string();
+    let before = rows(answer.clone()).await;
+    assert_eq!(before[0][0], "56");
+    let files = |content: i32, day: &str| {
+        format!("SELECT count(*) FROM \"op$files\" WHERE content = {content} AND file_path LIKE '%day={day}%'")
+    };
+    assert_eq!(rows(files(0, "2024-01-01")).await[0][0], "6");
+    let deletes = "SELECT count(*) FROM \"op$files\" WHERE content = 1".to_string();
+    assert_eq!(rows(deletes.clone()).await[0][0], "2");
+    let last_snapshot = "SELECT snapshot_id FROM \"op$snapshots\" ORDER BY committed_at DESC LIMIT 1".to_string();
+    let deleted_at = rows(last_snapshot.clone()).await[0][0].clone();
+
+    // WHERE chooses partitions: only that day's files are rewritten.
+    notices.lock().unwrap().clear();
+    client.batch_execute("OPTIMIZE op REWRITE DATA USING BIN_PACK WHERE day = DATE '2024-01-01'").await.unwrap();
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("rewrote 6 data files (and removed 1 delete files) as 1 files"), "{said}");
+    assert_eq!(rows(files(0, "2024-01-01")).await[0][0], "1");
+    assert_eq!(rows(deletes.clone()).await[0][0], "1");
+    assert_eq!(rows(files(0, "2024-01-02")).await[0][0], "6");
+    assert_eq!(rows(answer.clone()).await, before);
+    let operation = "SELECT operation FROM \"op$snapshots\" ORDER BY committed_at DESC LIMIT 1".to_string();
+    assert_eq!(rows(operation.clone()).await, vec![vec!["replace".to_string()]]);
+
+    // Without WHERE, the rest; then nothing is left to do and no
+    // snapshot is made.
+    client.batch_execute("OPTIMIZE op REWRITE DATA USING BIN_PACK").await.unwrap();
+    assert_eq!(
+        rows("SELECT content, count(*) FROM \"op$files\" GROUP BY content".to_string()).await,
+        vec![vec!["0".to_string(), "2".to_string()]]
+    );
+    assert_eq!(rows(answer.clone()).await, before);
+    let snapshots = "SELECT count(*) FROM \"op$snapshots\"".to_string();
+    let made = rows(snapshots.clone()).await;
+    notices.lock().unwrap().clear();
+    client.batch_execute("OPTIMIZE op REWRITE DATA USING BIN_PACK").await.unwrap();
+    assert!(notices.lock().unwrap().join("\n").contains("no files needed rewriting"));
+    assert_eq!(rows(snapshots.clone()).await, made);
+    // The rows a statement sees are the same at the old snapshot, and
+    // pyiceberg reads the compacted table alike.
+    let at = format!("SELECT count(*), sum(id), min(note), max(note) FROM op FOR VERSION AS OF {deleted_at}");
+    assert_eq!(rows(at).await, before);
+    let location = rows("SHOW TBLPROPERTIES op ('metadata_location')".to_string()).await[0][1].clone();
+    let seen = pyiceberg_reads(&location).await;
+    assert_eq!(seen["rows"], 56);
+    let operations: Vec<&str> =
+        seen["per_snapshot"].as_array().unwrap().iter().map(|s| s[1].as_str().unwrap()).collect();
+    assert_eq!(operations[operations.len() - 2..], ["replace", "replace"]);
+
+    // Refusals: a column that is not a partition's, a subquery, a Hive
+    // table, the wrong words; and another user than the creator.
+    for (sql, code) in [
+        ("OPTIMIZE op REWRITE DATA USING BIN_PACK WHERE note = 'n1'", "0A000"),
+        ("OPTIMIZE op REWRITE DATA USING BIN_PACK WHERE day IN (SELECT DATE '2024-01-01')", "0A000"),
+        ("OPTIMIZE op REWRITE DATA USING SORT", "42601"),
+        ("OPTIMIZE op", "42601"),
+        ("OPTIMIZE missing REWRITE DATA USING BIN_PACK", "42P01"),
+    ] {
+        let (got, message) = failure(&client, sql).await;
+        assert_eq!(got, code, "{sql}: {message}");
+    }
+    std::fs::create_dir_all(dir.path().join("hive")).unwrap();
+    let hive = format!("CREATE EXTERNAL TABLE hive (a int) LOCATION '{}'", dir.path().join("hive").display());
+    client.batch_execute(&hive).await.unwrap();
+    let (code, message) = failure(&client, "OPTIMIZE hive REWRITE DATA USING BIN_PACK").await;
+    assert_eq!(code, "0A000", "{message}");
+    client.batch_execute("CREATE USER ann PASSWORD 'a'; CREATE USER root PASSWORD 'r' SUPERUSER").await.unwrap();
+    let ann = crate::security::login(&server, "ann", Some("a")).await.unwrap();
+    for sql in ["OPTIMIZE op REWRITE DATA USING BIN_PACK", "VACUUM op"] {
+        let (code, message) = failure(&ann, sql).await;
+        assert_eq!(code, "42501", "{sql}: {message}");
+    }
+    assert_eq!(rows(snapshots).await, made);
+}
+
+#[tokio::test]
+async fn vacuum_expires_old_snapshots_and_deletes_what_nothing_reaches() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let (client, notices) = server.connect_with_notices().await;
+    let location = dir.path().join("va");
+    let create = format!(
+        "CREATE TABLE va (id bigint, note string) LOCATION '{}' TBLPROPERTIES ('table_type'='ICEBERG')",
+        location.display()
+    );
+    client.batch_execute(&create).await.unwrap();
+    for i in 0..3 {
+        let sql = format!("INSERT INTO va SELECT v + {}, 'n' || v FROM generate_series(1, 5) AS g(v)", i * 10);
+        client.batch_execute(&sql).await.unwrap();
+    }
+    let rows = |sql: String| {
+        let client = &client;
+        async move { simple_rows(client, &sql).await }
+    };
+    let data_files = "SELECT file_path FROM \"va$files\" WHERE content = 0 ORDER BY file_path".to_string();
+    let inserted = rows(data_files.clone()).await;
+    assert_eq!(inserted.len(), 3);
+    client.batch_execute("DELETE FROM va WHERE id <= 5").await.unwrap();
+    let answer = "SELECT count(*), sum(id) FROM va".to_string();
+    let before = rows(answer.clone()).await;
+    assert_eq!(before[0][0], "10");
+    let snapshots = "SELECT snapshot_id FROM \"va$snapshots\" ORDER BY committed_at".to_string();
+    let all = rows(snapshots.clone()).await;
+    assert_eq!(all.len(), 4);
+    let parquet = || -> Vec<String> {
+        let files = walk(&location).into_iter().filter(|p| p.extension().is_some_and(|e| e == "parquet"));
+        files.map(|p| p.to_string_lossy().into_owned()).collect()
+    };
+    let live = rows(data_files.clone()).await;
+    let dropped: Vec<String> = inserted.into_iter().filter(|f| !live.contains(f)).map(|f| f[0].clone()).collect();
+    assert_eq!(dropped.len(), 1);
+    assert!(parquet().iter().any(|p| dropped[0].ends_with(p.as_str())), "{dropped:?}");
+
+    // Files no metadata reaches: one a failed write left long ago, one a
+    // write in flight may still commit.
+    let stale = location.join("data").join("left over by a failed write.parquet");
+    let fresh = location.join("data").join("in-flight.parquet");
+    for path in [&stale, &fresh] {
+        std::fs::write(path, b"not a table file").unwrap();
+    }
+    let six_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(6 * 24 * 3600);
+    std::fs::File::options().write(true).open(&stale).unwrap().set_modified(six_days_ago).unwrap();
+
+    // Under Athena's defaults (five days) every snapshot is young: none
+    // expires, only the six-day-old orphan goes.
+    notices.lock().unwrap().clear();
+    client.batch_execute("VACUUM va").await.unwrap();
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("expired 0 snapshots, deleted 0 unreferenced files and 1 orphan files"), "{said}");
+    assert!(!stale.exists() && fresh.exists());
+    assert_eq!(rows(snapshots.clone()).await, all);
+
+    // With a one-second age and two snapshots kept, the two oldest go
+    // (with their manifest lists); the file the DELETE dropped stays, as
+    // the third snapshot still reads it.
+    client
+        .batch_execute(
+            "ALTER TABLE va SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds'='1', 'vacuum_min_snapshots_to_keep'='2')",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    notices.lock().unwrap().clear();
+    client.batch_execute("VACUUM va").await.unwrap();
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("expired 2 snapshots, deleted 2 unreferenced files"), "{said}");
+    assert_eq!(rows(snapshots.clone()).await, all[2..].to_vec());
+    assert_eq!(rows(answer.clone()).await, before);
+    assert!(parquet().iter().any(|p| dropped[0].ends_with(p.as_str())), "{dropped:?}");
+    let at = format!("SELECT count(*) FROM va FOR VERSION AS OF {}", all[2][0]);
+    assert_eq!(rows(at).await, vec![vec!["15".to_string()]]);
+    let (code, message) = failure(&client, &format!("SELECT count(*) FROM va FOR VERSION AS OF {}", all[0][0])).await;
+    assert_eq!(code, "22023", "{message}");
+
+    // Keeping one, the third goes too, and the dropped file with it; the
+    // live files and every answer stay, and a file younger than a day is
+    // never taken for an orphan.
+    client.batch_execute("ALTER TABLE va SET TBLPROPERTIES ('vacuum_min_snapshots_to_keep'='1')").await.unwrap();
+    notices.lock().unwrap().clear();
+    client.batch_execute("VACUUM va").await.unwrap();
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("expired 1 snapshots"), "{said}");
+    assert_eq!(rows(snapshots.clone()).await, all[3..].to_vec());
+    assert_eq!(rows(answer.clone()).await, before);
+    assert!(!parquet().iter().any(|p| dropped[0].ends_with(p.as_str())), "{dropped:?}");
+    assert!(live.iter().all(|f| parquet().iter().any(|p| f[0].ends_with(p.as_str()))), "{live:?}");
+    assert!(fresh.exists());
+    // pyiceberg reads the table after it, at each snapshot kept.
+    let metadata = rows("SHOW TBLPROPERTIES va ('metadata_location')".to_string()).await[0][1].clone();
+    let seen = pyiceberg_reads(&metadata).await;
+    assert_eq!(seen["rows"], 10);
+    assert_eq!(seen["snapshots"], 1);
+
+    // Refusals: no table named, a table that does not exist.
+    let (code, message) = failure(&client, "VACUUM").await;
+    assert_eq!(code, "42601", "{message}");
+    let (code, message) = failure(&client, "VACUUM missing").await;
+    assert_eq!(code, "42P01", "{message}");
+}

@@ -332,14 +332,8 @@ impl Command for Merge {
     }
 
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
-        let qualified = cx.qualify(&self.target)?;
-        let (database, table) = (qualified.database.clone(), qualified.name.clone());
+        let (metastore, database, table, entry) = super::named_table(cx, &self.target).await?;
         let name = format!("{database}.{table}");
-        let metastore = Arc::clone(&qualified.catalog.metastore);
-        let entry = metastore
-            .get_table(&database, &table)
-            .await?
-            .ok_or_else(|| crate::catalog::no_such_table(&database, &table))?;
         if entry.is_view() {
             return Err(Error::new(
                 SqlState::WrongObjectType,

@@ -19,6 +19,7 @@ mod catalog_ddl;
 mod copy;
 mod crawl;
 mod cursors;
+mod maintenance;
 mod merge;
 mod partitions;
 mod prepared;
@@ -40,6 +41,7 @@ use crate::catalog::{Metastore, SecurityStore};
 use crate::error::Result;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::session_state::SessionState;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
@@ -101,6 +103,10 @@ pub trait Context: Send + Sync {
     fn qualify(&self, parts: &[String]) -> Result<Qualified>;
     /// DataFusion's state: object stores and table formats.
     fn state(&self) -> &SessionState;
+    /// The object stores a statement that reads files itself reads
+    /// through: [`Context::state`]'s, charging the running statement's
+    /// meter when it is metered.
+    fn running_stores(&self) -> Result<Arc<dyn ObjectStoreRegistry>>;
     /// Leave a NOTICE for the client, sent after the statement.
     fn notice(&self, text: String);
 
@@ -144,6 +150,22 @@ pub trait Context: Send + Sync {
     fn sql_prepared(&mut self) -> &mut SqlPrepared;
 }
 
+/// The table `parts` names, as its catalog's metastore, database, name
+/// and entry (42P01 if there is none).
+pub(crate) async fn named_table(
+    cx: &dyn Context,
+    parts: &[String],
+) -> Result<(Arc<dyn Metastore>, String, String, crate::catalog::Table)> {
+    let qualified = cx.qualify(parts)?;
+    let (database, table) = (qualified.database, qualified.name);
+    let metastore = Arc::clone(&qualified.catalog.metastore);
+    let entry = metastore
+        .get_table(&database, &table)
+        .await?
+        .ok_or_else(|| crate::catalog::no_such_table(&database, &table))?;
+    Ok((metastore, database, table, entry))
+}
+
 /// How a family of commands is recognised.
 pub(crate) struct Family {
     /// Its own syntax: whether the leading words (upper-cased) are one of
@@ -175,6 +197,7 @@ pub(crate) const FAMILIES: &[Family] = &[
     prepared::FAMILY,
     copy::FAMILY,
     merge::FAMILY,
+    maintenance::FAMILY,
 ];
 
 /// The family whose own syntax the leading `words` are, parsing it.

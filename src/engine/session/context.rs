@@ -13,6 +13,7 @@ use crate::error::Result;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{CatalogProvider, CatalogProviderList};
+use datafusion::execution::object_store::ObjectStoreRegistry;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::LogicalPlan;
@@ -58,6 +59,12 @@ impl Context for Session {
         &self.state
     }
 
+    fn running_stores(&self) -> Result<Arc<dyn ObjectStoreRegistry>> {
+        let state = self.running_state();
+        let runtime = crate::table::metered::query_runtime(state.config(), state.runtime_env())?;
+        Ok(Arc::clone(&runtime.object_store_registry))
+    }
+
     fn notice(&self, text: String) {
         self.notices.push(crate::engine::notices::Severity::Notice, text);
     }
@@ -67,7 +74,7 @@ impl Context for Session {
     }
 
     async fn plan_query_with(&self, ast: &Ast, name: &str, catalog: Arc<dyn CatalogProvider>) -> Result<LogicalPlan> {
-        let catalogs = WithCatalog { inner: self.state.catalog_list().clone(), name: name.to_string(), catalog };
+        let catalogs = WithCatalog { inner: Arc::clone(self.state.catalog_list()), name: name.to_string(), catalog };
         let state =
             SessionStateBuilder::new_from_existing(self.state.clone()).with_catalog_list(Arc::new(catalogs)).build();
         self.plan_verified_in(&state, ast, false).await
