@@ -11,7 +11,8 @@
 //! system tables before the plan runs, and any other table when
 //! DataFusion finds that its provider implements no `insert_into`,
 //! `delete_from` or `update` (a `NotImplemented` error). Iceberg tables
-//! take INSERT (`crate::iceberg::commit`); any other statement on any
+//! take INSERT, DELETE and UPDATE (`crate::iceberg`), external (Hive)
+//! tables INSERT (`crate::table::write`); any other statement on any
 //! other table ends at [`refusal`], which says, from the target's type,
 //! why its table cannot be written. It is refused when it runs, not when
 //! it is prepared, so the query history records it as FAILED.
@@ -148,8 +149,11 @@ pub fn refusal(plan: &LogicalPlan) -> Error {
         Error::new(
             SqlState::FeatureNotSupported,
             format!(
-                "cannot {verb} table {table}: it is an external (Hive) table, which glaux reads but does not write"
+                "cannot {verb} table {table}: it is an external (Hive) table, to which glaux only appends (INSERT INTO)"
             ),
+        )
+        .with_hint(
+            "DELETE, UPDATE and MERGE change Iceberg tables (CREATE TABLE ... WITH (table_type = 'ICEBERG') AS SELECT)",
         )
     } else {
         Error::new(SqlState::FeatureNotSupported, format!("cannot {verb} {table}: glaux cannot write to it"))

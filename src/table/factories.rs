@@ -164,7 +164,8 @@ struct External;
 impl Factory for External {
     async fn build(&self, table: &Table, _: &BuildContext<'_>) -> Result<Arc<dyn TableProvider>> {
         let files = super::external_table(table, &SessionConfig::new())?;
-        Ok(Arc::new(MeteredTable::new(files, format!("{}.{}", table.database_name, table.name))))
+        let name = format!("{}.{}", table.database_name, table.name);
+        Ok(Arc::new(MeteredTable::new(files, name).writable(table.clone())))
     }
 }
 

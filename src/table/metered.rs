@@ -283,11 +283,18 @@ impl ObjectStoreRegistry for MeteredRegistry {
 pub struct MeteredTable {
     inner: Arc<dyn TableProvider>,
     name: String,
+    /// The catalog entry INSERT writes to (`super::write`), if writable.
+    writes_to: Option<crate::catalog::Table>,
 }
 
 impl MeteredTable {
     pub fn new(inner: Arc<dyn TableProvider>, name: String) -> Self {
-        MeteredTable { inner, name }
+        MeteredTable { inner, name, writes_to: None }
+    }
+
+    /// The table, taking INSERT as new files of `table`.
+    pub fn writable(self, table: crate::catalog::Table) -> Self {
+        MeteredTable { writes_to: Some(table), ..self }
     }
 }
 
@@ -307,6 +314,19 @@ impl TableProvider for MeteredTable {
 
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         self.inner.supports_filters_pushdown(filters)
+    }
+
+    /// INSERT: new files under the table's location (`super::write`).
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: datafusion::logical_expr::dml::InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let Some(table) = &self.writes_to else {
+            return Err(datafusion::error::DataFusionError::NotImplemented(format!("INSERT into {}", self.name)));
+        };
+        super::write::insert(table.clone(), None, self.schema(), input, op)
     }
 
     async fn scan(

@@ -13,6 +13,7 @@
 //! - [`drift`]: a partition's own column list mapped onto the table's.
 //! - [`text_values`]: a text table's values cast in their file's scan, so a
 //!   bad value names its file.
+//! - [`write`]: INSERT INTO external tables (new files, new partitions).
 //! - [`projection`]: Athena partition projection (partitions computed from
 //!   TBLPROPERTIES and the query's conditions); [`dateformat`]: its date
 //!   patterns.
@@ -34,6 +35,7 @@ pub mod partitioned;
 pub mod projection;
 pub mod store;
 pub mod text_values;
+pub mod write;
 
 use crate::catalog::types::{field_to_hive, hive_to_arrow, hive_to_field};
 use crate::catalog::{Column, Table};

@@ -281,6 +281,17 @@ impl TableProvider for PartitionedTable {
         TableType::Base
     }
 
+    /// INSERT: new files in each partition's folder, new partitions
+    /// registered (`super::write`).
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: datafusion::logical_expr::dml::InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        super::write::insert(self.table.clone(), Some(Arc::clone(&self.catalog)), self.schema(), input, op)
+    }
+
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()

@@ -339,7 +339,7 @@ fn admin_statements_from_the_command_line() {
 }
 
 #[test]
-fn the_shell_refuses_a_write_to_a_read_only_table_and_the_history_keeps_it() {
+fn the_shell_refuses_an_update_of_a_hive_table_and_the_history_keeps_it() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("t");
     std::fs::create_dir_all(&table).unwrap();
@@ -358,18 +358,18 @@ fn the_shell_refuses_a_write_to_a_read_only_table_and_the_history_keeps_it() {
         "CREATE EXTERNAL TABLE t (a int, b int) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION '{}';\n",
         table.display()
     );
-    let out = shell(&format!("{create}INSERT INTO t VALUES (3, 4);\n"));
+    let out = shell(&format!("{create}UPDATE t SET b = 4;\n"));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("0A000: cannot insert into table t: it is an external (Hive) table"), "{stderr}");
+    assert!(stderr.contains("0A000: cannot update table t: it is an external (Hive) table"), "{stderr}");
     let out = shell(
         "SELECT count(*) AS n FROM t;\n\
-         SELECT state, sqlstate, error FROM system.query_history WHERE query LIKE 'INSERT%';\n",
+         SELECT state, sqlstate, error FROM system.query_history WHERE query LIKE 'UPDATE%';\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "n\n1\nstate,sqlstate,error\nFAILED,0A000,\"cannot insert into table t: it is an external (Hive) table, \
-         which glaux reads but does not write\"\n"
+        "n\n1\nstate,sqlstate,error\nFAILED,0A000,\"cannot update table t: it is an external (Hive) table, \
+         to which glaux only appends (INSERT INTO)\"\n"
     );
 }
