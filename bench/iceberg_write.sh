@@ -5,7 +5,9 @@
 #     CTAS ... WITH NO DATA), against DuckDB copying the same Parquet rows
 #     to one Parquet file (when the python has duckdb), in the same run;
 #   - DELETE of 1 % of its rows (l_orderkey % 100 = 0), then a count;
-#   - 200 one-row INSERTs into a small Iceberg table, then a scan of it.
+#   - OPTIMIZE of lineitem after the delete (its deletes applied), then a count;
+#   - 200 one-row INSERTs into a small Iceberg table, then a scan of it,
+#     OPTIMIZE, and the same scan again; VACUUM of it with a one-second age.
 # Each line prints psql's \timing of the statement, end to end.
 #   bash bench/iceberg_write.sh [SCALE, default 1]
 #   GLAUX=path/to/glaux (default target/release/glaux),
@@ -43,9 +45,20 @@ echo -n "rows: "; q -c "SELECT count(*) FROM li"
 echo -n "glaux DELETE 1 % (l_orderkey % 100 = 0): "; timed "DELETE FROM li WHERE l_orderkey % 100 = 0"
 echo -n "count after the delete: "; timed "SELECT count(*) FROM li"
 echo -n "files: "; q -c "SELECT content, count(*), sum(file_size_in_bytes) FROM \"li\$files\" GROUP BY content ORDER BY content" | tr '\n' ' '; echo
+# One delete file is enough for a file to be rewritten (Athena's default: 2).
+q -c "ALTER TABLE li SET TBLPROPERTIES ('optimize_rewrite_delete_file_threshold' = '1')"
+echo -n "glaux OPTIMIZE lineitem (deletes applied): "; timed "OPTIMIZE li REWRITE DATA USING BIN_PACK"
+echo -n "count after OPTIMIZE: "; timed "SELECT count(*) FROM li"
+echo -n "files: "; q -c "SELECT content, count(*), sum(file_size_in_bytes) FROM \"li\$files\" GROUP BY content ORDER BY content" | tr '\n' ' '; echo
 
 q -c "CREATE TABLE small (id bigint, v string) LOCATION '$DATA/small' TBLPROPERTIES ('table_type' = 'ICEBERG')"
 start=$(date +%s.%N)
 for i in $(seq 200); do q -c "INSERT INTO small VALUES ($i, 'v$i')"; done
 echo "200 one-row INSERTs: $(echo "($(date +%s.%N) - $start) * 1000" | bc) ms"
 echo -n "scan after 200 commits: "; timed "SELECT count(*), sum(id) FROM small"
+echo -n "OPTIMIZE of the 200 files: "; timed "OPTIMIZE small REWRITE DATA USING BIN_PACK"
+echo -n "scan after OPTIMIZE: "; timed "SELECT count(*), sum(id) FROM small"
+q -c "ALTER TABLE small SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds' = '1')"
+sleep 1.5
+echo -n "VACUUM of the 201 snapshots: "; timed "VACUUM small"
+echo -n "scan after VACUUM: "; timed "SELECT count(*), sum(id) FROM small"
