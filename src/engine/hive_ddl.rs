@@ -299,22 +299,7 @@ fn ctas(c: &mut GlauxParser<'_>, t: &mut CreateExternalTable) -> Result<()> {
         return Err(c.error_here("CREATE TABLE AS takes its columns from the query; drop the column list"));
     }
     if c.word("WITH") {
-        c.expect_token(Token::LParen)?;
-        loop {
-            let position = c.here();
-            let key = c.name()?.to_ascii_lowercase();
-            c.expect_token(Token::Eq)?;
-            let values = if c.word("ARRAY") {
-                c.expect_token(Token::LBracket)?;
-                let mut items = Vec::new();
-                while !c.consume(&Token::RBracket) {
-                    items.push(c.value()?);
-                    c.consume(&Token::Comma);
-                }
-                items
-            } else {
-                vec![c.value()?]
-            };
+        for (key, position, values) in with_options(c)? {
             match key.as_str() {
                 "partitioning" => {
                     for item in &values {
@@ -326,11 +311,7 @@ fn ctas(c: &mut GlauxParser<'_>, t: &mut CreateExternalTable) -> Result<()> {
                     t.properties.insert(key, values.join(","));
                 }
             }
-            if !c.consume(&Token::Comma) {
-                break;
-            }
         }
-        c.expect_token(Token::RParen)?;
     }
     c.expect_word("AS")?;
     let tokens = c.remaining();
@@ -348,6 +329,35 @@ fn ctas(c: &mut GlauxParser<'_>, t: &mut CreateExternalTable) -> Result<()> {
     };
     t.as_query = Some(AsQuery { text: c.text_between(*start, end), with_data });
     Ok(())
+}
+
+/// Athena's `(key = value | ARRAY[value, ...], ...)` of CTAS and UNLOAD,
+/// after WITH: each key (lower case) with where it starts and its values.
+pub(crate) fn with_options(c: &mut GlauxParser<'_>) -> Result<Vec<(String, usize, Vec<String>)>> {
+    c.expect_token(Token::LParen)?;
+    let mut options = Vec::new();
+    loop {
+        let position = c.here();
+        let key = c.name()?.to_ascii_lowercase();
+        c.expect_token(Token::Eq)?;
+        let values = if c.word("ARRAY") {
+            c.expect_token(Token::LBracket)?;
+            let mut items = Vec::new();
+            while !c.consume(&Token::RBracket) {
+                items.push(c.value()?);
+                c.consume(&Token::Comma);
+            }
+            items
+        } else {
+            vec![c.value()?]
+        };
+        options.push((key, position, values));
+        if !c.consume(&Token::Comma) {
+            break;
+        }
+    }
+    c.expect_token(Token::RParen)?;
+    Ok(options)
 }
 
 /// One item of CTAS's `partitioning`: `col`, `day(ts)`, `bucket(16, id)`.

@@ -63,6 +63,8 @@ pub enum Changed {
     Update,
     Merge,
     CreateTableAs,
+    /// UNLOAD's rows written (`UNLOAD n`).
+    Unload,
 }
 
 impl std::fmt::Display for Tag {
@@ -76,6 +78,7 @@ impl std::fmt::Display for Tag {
             Tag::Changed { verb: Changed::Update, rows } => write!(f, "UPDATE {rows}"),
             Tag::Changed { verb: Changed::Merge, rows } => write!(f, "MERGE {rows}"),
             Tag::Changed { verb: Changed::CreateTableAs, rows } => write!(f, "SELECT {rows}"),
+            Tag::Changed { verb: Changed::Unload, rows } => write!(f, "UNLOAD {rows}"),
         }
     }
 }

@@ -101,12 +101,6 @@ pub async fn create(cx: &dyn Context, t: &CreateExternalTable) -> Result<()> {
 /// rows written (None for `WITH NO DATA`, or a table that existed with IF
 /// NOT EXISTS).
 pub async fn create_as(cx: &dyn Context, t: &CreateExternalTable, query: &AsQuery) -> Result<Option<u64>> {
-    if !super::register::is_registration(t) {
-        return Err(Error::new(
-            SqlState::FeatureNotSupported,
-            "CREATE TABLE AS writes Iceberg tables only, for now: add table_type = 'ICEBERG' to its WITH (...)",
-        ));
-    }
     let qualified = cx.qualify(&t.name)?;
     let metastore = Arc::clone(&qualified.catalog.metastore);
     let (database, name) = (qualified.database.clone(), qualified.name.clone());
@@ -114,25 +108,7 @@ pub async fn create_as(cx: &dyn Context, t: &CreateExternalTable, query: &AsQuer
         cx.notice(format!("table {database}.{name} already exists, skipping"));
         return Ok(None);
     }
-    let mut asts = crate::engine::time_travel::parse_statements(&query.text)
-        .map_err(|e| Error::syntax(format!("the query of CREATE TABLE AS: {e}"), None))?;
-    let ast = match (asts.pop(), asts.is_empty()) {
-        (Some(ast @ Ast::Query(_)), true) => ast,
-        _ => return Err(Error::syntax("CREATE TABLE AS needs one query (SELECT, VALUES or WITH) after AS", None)),
-    };
-    let plan = cx.plan_query(&ast).await?;
-    let schema = cx.client_schema(&plan, &ast);
-    let mut columns: Vec<Column> = Vec::new();
-    for field in schema.fields() {
-        if columns.iter().any(|c| c.name == *field.name()) {
-            return Err(Error::new(
-                SqlState::DuplicateObject,
-                format!("the query of CREATE TABLE AS has two columns named {}", field.name()),
-            )
-            .with_hint("give each column its own name with AS"));
-        }
-        columns.push(Column::new(field.name().clone(), arrow_to_hive(field.data_type())?));
-    }
+    let (plan, columns) = ctas_query(cx, &query.text).await?;
     let table = CreateExternalTable { columns, as_query: None, external: false, ..t.clone() };
     create(cx, &table).await?;
     if !query.with_data {
@@ -151,6 +127,32 @@ pub async fn create_as(cx: &dyn Context, t: &CreateExternalTable, query: &AsQuer
             Err(e)
         }
     }
+}
+
+/// The query of a CREATE TABLE AS (or UNLOAD), planned, and its columns:
+/// their names as PostgreSQL gives them (two alike are 42710), their
+/// types as Hive's.
+pub async fn ctas_query(cx: &dyn Context, text: &str) -> Result<(LogicalPlan, Vec<Column>)> {
+    let mut asts = crate::engine::time_travel::parse_statements(text)
+        .map_err(|e| Error::syntax(format!("the query of CREATE TABLE AS: {e}"), None))?;
+    let ast = match (asts.pop(), asts.is_empty()) {
+        (Some(ast @ Ast::Query(_)), true) => ast,
+        _ => return Err(Error::syntax("CREATE TABLE AS needs one query (SELECT, VALUES or WITH) after AS", None)),
+    };
+    let plan = cx.plan_query(&ast).await?;
+    let schema = cx.client_schema(&plan, &ast);
+    let mut columns: Vec<Column> = Vec::new();
+    for field in schema.fields() {
+        if columns.iter().any(|c| c.name == *field.name()) {
+            return Err(Error::new(
+                SqlState::DuplicateObject,
+                format!("the query of CREATE TABLE AS has two columns named {}", field.name()),
+            )
+            .with_hint("give each column its own name with AS"));
+        }
+        columns.push(Column::new(field.name().clone(), arrow_to_hive(field.data_type())?));
+    }
+    Ok((plan, columns))
 }
 
 /// Appends the rows of `plan` to the new table `database.name`.

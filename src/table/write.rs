@@ -667,3 +667,120 @@ impl ExecutionPlan for HiveInsert {
         Ok(Box::pin(RecordBatchStreamAdapter::new(count_schema(), futures::stream::once(rows))))
     }
 }
+
+/// What CTAS and UNLOAD write (Athena's WITH options): a table of files
+/// in a format, at a location, maybe partitioned. It is written, never
+/// read, through [`insert`].
+#[derive(Debug)]
+pub struct WriteTarget {
+    table: Table,
+    catalog: Option<Arc<dyn Metastore>>,
+    schema: SchemaRef,
+}
+
+impl WriteTarget {
+    /// The files of `table` (its data columns, then its partition keys);
+    /// `catalog` registers its new partitions (None: UNLOAD's, which are
+    /// registered nowhere).
+    pub fn new(table: Table, catalog: Option<Arc<dyn Metastore>>) -> crate::error::Result<WriteTarget> {
+        let data = super::table_schema(&table)?;
+        let mut fields: Vec<Field> = data.fields().iter().map(|f| f.as_ref().clone()).collect();
+        for key in &table.partition_keys {
+            fields.push(Field::new(&key.name, crate::catalog::types::hive_to_arrow(&key.data_type)?, true));
+        }
+        // The format and its options are checked before anything is made.
+        Encoding::of(&table)?;
+        Ok(WriteTarget { table, catalog, schema: Arc::new(Schema::new(fields)) })
+    }
+}
+
+#[async_trait::async_trait]
+impl datafusion::catalog::TableProvider for WriteTarget {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        datafusion::datasource::TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        _projection: Option<&Vec<usize>>,
+        _filters: &[datafusion::logical_expr::Expr],
+        _limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Err(DataFusionError::Internal("the files a statement writes are not read by it".into()))
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn datafusion::catalog::Session,
+        input: Arc<dyn ExecutionPlan>,
+        op: InsertOp,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        insert(self.table.clone(), self.catalog.clone(), self.schema(), input, op)
+    }
+}
+
+/// Athena's file options of CTAS and UNLOAD (`format`, `write_compression`
+/// or `compression`, `field_delimiter`) as a Hive table's storage
+/// descriptor and the properties the writer reads: PARQUET by default,
+/// TEXTFILE delimited by `\001` unless told.
+pub fn athena_storage(
+    format: Option<&str>,
+    compression: Option<&str>,
+    field_delimiter: Option<&str>,
+) -> crate::error::Result<(crate::catalog::StorageDescriptor, crate::catalog::Parameters)> {
+    use super::format::{storage_for, StoredAs};
+    let format = format.unwrap_or("PARQUET").to_ascii_uppercase();
+    let stored = match format.as_str() {
+        "PARQUET" => StoredAs::Parquet,
+        "ORC" => StoredAs::Orc,
+        "TEXTFILE" => StoredAs::TextFile,
+        "JSON" => StoredAs::Json,
+        other => {
+            return Err(Error::new(
+                SqlState::FeatureNotSupported,
+                format!("format '{other}' is not supported; glaux writes PARQUET, ORC, TEXTFILE and JSON"),
+            ))
+        }
+    };
+    let mut serde = crate::catalog::Parameters::new();
+    match (stored, field_delimiter) {
+        (StoredAs::TextFile, delimiter) => {
+            serde.insert("field.delim".into(), delimiter.unwrap_or("\u{1}").to_string());
+        }
+        (_, Some(_)) => {
+            return Err(Error::new(
+                SqlState::InvalidParameterValue,
+                format!("field_delimiter is for TEXTFILE; format '{format}' has none"),
+            ))
+        }
+        (_, None) => {}
+    }
+    let mut properties = crate::catalog::Parameters::new();
+    let compression = compression.map(str::to_ascii_lowercase).filter(|c| c != "none" && c != "uncompressed");
+    if let Some(codec) = compression {
+        match stored {
+            StoredAs::Parquet => {
+                properties.insert("write_compression".into(), codec.to_ascii_uppercase());
+            }
+            StoredAs::TextFile | StoredAs::Json => {
+                properties.insert(COMPRESSION_KEY.into(), codec);
+            }
+            StoredAs::Orc => {
+                return Err(Error::new(
+                    SqlState::FeatureNotSupported,
+                    format!("glaux writes ORC files uncompressed; compression '{codec}' is not supported"),
+                ))
+            }
+        }
+    }
+    Ok((storage_for(stored, None, serde), properties))
+}

@@ -112,7 +112,12 @@ impl Command for CreateExternalTable {
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
         if let Some(query) = &self.as_query {
             // PostgreSQL's tags: `SELECT n`, or `CREATE TABLE AS` without rows.
-            return Ok(match crate::iceberg::create::create_as(cx, self, query).await? {
+            let rows = if crate::iceberg::register::is_registration(self) {
+                crate::iceberg::create::create_as(cx, self, query).await?
+            } else {
+                super::unload::create_hive_table_as(cx, self, query).await?
+            };
+            return Ok(match rows {
                 Some(rows) => Output::Done { tag: Tag::Changed { verb: Changed::CreateTableAs, rows } },
                 None => Output::done("CREATE TABLE AS"),
             });

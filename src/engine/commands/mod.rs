@@ -25,6 +25,7 @@ mod partitions;
 mod prepared;
 mod show;
 mod transactions;
+mod unload;
 mod users;
 mod variables;
 mod workgroups;
@@ -198,6 +199,7 @@ pub(crate) const FAMILIES: &[Family] = &[
     copy::FAMILY,
     merge::FAMILY,
     maintenance::FAMILY,
+    unload::FAMILY,
 ];
 
 /// The family whose own syntax the leading `words` are, parsing it.
