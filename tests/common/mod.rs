@@ -116,3 +116,18 @@ pub async fn plan_text(client: &tokio_postgres::Client, sql: &str) -> String {
     let rows = client.query(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     rows.iter().map(|r| r.get::<_, String>(1)).collect::<Vec<_>>().join("\n")
 }
+
+/// Every file under `dir`, sorted.
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}

@@ -3,7 +3,7 @@
 //! each answer checked against pyiceberg's own for that snapshot; hidden
 //! partition pruning seen in EXPLAIN; and bad metadata and files.
 
-use crate::common::{engine_in, plan_text, simple_rows, TestServer};
+use crate::common::{engine_in, plan_text, simple_rows, walk, TestServer};
 use crate::glue::glue_config;
 use crate::s3::{create_bucket, start_moto};
 use glaux::engine::Engine;
@@ -337,19 +337,6 @@ async fn bad_iceberg_metadata_and_files_are_clear_errors() {
 }
 
 /// Every file under `dir`.
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 /// What pyiceberg reads from a metadata file: schema, spec and properties.
 async fn pyiceberg_reads(metadata_location: &str) -> Value {
     let python =
@@ -958,7 +945,14 @@ async fn create_table_as_writes_an_iceberg_table_in_one_snapshot() {
 
     // Errors leave no table behind.
     let cases = [
-        (format!("CREATE TABLE h WITH (format = 'PARQUET', external_location = '{}') AS SELECT 1 AS a", at("h")), "0A000"),
+        // A Hive table's CTAS, whose rows fail midway.
+        (
+            format!(
+                "CREATE TABLE h WITH (format = 'PARQUET', external_location = '{}') AS SELECT 10 / (v - 5) AS a FROM generate_series(1, 9) AS g(v)",
+                at("h")
+            ),
+            "22012",
+        ),
         (format!("CREATE TABLE h WITH (table_type = 'ICEBERG', location = '{}') AS SELECT c.id, e.id FROM c, e", at("h")), "42710"),
         (
             format!(
@@ -976,6 +970,11 @@ async fn create_table_as_writes_an_iceberg_table_in_one_snapshot() {
         assert_eq!(got, code, "{sql}: {message}");
         let (got, _) = failure(&client, "SELECT * FROM h").await;
         assert_eq!(got, "42P01", "{sql} left a table");
+        // (A Hive table's files go right under its location.)
+        let files: Vec<PathBuf> = std::fs::read_dir(dir.path().join("h"))
+            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        assert!(files.is_empty(), "{sql} left {files:?}");
     }
     let metadata = dir.path().join("h").join("metadata");
     assert!(!metadata.exists() || walk(&metadata).is_empty(), "{:?}", walk(&metadata));

@@ -87,3 +87,70 @@ async fn explain_analyze_shows_bytes_read_per_scan() {
     assert_eq!(bytes_read(&join, "TableScan: table=public.people"), csv_size, "{join}");
     assert!(bytes_read(&join, "PartitionsScan") > 0, "{join}");
 }
+
+#[tokio::test]
+async fn concurrent_inserts_into_a_hive_table_lose_no_row_and_no_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = server_with_fixtures(dir.path()).await;
+    let client = server.connect().await;
+    let location = dir.path().join("odd place: 50% =ok");
+    std::fs::create_dir_all(&location).unwrap();
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE ev (id bigint, note string) PARTITIONED BY (day string) \
+             STORED AS PARQUET LOCATION '{}'",
+            location.display()
+        ))
+        .await
+        .unwrap();
+    // Four sessions, each ten INSERTs of two rows into two days, the
+    // days shared between sessions (the first INSERT of a day registers
+    // it, whoever comes first).
+    let mut sessions = Vec::new();
+    for s in 0..4i64 {
+        let client = server.connect().await;
+        sessions.push(tokio::spawn(async move {
+            let mut inserted = 0u64;
+            for i in 0..10i64 {
+                let id = s * 100 + i;
+                let sql = format!(
+                    "INSERT INTO ev VALUES ({id}, 'é', 'd{}'), ({}, NULL, 'd{}/x')",
+                    i % 3,
+                    id + 10_000,
+                    (i + s) % 2
+                );
+                inserted += client.execute(sql.as_str(), &[]).await.unwrap();
+            }
+            inserted
+        }));
+    }
+    let mut inserted = 0;
+    for session in sessions {
+        inserted += session.await.unwrap();
+    }
+    assert_eq!(inserted, 80);
+    let rows = crate::common::simple_rows(&client, "SELECT count(*), count(DISTINCT id), count(note) FROM ev").await;
+    assert_eq!(rows, vec![vec!["80".to_string(), "80".to_string(), "40".to_string()]]);
+    let days = crate::common::simple_rows(&client, "SHOW PARTITIONS ev").await;
+    let days: Vec<&str> = days.iter().map(|r| r[0].as_str()).collect();
+    assert_eq!(days, ["day=d0", "day=d0/x", "day=d1", "day=d1/x", "day=d2"]);
+    let rows = crate::common::simple_rows(&client, "SELECT count(*) FROM ev WHERE day = 'd1/x'").await;
+    assert_eq!(rows, vec![vec!["20".to_string()]]);
+    // Each statement wrote one file per partition, into escaped folders.
+    let folder = location.join("day=d0%2Fx");
+    assert!(folder.is_dir(), "{:?}", std::fs::read_dir(&location).unwrap().collect::<Vec<_>>());
+
+    // An INSERT that fails after writing rows of several partitions
+    // leaves no file and registers no partition.
+    let files = || crate::common::walk(&location);
+    let before = files();
+    let sql = "INSERT INTO ev SELECT v, 'n', 'new' || CAST(v % 3 AS varchar) || CAST(10 / (v - 9000) AS varchar) \
+               FROM generate_series(1, 10000) AS g(v)";
+    let e = client.execute(sql, &[]).await.unwrap_err();
+    assert_eq!(e.code().unwrap().code(), "22012", "{e:?}");
+    assert_eq!(files(), before);
+    let again = crate::common::simple_rows(&client, "SHOW PARTITIONS ev").await;
+    assert_eq!(again.len(), 5, "{again:?}");
+    let rows = crate::common::simple_rows(&client, "SELECT count(*) FROM ev").await;
+    assert_eq!(rows, vec![vec!["80".to_string()]]);
+}
