@@ -84,10 +84,33 @@ pub fn start(stream: SendableRecordBatchStream, plan: &LogicalPlan) -> SendableR
     let mapped = stream.map(move |item| {
         item.map_err(|e| match e.find_root() {
             DataFusionError::NotImplemented(_) => refusal(&plan).into_datafusion(),
+            // iceberg-rust's own write plans (INSERT's commit) raise its
+            // errors as they are: a lost commit race is 40001, not XX000.
+            DataFusionError::External(inner) if inner.downcast_ref::<iceberg::Error>().is_some() => {
+                let iceberg = inner.downcast_ref::<iceberg::Error>().expect("checked");
+                crate::iceberg::error_of(iceberg, &statement(&plan)).into_datafusion()
+            }
             _ => e,
         })
     });
     Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, mapped))
+}
+
+/// `INSERT INTO t`, `DELETE FROM t`...: the statement, for messages.
+fn statement(plan: &LogicalPlan) -> String {
+    match plan {
+        LogicalPlan::Dml(dml) => {
+            let verb = match &dml.op {
+                WriteOp::Insert(_) => "INSERT INTO",
+                WriteOp::Delete => "DELETE FROM",
+                WriteOp::Update => "UPDATE",
+                WriteOp::Ctas => "CREATE TABLE",
+                WriteOp::Truncate => "TRUNCATE",
+            };
+            format!("{verb} {}", dml.table_name)
+        }
+        _ => "a data-changing statement".to_string(),
+    }
 }
 
 /// Drain a data-changing statement's stream into its command tag: the

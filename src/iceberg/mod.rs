@@ -176,13 +176,19 @@ fn unsupported_version(version: u64, location: &str) -> Error {
 /// being done, naming the file or table). A glaux error inside (a meter
 /// refusing a read) keeps its SQLSTATE.
 pub fn error(e: iceberg::Error, context: &str) -> Error {
+    error_of(&e, context)
+}
+
+/// [`error`], for an error that stays where it is (inside a DataFusion
+/// error that iceberg-rust's DataFusion plans raise).
+pub fn error_of(e: &iceberg::Error, context: &str) -> Error {
     let mut state = match e.kind() {
         iceberg::ErrorKind::FeatureUnsupported => SqlState::FeatureNotSupported,
         iceberg::ErrorKind::DataInvalid => SqlState::DataCorrupted,
         iceberg::ErrorKind::CatalogCommitConflicts => SqlState::SerializationFailure,
         _ => SqlState::IoError,
     };
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     let mut detail = e.message().to_string();
     while let Some(cause) = source {
         if let Some(inner) = cause.downcast_ref::<Error>() {

@@ -205,9 +205,29 @@ async fn rewrite(
 
 /// Refuses a WHERE clause of OPTIMIZE on anything but partition columns
 /// (columns a partition field of the current spec is computed from), as
-/// Athena does.
+/// Athena does, or one the file planner cannot apply; and a format 1
+/// table.
 pub fn check_filter(table: &Table, name: &str, filters: &[Expr]) -> Result<()> {
     let metadata = table.metadata();
+    if metadata.format_version() != iceberg::spec::FormatVersion::V2 {
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            format!("OPTIMIZE {name}: the table is Iceberg format 1; glaux rewrites format 2 tables"),
+        ));
+    }
+    // A condition the file planner cannot apply would be dropped there,
+    // and the whole table compacted.
+    if let Some(filter) = filters
+        .iter()
+        .find(|f| iceberg_datafusion::physical_plan::convert_filters_to_predicate(&[(*f).clone()]).is_none())
+    {
+        return Err(Error::new(
+            SqlState::FeatureNotSupported,
+            format!(
+                "OPTIMIZE {name} ... WHERE {filter}: only comparisons of partition columns with constants choose files"
+            ),
+        ));
+    }
     let schema = metadata.current_schema();
     let sources: HashSet<i32> = metadata.default_partition_spec().fields().iter().map(|f| f.source_id).collect();
     for filter in filters {

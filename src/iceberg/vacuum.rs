@@ -14,7 +14,9 @@
 //!    snapshot still lists as live are deleted, and the metadata files
 //!    the commit dropped from the metadata log.
 //! 3. **Orphans.** Under the table's `data/` and `metadata/` folders (not
-//!    the rest of its location, which may hold what is not the table's),
+//!    the rest of its location, which may hold what is not the table's,
+//!    nor folders `write.*.path` sets outside the location, which other
+//!    tables may share),
 //!    a file that nothing in the metadata reaches, older than the same age
 //!    and than one day whatever the age, is deleted: the files of a write
 //!    that failed or was killed. The day keeps the files of any write
@@ -33,6 +35,7 @@ use futures::TryStreamExt;
 use iceberg::io::FileIO;
 use iceberg::spec::{ManifestList, SnapshotRef, TableMetadata};
 use iceberg::{TableRequirement, TableUpdate};
+use object_store::ObjectStoreExt;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -164,8 +167,12 @@ pub async fn vacuum(
     referenced.extend(current.metadata().statistics_iter().map(|s| s.statistics_path.clone()));
     referenced.extend(current.metadata().partition_statistics_iter().map(|s| s.statistics_path.clone()));
     let cutoff = now - retention.max_age_ms.max(ORPHAN_MIN_AGE_MS);
-    for orphan in orphans(&stores, current.metadata(), &referenced, cutoff).await? {
-        delete(&file_io, &orphan, &context, &report).await?;
+    for (store, path) in orphans(&stores, current.metadata(), &referenced, cutoff).await? {
+        // Through its store, by the very path listed (whatever its name
+        // holds: `%`, spaces).
+        store.delete(&path).await.map_err(|e| {
+            Error::new(SqlState::IoError, format!("{context}: orphan file {path} could not be deleted: {e}"))
+        })?;
         report.orphans += 1;
     }
     Ok(report)
@@ -243,14 +250,19 @@ impl Manifests {
     }
 }
 
+/// An orphan: its store and its path there.
+type Orphan = (Arc<dyn object_store::ObjectStore>, object_store::path::Path);
+
 /// The files under the table's data and metadata folders that are not in
-/// `referenced` and were last written before `cutoff`.
+/// `referenced` and were last written before `cutoff`. A folder set (by
+/// `write.data.path` or `write.metadata.path`) outside the table's
+/// location is not searched: other tables' files may be there.
 async fn orphans(
     stores: &Arc<dyn ObjectStoreRegistry>,
     metadata: &TableMetadata,
     referenced: &BTreeSet<String>,
     cutoff: i64,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Orphan>> {
     let location = metadata.location().trim_end_matches('/');
     let folder = |property: &str, default: &str| {
         metadata.properties().get(property).cloned().unwrap_or_else(|| format!("{location}/{default}"))
@@ -265,9 +277,11 @@ async fn orphans(
     }
     let mut out = Vec::new();
     let mut seen = HashSet::new();
+    let (_, table_prefix) = super::io::locate(stores, location).map_err(|e| super::error(e, "VACUUM"))?;
     for root in [folder("write.data.path", "data"), folder("write.metadata.path", "metadata")] {
         let (store, prefix) = super::io::locate(stores, &root).map_err(|e| super::error(e, "VACUUM"))?;
-        if !seen.insert(prefix.to_string()) {
+        let inside = prefix.prefix_match(&table_prefix).is_some_and(|mut rest| rest.next().is_some());
+        if !inside || !seen.insert(prefix.to_string()) {
             continue;
         }
         let listed: Vec<object_store::ObjectMeta> = match store.list(Some(&prefix)).try_collect().await {
@@ -285,17 +299,10 @@ async fn orphans(
             if object.last_modified.timestamp_millis() >= cutoff || path.ends_with("version-hint.text") {
                 continue;
             }
-            out.push(in_location(&root, &prefix, &object.location));
+            out.push((Arc::clone(&store), object.location));
         }
     }
     Ok(out)
-}
-
-/// `path` (under `prefix`, the store path of `root`) as a location like
-/// `root`.
-fn in_location(root: &str, prefix: &object_store::path::Path, path: &object_store::path::Path) -> String {
-    let rest: Vec<String> = path.prefix_match(prefix).into_iter().flatten().map(|p| p.as_ref().to_string()).collect();
-    format!("{}/{}", root.trim_end_matches('/'), rest.iter().map(|p| decoded(p)).collect::<Vec<_>>().join("/"))
 }
 
 fn decoded(text: &str) -> String {

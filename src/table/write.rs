@@ -23,8 +23,10 @@
 //!   skips one (`skip.header.line.count` = 1), so no row is lost to it.
 //!
 //! A file appears only when it is complete (the store's put or multipart
-//! upload). If the statement fails, the files it completed are deleted
-//! again, and no partition is registered: nothing of it is visible.
+//! upload). If the statement fails (or is cancelled, or times out), the
+//! files it completed are deleted again, and no partition is registered:
+//! nothing of it is visible. A partition registered at another location
+//! meanwhile is 40001; one with its own column list is 0A000.
 //! After the last file, the partitions that were not registered are
 //! added to the catalog in one call. Partition projection tables are
 //! 0A000 (their partitions are computed, not registered), as is INSERT
@@ -112,6 +114,8 @@ enum Encoding {
         fields: String,
         items: String,
         null: String,
+        /// The reader's escape character (`escape.delim`), if any.
+        escape: Option<char>,
         /// Whether files start with a header line.
         header: bool,
         compression: CompressionTypeVariant,
@@ -146,6 +150,7 @@ impl Encoding {
                 fields: char::from(options.delimiter).to_string(),
                 items: collection_delimiter(table),
                 null: null_marker(table, &format).unwrap_or_default(),
+                escape: options.escape.map(char::from),
                 header: options.has_header == Some(true),
                 compression: options.compression,
             },
@@ -265,7 +270,7 @@ impl HiveInsert {
             _ => HashMap::new(),
         };
         let statement = uuid::Uuid::new_v4();
-        let mut files = Files { open: HashMap::new(), done: Vec::new() };
+        let mut files = Files { open: HashMap::new(), done: Vec::new(), kept: false };
         let outcome = async {
             // One stream of every input row, however the optimizer
             // partitioned the input.
@@ -290,19 +295,19 @@ impl HiveInsert {
                         let folder = self.folder(&values, registered.get(&values))?;
                         let location = format!("{folder}{statement}-{n:05}{}", self.format.extension());
                         let file = FileOut::open(&context, &location, &self.format, part.schema()).await?;
-                        files.open.insert(values.clone(), file);
+                        files.open.insert(values.clone(), (folder, file));
                     }
-                    let file = files.open.get_mut(&values).expect("opened above");
+                    let (_, file) = files.open.get_mut(&values).expect("opened above");
                     file.write(&self.format, &part).await?;
                 }
             }
-            let open: Vec<(Vec<String>, FileOut)> = files.open.drain().collect();
+            let open: Vec<(Vec<String>, (String, FileOut))> = files.open.drain().collect();
             let mut written = Vec::new();
-            for (values, file) in open {
+            for (values, (folder, file)) in open {
                 let (store, path) = (Arc::clone(&file.store), file.path.clone());
                 file.close().await?;
                 files.done.push((store, path));
-                written.push(values);
+                written.push((values, folder));
             }
             Ok::<_, crate::error::Error>((rows, written))
         }
@@ -314,28 +319,46 @@ impl HiveInsert {
                 return Err(e);
             }
         };
-        if let Err(e) = self.register(written).await {
+        let new: Vec<(Vec<String>, String)> =
+            written.into_iter().filter(|(values, _)| !registered.contains_key(values)).collect();
+        if let Err(e) = self.register(new).await {
             files.discard().await;
             return Err(e);
         }
+        files.keep();
         Ok(rows)
     }
 
-    /// Registers the partitions written to that are not registered. They
-    /// are read again first: one another statement registered meanwhile
-    /// (perhaps at its own location) is left as it is.
-    async fn register(&self, written: Vec<Vec<String>>) -> crate::error::Result<()> {
-        let Some(catalog) = self.catalog.as_ref().filter(|_| !self.table.partition_keys.is_empty()) else {
+    /// Registers the partitions that were new when the statement began,
+    /// with the folders written (`written`). They are read again first:
+    /// one another statement registered meanwhile at the folder written is
+    /// left as it is, one registered elsewhere is 40001 (the rows written
+    /// would not be read there).
+    async fn register(&self, written: Vec<(Vec<String>, String)>) -> crate::error::Result<()> {
+        let Some(catalog) = self.catalog.as_ref().filter(|_| !written.is_empty()) else {
             return Ok(());
         };
         let (database, table) = (&self.table.database_name, &self.table.name);
-        let registered: Vec<Vec<String>> =
-            catalog.list_partitions(database, table).await?.into_iter().map(|p| p.values).collect();
-        let new: Vec<Partition> = written
-            .into_iter()
-            .filter(|values| !registered.contains(values))
-            .map(|values| Partition { values, create_time: now(), ..Partition::default() })
-            .collect();
+        let now_registered: HashMap<Vec<String>, Partition> =
+            catalog.list_partitions(database, table).await?.into_iter().map(|p| (p.values.clone(), p)).collect();
+        let mut new = Vec::new();
+        for (values, folder) in written {
+            match now_registered.get(&values) {
+                None => new.push(Partition { values, create_time: now(), ..Partition::default() }),
+                Some(partition) if self.folder(&values, Some(partition))? == folder => {}
+                Some(_) => {
+                    return Err(Error::new(
+                        SqlState::SerializationFailure,
+                        format!(
+                            "a partition of {} ({}) was registered at another location while the INSERT wrote it; \
+                             nothing was written, run it again",
+                            self.name,
+                            values.join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
         if new.is_empty() {
             return Ok(());
         }
@@ -354,6 +377,19 @@ impl HiveInsert {
             Some(p) => p.clone(),
             None => Partition { values: values.to_vec(), ..Partition::default() },
         };
+        let own = &partition.storage_descriptor.columns;
+        if !own.is_empty() && *own != self.table.storage_descriptor.columns {
+            // Its files have columns of their own (schema drift); rows of
+            // the table's columns would not read back through them.
+            return Err(Error::new(
+                SqlState::FeatureNotSupported,
+                format!(
+                    "cannot insert into partition ({}) of {}: it has columns of its own, unlike the table's",
+                    values.join(", "),
+                    self.name
+                ),
+            ));
+        }
         let location = self.table.partition_location(&partition).ok_or_else(no_location)?;
         Ok(format!("{}/", location.trim_end_matches('/')))
     }
@@ -393,22 +429,50 @@ fn partitions_of(batch: &RecordBatch, data: usize) -> Result<Vec<(Vec<String>, V
     Ok(groups)
 }
 
-/// The statement's files: those being written, and those complete.
+/// The statement's files: those being written (by partition, with their
+/// folder), and those complete. Unless kept, the complete ones are
+/// deleted again, also when the statement is cancelled or times out
+/// (dropped mid-way).
 struct Files {
-    open: HashMap<Vec<String>, FileOut>,
+    open: HashMap<Vec<String>, (String, FileOut)>,
     done: Vec<(Arc<dyn ObjectStore>, Path)>,
+    kept: bool,
 }
 
 impl Files {
     /// Deletes the files completed, and drops the unfinished ones (an
     /// upload that is not completed leaves no object).
-    async fn discard(self) {
-        drop(self.open);
-        for (store, path) in self.done {
-            if let Err(e) = store.delete(&path).await {
-                log::warn!("a failed INSERT could not delete its file {path}: {e}");
-            }
+    async fn discard(mut self) {
+        self.open.clear();
+        for (store, path) in std::mem::take(&mut self.done) {
+            delete_written(store, path).await;
         }
+    }
+
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for Files {
+    fn drop(&mut self) {
+        if self.kept || self.done.is_empty() {
+            return;
+        }
+        let done = std::mem::take(&mut self.done);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                for (store, path) in done {
+                    delete_written(store, path).await;
+                }
+            });
+        }
+    }
+}
+
+async fn delete_written(store: Arc<dyn ObjectStore>, path: Path) {
+    if let Err(e) = store.delete(&path).await {
+        log::warn!("a failed INSERT could not delete its file {path}: {e}");
     }
 }
 
@@ -528,8 +592,11 @@ fn orc_file(batches: Vec<RecordBatch>, schema: SchemaRef) -> orc_rust::error::Re
 fn encode(format: &Encoding, batch: &RecordBatch) -> crate::error::Result<Vec<u8>> {
     let failed = |e: datafusion::arrow::error::ArrowError| Error::from(DataFusionError::from(e));
     match format {
-        Encoding::Text { fields, items, null, .. } => text(batch, fields, items, null),
+        Encoding::Text { fields, items, null, escape, .. } => text(batch, fields, items, null, *escape),
         Encoding::Csv { separator, quote, escape, .. } => {
+            // The writer escapes quotes but not the escape character
+            // itself, which the reader would take as one.
+            let batch = &escaped(batch, char::from(*escape))?;
             let mut out = Vec::new();
             let mut writer = datafusion::arrow::csv::WriterBuilder::new()
                 .with_header(false)
@@ -553,12 +620,52 @@ fn encode(format: &Encoding, batch: &RecordBatch) -> crate::error::Result<Vec<u8
     }
 }
 
+/// `batch` with `escape` doubled in its string columns.
+fn escaped(batch: &RecordBatch, escape: char) -> crate::error::Result<RecordBatch> {
+    let doubled = format!("{escape}{escape}");
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for column in batch.columns() {
+        let column = match column.data_type() {
+            DataType::Utf8 => {
+                let strings = column.as_string::<i32>();
+                let mapped: datafusion::arrow::array::StringArray =
+                    strings.iter().map(|v| v.map(|v| v.replace(escape, &doubled))).collect();
+                Arc::new(mapped) as ArrayRef
+            }
+            DataType::LargeUtf8 | DataType::Utf8View => {
+                let text = datafusion::arrow::compute::cast(column, &DataType::Utf8).map_err(DataFusionError::from)?;
+                let strings = text.as_string::<i32>();
+                let mapped: datafusion::arrow::array::StringArray =
+                    strings.iter().map(|v| v.map(|v| v.replace(escape, &doubled))).collect();
+                Arc::new(mapped) as ArrayRef
+            }
+            _ => Arc::clone(column),
+        };
+        columns.push(column);
+    }
+    let fields: Vec<Field> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .zip(&columns)
+        .map(|(f, c)| f.as_ref().clone().with_data_type(c.data_type().clone()))
+        .collect();
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(DataFusionError::from)?)
+}
+
 /// LazySimpleSerDe's text: one line per row, fields joined by `fields`,
 /// an array's items by `items`, NULL as `null`.
-fn text(batch: &RecordBatch, fields: &str, items: &str, null: &str) -> crate::error::Result<Vec<u8>> {
+fn text(
+    batch: &RecordBatch,
+    fields: &str,
+    items: &str,
+    null: &str,
+    escape: Option<char>,
+) -> crate::error::Result<Vec<u8>> {
     let options = FormatOptions::default().with_timestamp_format(Some(HIVE_TIMESTAMP));
     let failed = |e: datafusion::arrow::error::ArrowError| Error::from(DataFusionError::from(e));
-    let special: Vec<char> = fields.chars().chain(items.chars()).chain(['\n', '\r']).collect();
+    // (NUL is the reader's quote character: none.)
+    let special: Vec<char> = fields.chars().chain(items.chars()).chain(['\n', '\r', '\0']).chain(escape).collect();
     let clean = |value: String, column: &str| -> crate::error::Result<String> {
         if !value.contains(|c| special.contains(&c)) {
             return Ok(value);
@@ -566,8 +673,8 @@ fn text(batch: &RecordBatch, fields: &str, items: &str, null: &str) -> crate::er
         Err(Error::new(
             SqlState::BadCopyFileFormat,
             format!(
-                "a value of column {column} holds the table's field or collection delimiter or a line break, \
-                 which its text files cannot hold (glaux writes no escapes)"
+                "a value of column {column} holds the table's field or collection delimiter, its escape \
+                 character, a NUL or a line break, which its text files cannot hold (glaux writes no escapes)"
             ),
         ))
     };

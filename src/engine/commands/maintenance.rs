@@ -13,7 +13,7 @@
 //! rewrite a table's files, so they take an admin or the table's creator
 //! (42501); both read as queries do (metered, in the query history); both
 //! answer with their name as the tag and a NOTICE saying what they did.
-//! A table that is not Iceberg is refused with 0A000.
+//! A table that is not Iceberg is refused with 0A000, a view with 42809.
 
 use super::{Command, Context, Family};
 use crate::catalog::Table;
@@ -86,11 +86,13 @@ async fn maintained(
 ) -> Result<(String, Table, TableCatalog, Arc<dyn ObjectStoreRegistry>)> {
     let (metastore, database, table, entry) = super::named_table(cx, parts).await?;
     let name = format!("{database}.{table}");
-    if entry.is_view() || !crate::iceberg::is_iceberg(&entry.parameters) {
-        let what = if entry.is_view() { "a view" } else { "an external (Hive) table" };
+    if entry.is_view() {
+        return Err(Error::new(SqlState::WrongObjectType, format!("{verb} works on Iceberg tables; {name} is a view")));
+    }
+    if !crate::iceberg::is_iceberg(&entry.parameters) {
         return Err(Error::new(
             SqlState::FeatureNotSupported,
-            format!("{verb} works on Iceberg tables; {name} is {what}"),
+            format!("{verb} works on Iceberg tables; {name} is an external (Hive) table"),
         ));
     }
     let security = cx.security();

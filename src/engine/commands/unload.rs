@@ -14,7 +14,8 @@
 //! `crate::table::write` (one file per partition, Hive's `k=v/` folders,
 //! partition columns last in each row's place and left out of the
 //! files), as a statement that is metered like a query; both need an
-//! empty (or new) location, and write to no other (22023 otherwise).
+//! empty (or new) location, and write to no other (22023 otherwise);
+//! a location on the server's own disk takes an admin (42501).
 //! UNLOAD answers `UNLOAD n`, CTAS `SELECT n`. A CTAS whose rows fail to
 //! be written drops its table again (the writer deletes its files).
 
@@ -169,7 +170,11 @@ pub(super) async fn create_hive_table_as(
     table.description = t.comment.clone();
     empty_location(cx, &table, "CREATE TABLE AS").await?;
     let mode = if t.if_not_exists { IfExists::Skip } else { IfExists::Fail };
-    metastore.create_table(table.clone(), mode, Vec::new()).await?;
+    if !metastore.create_table(table.clone(), mode, Vec::new()).await? {
+        // Another statement made it meanwhile (IF NOT EXISTS).
+        cx.notice(format!("table {database}.{name} already exists, skipping"));
+        return Ok(None);
+    }
     if !query.with_data {
         return Ok(None);
     }
@@ -235,11 +240,17 @@ fn split_columns(columns: Vec<Column>, partitioned_by: &[String]) -> Result<(Vec
 
 /// Refuses a location that already holds files (Athena's rule: neither
 /// statement adds to or overwrites what is there); a local one that does
-/// not exist is made.
+/// not exist is made. Files on the server's own disk are written only
+/// for an admin (42501): another user could otherwise write anywhere the
+/// server may.
 async fn empty_location(cx: &dyn Context, table: &Table, statement: &str) -> Result<()> {
     let location = table.storage_descriptor.location.as_deref().unwrap_or_default();
     let url = crate::table::store::listing_url(location)?;
     if let Some(path) = crate::table::store::local_path(&url) {
+        let security = cx.security();
+        let what = format!("write files to the server's disk ({location}); an object store location needs no admin");
+        crate::engine::privileges::require_admin_or_owner(security.as_ref(), cx.user(), cx.local(), None, &what)
+            .await?;
         std::fs::create_dir_all(&path).map_err(|e| {
             Error::new(SqlState::IoError, format!("{statement}: cannot make the folder {location}: {e}"))
         })?;
