@@ -171,6 +171,10 @@ impl TableCatalog {
     }
 }
 
+/// How many times iceberg-rust retries an append that lost a race, when
+/// the table does not say (`commit.retry.num-retries`).
+pub const APPEND_RETRIES: u32 = 10;
+
 /// The lock that serializes this server's commits to a table (by name,
 /// in any catalog). The metastore's compare-and-swap is what keeps
 /// writers apart; this lock keeps this server's own writers from racing
@@ -229,9 +233,29 @@ impl Catalog for TableCatalog {
         Err(unsupported("CREATE TABLE"))
     }
 
+    /// The table as iceberg-rust's own commits (INSERT's append) see it:
+    /// retried [`APPEND_RETRIES`] times unless the table sets
+    /// `commit.retry.num-retries` (iceberg-rust's default, 4, loses
+    /// appends that commute when several sessions insert at once).
     async fn load_table(&self, table: &TableIdent) -> Result<Table> {
         self.is_this(table)?;
-        self.current().await
+        let table = self.current().await?;
+        let key = iceberg::spec::TableProperties::PROPERTY_COMMIT_NUM_RETRIES;
+        if table.metadata().properties().contains_key(key) {
+            return Ok(table);
+        }
+        let mut properties = table.metadata().properties().clone();
+        properties.insert(key.to_string(), APPEND_RETRIES.to_string());
+        // Only in memory: a commit is built on the metadata the catalog
+        // entry points at, which this does not change.
+        let metadata = table.metadata().clone().into_builder(None).set_properties(properties)?.build()?.metadata;
+        Table::builder()
+            .metadata(Arc::new(metadata))
+            .metadata_location(table.metadata_location_result()?.to_string())
+            .identifier(self.ident.clone())
+            .file_io(table.file_io().clone())
+            .runtime(iceberg::Runtime::try_current()?)
+            .build()
     }
 
     async fn drop_table(&self, _: &TableIdent) -> Result<()> {
