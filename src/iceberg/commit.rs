@@ -91,9 +91,38 @@ impl TableCatalog {
         updates: Vec<TableUpdate>,
         parameters: crate::catalog::Parameters,
     ) -> Result<Table> {
+        self.commit_checked(None, requirements, updates, parameters).await
+    }
+
+    /// [`Self::commit`], only if the table is still at the metadata file
+    /// `base` (any commit since, whatever it changed, is a retryable
+    /// conflict): for a change that must see every ref, as VACUUM's
+    /// expiry must.
+    pub async fn commit_on(
+        &self,
+        base: &str,
+        requirements: Vec<TableRequirement>,
+        updates: Vec<TableUpdate>,
+    ) -> Result<Table> {
+        self.commit_checked(Some(base), requirements, updates, Default::default()).await
+    }
+
+    async fn commit_checked(
+        &self,
+        base: Option<&str>,
+        requirements: Vec<TableRequirement>,
+        updates: Vec<TableUpdate>,
+        parameters: crate::catalog::Parameters,
+    ) -> Result<Table> {
         let lock = commit_lock(&self.ident);
         let _serialized = lock.lock().await;
         let entry = self.entry().await?;
+        if let Some(base) = base {
+            if super::metadata_location(&entry).map_err(glaux)? != base {
+                let why = "the table changed since the statement read it";
+                return Err(Error::new(ErrorKind::CatalogCommitConflicts, why).with_retryable(true));
+            }
+        }
         let current = self.table_of(&entry).await?;
         for requirement in requirements {
             requirement.check(Some(current.metadata())).map_err(|e| {

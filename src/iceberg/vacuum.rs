@@ -127,7 +127,10 @@ pub async fn vacuum(
             },
         ];
         let updates = vec![TableUpdate::RemoveSnapshots { snapshot_ids: expire }];
-        match catalog.commit(requirements, updates).await {
+        // On this very metadata: a ref made meanwhile (a tag on an old
+        // snapshot, by another engine) makes it start again.
+        let base = table.metadata_location_result().map_err(fail)?.to_string();
+        match catalog.commit_on(&base, requirements, updates).await {
             Ok(after) => break (table, after, retention),
             Err(e) if e.retryable() && attempt < ATTEMPTS => {
                 tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;

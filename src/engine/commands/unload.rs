@@ -178,12 +178,53 @@ pub(super) async fn create_hive_table_as(
     if !query.with_data {
         return Ok(None);
     }
-    match write(cx, plan, &names, table, Some(Arc::clone(&metastore))).await {
-        Ok(rows) => Ok(Some(rows)),
+    // Leave no half-made table, also when the statement is cancelled or
+    // times out mid-way (the writer deletes its files itself).
+    let guard = DropUnlessWritten { metastore: Arc::clone(&metastore), database, name, written: false };
+    match write(cx, plan, &names, table, Some(metastore)).await {
+        Ok(rows) => {
+            guard.written();
+            Ok(Some(rows))
+        }
         Err(e) => {
-            // Leave no half-made table (the writer deleted its files).
-            let _ = metastore.drop_table(&database, &name).await;
+            guard.drop_now().await;
             Err(e)
+        }
+    }
+}
+
+/// Drops the table a CTAS made, unless its rows were written.
+struct DropUnlessWritten {
+    metastore: Arc<dyn Metastore>,
+    database: String,
+    name: String,
+    written: bool,
+}
+
+impl DropUnlessWritten {
+    fn written(mut self) {
+        self.written = true;
+    }
+
+    /// Drops the table now (the statement failed), before it answers.
+    async fn drop_now(mut self) {
+        self.written = true;
+        let _ = self.metastore.drop_table(&self.database, &self.name).await;
+    }
+}
+
+impl Drop for DropUnlessWritten {
+    fn drop(&mut self) {
+        if self.written {
+            return;
+        }
+        let (metastore, database, name) = (Arc::clone(&self.metastore), self.database.clone(), self.name.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = metastore.drop_table(&database, &name).await {
+                    log::warn!("a failed CREATE TABLE AS could not drop {database}.{name}: {e}");
+                }
+            });
         }
     }
 }
