@@ -23,6 +23,10 @@
 //!   library has no public one).
 //! - [`alter`]: ALTER TABLE's schema evolution and properties.
 //! - [`purge`]: the files `DROP TABLE ... PURGE` deletes.
+//! - [`optimize`], [`vacuum`]: OPTIMIZE's compaction, VACUUM's expiry and
+//!   deletion of the files nothing reaches.
+//! - [`merge`]: MERGE INTO's target rows and their places.
+//! - [`migrate`]: converting a Hive table to Iceberg in place.
 //! - [`commit`]: glaux's catalog as the `iceberg::Catalog` commits go
 //!   through, swapping the table's `metadata_location` atomically.
 //!
@@ -36,6 +40,7 @@ pub mod create;
 pub mod io;
 pub mod merge;
 pub mod metadata_tables;
+pub mod migrate;
 pub mod optimize;
 pub mod purge;
 pub mod register;
@@ -60,6 +65,65 @@ pub const PREVIOUS_METADATA_LOCATION: &str = "previous_metadata_location";
 /// ICEBERG`, in any case, as Athena and pyiceberg write it).
 pub fn is_iceberg(parameters: &crate::catalog::Parameters) -> bool {
     parameters.iter().any(|(k, v)| k.eq_ignore_ascii_case("table_type") && v.eq_ignore_ascii_case("ICEBERG"))
+}
+
+/// Whether a table's files may be another table's too (Iceberg's
+/// `gc.enabled = false`, as a converted Hive table has): then nothing
+/// deletes them.
+pub fn gc_disabled(metadata: &TableMetadata) -> bool {
+    metadata.properties().get("gc.enabled").is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+}
+
+/// `tasks` with their partition spec, so that reading them fills
+/// identity-partitioned columns from each file's partition values
+/// (iceberg-rust's planning leaves the spec out). A converted Hive table's
+/// files hold no partition columns: they are read so. Set where the table
+/// has had one spec only, the only case in which every file's spec is
+/// known without its manifest.
+pub fn with_partition_spec(metadata: &TableMetadata, tasks: &mut [iceberg::scan::FileScanTask]) {
+    let mut specs = metadata.partition_specs_iter();
+    if let (Some(only), None) = (specs.next(), specs.next()) {
+        if !only.is_unpartitioned() {
+            for task in tasks {
+                task.partition_spec = Some(Arc::clone(only));
+            }
+        }
+    }
+}
+
+/// `batch` as iceberg-rust's reader gives it, with each run-end encoded
+/// column (a column filled from partition values) decoded to its plain
+/// type, as the table's schema has it.
+pub fn plain_batch(
+    batch: datafusion::arrow::record_batch::RecordBatch,
+) -> iceberg::Result<datafusion::arrow::record_batch::RecordBatch> {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let encoded = |t: &DataType| matches!(t, DataType::RunEndEncoded(..));
+    if !batch.schema().fields().iter().any(|f| encoded(f.data_type())) {
+        return Ok(batch);
+    }
+    let to_iceberg = |e: datafusion::arrow::error::ArrowError| {
+        iceberg::Error::new(iceberg::ErrorKind::Unexpected, "decoding a column filled from partition values")
+            .with_source(e)
+    };
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        match field.data_type() {
+            DataType::RunEndEncoded(_, values) => {
+                let plain = values.data_type().clone();
+                columns.push(datafusion::arrow::compute::cast(column, &plain).map_err(to_iceberg)?);
+                fields.push(Field::new(field.name(), plain, true).with_metadata(field.metadata().clone()));
+            }
+            _ => {
+                columns.push(Arc::clone(column));
+                fields.push(field.as_ref().clone());
+            }
+        }
+    }
+    let schema = Arc::new(Schema::new_with_metadata(fields, batch.schema().metadata().clone()));
+    let options = datafusion::arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    datafusion::arrow::record_batch::RecordBatch::try_new_with_options(schema, columns, &options).map_err(to_iceberg)
 }
 
 /// A table's metadata as read from its metadata file.

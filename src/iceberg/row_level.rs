@@ -283,6 +283,7 @@ pub(super) async fn plan_tasks(
         task.schema = Arc::clone(&current);
         task.project_field_ids = ids.clone();
     }
+    super::with_partition_spec(table.metadata(), &mut tasks);
     Ok(tasks)
 }
 
@@ -295,7 +296,8 @@ pub(super) fn read_whole(file_io: &FileIO, task: &FileScanTask) -> iceberg::Resu
         .with_row_group_filtering_enabled(false)
         .with_row_selection_enabled(false)
         .build();
-    Ok(reader.read(futures::stream::iter([Ok(whole)]).boxed())?.stream())
+    let batches = reader.read(futures::stream::iter([Ok(whole)]).boxed())?.stream();
+    Ok(batches.map(|batch| batch.and_then(super::plain_batch)).boxed())
 }
 
 /// Refuses a change to rows of a data file that has equality deletes:

@@ -23,8 +23,8 @@
 
 use super::commit::TableCatalog;
 use iceberg::spec::{
-    DataFile, DataFileFormat, FormatVersion, ManifestContentType, ManifestList, ManifestListWriter, ManifestWriter,
-    ManifestWriterBuilder, Operation, PartitionSpecRef, Snapshot, SnapshotReference, SnapshotRetention,
+    DataFile, DataFileFormat, FormatVersion, ManifestContentType, ManifestFile, ManifestList, ManifestListWriter,
+    ManifestWriter, ManifestWriterBuilder, Operation, PartitionSpecRef, Snapshot, SnapshotReference, SnapshotRetention,
     SnapshotSummaryCollector, Summary, MAIN_BRANCH,
 };
 use iceberg::table::Table;
@@ -91,6 +91,23 @@ where
 /// Commits `delta`, computed on `base`'s current snapshot, as the next
 /// snapshot; returns the table after the commit.
 pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Result<Table> {
+    let next = next_snapshot(base, delta).await?;
+    catalog.commit(next.requirements, next.updates).await
+}
+
+/// The next snapshot of a table, written but not yet committed: the
+/// changes to its metadata, what they require of it, and the files
+/// written for it (its new manifests and manifest list).
+pub struct NextSnapshot {
+    pub requirements: Vec<TableRequirement>,
+    pub updates: Vec<TableUpdate>,
+    pub written: Vec<String>,
+}
+
+/// Writes the manifests and manifest list of `delta` as the snapshot
+/// after `base`'s current one ([`commit`] commits it; a table being
+/// made applies it to its first metadata).
+pub async fn next_snapshot(base: &Table, delta: RowDelta) -> Result<NextSnapshot> {
     let metadata = base.metadata();
     if metadata.format_version() != FormatVersion::V2 {
         let why = "row-level changes need an Iceberg format 2 table (position deletes); this one is format 1";
@@ -107,6 +124,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
     };
 
     let mut manifests = Vec::new();
+    let mut written = Vec::new();
     let mut removed_found = HashSet::new();
     if let Some(current) = metadata.current_snapshot() {
         let bytes = base.file_io().new_input(current.manifest_list())?.read().await?;
@@ -138,7 +156,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
                     writer.add_existing_file(file, snapshot, sequence, file_sequence)?;
                 }
             }
-            manifests.push(writer.write_manifest_file().await?);
+            manifests.push(written_by(&mut written, writer.write_manifest_file().await?));
         }
     }
     if removed_found.len() != delta.removed.len() {
@@ -154,7 +172,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
             summary.add_file(&file, Arc::clone(&schema), Arc::clone(&default_spec));
             writer.add_file(file, producer.sequence)?;
         }
-        manifests.push(writer.write_manifest_file().await?);
+        manifests.push(written_by(&mut written, writer.write_manifest_file().await?));
     }
     let mut by_spec: HashMap<i32, Vec<DataFile>> = HashMap::new();
     for (spec_id, file) in delta.added_deletes {
@@ -167,7 +185,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
             summary.add_file(&file, Arc::clone(&schema), Arc::clone(&spec));
             writer.add_file(file, producer.sequence)?;
         }
-        manifests.push(writer.write_manifest_file().await?);
+        manifests.push(written_by(&mut written, writer.write_manifest_file().await?));
     }
 
     let changes = summary.build();
@@ -190,6 +208,7 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
         ManifestListWriter::v2(output, producer.snapshot_id, metadata.current_snapshot_id(), producer.sequence);
     list.add_manifests(manifests.into_iter())?;
     list.close().await?;
+    written.push(list_path.clone());
 
     let snapshot = Snapshot::builder()
         .with_manifest_list(list_path)
@@ -214,7 +233,13 @@ pub async fn commit(catalog: &TableCatalog, base: &Table, delta: RowDelta) -> Re
             snapshot_id: metadata.current_snapshot_id(),
         },
     ];
-    catalog.commit(requirements, updates).await
+    Ok(NextSnapshot { requirements, updates, written })
+}
+
+/// `manifest`, its path noted in `written`.
+fn written_by(written: &mut Vec<String>, manifest: ManifestFile) -> ManifestFile {
+    written.push(manifest.manifest_path.clone());
+    manifest
 }
 
 /// The `total-*` counts of a snapshot: its parent's, plus what it added,

@@ -210,14 +210,17 @@ impl IcebergTable {
                 .try_collect()
                 .await
                 .map_err(|e| df_error(e, &context()))?;
-            return Ok(tasks
+            let mut tasks: Vec<FileScanTask> = tasks
                 .into_iter()
                 .map(|mut task| {
                     task.schema = Arc::clone(&self.iceberg_schema);
                     task.project_field_ids = wanted.clone();
                     task
                 })
-                .collect());
+                .collect();
+            super::with_partition_spec(&self.loaded.metadata, &mut tasks);
+            without_partition_columns(&mut tasks, &usable, &planned_with);
+            return Ok(tasks);
         }
         scan = match columns {
             Some(columns) => scan.select(columns),
@@ -228,7 +231,10 @@ impl IcebergTable {
         }
         let scan = scan.with_row_selection_enabled(true).build().map_err(|e| df_error(e, &context()))?;
         let tasks = scan.plan_files().await.map_err(|e| df_error(e, &context()))?;
-        tasks.try_collect().await.map_err(|e| df_error(e, &context()))
+        let mut tasks: Vec<FileScanTask> = tasks.try_collect().await.map_err(|e| df_error(e, &context()))?;
+        super::with_partition_spec(&self.loaded.metadata, &mut tasks);
+        without_partition_columns(&mut tasks, filters, &self.iceberg_schema);
+        Ok(tasks)
     }
 
     /// The field ids of `columns` (all top-level columns when None) in the
@@ -239,6 +245,36 @@ impl IcebergTable {
             None => fields.iter().map(|f| f.id).collect(),
             Some(names) => names.iter().filter_map(|n| self.iceberg_schema.field_id_by_name(n)).collect(),
         }
+    }
+}
+
+/// The tasks' row filter without the conditions on identity-partitioned
+/// columns, for tasks read with their partition spec: a converted Hive
+/// table's files hold no such columns, and the reader would evaluate the
+/// condition on the file's (missing, so NULL) column instead of the
+/// partition's value. Those conditions already chose the files by their
+/// partitions, and every filter is applied again above the scan (the
+/// pushdown is inexact), so leaving them out changes no answer.
+fn without_partition_columns(tasks: &mut [FileScanTask], filters: &[Expr], schema: &iceberg::spec::Schema) {
+    let Some(spec) = tasks.first().and_then(|t| t.partition_spec.clone()) else { return };
+    let identity: Vec<&str> = spec
+        .fields()
+        .iter()
+        .filter(|f| f.transform == iceberg::spec::Transform::Identity)
+        .filter_map(|f| schema.name_by_field_id(f.source_id))
+        .collect();
+    if identity.is_empty() {
+        return;
+    }
+    let kept: Vec<Expr> = filters
+        .iter()
+        .filter(|f| f.column_refs().iter().all(|c| !identity.contains(&c.name.as_str())))
+        .cloned()
+        .collect();
+    let predicate = iceberg_datafusion::physical_plan::convert_filters_to_predicate(&kept)
+        .and_then(|p| iceberg::expr::Bind::bind(&p, Arc::new(schema.clone()), true).ok());
+    for task in tasks {
+        task.predicate = predicate.clone();
     }
 }
 
@@ -615,7 +651,7 @@ impl ExecutionPlan for IcebergScan {
         let mut left = self.limit;
         let stream = batches
             .map(move |batch| {
-                let batch = batch.map_err(|e| df_error(e, &what))?;
+                let batch = batch.and_then(super::plain_batch).map_err(|e| df_error(e, &what))?;
                 // The reader's batches carry its own field metadata; the
                 // plan's schema is the table's.
                 RecordBatch::try_new_with_options(

@@ -113,6 +113,13 @@ pub async fn vacuum(
     let mut attempt = 1;
     let (before, after, retention) = loop {
         let table = catalog.current().await.map_err(fail)?;
+        if super::gc_disabled(table.metadata()) {
+            return Err(Error::new(
+                SqlState::FeatureNotSupported,
+                format!("VACUUM deletes files, and {name} has gc.enabled = false: its files may be another table's (a table converted from Hive shares them with its _backup_hive definition)"),
+            )
+            .with_hint("once no other table reads its files, ALTER TABLE ... SET TBLPROPERTIES ('gc.enabled' = 'true')"));
+        }
         let retention = Retention::of(entry, table.metadata())?;
         let expire = expired(table.metadata(), retention, now);
         if expire.is_empty() {

@@ -1591,3 +1591,204 @@ async fn concurrent_writers_leave_exactly_the_acknowledged_rows() {
     let want = simple_rows(&client, "SELECT count(*), sum(v) FROM conc").await;
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{} {}", want[0][0], want[0][1]));
 }
+
+/// Runs `script` with the test Python (pyarrow), with `args`.
+async fn python(script: &str, args: &[&str]) {
+    let python =
+        std::env::var("GLAUX_TEST_PYTHON").unwrap_or_else(|_| "/var/tmp/glaux-pyclients/bin/python".to_string());
+    let mut command = std::process::Command::new(python);
+    command.arg("-c").arg(script).args(args);
+    let out = tokio::task::spawn_blocking(move || command.output()).await.unwrap().expect("python starts");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[tokio::test]
+async fn convert_to_iceberg_migrates_hive_tables_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(engine_in(&dir.path().join("lake")).await).await;
+    let (client, notices) = server.connect_with_notices().await;
+    let rows = |sql: String| {
+        let client = &client;
+        async move { simple_rows(client, &sql).await }
+    };
+
+    // A partitioned Hive table written by glaux (Parquet without field
+    // ids), with odd partition values: an escaped one and NULL.
+    let location = dir.path().join("hive sales");
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE sales WITH (format = 'PARQUET', external_location = '{}', partitioned_by = ARRAY['region']) AS \
+             SELECT v AS id, CAST(v % 7 AS smallint) AS small, 'n' || v AS name, CAST(v AS decimal(10,2)) / 4 AS amount, \
+             CAST('2024-01-01 ' || lpad(CAST(v % 24 AS varchar), 2, '0') || ':30:00' AS timestamp) AS ts, \
+             CASE WHEN v % 4 = 0 THEN NULL WHEN v % 4 = 1 THEN 'north' WHEN v % 4 = 2 THEN 'a b/%=c' ELSE 'süd' END AS region \
+             FROM generate_series(1, 40) AS g(v)",
+            location.display()
+        ))
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO sales SELECT 100 + v, 1, 'late', 1.5, NULL, 'north' FROM generate_series(1, 5) AS g(v)",
+        )
+        .await
+        .unwrap();
+    let queries = [
+        "SELECT count(*), sum(id), sum(small), sum(amount), min(ts), max(ts) FROM sales",
+        "SELECT region, count(*), sum(id) FROM sales GROUP BY region ORDER BY region NULLS FIRST",
+        "SELECT id, name FROM sales WHERE region = 'a b/%=c' AND id > 20 ORDER BY id",
+        "SELECT count(*) FROM sales WHERE region IS NULL",
+        "SELECT id, amount FROM sales WHERE id BETWEEN 101 AND 103 ORDER BY id",
+    ];
+    let mut before = Vec::new();
+    for q in queries {
+        before.push(rows(q.to_string()).await);
+    }
+    assert_eq!(before[0][0][0], "45");
+    let hive_files: Vec<PathBuf> = walk(&location).into_iter().filter(|p| p.is_file()).collect();
+    let hive_bytes: Vec<Vec<u8>> = hive_files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+
+    notices.lock().unwrap().clear();
+    client.batch_execute("ALTER TABLE sales CONVERT TO ICEBERG").await.unwrap();
+    let said = notices.lock().unwrap().join("\n");
+    assert!(
+        said.contains(&format!(
+            "converted public.sales to Iceberg: {} data files, 45 rows in 4 partitions",
+            hive_files.len()
+        )),
+        "{said}"
+    );
+    assert!(said.contains("kept as public.sales_backup_hive"), "{said}");
+    // The same answers from the Iceberg table and from the kept Hive one.
+    for (q, want) in queries.iter().zip(&before) {
+        assert_eq!(&rows(q.to_string()).await, want, "{q}");
+        assert_eq!(&rows(q.replace("FROM sales", "FROM sales_backup_hive")).await, want, "{q}");
+    }
+    let properties = rows("SHOW TBLPROPERTIES sales".to_string()).await;
+    let property = |key: &str| properties.iter().find(|r| r[0] == key).map(|r| r[1].clone());
+    assert_eq!(property("table_type").as_deref(), Some("ICEBERG"));
+    let metadata = property("metadata_location").unwrap();
+    assert!(metadata.contains("/_iceberg/metadata/"), "{metadata}");
+    // No file was copied or moved: each Hive file is where it was, as it was.
+    for (path, bytes) in hive_files.iter().zip(&hive_bytes) {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{}", path.display());
+    }
+    let listed = rows("SELECT file_path, record_count FROM \"sales$files\" ORDER BY file_path".to_string()).await;
+    assert_eq!(listed.len(), hive_files.len());
+    for path in &hive_files {
+        assert!(
+            listed.iter().any(|r| r[0].ends_with(&*path.to_string_lossy())),
+            "{} not in {listed:?}",
+            path.display()
+        );
+    }
+    let snapshots = rows("SELECT operation FROM \"sales$snapshots\"".to_string()).await;
+    assert_eq!(snapshots, vec![vec!["append".to_string()]]);
+    // Partition pruning on the identity field, and metrics from the footers.
+    let plan = plan_text(&client, "EXPLAIN SELECT count(*) FROM sales WHERE region = 'north'").await;
+    assert!(plan.contains("data_files=2 of 5"), "{plan}");
+    let bounds = rows(
+        "SELECT lower_bounds, upper_bounds FROM \"sales$files\" WHERE partition LIKE '%north%' AND record_count = 5"
+            .to_string(),
+    )
+    .await;
+    assert_eq!(bounds.len(), 1, "{bounds:?}");
+    // pyiceberg reads the converted table through the name mapping.
+    let seen = pyiceberg_reads(&metadata).await;
+    assert_eq!(seen["rows"], 45);
+    assert_eq!(seen["properties"]["gc.enabled"], "false");
+
+    // Writes go to the Iceberg table only; the kept definition reads the
+    // files it read.
+    client.batch_execute("INSERT INTO sales VALUES (500, 2, 'new', 9.5, NULL, 'north')").await.unwrap();
+    client.batch_execute("DELETE FROM sales WHERE id <= 10").await.unwrap();
+    assert_eq!(rows("SELECT count(*) FROM sales".to_string()).await, vec![vec!["36".to_string()]]);
+    assert_eq!(rows(queries[0].replace("FROM sales", "FROM sales_backup_hive")).await, before[0]);
+    assert!(walk(&location.join("_iceberg").join("data")).iter().any(|p| p.is_file()));
+    // Rows rewritten from the Hive files keep their partition's values.
+    let grouped = rows(queries[1].to_string()).await;
+    client.batch_execute("UPDATE sales SET name = 'changed' WHERE id = 11").await.unwrap();
+    let updated = rows("SELECT region, name FROM sales WHERE id = 11".to_string()).await;
+    assert_eq!(updated, vec![vec!["süd".to_string(), "changed".to_string()]]);
+    client.batch_execute("OPTIMIZE sales REWRITE DATA USING BIN_PACK").await.unwrap();
+    assert_eq!(rows(queries[1].to_string()).await, grouped);
+    assert_eq!(rows(queries[2].to_string()).await, before[2]);
+    // Its files are shared: nothing deletes them until gc is enabled again.
+    let (code, message) = failure(&client, "VACUUM sales").await;
+    assert_eq!(code, "0A000", "{message}");
+    assert!(message.contains("gc.enabled"), "{message}");
+    let (code, message) = failure(&client, "DROP TABLE sales PURGE").await;
+    assert_eq!(code, "0A000", "{message}");
+
+    // The other spelling, on an unpartitioned table whose file another
+    // tool wrote, with a narrower integer type than the table's.
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    python(
+        "import sys, pyarrow as pa, pyarrow.parquet as pq\n\
+         pq.write_table(pa.table({'id': pa.array([1, 2, 3], pa.int32()), 'name': ['x', None, 'z']}), sys.argv[1])",
+        &[&other.join("part-0.parquet").to_string_lossy()],
+    )
+    .await;
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE other (id bigint, name string) STORED AS PARQUET LOCATION '{}'",
+            other.display()
+        ))
+        .await
+        .unwrap();
+    let other_before = rows("SELECT id, name FROM other ORDER BY id".to_string()).await;
+    client.batch_execute("CALL system.migrate(table => 'public.other')").await.unwrap();
+    assert_eq!(rows("SELECT id, name FROM other ORDER BY id".to_string()).await, other_before);
+    assert_eq!(rows("SELECT count(*) FROM other WHERE id > 2".to_string()).await, vec![vec!["1".to_string()]]);
+
+    // Refusals, each leaving the Hive table as it was.
+    let (code, message) = failure(&client, "CALL system.migrate('sales')").await;
+    assert_eq!(code, "0A000", "{message}");
+    let (code, message) = failure(&client, "CALL system.rollback_to_snapshot('sales', 1)").await;
+    assert_eq!(code, "0A000", "{message}");
+    let text = dir.path().join("text");
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE texts WITH (format = 'TEXTFILE', external_location = '{}') AS SELECT 1 AS id",
+            text.display()
+        ))
+        .await
+        .unwrap();
+    let (code, message) = failure(&client, "ALTER TABLE texts CONVERT TO ICEBERG").await;
+    assert_eq!(code, "0A000", "{message}");
+    assert!(message.contains("text"), "{message}");
+    let bad = dir.path().join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    python(
+        "import sys, pyarrow as pa, pyarrow.parquet as pq\n\
+         pq.write_table(pa.table({'id': pa.array([1], pa.int64())}), sys.argv[1] + '/a.parquet')\n\
+         pq.write_table(pa.table({'id': pa.array(['one'])}), sys.argv[1] + '/b.parquet')",
+        &[&bad.to_string_lossy()],
+    )
+    .await;
+    client
+        .batch_execute(&format!("CREATE EXTERNAL TABLE bad (id bigint) STORED AS PARQUET LOCATION '{}'", bad.display()))
+        .await
+        .unwrap();
+    let (code, message) = failure(&client, "ALTER TABLE bad CONVERT TO ICEBERG").await;
+    assert_eq!(code, "42804", "{message}");
+    assert!(message.contains("b.parquet") && message.contains("id"), "{message}");
+    let (code, message) = failure(&client, "SELECT * FROM bad_backup_hive").await;
+    assert_eq!(code, "42P01", "{message}");
+    assert!(!bad.join("_iceberg").exists() || walk(&bad.join("_iceberg")).iter().all(|p| !p.is_file()));
+    let kept = rows("SHOW TBLPROPERTIES bad".to_string()).await;
+    assert!(!kept.iter().any(|r| r[0] == "table_type"), "{kept:?}");
+    client
+        .batch_execute("CREATE EXTERNAL TABLE texts2_backup_hive (id int) STORED AS PARQUET LOCATION '/tmp'")
+        .await
+        .unwrap();
+    client
+        .batch_execute(&format!(
+            "CREATE EXTERNAL TABLE texts2 (id bigint) STORED AS PARQUET LOCATION '{}'",
+            other.display()
+        ))
+        .await
+        .unwrap();
+    let (code, message) = failure(&client, "ALTER TABLE texts2 CONVERT TO ICEBERG").await;
+    assert_eq!(code, "42P07", "{message}");
+}

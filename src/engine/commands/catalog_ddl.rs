@@ -338,7 +338,7 @@ async fn purge_table(
     .await?;
     let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
     let loaded = crate::iceberg::load(crate::iceberg::metadata_location(&entry)?, Arc::clone(&stores)).await?;
-    if loaded.metadata.properties().get("gc.enabled").is_some_and(|v| v.eq_ignore_ascii_case("false")) {
+    if crate::iceberg::gc_disabled(&loaded.metadata) {
         // Iceberg's mark of a table whose files another table owns (a
         // snapshot or migration of it).
         return Err(Error::new(

@@ -21,6 +21,7 @@ mod crawl;
 mod cursors;
 mod maintenance;
 mod merge;
+mod migrate;
 mod partitions;
 mod prepared;
 mod show;
@@ -200,6 +201,7 @@ pub(crate) const FAMILIES: &[Family] = &[
     merge::FAMILY,
     maintenance::FAMILY,
     unload::FAMILY,
+    migrate::FAMILY,
 ];
 
 /// The family whose own syntax the leading `words` are, parsing it.

@@ -11,6 +11,8 @@
 //! - `ALTER TABLE t ADD COLUMNS (...) | DROP COLUMN c | CHANGE [COLUMN] c
 //!   new type`: parsed here, applied to Iceberg tables by
 //!   `crate::iceberg::alter` (the only tables whose columns glaux changes);
+//! - `ALTER TABLE t CONVERT TO ICEBERG`: parsed here, run by
+//!   `super::migrate`;
 //! - `SHOW TABLE VERSIONS t`: the table's definitions, oldest first (each
 //!   change of its columns, properties or storage is a version);
 //! - `MSCK REPAIR TABLE t`: registers the `k=v/` folders under the table's
@@ -64,6 +66,10 @@ pub enum PartitionCommand {
         table: Vec<String>,
         change: crate::iceberg::alter::Change,
     },
+    /// CONVERT TO ICEBERG (`super::migrate`).
+    Convert {
+        table: Vec<String>,
+    },
 }
 
 pub(super) const FAMILY: Family = Family { own_syntax: Some((is_partition_statement, parse)), from_ast: None };
@@ -72,6 +78,11 @@ pub(super) const FAMILY: Family = Family { own_syntax: Some((is_partition_statem
 impl Command for PartitionCommand {
     fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
         Ok(result_schema(self))
+    }
+
+    fn metered(&self) -> bool {
+        // CONVERT TO ICEBERG reads every data file's footer.
+        matches!(self, PartitionCommand::Convert { .. })
     }
 
     async fn run(&self, cx: &mut dyn Context) -> Result<Output> {
@@ -130,6 +141,11 @@ fn alter_table(w: &mut GlauxParser<'_>) -> Result<PartitionCommand> {
             w.next_word()?;
             let column = w.name()?;
             PartitionCommand::Columns { table, change: crate::iceberg::alter::Change::DropColumn(column) }
+        }
+        "CONVERT" => {
+            w.expect_word("TO")?;
+            w.expect_word("ICEBERG")?;
+            PartitionCommand::Convert { table }
         }
         "CHANGE" => {
             if w.is_word("COLUMN") {
@@ -204,7 +220,7 @@ fn alter_table(w: &mut GlauxParser<'_>) -> Result<PartitionCommand> {
         }
         other => {
             return Err(Error::not_supported(format!(
-                "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions, sets TBLPROPERTIES, and on Iceberg tables adds, drops and changes columns)"
+                "ALTER TABLE ... {other} (glaux's ALTER TABLE adds and drops partitions, sets TBLPROPERTIES, converts Hive tables TO ICEBERG, and on Iceberg tables adds, drops and changes columns)"
             )))
         }
     })
@@ -245,13 +261,17 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
         | PartitionCommand::Repair { table }
         | PartitionCommand::SetProperties { table, .. }
         | PartitionCommand::Versions { table }
-        | PartitionCommand::Columns { table, .. } => table,
+        | PartitionCommand::Columns { table, .. }
+        | PartitionCommand::Convert { table } => table,
     };
     let qualified = cx.qualify(name)?;
     let (catalog, database, table_name) = (qualified.catalog.metastore.as_ref(), qualified.database, qualified.name);
     let any_table = matches!(
         command,
-        PartitionCommand::SetProperties { .. } | PartitionCommand::Versions { .. } | PartitionCommand::Columns { .. }
+        PartitionCommand::SetProperties { .. }
+            | PartitionCommand::Versions { .. }
+            | PartitionCommand::Columns { .. }
+            | PartitionCommand::Convert { .. }
     );
     let table = match catalog.get_table(&database, &table_name).await? {
         Some(t) if (any_table || !t.partition_keys.is_empty()) && !t.is_view() => t,
@@ -273,6 +293,10 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
         }
     };
     match command {
+        PartitionCommand::Convert { table } => {
+            super::migrate::convert(cx, table).await?;
+            Ok(Output::done("ALTER TABLE"))
+        }
         PartitionCommand::Versions { .. } => {
             let versions = catalog.table_versions(&database, &table_name).await?;
             let list = |columns: &[crate::catalog::Column]| {
