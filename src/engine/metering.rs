@@ -190,7 +190,7 @@ pub async fn begin(
         Ok(wg) => wg,
         Err(e) => {
             ledger.submit(&id, user, &name, sql, QueryState::Running)?;
-            ledger.finish(&id, &failed(&e, 0, 0, 0.0))?;
+            ledger.finish(&id, &failed(&e, 0, 0, 0, 0.0))?;
             return Err(e);
         }
     };
@@ -307,17 +307,20 @@ fn admit(ledger: &Ledger, wg: &Workgroup, notices: &Notices) -> Result<()> {
     Ok(())
 }
 
-/// What a client is told after a query that read data: `scanned 1.21 GB,
-/// cost $0.0059`.
-fn summary(bytes: u64, cost: f64) -> String {
+/// What a client is told after a statement that read or wrote data:
+/// `scanned 1.21 GB, cost $0.0059`, with `wrote 310.50 MB` between when
+/// it wrote files.
+fn summary(bytes: u64, written: u64, cost: f64) -> String {
     let price = if cost >= 0.0001 { format!("{cost:.4}") } else { format!("{cost:.7}") };
-    format!("scanned {}, cost ${price}", human_bytes(bytes))
+    let wrote = if written > 0 { format!(", wrote {}", human_bytes(written)) } else { String::new() };
+    format!("scanned {}{wrote}, cost ${price}", human_bytes(bytes))
 }
 
-fn failed(e: &Error, bytes: u64, billed: u64, cost: f64) -> Outcome {
+fn failed(e: &Error, bytes: u64, written: u64, billed: u64, cost: f64) -> Outcome {
     let code = e.sqlstate().code();
     let state = if code == "57014" { QueryState::Cancelled } else { QueryState::Failed };
-    Outcome { state, sqlstate: Some(code.to_string()), error: Some(e.to_string()), rows: 0, bytes, billed, cost }
+    let error = Some(e.to_string());
+    Outcome { state, sqlstate: Some(code.to_string()), error, rows: 0, bytes, written, billed, cost }
 }
 
 impl QueryRun {
@@ -336,12 +339,22 @@ impl QueryRun {
     pub fn finish(self, result: &Result<()>, rows: u64) {
         self.active.remove(&self.id);
         let (bytes, billed, cost) = self.bill();
+        let written = self.meter.written();
         let outcome = match result {
-            Ok(()) => Outcome { state: QueryState::Succeeded, sqlstate: None, error: None, rows, bytes, billed, cost },
-            Err(e) => failed(e, bytes, billed, cost),
+            Ok(()) => Outcome {
+                state: QueryState::Succeeded,
+                sqlstate: None,
+                error: None,
+                rows,
+                bytes,
+                written,
+                billed,
+                cost,
+            },
+            Err(e) => failed(e, bytes, written, billed, cost),
         };
-        if result.is_ok() && bytes > 0 {
-            self.notices.push(Severity::Notice, summary(bytes, cost));
+        if result.is_ok() && (bytes > 0 || written > 0) {
+            self.notices.push(Severity::Notice, summary(bytes, written, cost));
         }
         if let Err(e) = self.ledger.finish(&self.id, &outcome) {
             log::error!("cannot record the end of query {}: {e}", self.id);
@@ -414,6 +427,7 @@ impl Drop for Recorded {
                 error: Some("the query was cancelled before it finished".into()),
                 rows: self.rows,
                 bytes,
+                written: run.meter.written(),
                 billed,
                 cost,
             };

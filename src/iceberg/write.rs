@@ -55,7 +55,9 @@ pub async fn insert(
         return Err(Error::new(SqlState::FeatureNotSupported, why).into_datafusion());
     }
     let (database, table) = name.split_once('.').unwrap_or(("", name));
-    let stores = Arc::clone(&state.runtime_env().object_store_registry);
+    // The running statement's stores: what it writes is metered.
+    let runtime = crate::table::metered::query_runtime(state.config(), state.runtime_env())?;
+    let stores = Arc::clone(&runtime.object_store_registry);
     let catalog = Arc::new(TableCatalog::new(Arc::clone(metastore), stores, database, table));
     let provider = catalog.provider().await.map_err(Error::into_datafusion)?;
     let input = Arc::new(AsTableSchema::new(input, schema, name.to_string()));

@@ -35,6 +35,9 @@ pub trait Tally: Send + Sync + std::fmt::Debug {
         Ok(())
     }
     fn charge(&self, n: u64) -> Result<()>;
+    /// `n` bytes were written (a query's meter keeps them for the
+    /// ledger; writes are never refused or billed).
+    fn wrote(&self, _n: u64) {}
 }
 
 /// Counts the bytes read through all stores of one engine, or one scan.
@@ -64,6 +67,9 @@ impl Tally for crate::workgroup::Meter {
     fn charge(&self, n: u64) -> Result<()> {
         crate::workgroup::Meter::charge(self, n)
     }
+    fn wrote(&self, n: u64) {
+        crate::workgroup::Meter::wrote(self, n)
+    }
 }
 
 /// Two tallies charged together (a scan's counter and its query's meter),
@@ -80,6 +86,10 @@ impl Tally for Both {
         let first = self.0.charge(n);
         self.1.charge(n)?;
         first
+    }
+    fn wrote(&self, n: u64) {
+        self.0.wrote(n);
+        self.1.wrote(n);
     }
 }
 
@@ -244,7 +254,10 @@ impl ObjectStore for CountingStore {
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
+        let n = payload.content_length() as u64;
+        let put = self.inner.put_opts(location, payload, opts).await?;
+        self.counter.wrote(n);
+        Ok(put)
     }
 
     async fn put_multipart_opts(
@@ -252,7 +265,8 @@ impl ObjectStore for CountingStore {
         location: &Path,
         opts: PutMultipartOptions,
     ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
+        let inner = self.inner.put_multipart_opts(location, opts).await?;
+        Ok(Box::new(CountingUpload { inner, counter: Arc::clone(&self.counter) }))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> object_store::Result<GetResult> {
@@ -320,6 +334,35 @@ impl ObjectStore for CountingStore {
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// A multipart upload that counts the bytes of each part it sends.
+#[derive(Debug)]
+struct CountingUpload {
+    inner: Box<dyn MultipartUpload>,
+    counter: Arc<dyn Tally>,
+}
+
+#[async_trait]
+impl MultipartUpload for CountingUpload {
+    fn put_part(&mut self, data: PutPayload) -> object_store::UploadPart {
+        let n = data.content_length() as u64;
+        let counter = Arc::clone(&self.counter);
+        let part = self.inner.put_part(data);
+        Box::pin(async move {
+            part.await?;
+            counter.wrote(n);
+            Ok(())
+        })
+    }
+
+    async fn complete(&mut self) -> object_store::Result<PutResult> {
+        self.inner.complete().await
+    }
+
+    async fn abort(&mut self) -> object_store::Result<()> {
+        self.inner.abort().await
     }
 }
 

@@ -1,6 +1,7 @@
 //! The ledger: every query glaux runs, whatever its end, kept durably in
 //! SQLite (`data_dir/ledger.db`), with its user, workgroup, SQL, state,
-//! SQLSTATE, times, rows, bytes scanned, billed bytes and cost. It is
+//! SQLSTATE, times, rows, bytes scanned, bytes written, billed bytes and
+//! cost. It is
 //! shown as `system.query_history` and summed per workgroup per hour and
 //! per day as `system.workgroup_usage`; workgroup budgets read the same
 //! sums.
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS queries (
     rows      INTEGER NOT NULL DEFAULT 0,
     bytes     INTEGER NOT NULL DEFAULT 0,
     billed    INTEGER NOT NULL DEFAULT 0,
-    cost      REAL NOT NULL DEFAULT 0
+    cost      REAL NOT NULL DEFAULT 0,
+    written   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queries_by_workgroup ON queries (workgroup, submitted);
 ";
@@ -72,6 +74,9 @@ pub struct Outcome {
     pub error: Option<String>,
     pub rows: u64,
     pub bytes: u64,
+    /// Bytes the statement wrote (data, delete, manifest and metadata
+    /// files); never billed.
+    pub written: u64,
     pub billed: u64,
     pub cost: f64,
 }
@@ -106,6 +111,13 @@ impl Ledger {
 
     fn init(conn: Connection) -> Result<Ledger> {
         conn.execute_batch(SCHEMA).store()?;
+        // A ledger from before bytes written were kept gains the column.
+        let has_written: bool = conn
+            .query_row("SELECT COUNT(*) > 0 FROM pragma_table_info('queries') WHERE name = 'written'", [], |r| r.get(0))
+            .store()?;
+        if !has_written {
+            conn.execute_batch("ALTER TABLE queries ADD COLUMN written INTEGER NOT NULL DEFAULT 0").store()?;
+        }
         conn.execute(
             "UPDATE queries SET state = 'FAILED', sqlstate = '57P01', error = 'the server stopped while the query ran',
              ended = COALESCE(ended, submitted) WHERE state IN ('QUEUED', 'RUNNING')",
@@ -142,7 +154,7 @@ impl Ledger {
     pub fn finish(&self, id: &str, o: &Outcome) -> Result<()> {
         self.lock().execute(
             "UPDATE queries SET state = ?2, sqlstate = ?3, error = ?4, ended = ?5, rows = ?6, bytes = ?7, billed = ?8,
-             cost = ?9, started = COALESCE(started, ?5) WHERE id = ?1",
+             cost = ?9, written = ?10, started = COALESCE(started, ?5) WHERE id = ?1",
             params![
                 id,
                 o.state.as_str(),
@@ -152,7 +164,8 @@ impl Ledger {
                 o.rows as i64,
                 o.bytes as i64,
                 o.billed as i64,
-                o.cost
+                o.cost,
+                o.written as i64
             ],
         ).store()?;
         Ok(())
@@ -177,13 +190,13 @@ impl Ledger {
     pub fn history(&self) -> Result<RecordBatch> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, user, workgroup, sql, state, sqlstate, error, submitted, started, ended, rows, bytes, billed, cost
-             FROM queries ORDER BY submitted DESC, id DESC",
+            "SELECT id, user, workgroup, sql, state, sqlstate, error, submitted, started, ended, rows, bytes, billed, cost,
+             written FROM queries ORDER BY submitted DESC, id DESC",
         ).store()?;
         let mut columns: (Vec<String>, Vec<String>, Vec<String>, Vec<String>, Vec<String>) = Default::default();
         let mut errors: (Vec<Option<String>>, Vec<Option<String>>) = Default::default();
         let mut times: (Vec<i64>, Vec<Option<i64>>, Vec<Option<i64>>, Vec<Option<i64>>) = Default::default();
-        let mut figures: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<f64>) = Default::default();
+        let mut figures: (Vec<i64>, Vec<i64>, Vec<i64>, Vec<f64>, Vec<i64>) = Default::default();
         let mut rows = stmt.query([]).store()?;
         while let Some(r) = rows.next().store()? {
             columns.0.push(r.get(0).store()?);
@@ -203,6 +216,7 @@ impl Ledger {
             figures.1.push(r.get(11).store()?);
             figures.2.push(r.get(12).store()?);
             figures.3.push(r.get(13).store()?);
+            figures.4.push(r.get(14).store()?);
         }
         let ts = |v: Vec<Option<i64>>| Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")) as ArrayRef;
         let arrays: Vec<ArrayRef> = vec![
@@ -219,6 +233,7 @@ impl Ledger {
             Arc::new(Int64Array::from(times.3)),
             Arc::new(Int64Array::from(figures.0)),
             Arc::new(Int64Array::from(figures.1)),
+            Arc::new(Int64Array::from(figures.4)),
             Arc::new(Int64Array::from(figures.2)),
             Arc::new(Float64Array::from(figures.3)),
         ];
@@ -275,6 +290,7 @@ fn history_schema() -> SchemaRef {
         Field::new("queue_ms", DataType::Int64, true),
         Field::new("rows", DataType::Int64, false),
         Field::new("bytes_scanned", DataType::Int64, false),
+        Field::new("bytes_written", DataType::Int64, false),
         Field::new("billed_bytes", DataType::Int64, false),
         Field::new("cost_usd", DataType::Float64, false),
     ]))

@@ -25,10 +25,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 const MB: u64 = 1 << 20;
 const TB: f64 = (1u64 << 40) as f64;
 
-/// The bytes a query reads, and the cutoff it must stay under.
+/// The bytes a query reads (and writes), and the cutoff its reads must
+/// stay under.
 #[derive(Debug, Default)]
 pub struct Meter {
     read: AtomicU64,
+    written: AtomicU64,
     cutoff: Option<Cutoff>,
 }
 
@@ -70,7 +72,7 @@ impl Cutoff {
 impl Meter {
     /// A meter that stops the query past its cutoff.
     pub fn with_cutoff(cutoff: Option<Cutoff>) -> Meter {
-        Meter { read: AtomicU64::new(0), cutoff }
+        Meter { read: AtomicU64::new(0), written: AtomicU64::new(0), cutoff }
     }
 
     pub fn cutoff(&self) -> Option<&Cutoff> {
@@ -80,6 +82,16 @@ impl Meter {
     /// Bytes read so far.
     pub fn get(&self) -> u64 {
         self.read.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// After a write of `n` bytes.
+    pub fn wrote(&self, n: u64) {
+        self.written.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Before a read request: 53400 if the query is already past its cutoff.

@@ -1699,8 +1699,25 @@ async fn convert_to_iceberg_migrates_hive_tables_in_place() {
 
     // Writes go to the Iceberg table only; the kept definition reads the
     // files it read.
+    notices.lock().unwrap().clear();
     client.batch_execute("INSERT INTO sales VALUES (500, 2, 'new', 9.5, NULL, 'north')").await.unwrap();
     client.batch_execute("DELETE FROM sales WHERE id <= 10").await.unwrap();
+    // What each wrote is in the NOTICE and the ledger: at least its data
+    // or delete files, plus manifests and metadata.
+    let said = notices.lock().unwrap().join("\n");
+    assert_eq!(said.matches(", wrote ").count(), 2, "{said}");
+    let new_files: u64 = walk(&location.join("_iceberg").join("data"))
+        .iter()
+        .filter(|p| p.is_file())
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let written = rows(
+        "SELECT sum(bytes_written), min(bytes_written) FROM system.query_history WHERE query LIKE 'INSERT INTO sales VALUES%' OR query LIKE 'DELETE FROM sales%'"
+            .to_string(),
+    )
+    .await;
+    let (sum, min): (u64, u64) = (written[0][0].parse().unwrap(), written[0][1].parse().unwrap());
+    assert!(min > 0 && sum > new_files, "{written:?} {new_files}");
     assert_eq!(rows("SELECT count(*) FROM sales".to_string()).await, vec![vec!["36".to_string()]]);
     assert_eq!(rows(queries[0].replace("FROM sales", "FROM sales_backup_hive")).await, before[0]);
     assert!(walk(&location.join("_iceberg").join("data")).iter().any(|p| p.is_file()));

@@ -346,7 +346,7 @@ impl Command for Merge {
                 format!("cannot merge into table {name}: it is an external (Hive) table; MERGE writes Iceberg tables"),
             ));
         }
-        let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
+        let stores = cx.running_stores()?;
         let catalog = crate::iceberg::commit::TableCatalog::new(metastore, stores, &database, &table);
         let cx: &dyn Context = cx;
         let statement = format!("MERGE INTO {name}");
