@@ -100,7 +100,13 @@ pub async fn migrate(
         )
         .with_hint(format!("drop or rename {}.{backup} first", entry.database_name)));
     }
-    let hive_location = entry.storage_descriptor.location.clone().unwrap_or_default();
+    let hive_location =
+        entry.storage_descriptor.location.clone().filter(|l| !l.trim().is_empty()).ok_or_else(|| {
+            Error::new(
+                SqlState::InvalidParameterValue,
+                format!("{name} has no LOCATION, so it has no files to convert"),
+            )
+        })?;
     let root = format!("{}/{ICEBERG_FOLDER}", hive_location.trim().trim_end_matches('/'));
 
     let columns: Vec<Column> =
@@ -569,9 +575,17 @@ async fn switch(
         let _ = metastore.drop_table(&hive.database_name, backup).await;
         return Err(e);
     }
+    // The switch is made: the Hive partitions left on the entry are
+    // unused by an Iceberg table, so failing to remove them fails nothing.
     if !partitions.is_empty() {
         let values: Vec<Vec<String>> = partitions.iter().map(|p| p.values.clone()).collect();
-        metastore.drop_partitions(&hive.database_name, &hive.name, &values).await?;
+        if let Err(e) = metastore.drop_partitions(&hive.database_name, &hive.name, &values).await {
+            log::warn!(
+                "{}.{} is Iceberg now; its Hive partitions stay in the catalog: {e}",
+                hive.database_name,
+                hive.name
+            );
+        }
     }
     Ok(())
 }
