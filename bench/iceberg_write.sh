@@ -7,7 +7,9 @@
 #   - DELETE of 1 % of its rows (l_orderkey % 100 = 0), then a count;
 #   - OPTIMIZE of lineitem after the delete (its deletes applied), then a count;
 #   - 200 one-row INSERTs into a small Iceberg table, then a scan of it,
-#     OPTIMIZE, and the same scan again; VACUUM of it with a one-second age.
+#     OPTIMIZE, and the same scan again; VACUUM of it with a one-second age;
+#   - ALTER TABLE tpch.lineitem CONVERT TO ICEBERG, and one query before, after
+#     and on the kept Hive definition.
 # Each line prints psql's \timing of the statement, end to end.
 #   bash bench/iceberg_write.sh [SCALE, default 1]
 #   GLAUX=path/to/glaux (default target/release/glaux),
@@ -62,3 +64,12 @@ q -c "ALTER TABLE small SET TBLPROPERTIES ('vacuum_max_snapshot_age_seconds' = '
 sleep 1.5
 echo -n "VACUUM of the 201 snapshots: "; timed "VACUUM small"
 echo -n "scan after VACUUM: "; timed "SELECT count(*), sum(id) FROM small"
+
+# In-place conversion of the Hive table lineitem: its files' footers read,
+# one snapshot; then the same query on the Iceberg table and on the kept
+# Hive definition.
+echo -n "hive lineitem before: "; timed "SELECT count(*), sum(l_quantity), max(l_shipdate) FROM tpch.lineitem"
+echo -n "CONVERT TO ICEBERG of tpch.lineitem: "; timed "ALTER TABLE tpch.lineitem CONVERT TO ICEBERG"
+echo -n "iceberg lineitem after: "; timed "SELECT count(*), sum(l_quantity), max(l_shipdate) FROM tpch.lineitem"
+echo -n "kept hive lineitem_backup_hive: "; timed "SELECT count(*), sum(l_quantity), max(l_shipdate) FROM tpch.lineitem_backup_hive"
+echo -n "iceberg lineitem, one ship date: "; timed "SELECT count(*) FROM tpch.lineitem WHERE l_shipdate = DATE '1995-06-01'"

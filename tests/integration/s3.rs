@@ -163,6 +163,23 @@ async fn external_tables_on_an_s3_compatible_store() {
         store.list(Some(&StorePath::from("orders"))).try_collect().await.unwrap();
     assert_eq!(orders.iter().filter(|o| o.location.as_ref().ends_with(".parquet")).count(), 2, "{orders:?}");
 
+    // Both convert to Iceberg in place, with the same answers; the Iceberg
+    // metadata goes under each location's _iceberg/ folder, the files stay.
+    let by_day = "SELECT day, count(*), sum(id) FROM sales GROUP BY day ORDER BY day";
+    let totals = "SELECT count(*), sum(id), sum(amount) FROM orders";
+    let (sales_before, orders_before) = (rows(&mut s, by_day).await, rows(&mut s, totals).await);
+    s.run_script("ALTER TABLE sales CONVERT TO ICEBERG; CALL system.migrate('orders')").await.unwrap();
+    assert_eq!(rows(&mut s, by_day).await, sales_before);
+    assert_eq!(rows(&mut s, totals).await, orders_before);
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM \"sales$files\"").await, vec![vec!["2".to_string()]]);
+    let metadata: Vec<object_store::ObjectMeta> =
+        store.list(Some(&StorePath::from("sales/_iceberg/metadata"))).try_collect().await.unwrap();
+    assert!(metadata.iter().any(|o| o.location.as_ref().ends_with(".metadata.json")), "{metadata:?}");
+    s.run_script("INSERT INTO sales VALUES (4, 'a b:c')").await.unwrap();
+    let got = rows(&mut s, "SELECT count(*), sum(id) FROM sales WHERE day = 'a b:c'").await;
+    assert_eq!(got, vec![vec!["2".to_string(), "6".to_string()]]);
+    assert_eq!(rows(&mut s, "SELECT count(*) FROM sales_backup_hive").await, vec![vec!["3".to_string()]]);
+
     // A bucket that does not exist is a storage error, not a crash.
     let err = s
         .run_script("CREATE EXTERNAL TABLE nope STORED AS PARQUET LOCATION 's3://no-such-bucket/x/'")
