@@ -304,6 +304,21 @@ async fn glue_catalog_reads_and_writes_athena_shapes() {
     let table = glue.get_table().database_name("lake").name("sales2").send().await.unwrap();
     assert_eq!(table.table().unwrap().parameters().and_then(|p| p.get("writer")).map(String::as_str), Some("first"));
 
+    // A Hive table in Glue converts to Iceberg in place: Glue's entry is
+    // Athena's Iceberg shape, the Hive definition is kept with its
+    // partitions, and the answers are the same.
+    let by_region = "SELECT region, count(*), sum(id) FROM lake.sales GROUP BY region ORDER BY region";
+    let before = simple_rows(&client, by_region).await;
+    client.batch_execute("ALTER TABLE lake.sales CONVERT TO ICEBERG").await.unwrap();
+    assert_eq!(simple_rows(&client, by_region).await, before);
+    assert_eq!(simple_rows(&client, &by_region.replace("lake.sales", "lake.sales_backup_hive")).await, before);
+    let table = glue.get_table().database_name("lake").name("sales").send().await.unwrap();
+    let parameters = table.table().unwrap().parameters().cloned().unwrap_or_default();
+    assert_eq!(parameters.get("table_type").map(String::as_str), Some("ICEBERG"), "{parameters:?}");
+    assert!(parameters.get("metadata_location").is_some_and(|m| m.starts_with("s3://lake/sales/_iceberg/metadata/")));
+    let kept = glue.get_partitions().database_name("lake").table_name("sales_backup_hive").send().await.unwrap();
+    assert_eq!(kept.partitions().len(), 2);
+
     client.batch_execute("DROP TABLE lake.sales2").await.unwrap();
     assert!(glue.get_table().database_name("lake").name("sales2").send().await.is_err());
     server.stop().await;
