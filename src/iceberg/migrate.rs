@@ -109,6 +109,9 @@ pub async fn migrate(
         })?;
     let root = format!("{}/{ICEBERG_FOLDER}", hive_location.trim().trim_end_matches('/'));
 
+    let key_ids_of = |schema: &Schema| -> Vec<i32> {
+        entry.partition_keys.iter().filter_map(|k| schema.field_by_name(&k.name).map(|f| f.id)).collect()
+    };
     let columns: Vec<Column> =
         entry.storage_descriptor.columns.iter().chain(&entry.partition_keys).map(widened).collect();
     let schema = super::create::schema(&columns)?;
@@ -146,12 +149,14 @@ pub async fn migrate(
 
     // Each file's footer, read a few at a time.
     let names = Arc::new(std::sync::Mutex::new(HashMap::<i32, BTreeSet<String>>::new()));
+    let keys = key_ids_of(&schema);
     let files: Vec<DataFile> = futures::stream::iter(found)
         .map(|(meta, url, partition)| {
-            let (stores, schema, arrow, names) = (Arc::clone(&stores), &schema, Arc::clone(&arrow), Arc::clone(&names));
+            let (stores, names) = (Arc::clone(&stores), Arc::clone(&names));
+            let table = Columns { schema: &schema, arrow: Arc::clone(&arrow), keys: &keys };
             async move {
                 let footer = footer(&stores, &url, &meta).await?;
-                let file = data_file(schema, &arrow, &url, &meta, &footer, partition, &names)?;
+                let file = data_file(&table, &url, &meta, &footer, partition, &names)?;
                 Ok::<_, Error>(file)
             }
         })
@@ -188,6 +193,7 @@ pub async fn migrate(
     let first = TableMetadataBuilder::from_table_creation(creation).and_then(|b| b.build()).map_err(fail)?.metadata;
     let file_io = super::io::file_io(Arc::clone(&stores));
     let mut written: Vec<String> = Vec::new();
+    let mut keep_files = false;
     let result = async {
         let base_location = MetadataLocation::new_with_metadata(&root, &first).to_string();
         let base = IcebergTable::builder()
@@ -212,12 +218,18 @@ pub async fn migrate(
         let location = MetadataLocation::new_with_metadata(&root, &metadata);
         written.push(location.to_string());
         metadata.write_to(&file_io, &location).await.map_err(fail)?;
-        switch(&metastore, &entry, &backup, &partitions, location.to_string(), &metadata).await
+        let switched = switch(&metastore, &entry, &backup, &partitions, location.to_string(), &metadata);
+        switched.await.map_err(|(e, undo)| {
+            keep_files = !undo;
+            e
+        })
     }
     .await;
     if let Err(e) = result {
-        for file in &written {
-            let _ = file_io.delete(file).await;
+        if !keep_files {
+            for file in &written {
+                let _ = file_io.delete(file).await;
+            }
         }
         return Err(e);
     }
@@ -324,9 +336,16 @@ async fn footer(stores: &Arc<dyn ObjectStoreRegistry>, url: &str, meta: &ObjectM
 
 /// The data file `url`, with its metrics from `footer`; the file's own
 /// column names are noted in `names` for the name mapping.
+/// The converted table's columns: its schema, as Arrow, and its
+/// partition keys' field ids.
+struct Columns<'a> {
+    schema: &'a Schema,
+    arrow: Arc<ArrowSchema>,
+    keys: &'a [i32],
+}
+
 fn data_file(
-    schema: &Schema,
-    arrow: &ArrowSchema,
+    table: &Columns<'_>,
     url: &str,
     meta: &ObjectMeta,
     footer: &ParquetMetaData,
@@ -337,8 +356,13 @@ fn data_file(
     let file_schema = parquet_to_arrow_schema(parquet, footer.file_metadata().key_value_metadata())
         .map_err(|e| Error::new(SqlState::DataCorrupted, format!("{url}: its Parquet schema cannot be read: {e}")))?;
     let mut metrics = Metrics::default();
-    for (index, field) in schema.as_struct().fields().iter().enumerate() {
-        let target = arrow.field(index);
+    for (index, field) in table.schema.as_struct().fields().iter().enumerate() {
+        if table.keys.contains(&field.id) {
+            // A partition key's value is its partition's, whatever a file
+            // holds (as Hive reads it): no check, no metrics from the file.
+            continue;
+        }
+        let target = table.arrow.field(index);
         let Some(column) = file_schema.fields().iter().find(|f| f.name().eq_ignore_ascii_case(&field.name)) else {
             continue; // a column the file lacks reads as NULL
         };
@@ -357,7 +381,6 @@ fn data_file(
         names.lock().unwrap_or_else(|e| e.into_inner()).entry(field.id).or_default().insert(column.name().clone());
         metrics.add(field, column, target, &file_schema, footer);
     }
-    let row_groups = footer.row_groups();
     let mut builder = DataFileBuilder::default();
     builder
         .content(DataContentType::Data)
@@ -371,8 +394,7 @@ fn data_file(
         .value_counts(metrics.values)
         .null_value_counts(metrics.nulls)
         .lower_bounds(metrics.lower)
-        .upper_bounds(metrics.upper)
-        .split_offsets(Some(row_groups.iter().filter_map(|g| g.file_offset()).collect()));
+        .upper_bounds(metrics.upper);
     builder.build().map_err(|e| Error::internal(format!("data file {url}: {e}")))
 }
 
@@ -421,8 +443,9 @@ impl Metrics {
                     | (DataType::Float32, DataType::Float64)
                     | (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, DataType::Utf8)
             );
-        let ordered = !matches!(primitive, PrimitiveType::String | PrimitiveType::Binary)
-            || matches!(footer.file_metadata().column_order(leaf), ColumnOrder::TYPE_DEFINED_ORDER(_));
+        let ordered =
+            !matches!(primitive, PrimitiveType::String | PrimitiveType::Binary | PrimitiveType::Decimal { .. })
+                || matches!(footer.file_metadata().column_order(leaf), ColumnOrder::TYPE_DEFINED_ORDER(_));
         if !exact || !ordered {
             return;
         }
@@ -463,6 +486,11 @@ fn bound(
             return None;
         }
         let value = ScalarValue::try_from_array(&bounds, i).ok()?;
+        if matches!(value, ScalarValue::Float32(Some(v)) if v.is_nan())
+            || matches!(value, ScalarValue::Float64(Some(v)) if v.is_nan())
+        {
+            return None; // an old writer's NaN bound bounds nothing
+        }
         if best.as_ref().is_none_or(|b| value.partial_cmp(b) == Some(keep)) {
             best = Some(value);
         }
@@ -543,7 +571,9 @@ fn nested(t: &Type, seen: &HashMap<i32, BTreeSet<String>>) -> Vec<MappedField> {
 
 /// The catalog switch: the kept Hive definition first, then `t` becomes
 /// the Iceberg table (compare-and-swap on the version read), then its
-/// Hive partitions go. If the swap fails the kept definition is dropped.
+/// Hive partitions go. If the swap did not happen the kept definition is
+/// dropped; the error comes with whether the files written may be deleted
+/// (not when the catalog cannot say whether the swap landed).
 async fn switch(
     metastore: &Arc<dyn Metastore>,
     hive: &Table,
@@ -551,9 +581,7 @@ async fn switch(
     partitions: &[Partition],
     metadata_location: String,
     metadata: &iceberg::spec::TableMetadata,
-) -> Result<()> {
-    let kept = Table { name: backup.to_string(), version: 0, update_time: now(), ..hive.clone() };
-    metastore.create_table(kept, IfExists::Fail, partitions.to_vec()).await?;
+) -> std::result::Result<(), (Error, bool)> {
     let mut parameters = hive.parameters.clone();
     parameters.retain(|k, _| !is_hive_storage_property(k));
     parameters.insert("table_type".into(), "ICEBERG".into());
@@ -562,7 +590,7 @@ async fn switch(
     let iceberg = Table {
         table_type: TableType::Iceberg,
         storage_descriptor: StorageDescriptor {
-            columns: super::register::columns(metadata, &metadata_location)?,
+            columns: super::register::columns(metadata, &metadata_location).map_err(|e| (e, true))?,
             location: Some(metadata.location().to_string()),
             ..StorageDescriptor::default()
         },
@@ -571,9 +599,24 @@ async fn switch(
         update_time: now(),
         ..hive.clone()
     };
+    let kept = Table { name: backup.to_string(), version: 0, update_time: now(), ..hive.clone() };
+    metastore.create_table(kept, IfExists::Fail, partitions.to_vec()).await.map_err(|e| (e, true))?;
     if let Err(e) = metastore.update_table(iceberg).await {
-        let _ = metastore.drop_table(&hive.database_name, backup).await;
-        return Err(e);
+        // A swap whose answer was lost may have landed: the entry tells.
+        match metastore.get_table(&hive.database_name, &hive.name).await {
+            Ok(Some(now)) if now.parameters.get(super::METADATA_LOCATION) == Some(&metadata_location) => {}
+            Ok(_) => {
+                let _ = metastore.drop_table(&hive.database_name, backup).await;
+                return Err((e, true));
+            }
+            Err(_) => {
+                let why = format!(
+                    "the catalog could not be read after the failed switch: check whether {}.{} was converted before trying again",
+                    hive.database_name, hive.name
+                );
+                return Err((e.with_hint(why), false));
+            }
+        }
     }
     // The switch is made: the Hive partitions left on the entry are
     // unused by an Iceberg table, so failing to remove them fails nothing.

@@ -77,10 +77,15 @@ pub fn gc_disabled(metadata: &TableMetadata) -> bool {
 /// `tasks` with their partition spec, so that reading them fills
 /// identity-partitioned columns from each file's partition values
 /// (iceberg-rust's planning leaves the spec out). A converted Hive table's
-/// files hold no partition columns: they are read so. Set where the table
-/// has had one spec only, the only case in which every file's spec is
-/// known without its manifest.
+/// files hold no partition columns: they are read so. Only for a table
+/// whose files may lack field ids (it has a name mapping, as a converted
+/// table has; a table glaux or another engine wrote keeps its partition
+/// columns in its files) and that has had one spec, the only case in
+/// which every file's spec is known without its manifest.
 pub fn with_partition_spec(metadata: &TableMetadata, tasks: &mut [iceberg::scan::FileScanTask]) {
+    if !metadata.properties().contains_key(iceberg::spec::DEFAULT_SCHEMA_NAME_MAPPING) {
+        return;
+    }
     let mut specs = metadata.partition_specs_iter();
     if let (Some(only), None) = (specs.next(), specs.next()) {
         if !only.is_unpartitioned() {
@@ -92,10 +97,12 @@ pub fn with_partition_spec(metadata: &TableMetadata, tasks: &mut [iceberg::scan:
 }
 
 /// `batch` as iceberg-rust's reader gives it, with each run-end encoded
-/// column (a column filled from partition values) decoded to its plain
-/// type, as the table's schema has it.
+/// column (a column filled from partition values) decoded to the type
+/// `target` (the columns read, as the table has them) gives its position:
+/// the reader encodes a timestamp's constant as integers.
 pub fn plain_batch(
     batch: datafusion::arrow::record_batch::RecordBatch,
+    target: &datafusion::arrow::datatypes::SchemaRef,
 ) -> iceberg::Result<datafusion::arrow::record_batch::RecordBatch> {
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     let encoded = |t: &DataType| matches!(t, DataType::RunEndEncoded(..));
@@ -108,10 +115,11 @@ pub fn plain_batch(
     };
     let mut fields = Vec::new();
     let mut columns = Vec::new();
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+    for (i, (field, column)) in batch.schema().fields().iter().zip(batch.columns()).enumerate() {
         match field.data_type() {
             DataType::RunEndEncoded(_, values) => {
-                let plain = values.data_type().clone();
+                let wanted = target.fields().get(i).map(|f| f.data_type());
+                let plain = wanted.filter(|t| !encoded(t)).unwrap_or(values.data_type()).clone();
                 columns.push(datafusion::arrow::compute::cast(column, &plain).map_err(to_iceberg)?);
                 fields.push(Field::new(field.name(), plain, true).with_metadata(field.metadata().clone()));
             }

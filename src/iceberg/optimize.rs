@@ -170,7 +170,7 @@ async fn rewrite(
     let tasks = futures::stream::iter(chosen.clone().into_iter().map(Ok)).boxed();
     let mut batches = reader.read(tasks).map_err(fail)?.stream();
     while let Some(batch) = batches.next().await {
-        let batch = batch.and_then(super::plain_batch).map_err(fail)?;
+        let batch = batch.and_then(|b| super::plain_batch(b, &schema)).map_err(fail)?;
         let batch = RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())
             .map_err(datafusion::error::DataFusionError::from)?;
         writer.write(batch).await.map_err(fail)?;

@@ -296,8 +296,22 @@ pub(super) fn read_whole(file_io: &FileIO, task: &FileScanTask) -> iceberg::Resu
         .with_row_group_filtering_enabled(false)
         .with_row_selection_enabled(false)
         .build();
+    // The columns read, as the table has them (for the columns filled
+    // from partition values).
+    let fields = task
+        .project_field_ids
+        .iter()
+        .map(|id| {
+            let field = task.schema.field_by_id(*id).ok_or_else(|| {
+                iceberg::Error::new(iceberg::ErrorKind::DataInvalid, format!("field {id} is not in the schema"))
+            })?;
+            let data_type = iceberg::arrow::type_to_arrow_type(&field.field_type)?;
+            Ok(datafusion::arrow::datatypes::Field::new(field.name.clone(), data_type, true))
+        })
+        .collect::<iceberg::Result<Vec<_>>>()?;
+    let target = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
     let batches = reader.read(futures::stream::iter([Ok(whole)]).boxed())?.stream();
-    Ok(batches.map(|batch| batch.and_then(super::plain_batch)).boxed())
+    Ok(batches.map(move |batch| batch.and_then(|b| super::plain_batch(b, &target))).boxed())
 }
 
 /// Refuses a change to rows of a data file that has equality deletes:

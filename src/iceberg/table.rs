@@ -651,7 +651,7 @@ impl ExecutionPlan for IcebergScan {
         let mut left = self.limit;
         let stream = batches
             .map(move |batch| {
-                let batch = batch.and_then(super::plain_batch).map_err(|e| df_error(e, &what))?;
+                let batch = batch.and_then(|b| super::plain_batch(b, &output)).map_err(|e| df_error(e, &what))?;
                 // The reader's batches carry its own field metadata; the
                 // plan's schema is the table's.
                 RecordBatch::try_new_with_options(

@@ -116,7 +116,19 @@ impl Ledger {
             .query_row("SELECT COUNT(*) > 0 FROM pragma_table_info('queries') WHERE name = 'written'", [], |r| r.get(0))
             .store()?;
         if !has_written {
-            conn.execute_batch("ALTER TABLE queries ADD COLUMN written INTEGER NOT NULL DEFAULT 0").store()?;
+            if let Err(e) = conn.execute_batch("ALTER TABLE queries ADD COLUMN written INTEGER NOT NULL DEFAULT 0") {
+                // Another process opening the same ledger may have added it.
+                let added: bool = conn
+                    .query_row(
+                        "SELECT COUNT(*) > 0 FROM pragma_table_info('queries') WHERE name = 'written'",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .store()?;
+                if !added {
+                    return Err(e).store();
+                }
+            }
         }
         conn.execute(
             "UPDATE queries SET state = 'FAILED', sqlstate = '57P01', error = 'the server stopped while the query ran',

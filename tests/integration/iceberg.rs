@@ -1758,6 +1758,34 @@ async fn convert_to_iceberg_migrates_hive_tables_in_place() {
     assert_eq!(rows("SELECT id, name FROM other ORDER BY id".to_string()).await, other_before);
     assert_eq!(rows("SELECT count(*) FROM other WHERE id > 2".to_string()).await, vec![vec!["1".to_string()]]);
 
+    // Date and timestamp partition keys: read, updated and compacted with
+    // their partition's values.
+    let dated = dir.path().join("dated");
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE dated WITH (format = 'PARQUET', external_location = '{}', partitioned_by = ARRAY['day', 'at']) AS \
+             SELECT v AS id, CAST('2024-01-0' || CAST(v % 3 + 1 AS varchar) AS date) AS day, \
+             CAST('2024-01-01 1' || CAST(v % 2 AS varchar) || ':00:00' AS timestamp) AS at FROM generate_series(1, 12) AS g(v)",
+            dated.display()
+        ))
+        .await
+        .unwrap();
+    let by_key =
+        "SELECT day, at, count(*), sum(id) FROM dated WHERE day >= DATE '2024-01-02' GROUP BY day, at ORDER BY day, at";
+    let dated_before = rows(by_key.to_string()).await;
+    assert_eq!(dated_before.len(), 4, "{dated_before:?}");
+    let two = rows("SELECT day, at FROM dated WHERE id = 2".to_string()).await;
+    client.batch_execute("ALTER TABLE dated CONVERT TO ICEBERG").await.unwrap();
+    assert_eq!(rows(by_key.to_string()).await, dated_before);
+    client.batch_execute("UPDATE dated SET id = id + 100 WHERE id = 2").await.unwrap();
+    assert_eq!(rows("SELECT day, at FROM dated WHERE id = 102".to_string()).await, two);
+    client.batch_execute("OPTIMIZE dated REWRITE DATA USING BIN_PACK").await.unwrap();
+    assert_eq!(rows("SELECT day, at FROM dated WHERE id = 102".to_string()).await, two);
+    assert_eq!(
+        rows("SELECT count(*), sum(id) FROM dated".to_string()).await,
+        vec![vec!["12".to_string(), "178".to_string()]]
+    );
+
     // Refusals, each leaving the Hive table as it was.
     let (code, message) = failure(&client, "CALL system.migrate('sales')").await;
     assert_eq!(code, "0A000", "{message}");
