@@ -109,9 +109,6 @@ pub async fn migrate(
         })?;
     let root = format!("{}/{ICEBERG_FOLDER}", hive_location.trim().trim_end_matches('/'));
 
-    let key_ids_of = |schema: &Schema| -> Vec<i32> {
-        entry.partition_keys.iter().filter_map(|k| schema.field_by_name(&k.name).map(|f| f.id)).collect()
-    };
     let columns: Vec<Column> =
         entry.storage_descriptor.columns.iter().chain(&entry.partition_keys).map(widened).collect();
     let schema = super::create::schema(&columns)?;
@@ -149,7 +146,8 @@ pub async fn migrate(
 
     // Each file's footer, read a few at a time.
     let names = Arc::new(std::sync::Mutex::new(HashMap::<i32, BTreeSet<String>>::new()));
-    let keys = key_ids_of(&schema);
+    let keys: Vec<i32> =
+        entry.partition_keys.iter().filter_map(|k| schema.field_by_name(&k.name).map(|f| f.id)).collect();
     let files: Vec<DataFile> = futures::stream::iter(found)
         .map(|(meta, url, partition)| {
             let (stores, names) = (Arc::clone(&stores), Arc::clone(&names));

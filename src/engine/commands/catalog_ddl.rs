@@ -327,15 +327,7 @@ async fn purge_table(
         .with_hint("drop it without PURGE"));
     }
     let what = format!("purge table {database}.{name}");
-    let security = cx.security();
-    crate::engine::privileges::require_admin_or_owner(
-        security.as_ref(),
-        cx.user(),
-        cx.local(),
-        entry.owner.as_deref(),
-        &what,
-    )
-    .await?;
+    super::require_admin_or_owner(cx, entry.owner.as_deref(), &what).await?;
     let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
     let loaded = crate::iceberg::load(crate::iceberg::metadata_location(&entry)?, Arc::clone(&stores)).await?;
     if crate::iceberg::gc_disabled(&loaded.metadata) {

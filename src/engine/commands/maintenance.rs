@@ -95,16 +95,8 @@ async fn maintained(
             format!("{verb} works on Iceberg tables; {name} is an external (Hive) table"),
         ));
     }
-    let security = cx.security();
     let what = format!("{} table {name}", verb.to_ascii_lowercase());
-    crate::engine::privileges::require_admin_or_owner(
-        security.as_ref(),
-        cx.user(),
-        cx.local(),
-        entry.owner.as_deref(),
-        &what,
-    )
-    .await?;
+    super::require_admin_or_owner(cx, entry.owner.as_deref(), &what).await?;
     let stores = cx.running_stores()?;
     let catalog = TableCatalog::new(metastore, Arc::clone(&stores), &database, &table);
     Ok((name, entry, catalog, stores))

@@ -69,16 +69,8 @@ impl Command for Call {
 /// Converts the Hive table `parts` names to Iceberg in place.
 pub(super) async fn convert(cx: &dyn Context, parts: &[String]) -> Result<()> {
     let (metastore, database, table, entry) = super::named_table(cx, parts).await?;
-    let security = cx.security();
     let what = format!("convert table {database}.{table} to Iceberg");
-    crate::engine::privileges::require_admin_or_owner(
-        security.as_ref(),
-        cx.user(),
-        cx.local(),
-        entry.owner.as_deref(),
-        &what,
-    )
-    .await?;
+    super::require_admin_or_owner(cx, entry.owner.as_deref(), &what).await?;
     let stores = cx.running_stores()?;
     let done = crate::iceberg::migrate::migrate(metastore, stores, cx.state(), entry).await?;
     let partitions = match done.partitions {

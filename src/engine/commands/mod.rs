@@ -168,6 +168,13 @@ pub(crate) async fn named_table(
     Ok((metastore, database, table, entry))
 }
 
+/// The running user must be an admin or `owner`, the creator of what the
+/// command destroys or rewrites (42501 naming `what` otherwise).
+pub(crate) async fn require_admin_or_owner(cx: &dyn Context, owner: Option<&str>, what: &str) -> Result<()> {
+    let security = cx.security();
+    crate::engine::privileges::require_admin_or_owner(security.as_ref(), cx.user(), cx.local(), owner, what).await
+}
+
 /// How a family of commands is recognised.
 pub(crate) struct Family {
     /// Its own syntax: whether the leading words (upper-cased) are one of

@@ -328,15 +328,7 @@ async fn run(cx: &dyn Context, command: &PartitionCommand) -> Result<Output> {
             }
             if matches!(change, crate::iceberg::alter::Change::DropColumn(_)) {
                 let what = format!("drop a column of {database}.{table_name}");
-                let security = cx.security();
-                crate::engine::privileges::require_admin_or_owner(
-                    security.as_ref(),
-                    cx.user(),
-                    cx.local(),
-                    table.owner.as_deref(),
-                    &what,
-                )
-                .await?;
+                super::require_admin_or_owner(cx, table.owner.as_deref(), &what).await?;
             }
             let stores = Arc::clone(&cx.state().runtime_env().object_store_registry);
             crate::iceberg::alter::alter(Arc::clone(&qualified.catalog.metastore), stores, &table, change).await?;

@@ -288,10 +288,8 @@ async fn empty_location(cx: &dyn Context, table: &Table, statement: &str) -> Res
     let location = table.storage_descriptor.location.as_deref().unwrap_or_default();
     let url = crate::table::store::listing_url(location)?;
     if let Some(path) = crate::table::store::local_path(&url) {
-        let security = cx.security();
         let what = format!("write files to the server's disk ({location}); an object store location needs no admin");
-        crate::engine::privileges::require_admin_or_owner(security.as_ref(), cx.user(), cx.local(), None, &what)
-            .await?;
+        super::require_admin_or_owner(cx, None, &what).await?;
         std::fs::create_dir_all(&path).map_err(|e| {
             Error::new(SqlState::IoError, format!("{statement}: cannot make the folder {location}: {e}"))
         })?;
