@@ -5,14 +5,15 @@
 //! - The Iceberg schema is the table's columns then its partition keys
 //!   (`tinyint` and `smallint` become `int`, as Iceberg has no narrower
 //!   integer), partitioned by identity on each partition key.
-//! - The data files are the Parquet files under the table's LOCATION, or
-//!   under each registered partition's location (hidden files and empty
-//!   ones left out, as reads leave them out). Each file's footer gives
-//!   its row count and the metrics manifests carry: column sizes, value
-//!   and null counts, and lower and upper bounds where the file's type is
-//!   the column's (or an exact widening of it) and its statistics can be
-//!   trusted. A file whose column cannot be read as the table's type
-//!   refuses the conversion (42804), naming the file and column.
+//! - The data files are the Parquet or ORC files under the table's
+//!   LOCATION, or under each registered partition's location (hidden
+//!   files and empty ones left out, as reads leave them out). Each file's
+//!   footer gives its row count and the metrics manifests carry: value
+//!   and null counts, column sizes (Parquet), and lower and upper bounds
+//!   where the file's type is the column's (or an exact widening of it)
+//!   and its statistics can be trusted. A file whose column cannot be
+//!   read as the table's type refuses the conversion (42804), naming the
+//!   file and column. ORC data files are read by `super::orc`.
 //! - Hive's files carry no Iceberg field ids, so the table property
 //!   `schema.name-mapping.default` maps each field id to its column's
 //!   names (the names files use, in any case).
@@ -36,6 +37,7 @@ use super::snapshot::{next_snapshot, RowDelta};
 use crate::catalog::{model::now, Column, IfExists, Metastore, Partition, StorageDescriptor, Table, TableType};
 use crate::error::{Error, Result, SqlState};
 use crate::table::format::TableFormat;
+use crate::table::orc::OrcFooter;
 use datafusion::arrow::array::{Array, ArrayRef, StringArray};
 use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Field, Schema as ArrowSchema};
@@ -145,6 +147,7 @@ pub async fn migrate(
     }
 
     // Each file's footer, read a few at a time.
+    let orc = matches!(TableFormat::of_table(&entry)?, TableFormat::Orc);
     let names = Arc::new(std::sync::Mutex::new(HashMap::<i32, BTreeSet<String>>::new()));
     let keys: Vec<i32> =
         entry.partition_keys.iter().filter_map(|k| schema.field_by_name(&k.name).map(|f| f.id)).collect();
@@ -153,7 +156,7 @@ pub async fn migrate(
             let (stores, names) = (Arc::clone(&stores), Arc::clone(&names));
             let table = Columns { schema: &schema, arrow: Arc::clone(&arrow), keys: &keys };
             async move {
-                let footer = footer(&stores, &url, &meta).await?;
+                let footer = footer(&stores, &url, &meta, orc).await?;
                 let file = data_file(&table, &url, &meta, &footer, partition, &names)?;
                 Ok::<_, Error>(file)
             }
@@ -256,11 +259,7 @@ fn check(entry: &Table, name: &str) -> Result<()> {
     }
     let shadow = "copy it instead with CREATE TABLE ... WITH (table_type = 'ICEBERG', ...) AS SELECT * FROM it";
     match TableFormat::of_table(entry)? {
-        TableFormat::Parquet => Ok(()),
-        TableFormat::Orc => Err(refuse(format!(
-            "{name} is stored as ORC: glaux reads the data files of Iceberg tables in Parquet only, so it converts Parquet tables in place"
-        ))
-        .with_hint(shadow)),
+        TableFormat::Parquet | TableFormat::Orc => Ok(()),
         _ => Err(refuse(format!(
             "{name} is stored as text or JSON, which Iceberg tables cannot hold: their data files are Parquet, ORC or Avro"
         ))
@@ -322,13 +321,27 @@ fn field_index<'a>(schema: &'a Schema, name: &str) -> Result<(usize, &'a NestedF
         .ok_or_else(|| Error::internal(format!("column {name} is not in the schema")))
 }
 
-/// A Parquet file's footer, read through the statement's stores.
-async fn footer(stores: &Arc<dyn ObjectStoreRegistry>, url: &str, meta: &ObjectMeta) -> Result<Arc<ParquetMetaData>> {
+/// A data file's footer.
+enum Footer {
+    Parquet(Arc<ParquetMetaData>),
+    Orc(OrcFooter),
+}
+
+/// The footer of a Parquet or (`orc`) ORC file, read through the
+/// statement's stores.
+async fn footer(stores: &Arc<dyn ObjectStoreRegistry>, url: &str, meta: &ObjectMeta, orc: bool) -> Result<Footer> {
     let (store, _) = super::io::locate(stores, url).map_err(|e| super::error(e, url))?;
+    if orc {
+        let footer = crate::table::orc::footer(store, meta.clone()).await;
+        return footer.map(Footer::Orc).map_err(|e| {
+            Error::new(SqlState::DataCorrupted, format!("{url} is not a readable ORC file: {}", e.message()))
+        });
+    }
     DFParquetMetadata::new(store.as_ref(), meta)
         .with_metadata_size_hint(Some(crate::table::format::PARQUET_FOOTER_READ))
         .fetch_metadata()
         .await
+        .map(Footer::Parquet)
         .map_err(|e| Error::new(SqlState::DataCorrupted, format!("{url} is not a readable Parquet file: {e}")))
 }
 
@@ -346,13 +359,21 @@ fn data_file(
     table: &Columns<'_>,
     url: &str,
     meta: &ObjectMeta,
-    footer: &ParquetMetaData,
+    footer: &Footer,
     partition: Struct,
     names: &std::sync::Mutex<HashMap<i32, BTreeSet<String>>>,
 ) -> Result<DataFile> {
-    let parquet = footer.file_metadata().schema_descr();
-    let file_schema = parquet_to_arrow_schema(parquet, footer.file_metadata().key_value_metadata())
-        .map_err(|e| Error::new(SqlState::DataCorrupted, format!("{url}: its Parquet schema cannot be read: {e}")))?;
+    let (file_schema, rows, format) = match footer {
+        Footer::Parquet(footer) => {
+            let parquet = footer.file_metadata().schema_descr();
+            let schema =
+                parquet_to_arrow_schema(parquet, footer.file_metadata().key_value_metadata()).map_err(|e| {
+                    Error::new(SqlState::DataCorrupted, format!("{url}: its Parquet schema cannot be read: {e}"))
+                })?;
+            (schema, footer.file_metadata().num_rows().max(0) as u64, DataFileFormat::Parquet)
+        }
+        Footer::Orc(footer) => (footer.schema.as_ref().clone(), footer.rows, DataFileFormat::Orc),
+    };
     let mut metrics = Metrics::default();
     for (index, field) in table.schema.as_struct().fields().iter().enumerate() {
         if table.keys.contains(&field.id) {
@@ -377,16 +398,19 @@ fn data_file(
             .with_hint("fix the file or the table's column type, or copy the table with CREATE TABLE ... AS SELECT"));
         }
         names.lock().unwrap_or_else(|e| e.into_inner()).entry(field.id).or_default().insert(column.name().clone());
-        metrics.add(field, column, target, &file_schema, footer);
+        match footer {
+            Footer::Parquet(footer) => metrics.add(field, column, target, &file_schema, footer),
+            Footer::Orc(footer) => metrics.add_orc(field, column, target, rows, footer),
+        }
     }
     let mut builder = DataFileBuilder::default();
     builder
         .content(DataContentType::Data)
         .file_path(url.to_string())
-        .file_format(DataFileFormat::Parquet)
+        .file_format(format)
         .partition(partition)
         .partition_spec_id(0)
-        .record_count(footer.file_metadata().num_rows().max(0) as u64)
+        .record_count(rows)
         .file_size_in_bytes(meta.size)
         .column_sizes(metrics.sizes)
         .value_counts(metrics.values)
@@ -459,6 +483,53 @@ impl Metrics {
         };
         self.lower.insert(id, low);
         self.upper.insert(id, high);
+    }
+}
+
+impl Metrics {
+    /// The metrics of `field` (a top-level column) stored as `column` in
+    /// an ORC file of `rows` rows: ORC's footer counts each column's
+    /// non-null values, and gives bounds where they are exact for the
+    /// column's type: integers, dates, floats and doubles (not NaN), and
+    /// strings with their exact minimum and maximum (ORC compares them as
+    /// UTF-8 bytes, as Iceberg does). Decimal and timestamp statistics are
+    /// left out (ORC writers have disagreed on their scale and time zone),
+    /// and ORC gives no column sizes.
+    fn add_orc(&mut self, field: &NestedFieldRef, column: &Field, target: &Field, rows: u64, footer: &OrcFooter) {
+        use orc_rust::statistics::TypeStatistics as S;
+        let Type::Primitive(primitive) = field.field_type.as_ref() else { return };
+        let Some((_, stats)) = footer.columns.iter().find(|(name, _)| name == column.name()) else { return };
+        let id = field.id;
+        self.values.insert(id, rows);
+        self.nulls.insert(id, rows.saturating_sub(stats.number_of_values()));
+        let bounds = match (stats.type_statistics(), primitive, column.data_type(), target.data_type()) {
+            (Some(S::Integer { min, max, .. }), PrimitiveType::Long, _, _) => {
+                Some((Datum::long(*min), Datum::long(*max)))
+            }
+            (Some(S::Integer { min, max, .. }), PrimitiveType::Int, _, _) => {
+                i32::try_from(*min).ok().zip(i32::try_from(*max).ok()).map(|(l, h)| (Datum::int(l), Datum::int(h)))
+            }
+            (Some(S::Date { min, max }), PrimitiveType::Date, _, _) => Some((Datum::date(*min), Datum::date(*max))),
+            (Some(S::Double { min, max, .. }), PrimitiveType::Double, _, _) if !min.is_nan() && !max.is_nan() => {
+                Some((Datum::double(*min), Datum::double(*max)))
+            }
+            (Some(S::Double { min, max, .. }), PrimitiveType::Float, DataType::Float32, _)
+                if !min.is_nan() && !max.is_nan() =>
+            {
+                Some((Datum::float(*min as f32), Datum::float(*max as f32)))
+            }
+            (
+                Some(S::String { lower_bound, upper_bound, is_exact_min: true, is_exact_max: true, .. }),
+                PrimitiveType::String,
+                _,
+                _,
+            ) => Some((Datum::string(lower_bound), Datum::string(upper_bound))),
+            _ => None,
+        };
+        if let Some((low, high)) = bounds {
+            self.lower.insert(id, low);
+            self.upper.insert(id, high);
+        }
     }
 }
 

@@ -42,6 +42,7 @@ pub mod merge;
 pub mod metadata_tables;
 pub mod migrate;
 pub mod optimize;
+mod orc;
 pub mod purge;
 pub mod register;
 pub mod row_level;

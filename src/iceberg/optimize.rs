@@ -167,8 +167,8 @@ async fn rewrite(
         iceberg::Runtime::try_current().map_err(fail)?,
     )
     .build();
-    let tasks = futures::stream::iter(chosen.clone().into_iter().map(Ok)).boxed();
-    let mut batches = reader.read(tasks).map_err(fail)?.stream();
+    let mut batches =
+        super::orc::read(reader, table.file_io(), chosen.clone(), super::orc::BATCH_ROWS).map_err(fail)?;
     while let Some(batch) = batches.next().await {
         let batch = batch.and_then(|b| super::plain_batch(b, &schema)).map_err(fail)?;
         let batch = RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())

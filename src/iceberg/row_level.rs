@@ -310,7 +310,7 @@ pub(super) fn read_whole(file_io: &FileIO, task: &FileScanTask) -> iceberg::Resu
         })
         .collect::<iceberg::Result<Vec<_>>>()?;
     let target = Arc::new(datafusion::arrow::datatypes::Schema::new(fields));
-    let batches = reader.read(futures::stream::iter([Ok(whole)]).boxed())?.stream();
+    let batches = super::orc::read(reader, file_io, vec![whole], super::orc::BATCH_ROWS)?;
     Ok(batches.map(move |batch| batch.and_then(|b| super::plain_batch(b, &target))).boxed())
 }
 

@@ -9,7 +9,8 @@
 //! evaluating the query's filters. [`IcebergScan`] then reads only the
 //! files kept, with iceberg-rust's Arrow reader, which resolves columns
 //! by field id, applies position and equality deletes, and prunes Parquet
-//! row groups and pages. It meters as every scan does
+//! row groups and pages (ORC data files are read by `super::orc`
+//! instead). It meters as every scan does
 //! (`table::metered`): the metadata file, manifests and data files are
 //! charged to the query and counted as the scan's `bytes_read`.
 
@@ -637,7 +638,7 @@ impl ExecutionPlan for IcebergScan {
         let schema = self.schema();
         let what = format!("reading {}", self.table);
         let runtime = iceberg::Runtime::try_current().map_err(|e| df_error(e, &what))?;
-        let reader = iceberg::arrow::ArrowReaderBuilder::new(file_io, runtime)
+        let reader = iceberg::arrow::ArrowReaderBuilder::new(file_io.clone(), runtime)
             .with_batch_size(context.session_config().batch_size())
             // Footer reads are billed: as small as a Hive table's.
             .with_metadata_size_hint(crate::table::format::PARQUET_FOOTER_READ)
@@ -645,8 +646,8 @@ impl ExecutionPlan for IcebergScan {
             .with_row_group_filtering_enabled(true)
             .with_row_selection_enabled(true)
             .build();
-        let tasks = futures::stream::iter(tasks.into_iter().map(Ok)).boxed();
-        let batches = reader.read(tasks).map_err(|e| df_error(e, &what))?.stream();
+        let batch_size = context.session_config().batch_size();
+        let batches = super::orc::read(reader, &file_io, tasks, batch_size).map_err(|e| df_error(e, &what))?;
         let output = Arc::clone(&schema);
         let mut left = self.limit;
         let stream = batches

@@ -26,6 +26,7 @@ use futures::{FutureExt, StreamExt};
 use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use orc_rust::projection::ProjectionMask;
 use orc_rust::reader::AsyncChunkReader;
+use orc_rust::statistics::ColumnStatistics;
 use orc_rust::ArrowReaderBuilder;
 use std::any::Any;
 use std::sync::Arc;
@@ -42,6 +43,28 @@ async fn open_reader(store: Arc<dyn ObjectStore>, meta: ObjectMeta) -> Result<Ar
     ArrowReaderBuilder::try_new_async(ObjectStoreReader { store, meta: meta.clone() })
         .await
         .map_err(|e| orc_error(&meta, e))
+}
+
+/// What an ORC file's footer says: its schema (as Arrow), its rows, and
+/// the statistics of each top-level column, by name.
+pub struct OrcFooter {
+    pub schema: SchemaRef,
+    pub rows: u64,
+    pub columns: Vec<(String, ColumnStatistics)>,
+}
+
+/// Reads the footer of the ORC file `meta` of `store`.
+pub async fn footer(store: Arc<dyn ObjectStore>, meta: ObjectMeta) -> Result<OrcFooter> {
+    let builder = open_reader(store, meta).await?;
+    let metadata = builder.file_metadata();
+    let statistics = metadata.column_file_statistics();
+    let columns = metadata
+        .root_data_type()
+        .children()
+        .iter()
+        .filter_map(|c| Some((c.name().to_string(), statistics.get(c.data_type().column_index())?.clone())))
+        .collect();
+    Ok(OrcFooter { schema: builder.schema(), rows: metadata.number_of_rows(), columns })
 }
 
 #[async_trait::async_trait]
