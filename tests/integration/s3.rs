@@ -179,6 +179,23 @@ async fn external_tables_on_an_s3_compatible_store() {
     let got = rows(&mut s, "SELECT count(*), sum(id) FROM sales WHERE day = 'a b:c'").await;
     assert_eq!(got, vec![vec!["2".to_string(), "6".to_string()]]);
     assert_eq!(rows(&mut s, "SELECT count(*) FROM sales_backup_hive").await, vec![vec!["3".to_string()]]);
+    // An ORC table too: its files are read from S3 by the Iceberg table,
+    // deletes applied.
+    s.run_script(
+        "CREATE TABLE events WITH (format = 'ORC', external_location = 's3://lake/events/', partitioned_by = ARRAY['kind']) \
+         AS SELECT v AS id, 'e' || v AS name, CASE WHEN v % 2 = 0 THEN 'even:x' ELSE 'odd' END AS kind \
+         FROM generate_series(1, 30) AS g(v)",
+    )
+    .await
+    .unwrap();
+    let by_kind = "SELECT kind, count(*), sum(id), max(name) FROM events GROUP BY kind ORDER BY kind";
+    let events_before = rows(&mut s, by_kind).await;
+    s.run_script("ALTER TABLE events CONVERT TO ICEBERG; DELETE FROM events WHERE id > 25").await.unwrap();
+    assert_eq!(rows(&mut s, &by_kind.replace("FROM events", "FROM events_backup_hive")).await, events_before);
+    let kept = by_kind.replace("FROM events", "FROM events_backup_hive WHERE id <= 25");
+    assert_eq!(rows(&mut s, by_kind).await, rows(&mut s, &kept).await);
+    let formats = rows(&mut s, "SELECT DISTINCT file_format FROM \"events$files\" WHERE content = 0").await;
+    assert_eq!(formats, vec![vec!["ORC".to_string()]]);
 
     // A bucket that does not exist is a storage error, not a crash.
     let err = s
