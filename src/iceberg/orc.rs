@@ -11,9 +11,10 @@
 //!   as a converted table has), else the field's own name. orc-rust does
 //!   not expose the `iceberg.id` attributes Iceberg's ORC writers add, so
 //!   a column renamed after such a file was written reads as NULL there;
-//! - a column the file lacks is its identity partition value when the
-//!   task's spec has one (a Hive file holds no partition column), else
-//!   NULL;
+//! - an identity-partitioned column is the file's partition value when
+//!   the task carries its spec and the value is not NULL (a Hive file
+//!   holds no partition column), as iceberg-rust's reader takes it; a
+//!   column otherwise missing from the file is NULL;
 //! - the rows its position-delete files delete are left out (an empty
 //!   `deletes` list, as `row_level::read_whole` passes, reads every row in
 //!   file order). Equality deletes on an ORC file are refused (0A000).
@@ -119,12 +120,10 @@ async fn open(
         fields.push(Field::new(field.name.clone(), data_type.clone(), true));
         let names = names_of(&task, *id, &field.name);
         let column = file_columns.iter().find(|c| names.iter().any(|n| n.eq_ignore_ascii_case(c)));
-        sources.push(match column {
-            Some(c) => Source::File(c.clone()),
-            None => match partition_value(&task, *id, &field.field_type) {
-                Some(value) => Source::Constant(value),
-                None => Source::Null,
-            },
+        sources.push(match (partition_value(&task, *id, &field.field_type), column) {
+            (Some(value), _) => Source::Constant(value),
+            (None, Some(c)) => Source::File(c.clone()),
+            (None, None) => Source::Null,
         });
     }
     let target: SchemaRef = Arc::new(Schema::new(fields));
@@ -195,16 +194,16 @@ fn names_of(task: &FileScanTask, id: i32, name: &str) -> Vec<String> {
     names
 }
 
-/// The identity partition value of field `id` in `task`'s partition.
+/// The identity partition value of field `id` in `task`'s partition,
+/// unless NULL (then the file's column or NULL, as iceberg-rust reads it).
 fn partition_value(task: &FileScanTask, id: i32, field_type: &Type) -> Option<ScalarValue> {
     let spec = task.partition_spec.as_ref()?;
     let partition = task.partition.as_ref()?;
     let index = spec.fields().iter().position(|f| f.source_id == id && f.transform == Transform::Identity)?;
     let Type::Primitive(primitive) = field_type else { return None };
     match partition.fields().get(index)? {
-        None => Some(ScalarValue::Null),
         Some(iceberg::spec::Literal::Primitive(value)) => scalar(primitive, value),
-        Some(_) => None,
+        _ => None,
     }
 }
 
@@ -235,9 +234,6 @@ fn constant(value: &ScalarValue, data_type: &DataType, n: usize) -> iceberg::Res
     let fail = |e: &dyn std::fmt::Display| {
         Error::new(ErrorKind::Unexpected, format!("filling a column from its partition value: {e}"))
     };
-    if value.is_null() {
-        return Ok(new_null_array(data_type, n));
-    }
     let array = value.to_array_of_size(n).map_err(|e| fail(&e))?;
     if array.data_type() == data_type {
         Ok(array)
