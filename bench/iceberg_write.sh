@@ -9,7 +9,8 @@
 #   - 200 one-row INSERTs into a small Iceberg table, then a scan of it,
 #     OPTIMIZE, and the same scan again; VACUUM of it with a one-second age;
 #   - ALTER TABLE tpch.lineitem CONVERT TO ICEBERG, and one query before, after
-#     and on the kept Hive definition.
+#     and on the kept Hive definition;
+#   - the same for an ORC copy of lineitem written by pyarrow.
 # Each line prints psql's \timing of the statement, end to end.
 #   bash bench/iceberg_write.sh [SCALE, default 1]
 #   GLAUX=path/to/glaux (default target/release/glaux),
@@ -73,3 +74,21 @@ echo -n "CONVERT TO ICEBERG of tpch.lineitem: "; timed "ALTER TABLE tpch.lineite
 echo -n "iceberg lineitem after: "; timed "SELECT count(*), sum(l_quantity), max(l_shipdate) FROM tpch.lineitem"
 echo -n "kept hive lineitem_backup_hive: "; timed "SELECT count(*), sum(l_quantity), max(l_shipdate) FROM tpch.lineitem_backup_hive"
 echo -n "iceberg lineitem, one ship date: "; timed "SELECT count(*) FROM tpch.lineitem WHERE l_shipdate = DATE '1995-06-01'"
+
+# The same for an ORC copy of lineitem (written by pyarrow, one ORC file
+# per Parquet file): the Hive ORC table, its conversion, and the Iceberg
+# table reading the ORC files.
+if "$PYTHON" -c 'import pyarrow.orc' 2>/dev/null; then
+  "$PYTHON" - "$DATA" <<'PY'
+import sys, glob, os, pyarrow.parquet as pq, pyarrow.orc as orc
+data = sys.argv[1]
+os.makedirs(f"{data}/orc_lineitem")
+for i, path in enumerate(sorted(glob.glob(f"{data}/lake/sample/tpch/lineitem/*.parquet"))):
+    orc.write_table(pq.read_table(path), f"{data}/orc_lineitem/part-{i}.orc")
+PY
+  q -c "CREATE EXTERNAL TABLE tpch.lineitem_orc STORED AS ORC LOCATION '$DATA/orc_lineitem'"
+  echo -n "hive ORC lineitem: "; timed "SELECT count(*), sum(l_quantity), max(l_shipdate) FROM tpch.lineitem_orc"
+  echo -n "CONVERT TO ICEBERG of tpch.lineitem_orc: "; timed "ALTER TABLE tpch.lineitem_orc CONVERT TO ICEBERG"
+  echo -n "iceberg ORC lineitem after: "; timed "SELECT count(*), sum(l_quantity), max(l_shipdate) FROM tpch.lineitem_orc"
+  echo -n "iceberg ORC lineitem, one ship date: "; timed "SELECT count(*) FROM tpch.lineitem_orc WHERE l_shipdate = DATE '1995-06-01'"
+fi
