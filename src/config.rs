@@ -7,6 +7,7 @@
 //! glaux but `error`.
 
 use crate::error::{Error, Result, SqlState};
+use glaux_connector::connector::Definition;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -222,15 +223,22 @@ pub const SETTINGS: &[Setting] = &[
 ];
 
 /// Resolved configuration: every key of [`SETTINGS`] with its value.
+/// Keys of connector catalogs start so.
+const CONNECTOR_PREFIX: &str = "connector.";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    /// Connector catalogs: `[connector.<name>]` tables of the file (or
+    /// `connector.<name>.<option>` keys), each with `type` and options.
+    /// Debug shows their secrets as `********`.
+    connectors: BTreeMap<String, Definition>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let values = SETTINGS.iter().map(|s| (s.key, s.default.to_string())).collect();
-        Config { values }
+        Config { values, connectors: BTreeMap::new() }
     }
 }
 
@@ -273,6 +281,9 @@ impl Config {
 
     /// Set one key, rejecting unknown keys.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        if let Some(rest) = key.strip_prefix(CONNECTOR_PREFIX) {
+            return self.set_connector(rest, value);
+        }
         let setting = SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
             let known: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
             Error::new(
@@ -298,6 +309,46 @@ impl Config {
                 .map_err(|e| Error::new(SqlState::ConfigFileError, format!("config file {}: {e}", path.display())))?;
         }
         Ok(())
+    }
+
+    /// `connector.<name>.<option>`: `type` is the connector's kind, any
+    /// other key one of its options.
+    fn set_connector(&mut self, rest: &str, value: &str) -> Result<()> {
+        let Some((name, option)) = rest.split_once('.').filter(|(n, o)| !n.is_empty() && !o.is_empty()) else {
+            return Err(Error::new(
+                SqlState::ConfigFileError,
+                format!("{CONNECTOR_PREFIX}{rest}: a connector setting is connector.<catalog>.<option>"),
+            ));
+        };
+        let definition = self.connectors.entry(name.to_string()).or_insert_with(|| Definition {
+            name: name.to_string(),
+            kind: String::new(),
+            options: BTreeMap::new(),
+        });
+        if option == "type" {
+            definition.kind = value.to_ascii_lowercase();
+        } else {
+            definition.options.insert(option.to_ascii_lowercase(), value.to_string());
+        }
+        Ok(())
+    }
+
+    /// The connector catalogs the configuration defines (F0000 for one
+    /// without a type).
+    pub fn connectors(&self) -> Result<Vec<Definition>> {
+        self.connectors
+            .values()
+            .map(|d| {
+                if d.kind.is_empty() {
+                    Err(Error::new(
+                        SqlState::ConfigFileError,
+                        format!("connector.{}: its type is missing (postgres)", d.name),
+                    ))
+                } else {
+                    Ok(d.clone())
+                }
+            })
+            .collect()
     }
 
     /// The raw value of a key ("" when unset).
@@ -389,5 +440,15 @@ pub fn settings_markdown() -> String {
     for s in SETTINGS {
         out.push_str(&format!("| `{}` | `{}` | `{}` | {} |\n", s.key, s.env, s.default, s.doc));
     }
+    out.push_str(
+        "\n## Connector catalogs\n\nA table `[connector.<name>]` (or keys `connector.<name>.<option>`, with \
+         `--set` too) defines a catalog of another database, reached by three-part names \
+         `<name>.<schema>.<table>`. `type` is the connector (`postgres`); the other keys are its options \
+         (docs/sql.md, Connector catalogs). A secret's value (an option whose name has password, secret, token or \
+         key in it) may be `env:NAME` or `file:/path`, read when the catalog connects; glaux shows secrets as \
+         `********`. The source is connected when a statement first needs it, so glaux starts while a source is \
+         down.\n\n```toml\n[connector.pg]\ntype = \"postgres\"\nurl = \"postgresql://db.internal:5432/shop\"\n\
+         user = \"analyst\"\npassword = \"env:SHOP_PASSWORD\"\n```\n",
+    );
     out
 }

@@ -7,6 +7,7 @@
 //! names `catalog.database.table` reach any catalog in the list, so one
 //! query can join across them.
 
+use super::connectors::ConnectorCatalog;
 use super::Metastore;
 use crate::error::{Error, Result, SqlState};
 use std::sync::Arc;
@@ -26,10 +27,12 @@ pub struct Qualified {
     pub name: String,
 }
 
-/// The catalogs, in configuration order; never empty.
+/// The catalogs, in configuration order; never empty. Connector
+/// catalogs (`super::connectors`) are reached by three-part names.
 #[derive(Debug, Clone)]
 pub struct Catalogs {
     list: Vec<NamedCatalog>,
+    connectors: Vec<Arc<ConnectorCatalog>>,
 }
 
 /// A catalog `catalog.others` asks for: its name and type.
@@ -43,7 +46,7 @@ pub struct OtherCatalog {
 impl Catalogs {
     /// The list whose first (default) catalog is `first`.
     pub fn new(first: NamedCatalog) -> Catalogs {
-        Catalogs { list: vec![first] }
+        Catalogs { list: vec![first], connectors: Vec::new() }
     }
 
     /// Add a catalog (F0000 if its name is taken).
@@ -56,6 +59,26 @@ impl Catalogs {
         }
         self.list.push(catalog);
         Ok(())
+    }
+
+    /// Add a connector catalog (F0000 if its name is taken).
+    pub fn push_connector(&mut self, catalog: ConnectorCatalog) -> Result<()> {
+        if self.get(catalog.name()).is_some() || self.connector(catalog.name()).is_some() {
+            return Err(Error::new(
+                SqlState::ConfigFileError,
+                format!("catalog {} is configured twice; catalog names must be distinct", catalog.name()),
+            ));
+        }
+        self.connectors.push(Arc::new(catalog));
+        Ok(())
+    }
+
+    pub fn connectors(&self) -> impl Iterator<Item = &Arc<ConnectorCatalog>> {
+        self.connectors.iter()
+    }
+
+    pub fn connector(&self, name: &str) -> Option<&Arc<ConnectorCatalog>> {
+        self.connectors.iter().find(|c| c.name() == name)
     }
 
     /// The catalog sessions use when the client names none.

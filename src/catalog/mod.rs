@@ -15,6 +15,7 @@
 //! whichever store is behind the catalog. Names are stored lower-cased, as
 //! Glue does. Must not depend on `engine`, `server` or `repl`.
 
+pub mod connectors;
 pub mod glue;
 pub mod list;
 pub mod memory;

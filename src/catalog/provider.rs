@@ -33,6 +33,7 @@ pub trait TableFactory: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, Default)]
 pub struct GlauxCatalogList {
     catalogs: Vec<Arc<GlauxCatalog>>,
+    connectors: Vec<Arc<super::connectors::ConnectorCatalogProvider>>,
 }
 
 impl GlauxCatalogList {
@@ -50,6 +51,12 @@ impl GlauxCatalogList {
         self.catalogs.push(Arc::new(GlauxCatalog { name, catalog, factory, depth, system }));
         self
     }
+
+    /// Add a connector catalog.
+    pub fn with_connector(mut self, catalog: &Arc<super::connectors::ConnectorCatalog>) -> Self {
+        self.connectors.push(Arc::new(super::connectors::ConnectorCatalogProvider { catalog: Arc::clone(catalog) }));
+        self
+    }
 }
 
 impl CatalogProviderList for GlauxCatalogList {
@@ -62,11 +69,15 @@ impl CatalogProviderList for GlauxCatalogList {
     }
 
     fn catalog_names(&self) -> Vec<String> {
-        self.catalogs.iter().map(|c| c.name.clone()).collect()
+        let connectors = self.connectors.iter().map(|c| c.catalog.name().to_string());
+        self.catalogs.iter().map(|c| c.name.clone()).chain(connectors).collect()
     }
 
     fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
-        let found = self.catalogs.iter().find(|c| c.name == name)?;
+        if let Some(found) = self.catalogs.iter().find(|c| c.name == name) {
+            return Some(Arc::clone(found) as Arc<dyn CatalogProvider>);
+        }
+        let found = self.connectors.iter().find(|c| c.catalog.name() == name)?;
         Some(Arc::clone(found) as Arc<dyn CatalogProvider>)
     }
 }

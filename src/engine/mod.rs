@@ -142,6 +142,9 @@ impl Engine {
             };
             catalogs.push(NamedCatalog { name: other.name, metastore })?;
         }
+        for definition in config.connectors()? {
+            catalogs.push_connector(crate::catalog::connectors::ConnectorCatalog::new(definition)?)?;
+        }
         Engine::with_stores(config, catalogs, embedded).await
     }
 
@@ -264,6 +267,9 @@ impl Shared {
             let factory: Arc<dyn TableFactory> =
                 Arc::new(TableBuilder { shared: Arc::clone(self), catalog: served.clone() });
             catalogs = catalogs.with(served, factory, depth, system);
+        }
+        for connector in self.catalogs.connectors() {
+            catalogs = catalogs.with_connector(connector);
         }
         let mut functions = guarded::guard(functions::all_with(
             datafusion::execution::SessionStateDefaults::default_scalar_functions(),

@@ -22,6 +22,7 @@
 //! LOCATION, with the catalog's columns as the schema (so planning never
 //! opens a file). Must not depend on `engine`, `server` or `repl`.
 
+pub mod connector;
 pub mod crawl;
 pub mod dateformat;
 pub mod drift;

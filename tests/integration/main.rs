@@ -8,6 +8,7 @@ mod common;
 mod binary;
 mod catalog_store;
 mod clients;
+mod connectors;
 mod crash;
 mod crawl;
 mod docs;

@@ -50,6 +50,10 @@ pub enum SqlState {
     DataCorrupted,
     QueryCanceled,
     InvalidPassword,
+    /// A connector cannot reach its source (HV00N).
+    FdwUnableToEstablishConnection,
+    /// Any other failure of a connector's source (HV000).
+    FdwError,
     ConfigFileError,
     UndefinedFunction,
     InFailedTransaction,
@@ -77,7 +81,7 @@ pub enum SqlState {
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 56] = [
+    pub const ALL: [SqlState; 58] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -111,6 +115,8 @@ impl SqlState {
         SqlState::DataCorrupted,
         SqlState::QueryCanceled,
         SqlState::InvalidPassword,
+        SqlState::FdwUnableToEstablishConnection,
+        SqlState::FdwError,
         SqlState::ConfigFileError,
         SqlState::UndefinedFunction,
         SqlState::InFailedTransaction,
@@ -177,6 +183,8 @@ impl SqlState {
             SqlState::DataCorrupted => "XX001",
             SqlState::QueryCanceled => "57014",
             SqlState::InvalidPassword => "28P01",
+            SqlState::FdwUnableToEstablishConnection => "HV00N",
+            SqlState::FdwError => "HV000",
             SqlState::ConfigFileError => "F0000",
             SqlState::UndefinedFunction => "42883",
             SqlState::InFailedTransaction => "25P02",

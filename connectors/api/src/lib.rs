@@ -4,9 +4,12 @@
 //! `connectors/` and depends on this one, never on glaux itself, which
 //! depends on the connectors. Today it holds what glaux and a connector
 //! must share to speak of failure: [`error::Error`] and [`error::SqlState`]
-//! (glaux re-exports them as `glaux::error`). The connector trait itself
-//! comes with the first connector.
+//! (glaux re-exports them as `glaux::error`); [`connector::Connector`],
+//! the catalog a connector serves; and [`pushdown`], the rules that decide
+//! which filters a source may evaluate.
 
+pub mod connector;
 pub mod error;
+pub mod pushdown;
 
 pub use error::{Error, Result, SqlState};

@@ -1,0 +1,147 @@
+//! PostgreSQL as a glaux catalog: a bounded connection pool per catalog,
+//! its schemas and tables listed on demand, each table read with
+//! datafusion-table-providers' PostgreSQL scan (its type mapping, and the
+//! SQL it sends, written by DataFusion's unparser in PostgreSQL's
+//! dialect). Which filters reach that SQL is glaux's decision
+//! (`glaux_connector::pushdown`), made where glaux wraps the table.
+//!
+//! Options (`CREATE CATALOG c USING postgres WITH (...)`):
+//! `url` (`postgresql://host[:port]/database`, required), `user`,
+//! `password`, `sslmode` (`disable`, `prefer` (the default, as libpq's),
+//! `require`, `verify-ca`, `verify-full`), `sslrootcert` (a file),
+//! `pool_size` (connections at most, default 4).
+
+use async_trait::async_trait;
+use datafusion::catalog::TableProvider;
+use datafusion::sql::TableReference;
+use datafusion_table_providers::postgres::PostgresTableFactory;
+use datafusion_table_providers::sql::db_connection_pool::dbconnection::{get_schemas, get_tables};
+use datafusion_table_providers::sql::db_connection_pool::postgrespool::{Error as PoolError, PostgresConnectionPool};
+use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
+use glaux_connector::connector::{Connector, Definition};
+use glaux_connector::pushdown::Dialect;
+use glaux_connector::{Error, Result, SqlState};
+use secrecy::SecretString;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One PostgreSQL database as a catalog.
+pub struct PostgresConnector {
+    catalog: String,
+    /// `host:port`, for messages.
+    host: String,
+    pool: Arc<PostgresConnectionPool>,
+}
+
+impl std::fmt::Debug for PostgresConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresConnector").field("catalog", &self.catalog).field("host", &self.host).finish()
+    }
+}
+
+impl PostgresConnector {
+    /// Connects the pool of `definition` (one connection is made and
+    /// checked now, so a wrong host or password fails here).
+    pub async fn connect(definition: &Definition) -> Result<PostgresConnector> {
+        let catalog = definition.name.clone();
+        let option = |key: &str| definition.options.get(key).map(String::as_str);
+        let bad = |message: String| Error::new(SqlState::InvalidParameterValue, message);
+        let url = option("url").ok_or_else(|| bad(format!("catalog {catalog}: option 'url' is required")))?;
+        let parsed =
+            url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "postgresql" | "postgres")).ok_or_else(|| {
+                bad(format!("catalog {catalog}: url must be postgresql://host[:port]/database, not {url:?}"))
+            })?;
+        let host = parsed.host_str().filter(|h| !h.is_empty()).unwrap_or("localhost").to_string();
+        let port = parsed.port().unwrap_or(5432);
+        let database = parsed.path().trim_start_matches('/');
+        if database.is_empty() {
+            return Err(bad(format!("catalog {catalog}: url {url:?} names no database")));
+        }
+        let mut params: HashMap<String, SecretString> = HashMap::new();
+        let mut set = |k: &str, v: &str| {
+            params.insert(k.to_string(), SecretString::from(v.to_string()));
+        };
+        set("host", host.trim_start_matches('[').trim_end_matches(']'));
+        set("port", &port.to_string());
+        set("db", database);
+        if let Some(user) = option("user").or(Some(parsed.username()).filter(|u| !u.is_empty())) {
+            set("user", user);
+        }
+        if let Some(password) = option("password") {
+            set("pass", password);
+        }
+        set("sslmode", option("sslmode").unwrap_or("prefer"));
+        if let Some(root) = option("sslrootcert") {
+            set("sslrootcert", root);
+        }
+        let size = option("pool_size").unwrap_or("4");
+        let size: u32 = size.parse().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| {
+            bad(format!("catalog {catalog}: pool_size must be a whole number from 1 to 64, not {size:?}"))
+        })?;
+        set("connection_pool_size", &size.to_string());
+        set("application_name", "glaux");
+        let host = format!("{host}:{port}");
+        let pool = PostgresConnectionPool::new(params).await.map_err(|e| pool_error(&catalog, &host, e))?;
+        Ok(PostgresConnector { catalog, host, pool: Arc::new(pool) })
+    }
+
+    fn failed(&self, doing: &str, e: impl std::fmt::Display) -> Error {
+        Error::new(SqlState::FdwError, format!("catalog {} (PostgreSQL at {}): {doing}: {e}", self.catalog, self.host))
+    }
+
+    fn unreachable(&self, e: impl std::fmt::Display) -> Error {
+        Error::new(
+            SqlState::FdwUnableToEstablishConnection,
+            format!("catalog {} cannot connect to PostgreSQL at {}: {}", self.catalog, self.host, one_line(&e)),
+        )
+    }
+}
+
+/// A pool's error with its SQLSTATE: credentials 28P01, a host that
+/// cannot be reached HV00N, a bad option 22023.
+fn pool_error(catalog: &str, host: &str, e: PoolError) -> Error {
+    let state = match &e {
+        PoolError::InvalidUsernameOrPassword { .. } => SqlState::InvalidPassword,
+        PoolError::InvalidParameterError { .. }
+        | PoolError::InvalidIntegerParameterError { .. }
+        | PoolError::InvalidRootCertPathError { .. } => SqlState::InvalidParameterValue,
+        PoolError::ConnectionPoolError { .. }
+        | PoolError::ConnectionPoolRunError { .. }
+        | PoolError::InvalidHostOrPortError { .. }
+        | PoolError::PostgresConnectionError { .. } => SqlState::FdwUnableToEstablishConnection,
+        _ => SqlState::FdwError,
+    };
+    Error::new(state, format!("catalog {catalog} cannot connect to PostgreSQL at {host}: {}", one_line(&e)))
+}
+
+/// An error's text on one line (the library's messages span several).
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[async_trait]
+impl Connector for PostgresConnector {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn schemas(&self) -> Result<Vec<String>> {
+        let connection = self.pool.connect().await.map_err(|e| self.unreachable(e))?;
+        get_schemas(connection).await.map_err(|e| self.failed("listing schemas", one_line(&e)))
+    }
+
+    async fn tables(&self, schema: &str) -> Result<Vec<String>> {
+        let connection = self.pool.connect().await.map_err(|e| self.unreachable(e))?;
+        get_tables(connection, schema).await.map_err(|e| self.failed("listing tables", one_line(&e)))
+    }
+
+    async fn table(&self, schema: &str, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
+        if !self.tables(schema).await?.iter().any(|t| t == name) {
+            return Ok(None);
+        }
+        let factory = PostgresTableFactory::new(Arc::clone(&self.pool));
+        let reference = TableReference::partial(schema, name);
+        let table = factory.table_provider(reference).await;
+        table.map(Some).map_err(|e| self.failed(&format!("reading table {schema}.{name}"), one_line(&e)))
+    }
+}

@@ -1,0 +1,170 @@
+//! A connector's table as glaux reads it: the filters sent to the source
+//! are those `glaux_connector::pushdown` allows (the rest run in glaux),
+//! and its scan is a [`ConnectorScan`] that charges what the source sends.
+//!
+//! The connector's own plan is held inside the scan, not as its child, so
+//! no optimizer rule can push anything more into it (a join's dynamic
+//! filter or a sort the source orders by its own collation). EXPLAIN
+//! shows that plan's line, with the SQL the source receives. The bytes
+//! charged are the Arrow size of the rows received (the metering
+//! contract, `table::metered`), to the query's meter and to the scan's
+//! `bytes_read`.
+
+use super::metered::{bytes_metric, QueryMeter};
+use super::store::ByteCounter;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{Result, Statistics};
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{displayable, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use futures::StreamExt;
+use glaux_connector::pushdown::{pushable, Dialect};
+use std::any::Any;
+use std::sync::Arc;
+
+/// `catalog.schema.table` of a connector, with glaux's pushdown rules.
+#[derive(Debug)]
+pub struct ConnectorTable {
+    name: String,
+    inner: Arc<dyn TableProvider>,
+    dialect: Dialect,
+}
+
+impl ConnectorTable {
+    pub fn new(name: String, inner: Arc<dyn TableProvider>, dialect: Dialect) -> ConnectorTable {
+        ConnectorTable { name, inner, dialect }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for ConnectorTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    /// Exact for what the source evaluates as glaux does; the rest is
+    /// not sent (DataFusion applies it above the scan).
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        let schema = self.inner.schema();
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if pushable(f, &schema, self.dialect) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let schema = self.inner.schema();
+        // Only the filters this table accepted reach here; checked again,
+        // as nothing else may reach the source.
+        let sent: Vec<Expr> = filters.iter().filter(|f| pushable(f, &schema, self.dialect)).cloned().collect();
+        let limit = if sent.len() == filters.len() { limit } else { None };
+        let inner = self.inner.scan(state, projection, &sent, limit).await?;
+        Ok(Arc::new(ConnectorScan { table: self.name.clone(), inner, bytes: Arc::default() }))
+    }
+}
+
+/// Reads a connector's plan, charging the rows it returns.
+#[derive(Debug)]
+pub struct ConnectorScan {
+    table: String,
+    inner: Arc<dyn ExecutionPlan>,
+    bytes: Arc<ByteCounter>,
+}
+
+impl DisplayAs for ConnectorScan {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let inner = displayable(self.inner.as_ref()).one_line().to_string();
+        write!(f, "ConnectorScan: table={}, {}", self.table, inner.trim_end())
+    }
+}
+
+impl ExecutionPlan for ConnectorScan {
+    fn name(&self) -> &str {
+        "ConnectorScan"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.inner.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(self: Arc<Self>, _: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        let meter = context.session_config().get_extension::<QueryMeter>().map(|m| Arc::clone(&m.tally));
+        if let Some(meter) = &meter {
+            meter.check().map_err(crate::error::Error::into_datafusion)?;
+        }
+        let stream = self.inner.execute(partition, context)?;
+        let schema = stream.schema();
+        let bytes = Arc::clone(&self.bytes);
+        let table = self.table.clone();
+        let charged = stream.map(move |batch| {
+            let batch = batch.map_err(|e| source_error(&table, e))?;
+            let n = batch.get_array_memory_size() as u64;
+            bytes.add(n);
+            if let Some(meter) = &meter {
+                meter.charge(n).map_err(crate::error::Error::into_datafusion)?;
+            }
+            Ok(batch)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, charged)))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(bytes_metric(&self.bytes))
+    }
+
+    fn partition_statistics(&self, _: Option<usize>) -> Result<Statistics> {
+        Ok(Statistics::new_unknown(&self.schema()))
+    }
+}
+
+/// An error the connector's stream raised: glaux's own (a meter's
+/// refusal) and DataFusion's resource errors as they are; what the source
+/// or its driver reported (which the library passes on as text) is HV000
+/// naming the table.
+fn source_error(table: &str, e: datafusion::error::DataFusionError) -> datafusion::error::DataFusionError {
+    use datafusion::error::DataFusionError as D;
+    match e {
+        D::Execution(message) => {
+            let message = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+            crate::error::Error::new(crate::error::SqlState::FdwError, format!("reading {table}: {message}"))
+                .into_datafusion()
+        }
+        other => other,
+    }
+}

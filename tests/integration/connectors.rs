@@ -1,0 +1,271 @@
+//! Connector catalogs against a real PostgreSQL server, started here on
+//! loopback in a throwaway data directory (Debian's postgresql package;
+//! .ci/run installs it), and stopped when the test ends.
+
+use crate::common::{plan_text, simple_rows, TestServer};
+use glaux::config::Config;
+use glaux::engine::Engine;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// The password of the test server's superuser: quotes, a backslash and
+/// a space, which must survive every layer.
+pub const PASSWORD: &str = "s3cret 'pw\\x";
+pub const USER: &str = "glaux_test";
+
+/// A PostgreSQL server on a free loopback port.
+pub struct Postgres {
+    child: Child,
+    bin: PathBuf,
+    data: PathBuf,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let mut stop = as_postgres(&self.bin.join("pg_ctl"));
+        stop.arg("-D").arg(&self.data).args(["stop", "-m", "immediate"]).stdout(Stdio::null()).stderr(Stdio::null());
+        let _ = stop.status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `program`, run as the `postgres` user when this process is root
+/// (PostgreSQL refuses to run as root); `setpriv` execs, so the child is
+/// the program itself.
+fn as_postgres(program: &Path) -> Command {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .unwrap_or(false);
+    if root {
+        let mut command = Command::new("setpriv");
+        command.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn postgres_bin() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed (.ci/run installs the postgresql package)")
+        .filter_map(|e| Some(e.ok()?.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    found.sort();
+    found.pop().expect("an initdb under /usr/lib/postgresql/*/bin")
+}
+
+/// Starts a server whose superuser is [`USER`] with [`PASSWORD`]
+/// (SCRAM), and waits until it accepts connections.
+pub async fn start_postgres() -> Postgres {
+    let dir = tempfile::Builder::new().prefix("glaux-pg").tempdir_in("/tmp").unwrap();
+    let data = dir.path().join("data");
+    let password = dir.path().join("pw");
+    std::fs::write(&password, PASSWORD).unwrap();
+    let _ = Command::new("chown").arg("-R").arg("postgres:postgres").arg(dir.path()).status();
+    let bin = postgres_bin();
+    let init = as_postgres(&bin.join("initdb"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", USER, "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
+        .arg(format!("--pwfile={}", password.display()))
+        .output()
+        .expect("initdb runs");
+    assert!(init.status.success(), "initdb: {}", String::from_utf8_lossy(&init.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = as_postgres(&bin.join("postgres"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+        .arg("-k")
+        .arg(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("postgres starts");
+    let server = Postgres { child, bin, data, port, _dir: dir };
+    for _ in 0..100 {
+        if server.client().await.is_ok() {
+            return server;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("PostgreSQL did not start on port {port}");
+}
+
+impl Postgres {
+    pub async fn client(&self) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let mut config = tokio_postgres::Config::new();
+        config.host("127.0.0.1").port(self.port).user(USER).password(PASSWORD).dbname("postgres");
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    pub fn url(&self) -> String {
+        Postgres::url_for(self.port)
+    }
+
+    fn url_for(port: u16) -> String {
+        format!("postgresql://127.0.0.1:{port}/postgres")
+    }
+}
+
+/// A glaux engine in `dir` with the connector catalog `pg` on `server`,
+/// its password given as `password`.
+async fn engine_with_pg(dir: &Path, server: &Postgres, password: &str) -> Engine {
+    let mut config = Config::for_data_dir(dir);
+    for (k, v) in [
+        ("connector.pg.type", "postgres"),
+        ("connector.pg.url", &server.url()),
+        ("connector.pg.user", USER),
+        ("connector.pg.password", password),
+        ("connector.pg.sslmode", "disable"),
+    ] {
+        config.set(k, v).unwrap();
+    }
+    Engine::open(config).await.unwrap()
+}
+
+async fn failure(client: &tokio_postgres::Client, sql: &str) -> (String, String) {
+    let e = client.simple_query(sql).await.expect_err(sql);
+    let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e:?}"));
+    (db.code().code().to_string(), db.message().to_string())
+}
+
+#[tokio::test]
+async fn postgres_catalog_answers_with_safe_pushdown() {
+    let pg = start_postgres().await;
+    let source = pg.client().await.unwrap();
+    source
+        .batch_execute(
+            "CREATE TABLE items (id bigint PRIMARY KEY, name text, price numeric(10,2), day date, at timestamp, ok boolean, score double precision);
+             INSERT INTO items VALUES
+               (1, 'a', 1.50, '2024-01-01', '2024-01-01 10:00', true, 0.5),
+               (2, 'b', 2.25, '2024-02-29', '2024-02-29 23:59:59', false, NULL),
+               (3, 'B', NULL, NULL, NULL, NULL, 'NaN'),
+               (4, '', 0.00, '0001-01-01', '1970-01-01 00:00', true, -0.0),
+               (5, 'it''s \\ here', 99999999.99, '9999-12-31', '2200-01-01 00:00', false, 1e300),
+               (6, NULL, -1.00, '2024-01-01', '2024-01-01 10:00', NULL, 2);
+             CREATE TABLE \"we'ird; --name\" (v int);
+             INSERT INTO \"we'ird; --name\" VALUES (7);",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var("GLAUX_TEST_PG_PASSWORD", PASSWORD);
+    let engine = engine_with_pg(dir.path(), &pg, "env:GLAUX_TEST_PG_PASSWORD").await;
+    let server = TestServer::start(engine).await;
+    let (client, notices) = server.connect_with_notices().await;
+    let rows = |sql: &'static str| {
+        let client = &client;
+        async move { simple_rows(client, sql).await }
+    };
+
+    // Answers, with NULLs, the empty string, case, quotes and boundaries.
+    assert_eq!(
+        rows("SELECT id, name, price, day, ok FROM pg.public.items WHERE id IN (4, 5) ORDER BY id").await,
+        vec![
+            vec!["4".to_string(), "".into(), "0.00".into(), "0001-01-01".into(), "t".into()],
+            vec!["5".to_string(), "it's \\ here".into(), "99999999.99".into(), "9999-12-31".into(), "f".into()],
+        ]
+    );
+    assert_eq!(
+        rows("SELECT count(*), count(name), sum(price) FROM pg.public.items").await,
+        vec![vec!["6".to_string(), "5".into(), "100000002.74".into()]]
+    );
+    assert_eq!(rows("SELECT id FROM pg.public.items WHERE name = 'b'").await, vec![vec!["2".to_string()]]);
+    assert_eq!(rows("SELECT id FROM pg.public.items WHERE name = 'it''s \\ here'").await, vec![vec!["5".to_string()]]);
+    assert_eq!(
+        rows("SELECT id FROM pg.public.items WHERE name < 'b' ORDER BY id").await,
+        vec![vec!["1".to_string()], vec!["3".into()], vec!["4".into()]]
+    );
+    assert_eq!(
+        rows("SELECT id FROM pg.public.items WHERE day BETWEEN DATE '2024-01-01' AND DATE '2024-02-29' AND NOT ok ORDER BY id")
+            .await,
+        vec![vec!["2".to_string()]]
+    );
+    assert_eq!(rows("SELECT v FROM pg.public.\"we'ird; --name\"").await, vec![vec!["7".to_string()]]);
+
+    // What is sent: comparisons of integers, dates and string equality;
+    // never a string's order, a function or floating point.
+    let plan = plan_text(&client, "EXPLAIN SELECT id FROM pg.public.items WHERE id > 2 AND name = 'b'").await;
+    assert!(plan.contains("ConnectorScan: table=pg.public.items"), "{plan}");
+    assert!(plan.contains("WHERE") && plan.contains("> 2") && plan.contains("= 'b'"), "{plan}");
+    let plan = plan_text(
+        &client,
+        "EXPLAIN SELECT id FROM pg.public.items WHERE name < 'b' AND upper(name) = 'B' AND score > 1",
+    )
+    .await;
+    assert!(!plan.contains("WHERE"), "{plan}");
+    let plan = plan_text(&client, "EXPLAIN SELECT id FROM pg.public.items WHERE id = 1 LIMIT 1").await;
+    assert!(plan.contains("LIMIT 1"), "{plan}");
+
+    // A lake table joined with the database's.
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE orders WITH (external_location = '{}') AS \
+             SELECT * FROM (VALUES (1, 10), (2, 20), (6, 60), (9, 90)) AS t(item, qty)",
+            dir.path().join("orders").display()
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        rows("SELECT o.item, i.name, o.qty FROM orders o JOIN pg.public.items i ON i.id = o.item ORDER BY o.item")
+            .await,
+        vec![
+            vec!["1".to_string(), "a".into(), "10".into()],
+            vec!["2".to_string(), "b".into(), "20".into()],
+            vec!["6".to_string(), "NULL".into(), "60".into()],
+        ]
+    );
+
+    // Metered: the rows received are in the NOTICE and the ledger.
+    notices.lock().unwrap().clear();
+    rows("SELECT * FROM pg.public.items").await;
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("scanned") && !said.contains("scanned 0 B"), "{said}");
+    let scanned =
+        rows("SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT * FROM pg.public.items'").await;
+    assert!(scanned[0][0].parse::<u64>().unwrap() > 0, "{scanned:?}");
+
+    // Unknown names are 42P01; nothing shows the password.
+    let (code, message) = failure(&client, "SELECT * FROM pg.public.nope").await;
+    assert_eq!(code, "42P01", "{message}");
+    let (code, _) = failure(&client, "SELECT * FROM pg.nope.items").await;
+    assert_eq!(code, "42P01");
+    let history = rows("SELECT query, error FROM system.query_history").await;
+    assert!(!format!("{history:?}").contains("s3cret"), "{history:?}");
+}
+
+#[tokio::test]
+async fn postgres_catalog_errors_name_the_catalog() {
+    let pg = start_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    // A wrong password: 28P01, and the server keeps serving.
+    let server = TestServer::start(engine_with_pg(&dir.path().join("a"), &pg, "wrong").await).await;
+    let client = server.connect().await;
+    let (code, message) = failure(&client, "SELECT * FROM pg.public.items").await;
+    assert_eq!(code, "28P01", "{message}");
+    assert!(message.contains("catalog pg") && !message.contains("wrong"), "{message}");
+    assert_eq!(simple_rows(&client, "SELECT 1").await, vec![vec!["1".to_string()]]);
+    // A server that is not there: HV00N naming the host.
+    let port = pg.port;
+    drop(pg);
+    let gone = Postgres::url_for(port);
+    let mut config = Config::for_data_dir(&dir.path().join("b"));
+    for (k, v) in
+        [("connector.pg.type", "postgres"), ("connector.pg.url", gone.as_str()), ("connector.pg.sslmode", "disable")]
+    {
+        config.set(k, v).unwrap();
+    }
+    let server = TestServer::start(Engine::open(config).await.unwrap()).await;
+    let client = server.connect().await;
+    let (code, message) = failure(&client, "SELECT * FROM pg.public.items").await;
+    assert_eq!(code, "HV00N", "{message}");
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+}
