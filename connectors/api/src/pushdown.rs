@@ -5,21 +5,24 @@
 //! on expression and Arrow types, not on what an unparser can print:
 //!
 //! - a condition is a comparison (`=`, `<>`, `<`, `<=`, `>`, `>=`),
-//!   `BETWEEN`, `IN (list)`, `IS [NOT] NULL`, `LIKE` (where the dialect
-//!   matches it byte for byte) of one column with literals of the
-//!   column's own type, or AND / OR / NOT of such conditions;
+//!   `BETWEEN`, `IN (list)` or `IS [NOT] NULL` of one column with
+//!   literals of the column's own type, or AND / OR / NOT of such
+//!   conditions (LIKE is never sent: SQLite's ignores ASCII case,
+//!   MySQL's follows its collation, PostgreSQL's pads `char(n)`);
 //! - columns of integer, decimal, boolean, date, and timestamp without
 //!   time zone types compare everywhere; strings compare for equality
 //!   (and IN) only where the source's default comparison is byte-wise
-//!   (PostgreSQL's deterministic collations, SQLite's BINARY), never
-//!   their order (collations sort differently) and never in MySQL, whose
-//!   default collations ignore case and accents;
+//!   for every string type (SQLite's BINARY), never their order
+//!   (collations sort differently). Not in MySQL, whose default
+//!   collations ignore case and accents, nor in PostgreSQL, where a
+//!   `char(n)` column (read as the same Arrow string as `text`) compares
+//!   and matches LIKE ignoring trailing spaces;
 //! - never a cast (a source rounds and parses differently), a function,
 //!   floating point (NaN and rounding), a time zone, or a subquery.
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::common::{Column, ScalarValue};
-use datafusion::logical_expr::{Between, BinaryExpr, Expr, Like, Operator};
+use datafusion::logical_expr::{Between, BinaryExpr, Expr, Operator};
 
 /// The SQL dialect of a source, for what it evaluates as glaux does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,16 +69,6 @@ impl Rules<'_> {
             Expr::InList(list) => {
                 self.kind(&list.expr).is_some() && list.list.iter().all(|v| self.literal_for(&list.expr, v))
             }
-            Expr::Like(Like { expr, pattern, escape_char, case_insensitive, .. }) => {
-                // PostgreSQL's LIKE under a deterministic collation matches
-                // bytes with `\` as its escape, as glaux's does; SQLite's
-                // LIKE ignores ASCII case, MySQL's follows its collation.
-                self.dialect == Dialect::Postgres
-                    && !case_insensitive
-                    && escape_char.is_none()
-                    && self.kind(expr) == Some(Comparable::Equality)
-                    && self.literal_for(expr, pattern)
-            }
             _ => false,
         }
     }
@@ -116,8 +109,8 @@ impl Rules<'_> {
             D::Decimal128(..) | D::Decimal256(..) | D::Boolean | D::Date32 => Some(Comparable::Ordered),
             D::Timestamp(_, None) => Some(Comparable::Ordered),
             D::Utf8 | D::LargeUtf8 | D::Utf8View => match self.dialect {
-                Dialect::Postgres | Dialect::Sqlite => Some(Comparable::Equality),
-                Dialect::MySql => None,
+                Dialect::Sqlite => Some(Comparable::Equality),
+                Dialect::Postgres | Dialect::MySql => None,
             },
             _ => None,
         }
