@@ -273,4 +273,16 @@ async fn postgres_catalog_errors_name_the_catalog() {
     let (code, message) = failure(&client, "SELECT * FROM pg.public.items").await;
     assert_eq!(code, "HV00N", "{message}");
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    // A password in the url is refused without being echoed.
+    let mut config = Config::for_data_dir(&dir.path().join("c"));
+    let with_password = format!("postgresql://{USER}:hunter2@127.0.0.1:{port}/postgres");
+    for (k, v) in [("connector.pg.type", "postgres"), ("connector.pg.url", with_password.as_str())] {
+        config.set(k, v).unwrap();
+    }
+    assert!(!format!("{config:?}").contains("hunter2"), "{config:?}");
+    let server = TestServer::start(Engine::open(config).await.unwrap()).await;
+    let client = server.connect().await;
+    let (code, message) = failure(&client, "SELECT * FROM pg.public.items").await;
+    assert_eq!(code, "22023", "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
 }

@@ -53,11 +53,12 @@ impl std::fmt::Debug for Definition {
 }
 
 impl Definition {
-    /// The options as glaux shows them: secrets as `********`.
+    /// The options as glaux shows them: secrets as `********`, and any
+    /// value holding `scheme://user:password@` with its password so too.
     pub fn shown_options(&self) -> BTreeMap<String, String> {
         self.options
             .iter()
-            .map(|(k, v)| (k.clone(), if is_secret(k) { "********".to_string() } else { v.clone() }))
+            .map(|(k, v)| (k.clone(), if is_secret(k) { "********".to_string() } else { without_password(v) }))
             .collect()
     }
 }
@@ -67,4 +68,16 @@ impl Definition {
 pub fn is_secret(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["password", "secret", "token", "key"].iter().any(|s| key.contains(s))
+}
+
+/// `value` with the password of a `scheme://user:password@host` in it
+/// replaced by `********`.
+fn without_password(value: &str) -> String {
+    let Some(start) = value.find("://").map(|i| i + 3) else { return value.to_string() };
+    let rest = &value[start..];
+    let Some(at) = rest.find('@') else { return value.to_string() };
+    match rest[..at].find(':') {
+        Some(colon) => format!("{}{}:********{}", &value[..start], &rest[..colon], &rest[at..]),
+        None => value.to_string(),
+    }
 }

@@ -49,13 +49,19 @@ impl PostgresConnector {
         let url = option("url").ok_or_else(|| bad(format!("catalog {catalog}: option 'url' is required")))?;
         let parsed =
             url::Url::parse(url).ok().filter(|u| matches!(u.scheme(), "postgresql" | "postgres")).ok_or_else(|| {
-                bad(format!("catalog {catalog}: url must be postgresql://host[:port]/database, not {url:?}"))
+                // The url is not echoed: it may hold a password.
+                bad(format!("catalog {catalog}: url must be postgresql://host[:port]/database"))
             })?;
         let host = parsed.host_str().filter(|h| !h.is_empty()).unwrap_or("localhost").to_string();
         let port = parsed.port().unwrap_or(5432);
         let database = parsed.path().trim_start_matches('/');
         if database.is_empty() {
-            return Err(bad(format!("catalog {catalog}: url {url:?} names no database")));
+            return Err(bad(format!("catalog {catalog}: its url names no database")));
+        }
+        if parsed.password().is_some() {
+            return Err(bad(format!(
+                "catalog {catalog}: its url holds a password; give it as the password option (env:NAME or file:/path keep it out of the configuration)"
+            )));
         }
         let mut params: HashMap<String, SecretString> = HashMap::new();
         let mut set = |k: &str, v: &str| {
