@@ -1,16 +1,24 @@
 //! Connector catalogs: another system's schemas and tables served as a
 //! catalog beside the Glue-model ones (three-part names
-//! `catalog.schema.table` reach them). Each is defined by a
-//! [`Definition`] (today from the configuration file's
-//! `[connector.<name>]` tables) and connected on first use, so glaux
+//! `catalog.schema.table` reach them, and a client may connect to one as
+//! its database). Each is defined by a [`Definition`], from the
+//! configuration file's `[connector.<name>]` tables or by CREATE CATALOG
+//! (kept in the embedded store), and connected on first use, so glaux
 //! starts while a source is down and a statement that needs it gets the
 //! source's error (HV00N, 28P01). Option values of secrets may be
 //! `env:NAME` or `file:/path`, read when connecting.
+//!
+//! A connector catalog is also a read-only [`Metastore`]: its schemas as
+//! databases and its tables with their columns, asked of the source only
+//! when something lists them (pg_catalog and information_schema of a
+//! session connected to it, SHOW TABLES), so a slow source slows nothing
+//! that does not read it.
 //!
 //! [`ConnectorCatalogProvider`] shows one to DataFusion: any schema name
 //! is accepted synchronously and resolved when a table is asked for (the
 //! source is asked then, before planning, never during it).
 
+use super::{Database, IfExists, Metastore, Partition, Table};
 use crate::error::{Error, Result, SqlState};
 use crate::table::connector::ConnectorTable;
 use async_trait::async_trait;
@@ -23,16 +31,26 @@ use std::sync::Arc;
 /// The kinds of connector glaux has.
 pub const KINDS: &[&str] = &["postgres"];
 
+/// Where a connector catalog is defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The configuration file (changed there, not by SQL).
+    Config,
+    /// CREATE CATALOG (DROP CATALOG removes it).
+    Created,
+}
+
 /// One connector catalog: its definition, and its connection once made.
 #[derive(Debug)]
 pub struct ConnectorCatalog {
     pub definition: Definition,
+    pub origin: Origin,
     connector: tokio::sync::OnceCell<Arc<dyn Connector>>,
 }
 
 impl ConnectorCatalog {
     /// A catalog of `definition` (22023 for a kind glaux lacks).
-    pub fn new(definition: Definition) -> Result<ConnectorCatalog> {
+    pub fn new(definition: Definition, origin: Origin) -> Result<ConnectorCatalog> {
         if !KINDS.contains(&definition.kind.as_str()) {
             return Err(Error::new(
                 SqlState::InvalidParameterValue,
@@ -44,11 +62,47 @@ impl ConnectorCatalog {
                 ),
             ));
         }
-        Ok(ConnectorCatalog { definition, connector: tokio::sync::OnceCell::new() })
+        Ok(ConnectorCatalog { definition, origin, connector: tokio::sync::OnceCell::new() })
     }
 
     pub fn name(&self) -> &str {
         &self.definition.name
+    }
+
+    /// The schema a session connected to this catalog starts in
+    /// (PostgreSQL's `public`).
+    pub fn default_schema(&self) -> String {
+        "public".to_string()
+    }
+
+    /// The refusal of a change to the source's catalog.
+    fn read_only(&self, what: &str) -> Error {
+        Error::new(
+            SqlState::FeatureNotSupported,
+            format!(
+                "catalog {} is a {} connector catalog: glaux reads its tables but does not {what} there",
+                self.name(),
+                self.definition.kind
+            ),
+        )
+    }
+
+    /// `schema.name` as a catalog entry: its columns in Hive's types (a
+    /// type Hive has no name for keeps Arrow's, and lists as text).
+    async fn entry(&self, schema: &str, name: &str) -> Result<Option<Table>> {
+        let Some(table) = self.connector().await?.table(schema, name).await? else { return Ok(None) };
+        let columns = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| {
+                let hive = super::types::field_to_hive(f).unwrap_or_else(|_| f.data_type().to_string());
+                super::Column::new(f.name(), hive)
+            })
+            .collect();
+        let mut entry = Table::external(schema, name, columns);
+        entry.parameters.insert("connector".to_string(), self.definition.kind.clone());
+        Ok(Some(entry))
     }
 
     /// The connector, connected now if it is not yet.
@@ -83,10 +137,78 @@ fn with_secrets(definition: &Definition) -> Result<Definition> {
     Ok(out)
 }
 
-/// A connector catalog as DataFusion sees it.
+/// The source's catalog, read-only: its schemas are the databases.
+#[async_trait]
+impl Metastore for ConnectorCatalog {
+    async fn create_database(&self, _: Database, _: bool) -> Result<bool> {
+        Err(self.read_only("create schemas"))
+    }
+
+    async fn get_database(&self, name: &str) -> Result<Option<Database>> {
+        let schemas = self.connector().await?.schemas().await?;
+        Ok(schemas.into_iter().find(|s| s == name).map(Database::new))
+    }
+
+    async fn list_databases(&self) -> Result<Vec<Database>> {
+        Ok(self.connector().await?.schemas().await?.into_iter().map(Database::new).collect())
+    }
+
+    async fn drop_database(&self, _: &str, _: bool, _: bool) -> Result<bool> {
+        Err(self.read_only("drop schemas"))
+    }
+
+    async fn create_table(&self, _: Table, _: IfExists, _: Vec<Partition>) -> Result<bool> {
+        Err(self.read_only("create tables"))
+    }
+
+    async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>> {
+        self.entry(database, name).await
+    }
+
+    async fn list_tables(&self, database: &str) -> Result<Vec<Table>> {
+        let mut out = Vec::new();
+        for name in self.list_table_names(database).await? {
+            out.extend(self.entry(database, &name).await?);
+        }
+        Ok(out)
+    }
+
+    async fn list_table_names(&self, database: &str) -> Result<Vec<String>> {
+        self.connector().await?.tables(database).await
+    }
+
+    async fn update_table(&self, _: Table) -> Result<i64> {
+        Err(self.read_only("alter tables"))
+    }
+
+    async fn table_versions(&self, database: &str, name: &str) -> Result<Vec<(i64, Table)>> {
+        Ok(self.entry(database, name).await?.into_iter().map(|t| (1, t)).collect())
+    }
+
+    async fn drop_table(&self, _: &str, _: &str) -> Result<Option<Table>> {
+        Err(self.read_only("drop tables"))
+    }
+
+    async fn add_partitions(&self, _: &str, _: &str, _: Vec<Partition>) -> Result<()> {
+        Err(self.read_only("add partitions"))
+    }
+
+    async fn list_partitions(&self, _: &str, _: &str) -> Result<Vec<Partition>> {
+        Ok(Vec::new())
+    }
+
+    async fn drop_partitions(&self, _: &str, _: &str, _: &[Vec<String>]) -> Result<usize> {
+        Err(self.read_only("drop partitions"))
+    }
+}
+
+/// A connector catalog as DataFusion sees it. `system` are the schemas
+/// served by glaux (pg_catalog, information_schema) for a session
+/// connected to it; any other name is a schema of the source.
 #[derive(Debug)]
 pub struct ConnectorCatalogProvider {
     pub catalog: Arc<ConnectorCatalog>,
+    pub system: Vec<(String, Arc<dyn SchemaProvider>)>,
 }
 
 impl CatalogProvider for ConnectorCatalogProvider {
@@ -94,12 +216,15 @@ impl CatalogProvider for ConnectorCatalogProvider {
         self
     }
 
-    /// Not listed synchronously: the source is asked when a table is.
+    /// Only the system schemas: the source is asked when a table is.
     fn schema_names(&self) -> Vec<String> {
-        Vec::new()
+        self.system.iter().map(|(name, _)| name.clone()).collect()
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        if let Some((_, provider)) = self.system.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Some(Arc::clone(provider));
+        }
         Some(Arc::new(ConnectorSchema { catalog: Arc::clone(&self.catalog), schema: name.to_string() }))
     }
 }

@@ -2,7 +2,10 @@
 //! client connects to) and the [`Metastore`] behind it.
 //!
 //! The first is the one `catalog.name` and `catalog.type` configure; the
-//! others come from `catalog.others` (`archive:embedded, lake:glue`). A
+//! others come from `catalog.others` (`archive:embedded, lake:glue`).
+//! Connector catalogs follow: those of the configuration file, then those
+//! made by CREATE CATALOG (added and dropped while the server runs, so
+//! they are held behind a lock every clone of the list shares). A
 //! session's catalog resolves its one- and two-part names; three-part
 //! names `catalog.database.table` reach any catalog in the list, so one
 //! query can join across them.
@@ -10,13 +13,41 @@
 use super::connectors::ConnectorCatalog;
 use super::Metastore;
 use crate::error::{Error, Result, SqlState};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// One catalog: its name and its metastore.
 #[derive(Debug, Clone)]
 pub struct NamedCatalog {
     pub name: String,
+    /// `embedded`, `glue`, `memory`, or a connector's kind (`postgres`).
+    pub kind: String,
     pub metastore: Arc<dyn Metastore>,
+    /// The connector behind a connector catalog (whose metastore is the
+    /// same connector, read-only).
+    pub connector: Option<Arc<ConnectorCatalog>>,
+}
+
+impl NamedCatalog {
+    /// A Glue-model catalog of `kind` kept in `metastore`.
+    pub fn new(name: impl Into<String>, kind: &str, metastore: Arc<dyn Metastore>) -> NamedCatalog {
+        NamedCatalog { name: name.into(), kind: kind.to_string(), metastore, connector: None }
+    }
+
+    /// A connector catalog.
+    pub fn connector(catalog: &Arc<ConnectorCatalog>) -> NamedCatalog {
+        NamedCatalog {
+            name: catalog.name().to_string(),
+            kind: catalog.definition.kind.clone(),
+            metastore: Arc::clone(catalog) as Arc<dyn Metastore>,
+            connector: Some(Arc::clone(catalog)),
+        }
+    }
+
+    /// The schema sessions in a connector catalog start in (None for a
+    /// Glue-model catalog: the engine's default database).
+    pub fn connector_schema(&self) -> Option<String> {
+        self.connector.as_ref().map(|c| c.default_schema())
+    }
 }
 
 /// A table's name resolved: the catalog it is in, its database and name.
@@ -28,11 +59,12 @@ pub struct Qualified {
 }
 
 /// The catalogs, in configuration order; never empty. Connector
-/// catalogs (`super::connectors`) are reached by three-part names.
+/// catalogs (`super::connectors`) come after the Glue-model ones.
 #[derive(Debug, Clone)]
 pub struct Catalogs {
     list: Vec<NamedCatalog>,
-    connectors: Vec<Arc<ConnectorCatalog>>,
+    /// Shared by every clone: CREATE and DROP CATALOG change it.
+    connectors: Arc<RwLock<Vec<Arc<ConnectorCatalog>>>>,
 }
 
 /// A catalog `catalog.others` asks for: its name and type.
@@ -46,39 +78,44 @@ pub struct OtherCatalog {
 impl Catalogs {
     /// The list whose first (default) catalog is `first`.
     pub fn new(first: NamedCatalog) -> Catalogs {
-        Catalogs { list: vec![first], connectors: Vec::new() }
+        Catalogs { list: vec![first], connectors: Arc::default() }
     }
 
     /// Add a catalog (F0000 if its name is taken).
     pub fn push(&mut self, catalog: NamedCatalog) -> Result<()> {
         if self.get(&catalog.name).is_some() {
-            return Err(Error::new(
-                SqlState::ConfigFileError,
-                format!("catalog {} is configured twice; catalog names must be distinct", catalog.name),
-            ));
+            return Err(configured_twice(&catalog.name));
         }
         self.list.push(catalog);
         Ok(())
     }
 
-    /// Add a connector catalog (F0000 if its name is taken).
-    pub fn push_connector(&mut self, catalog: ConnectorCatalog) -> Result<()> {
-        if self.get(catalog.name()).is_some() || self.connector(catalog.name()).is_some() {
-            return Err(Error::new(
-                SqlState::ConfigFileError,
-                format!("catalog {} is configured twice; catalog names must be distinct", catalog.name()),
-            ));
+    /// Add a connector catalog; 42710 if the name is taken.
+    pub fn add_connector(&self, catalog: Arc<ConnectorCatalog>) -> Result<()> {
+        let mut connectors = self.connectors.write().unwrap_or_else(|e| e.into_inner());
+        let name = catalog.name();
+        if self.list.iter().any(|c| c.name == name) || connectors.iter().any(|c| c.name() == name) {
+            return Err(Error::new(SqlState::DuplicateObject, format!("catalog {name} already exists")));
         }
-        self.connectors.push(Arc::new(catalog));
+        connectors.push(catalog);
         Ok(())
     }
 
-    pub fn connectors(&self) -> impl Iterator<Item = &Arc<ConnectorCatalog>> {
-        self.connectors.iter()
+    /// Remove the connector catalog `name`; returns it if there was one.
+    pub fn remove_connector(&self, name: &str) -> Option<Arc<ConnectorCatalog>> {
+        let mut connectors = self.connectors.write().unwrap_or_else(|e| e.into_inner());
+        let at = connectors.iter().position(|c| c.name() == name)?;
+        Some(connectors.remove(at))
     }
 
-    pub fn connector(&self, name: &str) -> Option<&Arc<ConnectorCatalog>> {
-        self.connectors.iter().find(|c| c.name() == name)
+    /// The connector catalogs, now.
+    pub fn connectors(&self) -> Vec<Arc<ConnectorCatalog>> {
+        self.connectors.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The connector catalog `name`.
+    pub fn connector(&self, name: &str) -> Option<Arc<ConnectorCatalog>> {
+        self.connectors().into_iter().find(|c| c.name() == name)
     }
 
     /// The catalog sessions use when the client names none.
@@ -86,24 +123,45 @@ impl Catalogs {
         &self.list[0]
     }
 
-    pub fn get(&self, name: &str) -> Option<&NamedCatalog> {
-        self.list.iter().find(|c| c.name == name)
+    /// The catalog `name`, Glue-model or connector.
+    pub fn get(&self, name: &str) -> Option<NamedCatalog> {
+        if let Some(found) = self.list.iter().find(|c| c.name == name) {
+            return Some(found.clone());
+        }
+        self.connectors().iter().find(|c| c.name() == name).map(NamedCatalog::connector)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &NamedCatalog> {
+    /// Every catalog, Glue-model ones first.
+    pub fn all(&self) -> Vec<NamedCatalog> {
+        self.list.iter().cloned().chain(self.connectors().iter().map(NamedCatalog::connector)).collect()
+    }
+
+    /// The Glue-model catalogs.
+    pub fn metastores(&self) -> impl Iterator<Item = &NamedCatalog> {
         self.list.iter()
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.list.iter().map(|c| c.name.clone()).collect()
+        self.all().into_iter().map(|c| c.name).collect()
     }
 
     /// The catalog `name`, or an error with `state` naming the known ones.
-    pub fn require(&self, name: &str, state: SqlState) -> Result<&NamedCatalog> {
+    pub fn require(&self, name: &str, state: SqlState) -> Result<NamedCatalog> {
         self.get(name).ok_or_else(|| {
             Error::new(state, format!("catalog {name} does not exist; known catalogs: {}", self.names().join(", ")))
         })
     }
+}
+
+fn configured_twice(name: &str) -> Error {
+    Error::new(SqlState::ConfigFileError, format!("catalog {name} is configured twice; catalog names must be distinct"))
+}
+
+/// Whether `name` may name a catalog: lower-case letters, digits and `_`,
+/// not starting with a digit.
+pub fn valid_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// `catalog.others`: `name:type` pairs separated by commas; a name is
@@ -116,9 +174,7 @@ pub fn parse_others(text: &str) -> Result<Vec<OtherCatalog>> {
             return Err(bad(format!("{item:?} must be name:type (archive:embedded, lake:glue)")));
         };
         let (name, kind) = (name.trim(), kind.trim());
-        let valid_name = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if !valid_name {
+        if !valid_name(name) {
             return Err(bad(format!("catalog name {name:?} must be lower-case letters, digits and _")));
         }
         if kind != "embedded" && kind != "glue" {

@@ -8,6 +8,7 @@ use super::{
 use super::{Database, IfExists, Metastore, Partition, SecurityStore, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
+use glaux_connector::connector::Definition;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -20,6 +21,7 @@ struct State {
     partitions: BTreeMap<(String, String), Vec<Partition>>,
     users: BTreeMap<String, User>,
     workgroups: BTreeMap<String, Workgroup>,
+    catalogs: BTreeMap<String, Definition>,
     /// (database, table) -> every definition, oldest first
     versions: BTreeMap<(String, String), Vec<Table>>,
 }
@@ -217,5 +219,22 @@ impl SecurityStore for MemoryCatalog {
 
     async fn drop_workgroup(&self, name: &str) -> Result<bool> {
         Ok(self.lock().workgroups.remove(&normalize(name)).is_some())
+    }
+
+    async fn put_catalog(&self, definition: &Definition) -> Result<()> {
+        let mut s = self.lock();
+        if s.catalogs.contains_key(&definition.name) {
+            return Err(super::catalog_exists(&definition.name));
+        }
+        s.catalogs.insert(definition.name.clone(), definition.clone());
+        Ok(())
+    }
+
+    async fn list_catalogs(&self) -> Result<Vec<Definition>> {
+        Ok(self.lock().catalogs.values().cloned().collect())
+    }
+
+    async fn drop_catalog(&self, name: &str) -> Result<bool> {
+        Ok(self.lock().catalogs.remove(name).is_some())
     }
 }

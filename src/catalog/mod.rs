@@ -26,6 +26,7 @@ pub mod types;
 
 use crate::error::{Error, Result, SqlState};
 use async_trait::async_trait;
+use glaux_connector::connector::Definition;
 pub use model::{
     Column, Database, LimitAction, Parameters, Partition, SerDeInfo, StorageDescriptor, Table, TableType, User,
     Workgroup,
@@ -59,6 +60,11 @@ pub trait Metastore: Send + Sync + std::fmt::Debug {
     async fn create_table(&self, table: Table, if_exists: IfExists, partitions: Vec<Partition>) -> Result<bool>;
     async fn get_table(&self, database: &str, name: &str) -> Result<Option<Table>>;
     async fn list_tables(&self, database: &str) -> Result<Vec<Table>>;
+    /// The names of a database's tables and views (what SHOW TABLES and
+    /// error messages need, cheaper than whole entries for some stores).
+    async fn list_table_names(&self, database: &str) -> Result<Vec<String>> {
+        Ok(self.list_tables(database).await?.into_iter().map(|t| t.name).collect())
+    }
     /// Replace a table's definition, keeping its partitions, as a
     /// compare-and-swap: only if the table is still at `table.version`
     /// (the version it was read at), else 40001 and nothing changes, so
@@ -115,6 +121,20 @@ pub trait SecurityStore: Send + Sync + std::fmt::Debug {
     async fn list_workgroups(&self) -> Result<Vec<Workgroup>>;
     /// Drop a workgroup; returns false if there was none.
     async fn drop_workgroup(&self, name: &str) -> Result<bool>;
+
+    /// Store a connector catalog made by CREATE CATALOG (42710 if one of
+    /// that name is stored). Its options, secrets included, are kept as
+    /// given; glaux shows them only through `Definition::shown_options`.
+    async fn put_catalog(&self, definition: &Definition) -> Result<()>;
+    /// The stored connector catalogs, by name.
+    async fn list_catalogs(&self) -> Result<Vec<Definition>>;
+    /// Drop a stored connector catalog; returns false if there was none.
+    async fn drop_catalog(&self, name: &str) -> Result<bool>;
+}
+
+/// The error for a catalog name that is taken.
+pub fn catalog_exists(name: &str) -> Error {
+    Error::new(SqlState::DuplicateObject, format!("catalog {name} already exists"))
 }
 
 /// A condition on one partition key (key number `index`) that a store can

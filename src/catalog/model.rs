@@ -136,6 +136,26 @@ pub struct Table {
 }
 
 impl Table {
+    /// An external table `database.name` with these columns and nothing
+    /// else set (a store sets its times and version when it keeps it).
+    pub fn external(database: &str, name: &str, columns: Vec<Column>) -> Table {
+        Table {
+            name: name.to_string(),
+            database_name: database.to_string(),
+            table_type: TableType::ExternalTable,
+            description: None,
+            storage_descriptor: StorageDescriptor { columns, ..Default::default() },
+            partition_keys: Vec::new(),
+            parameters: Parameters::new(),
+            view_original_text: None,
+            view_expanded_text: None,
+            create_time: 0,
+            update_time: 0,
+            version: 0,
+            owner: None,
+        }
+    }
+
     pub fn is_view(&self) -> bool {
         self.table_type == TableType::VirtualView
     }

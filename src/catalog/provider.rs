@@ -8,7 +8,8 @@
 //! happen before planning, never during it. Views are planned here, from
 //! their stored SQL, by a [`ViewPlanner`] the engine supplies.
 
-use super::list::NamedCatalog;
+use super::connectors::ConnectorCatalogProvider;
+use super::list::{Catalogs, NamedCatalog};
 use super::{normalize, Metastore, Table};
 use crate::error::{Error, Result, SqlState};
 use crate::table::factories::TablePart;
@@ -33,7 +34,12 @@ pub trait TableFactory: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone, Default)]
 pub struct GlauxCatalogList {
     catalogs: Vec<Arc<GlauxCatalog>>,
-    connectors: Vec<Arc<super::connectors::ConnectorCatalogProvider>>,
+    /// The connector catalogs, looked up when a statement names one, so
+    /// CREATE and DROP CATALOG reach sessions already running.
+    connectors: Option<Catalogs>,
+    /// The session's catalog when it is a connector catalog, with its
+    /// system schemas.
+    connected: Option<(String, Vec<(String, Arc<dyn SchemaProvider>)>)>,
 }
 
 impl GlauxCatalogList {
@@ -52,9 +58,16 @@ impl GlauxCatalogList {
         self
     }
 
-    /// Add a connector catalog.
-    pub fn with_connector(mut self, catalog: &Arc<super::connectors::ConnectorCatalog>) -> Self {
-        self.connectors.push(Arc::new(super::connectors::ConnectorCatalogProvider { catalog: Arc::clone(catalog) }));
+    /// Serve the connector catalogs of `catalogs`; `connected` names the
+    /// session's catalog if it is one, with its system schemas as for
+    /// [`Self::with`].
+    pub fn with_connectors(
+        mut self,
+        catalogs: &Catalogs,
+        connected: Option<(String, Vec<(String, Arc<dyn SchemaProvider>)>)>,
+    ) -> Self {
+        self.connectors = Some(catalogs.clone());
+        self.connected = connected;
         self
     }
 }
@@ -69,7 +82,7 @@ impl CatalogProviderList for GlauxCatalogList {
     }
 
     fn catalog_names(&self) -> Vec<String> {
-        let connectors = self.connectors.iter().map(|c| c.catalog.name().to_string());
+        let connectors = self.connectors.iter().flat_map(|c| c.connectors()).map(|c| c.name().to_string());
         self.catalogs.iter().map(|c| c.name.clone()).chain(connectors).collect()
     }
 
@@ -77,8 +90,12 @@ impl CatalogProviderList for GlauxCatalogList {
         if let Some(found) = self.catalogs.iter().find(|c| c.name == name) {
             return Some(Arc::clone(found) as Arc<dyn CatalogProvider>);
         }
-        let found = self.connectors.iter().find(|c| c.catalog.name() == name)?;
-        Some(Arc::clone(found) as Arc<dyn CatalogProvider>)
+        let catalog = self.connectors.as_ref()?.connector(name)?;
+        let system = match &self.connected {
+            Some((connected, system)) if connected == name => system.clone(),
+            _ => Vec::new(),
+        };
+        Some(Arc::new(ConnectorCatalogProvider { catalog, system }))
     }
 }
 

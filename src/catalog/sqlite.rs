@@ -14,6 +14,7 @@ use super::{
 use super::{Database, IfExists, KeyCondition, KeyTest, Metastore, Partition, SecurityStore, Table, User, Workgroup};
 use crate::error::Result;
 use async_trait::async_trait;
+use glaux_connector::connector::Definition;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::de::DeserializeOwned;
 use std::path::Path;
@@ -71,6 +72,11 @@ CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
     doc  TEXT NOT NULL
 );
+-- Connector catalogs made by CREATE CATALOG: {kind, options}.
+CREATE TABLE IF NOT EXISTS catalogs (
+    name TEXT PRIMARY KEY,
+    doc  TEXT NOT NULL
+);
 ";
 
 #[derive(Debug)]
@@ -79,9 +85,20 @@ pub struct SqliteCatalog {
 }
 
 impl SqliteCatalog {
-    /// Open (creating if needed) the catalog file at `path`.
+    /// Open (creating if needed) the catalog file at `path`, readable
+    /// by its owner only (it holds connector catalogs' passwords).
     pub fn open(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).store()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
+                crate::error::Error::new(
+                    crate::error::SqlState::IoError,
+                    format!("cannot make {} private: {e}", path.display()),
+                )
+            })?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL").store()?;
         conn.pragma_update(None, "synchronous", "FULL").store()?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).store()?;
@@ -472,4 +489,44 @@ impl SecurityStore for SqliteCatalog {
     async fn drop_workgroup(&self, name: &str) -> Result<bool> {
         self.write(|tx| Ok(tx.execute("DELETE FROM workgroups WHERE name = ?1", [normalize(name)]).store()? > 0))
     }
+
+    async fn put_catalog(&self, definition: &Definition) -> Result<()> {
+        let doc = to_json(&StoredCatalog { kind: definition.kind.clone(), options: definition.options.clone() })?;
+        self.write(|tx| {
+            let exists: Option<i64> = tx
+                .query_row("SELECT 1 FROM catalogs WHERE name = ?1", [&definition.name], |r| r.get(0))
+                .optional()
+                .store()?;
+            if exists.is_some() {
+                return Err(super::catalog_exists(&definition.name));
+            }
+            tx.execute("INSERT INTO catalogs (name, doc) VALUES (?1, ?2)", params![definition.name, doc]).store()?;
+            Ok(())
+        })
+    }
+
+    async fn list_catalogs(&self) -> Result<Vec<Definition>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT name, doc FROM catalogs ORDER BY name").store()?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).store()?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (name, doc) = row.store()?;
+                let stored: StoredCatalog = from_json(&doc)?;
+                out.push(Definition { name, kind: stored.kind, options: stored.options });
+            }
+            Ok(out)
+        })
+    }
+
+    async fn drop_catalog(&self, name: &str) -> Result<bool> {
+        self.write(|tx| Ok(tx.execute("DELETE FROM catalogs WHERE name = ?1", [name]).store()? > 0))
+    }
+}
+
+/// A connector catalog as the `catalogs` table keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredCatalog {
+    kind: String,
+    options: std::collections::BTreeMap<String, String>,
 }

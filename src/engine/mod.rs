@@ -59,6 +59,7 @@ pub use session::{Prepared, Session};
 pub use statement::{split, SqlText};
 pub use transaction::TxStatus;
 
+use crate::catalog::connectors::{ConnectorCatalog, Origin};
 use crate::catalog::glue::GlueCatalog;
 use crate::catalog::list::{parse_others, Catalogs, NamedCatalog};
 use crate::catalog::provider::{view_too_deep, GlauxCatalogList, TableFactory, MAX_VIEW_DEPTH};
@@ -132,7 +133,7 @@ impl Engine {
                 ))
             }
         };
-        let mut catalogs = Catalogs::new(NamedCatalog { name: config.catalog_name().to_string(), metastore: first });
+        let mut catalogs = Catalogs::new(NamedCatalog::new(config.catalog_name(), config.get("catalog.type"), first));
         for other in parse_others(config.get("catalog.others"))? {
             let metastore: Arc<dyn Metastore> = if other.kind == "glue" {
                 Arc::new(GlueCatalog::connect(&config).await?)
@@ -140,10 +141,17 @@ impl Engine {
                 create_dir(&dir.join("catalogs"))?;
                 Arc::new(SqliteCatalog::open(&dir.join("catalogs").join(format!("{}.db", other.name)))?)
             };
-            catalogs.push(NamedCatalog { name: other.name, metastore })?;
+            catalogs.push(NamedCatalog::new(other.name, &other.kind, metastore))?;
         }
         for definition in config.connectors()? {
-            catalogs.push_connector(crate::catalog::connectors::ConnectorCatalog::new(definition)?)?;
+            let name = definition.name.clone();
+            let catalog = ConnectorCatalog::new(definition, Origin::Config)?;
+            catalogs.add_connector(Arc::new(catalog)).map_err(|_| {
+                Error::new(
+                    SqlState::ConfigFileError,
+                    format!("catalog {name} is configured twice; catalog names must be distinct"),
+                )
+            })?;
         }
         Engine::with_stores(config, catalogs, embedded).await
     }
@@ -151,14 +159,24 @@ impl Engine {
     /// Open the engine with one catalog, `catalog.name`, kept in `store`
     /// with the users and workgroups.
     pub async fn with_catalog<S: Metastore + SecurityStore + 'static>(config: Config, store: Arc<S>) -> Result<Engine> {
-        let first = NamedCatalog { name: config.catalog_name().to_string(), metastore: Arc::clone(&store) as _ };
+        let first = NamedCatalog::new(config.catalog_name(), "memory", Arc::clone(&store) as _);
         Engine::with_stores(config, Catalogs::new(first), store).await
     }
 
     /// Open the engine over any catalogs and security store.
     pub async fn with_stores(config: Config, catalogs: Catalogs, security: Arc<dyn SecurityStore>) -> Result<Engine> {
-        for catalog in catalogs.iter() {
+        for catalog in catalogs.metastores() {
             catalog.metastore.create_database(Database::new(DEFAULT_DATABASE), true).await?;
+        }
+        // Catalogs made by CREATE CATALOG; one whose name the
+        // configuration has since taken is left out (and said so).
+        for definition in security.list_catalogs().await? {
+            let name = definition.name.clone();
+            let added = ConnectorCatalog::new(definition, Origin::Created)
+                .and_then(|catalog| catalogs.add_connector(Arc::new(catalog)));
+            if let Err(e) = added {
+                log::warn!("catalog {name}, made by CREATE CATALOG, is not served: {e}");
+            }
         }
         if security.get_workgroup(Workgroup::PRIMARY).await?.is_none() {
             security.put_workgroup(Workgroup::new(Workgroup::PRIMARY), true).await?;
@@ -208,9 +226,9 @@ impl Engine {
     pub fn session(&self, user: &str, catalog: Option<&str>) -> Result<Session> {
         let catalog = match catalog {
             Some(name) => self.shared.catalogs.require(name, SqlState::UndefinedDatabase)?,
-            None => self.shared.catalogs.first(),
+            None => self.shared.catalogs.first().clone(),
         };
-        Ok(Session::new(Arc::clone(&self.shared), user, catalog.clone()))
+        Ok(Session::new(Arc::clone(&self.shared), user, catalog))
     }
 
     /// Bytes read from storage by all sessions since start.
@@ -254,23 +272,23 @@ impl Shared {
         // `timestamp with time zone` values are instants in the session's
         // zone (the session updates this on SET TimeZone).
         config.options_mut().execution.time_zone = Some(session_zone(view));
+        // pg_catalog, information_schema and system are the session's
+        // catalog's, as PostgreSQL shows only the connected database.
+        let system = || {
+            let mut system = pgcatalog::schema_providers(view, &catalog.metastore);
+            let ledger = crate::workgroup::ledger::SystemTables { ledger: Arc::clone(&self.ledger) };
+            system.push(("system".to_string(), Arc::new(ledger) as Arc<dyn datafusion::catalog::SchemaProvider>));
+            system
+        };
         let mut catalogs = GlauxCatalogList::default();
-        for served in self.catalogs.iter() {
-            // pg_catalog, information_schema and system are the session's
-            // catalog's, as PostgreSQL shows only the connected database.
-            let mut system = Vec::new();
-            if served.name == catalog.name {
-                system = pgcatalog::schema_providers(view, &served.metastore);
-                let ledger = crate::workgroup::ledger::SystemTables { ledger: Arc::clone(&self.ledger) };
-                system.push(("system".to_string(), Arc::new(ledger)));
-            }
+        for served in self.catalogs.metastores() {
+            let system = if served.name == catalog.name { system() } else { Vec::new() };
             let factory: Arc<dyn TableFactory> =
                 Arc::new(TableBuilder { shared: Arc::clone(self), catalog: served.clone() });
             catalogs = catalogs.with(served, factory, depth, system);
         }
-        for connector in self.catalogs.connectors() {
-            catalogs = catalogs.with_connector(connector);
-        }
+        let connected = catalog.connector.as_ref().map(|_| (catalog.name.clone(), system()));
+        catalogs = catalogs.with_connectors(&self.catalogs, connected);
         let mut functions = guarded::guard(functions::all_with(
             datafusion::execution::SessionStateDefaults::default_scalar_functions(),
         ));

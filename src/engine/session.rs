@@ -77,19 +77,20 @@ pub struct Session {
 
 impl Session {
     pub(crate) fn new(shared: Arc<Shared>, user: &str, catalog: NamedCatalog) -> Session {
+        let database = catalog.connector_schema().unwrap_or_else(|| DEFAULT_DATABASE.to_string());
         let view = Arc::new(std::sync::RwLock::new(SessionView {
             user: user.to_string(),
             database: catalog.name.clone(),
             catalogs: shared.catalogs.names(),
-            schema: DEFAULT_DATABASE.to_string(),
+            schema: database.clone(),
             ..SessionView::default()
         }));
-        let state = shared.new_state(&catalog, DEFAULT_DATABASE, 0, &view);
+        let state = shared.new_state(&catalog, &database, 0, &view);
         Session {
             shared,
             user: user.to_string(),
             catalog,
-            database: DEFAULT_DATABASE.to_string(),
+            database,
             state,
             view,
             transaction: Transaction::default(),
@@ -420,8 +421,8 @@ impl Session {
                 return Error::new(SqlState::UndefinedTable, format!("table {name} does not exist: {unknown}"))
             }
         };
-        let known = match catalog.metastore.list_tables(database).await {
-            Ok(tables) => tables.into_iter().map(|t| t.name).collect::<Vec<_>>(),
+        let known = match catalog.metastore.list_table_names(database).await {
+            Ok(tables) => tables,
             Err(other) => return other,
         };
         let known = if known.is_empty() { "none".to_string() } else { known.join(", ") };
@@ -484,7 +485,7 @@ impl Session {
             [name] => Ok(named(&self.catalog, &self.database, name)),
             [db, name] => Ok(named(&self.catalog, db, name)),
             [catalog, db, name] => {
-                Ok(named(self.shared.catalogs.require(catalog, SqlState::UndefinedTable)?, db, name))
+                Ok(named(&self.shared.catalogs.require(catalog, SqlState::UndefinedTable)?, db, name))
             }
             _ => Err(Error::syntax(
                 format!("improper qualified name (too many dotted names): {}", parts.join(".")),

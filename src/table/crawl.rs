@@ -51,24 +51,8 @@ pub struct Survey {
 /// `database`.
 pub async fn survey(location: &str, database: &str, state: &dyn Session) -> Result<Survey> {
     let base = location.trim_end_matches('/').to_string();
-    let probe = Table {
-        name: "crawl".into(),
-        database_name: database.into(),
-        table_type: TableType::ExternalTable,
-        description: None,
-        storage_descriptor: crate::catalog::StorageDescriptor {
-            location: Some(format!("{base}/")),
-            ..Default::default()
-        },
-        partition_keys: Vec::new(),
-        parameters: Parameters::new(),
-        view_original_text: None,
-        view_expanded_text: None,
-        create_time: 0,
-        update_time: 0,
-        version: 0,
-        owner: None,
-    };
+    let mut probe = Table::external(database, "crawl", Vec::new());
+    probe.storage_descriptor.location = Some(format!("{base}/"));
     let url = super::table_url(&probe)?;
     super::check_local_location(&probe, &url)?;
     let store = state.runtime_env().object_store(url.object_store())?;

@@ -5,7 +5,7 @@ use crate::common::{engine_in, fixtures};
 use futures::StreamExt;
 use glaux::catalog::memory::MemoryCatalog;
 use glaux::catalog::sqlite::SqliteCatalog;
-use glaux::catalog::{Database, IfExists, Metastore, Table, TableType};
+use glaux::catalog::{Database, IfExists, Metastore, Table};
 use glaux::engine::{Output, Session};
 use glaux::error::SqlState;
 use std::sync::Arc;
@@ -51,21 +51,7 @@ async fn tables_and_views_survive_a_restart() {
 }
 
 fn sample_table(db: &str, name: &str) -> Table {
-    Table {
-        name: name.to_string(),
-        database_name: db.to_string(),
-        table_type: TableType::ExternalTable,
-        description: None,
-        storage_descriptor: Default::default(),
-        partition_keys: vec![],
-        parameters: Default::default(),
-        view_original_text: None,
-        view_expanded_text: None,
-        create_time: 0,
-        update_time: 0,
-        version: 0,
-        owner: None,
-    }
+    Table::external(db, name, Vec::new())
 }
 
 async fn exercise(catalog: &dyn Metastore) {
@@ -222,8 +208,14 @@ async fn catalogs_side_by_side() {
     assert_eq!(crate::common::simple_rows(&main, joined).await, expected);
     // The catalogs are listed: SHOW CATALOGS, and pg_database (psql's \l)
     // with the connected one first.
-    assert_eq!(crate::common::simple_rows(&main, "SHOW CATALOGS").await, vec![vec!["glaux"], vec!["archive"]]);
-    assert_eq!(crate::common::simple_rows(&main, "SHOW CATALOGS LIKE 'arch%'").await, vec![vec!["archive"]]);
+    assert_eq!(
+        crate::common::simple_rows(&main, "SHOW CATALOGS").await,
+        vec![vec!["glaux", "embedded", ""], vec!["archive", "embedded", ""]]
+    );
+    assert_eq!(
+        crate::common::simple_rows(&main, "SHOW CATALOGS LIKE 'arch%'").await,
+        vec![vec!["archive", "embedded", ""]]
+    );
     let databases = "SELECT datname FROM pg_catalog.pg_database";
     assert_eq!(crate::common::simple_rows(&archive, databases).await, vec![vec!["archive"], vec!["glaux"]]);
     assert_eq!(crate::common::simple_rows(&main, "SHOW TABLES IN archive.old").await, vec![vec!["customers"]]);

@@ -258,6 +258,9 @@ async fn postgres_catalog_errors_name_the_catalog() {
     assert_eq!(code, "28P01", "{message}");
     assert!(message.contains("catalog pg") && !message.contains("wrong"), "{message}");
     assert_eq!(simple_rows(&client, "SELECT 1").await, vec![vec!["1".to_string()]]);
+    // A catalog of the configuration file is changed there, not by SQL.
+    let (code, message) = failure(&client, "DROP CATALOG pg").await;
+    assert_eq!(code, "55000", "{message}");
     // A server that is not there: HV00N naming the host.
     let port = pg.port;
     drop(pg);
@@ -285,4 +288,173 @@ async fn postgres_catalog_errors_name_the_catalog() {
     let (code, message) = failure(&client, "SELECT * FROM pg.public.items").await;
     assert_eq!(code, "22023", "{message}");
     assert!(!message.contains("hunter2"), "{message}");
+}
+
+/// A client of `server` as `user` (with `password`) on database `db`.
+async fn login(server: &TestServer, user: &str, password: Option<&str>, db: &str) -> tokio_postgres::Client {
+    let mut config = tokio_postgres::Config::new();
+    config.host("127.0.0.1").port(server.addr.port()).user(user).dbname(db);
+    if let Some(p) = password {
+        config.password(p);
+    }
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await.expect("log in");
+    tokio::spawn(connection);
+    client
+}
+
+/// psql's output (unaligned, tuples only) for `command` on database `db`.
+async fn psql(server: &TestServer, user: &str, password: &str, db: &str, command: &str) -> String {
+    let conninfo = format!("host=127.0.0.1 port={} user={user} dbname={db}", server.addr.port());
+    let (password, command) = (password.to_string(), command.to_string());
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("psql")
+            .args(["-X", "-A", "-t", &conninfo, "-c", &command])
+            .env("PGPASSWORD", password)
+            .stdin(Stdio::null())
+            .output()
+            .expect("psql (postgresql-client) runs");
+        assert!(out.status.success(), "psql {command}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn created_catalogs_are_kept_browsed_and_dropped() {
+    let pg = start_postgres().await;
+    pg.client()
+        .await
+        .unwrap()
+        .batch_execute(
+            "CREATE SCHEMA sales;
+             CREATE TABLE sales.orders (id int, note text, amount numeric(8,2), day date);
+             INSERT INTO sales.orders VALUES (1, 'first', 10.50, '2024-03-01'), (2, NULL, -0.25, NULL);
+             CREATE VIEW sales.big AS SELECT id FROM sales.orders WHERE amount > 1;
+             CREATE TABLE public.t0 (x int); INSERT INTO public.t0 VALUES (42);",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(crate::common::engine_in(dir.path()).await).await;
+    let first = server.connect().await;
+    first.batch_execute("CREATE USER alice PASSWORD 'a'; CREATE USER root PASSWORD 'r' SUPERUSER").await.unwrap();
+    let root = login(&server, "root", Some("r"), "glaux").await;
+    let alice = login(&server, "alice", Some("a"), "glaux").await;
+    let quoted = PASSWORD.replace('\'', "''");
+    let create = format!(
+        "CREATE CATALOG pg USING postgres WITH ('url' = '{}', user = '{USER}', 'password' = '{quoted}', \"sslmode\" = 'disable')",
+        pg.url()
+    );
+
+    // Only admins create and drop catalogs.
+    let (code, message) = failure(&alice, &create).await;
+    assert_eq!(code, "42501", "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+    root.batch_execute(&create).await.unwrap();
+    let (code, _) = failure(&root, &create).await;
+    assert_eq!(code, "42710");
+    root.batch_execute(&create.replace("CATALOG pg", "CATALOG IF NOT EXISTS pg")).await.unwrap();
+    let (code, _) = failure(&alice, "DROP CATALOG pg").await;
+    assert_eq!(code, "42501");
+
+    // A wrong password fails at CREATE and keeps nothing; a syntax error
+    // in WITH never echoes the values.
+    let wrong = create.replace("CATALOG pg", "CATALOG bad").replace(&quoted, "hunter2");
+    let (code, message) = failure(&root, &wrong).await;
+    assert_eq!(code, "28P01", "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+    let (code, message) =
+        failure(&root, "CREATE CATALOG bad USING postgres WITH ('url' = 'x', 'password' 'hunter2')").await;
+    assert_eq!(code, "42601", "{message}");
+    assert!(!message.contains("hunter2"), "{message}");
+    let (code, _) = failure(&root, "CREATE CATALOG bad USING oracle WITH ('url' = 'x')").await;
+    assert_eq!(code, "22023");
+
+    // SHOW CATALOGS names the type and options, never the password.
+    let shown = simple_rows(&alice, "SHOW CATALOGS").await;
+    let expected_options = format!("password=********, sslmode=disable, url={}, user={USER}", pg.url());
+    assert_eq!(
+        shown,
+        vec![
+            vec!["glaux".to_string(), "embedded".into(), "".into()],
+            vec!["pg".to_string(), "postgres".into(), expected_options]
+        ]
+    );
+
+    // Every session reads it by three-part names.
+    assert_eq!(
+        simple_rows(&alice, "SELECT id, note, amount FROM pg.sales.orders ORDER BY id").await,
+        vec![
+            vec!["1".to_string(), "first".into(), "10.50".into()],
+            vec!["2".to_string(), "NULL".into(), "-0.25".into()]
+        ]
+    );
+
+    // A client connected to the catalog as its database browses it:
+    // pg_catalog, information_schema and psql's \dt and \d.
+    let inside = login(&server, "alice", Some("a"), "pg").await;
+    assert_eq!(
+        simple_rows(&inside, "SELECT current_database(), x FROM t0").await,
+        vec![vec!["pg".to_string(), "42".into()]]
+    );
+    assert_eq!(
+        simple_rows(
+            &inside,
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'sales' ORDER BY 1"
+        )
+        .await,
+        vec![vec!["big".to_string(), "BASE TABLE".into()], vec!["orders".to_string(), "BASE TABLE".into()]]
+    );
+    assert_eq!(
+        simple_rows(
+            &inside,
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'sales' AND table_name = 'orders' ORDER BY ordinal_position"
+        )
+        .await,
+        vec![
+            vec!["id".to_string(), "integer".into()],
+            vec!["note".to_string(), "text".into()],
+            vec!["amount".to_string(), "numeric".into()],
+            vec!["day".to_string(), "date".into()],
+        ]
+    );
+    let listed = psql(&server, "alice", "a", "pg", "\\dt sales.*").await;
+    assert!(listed.contains("sales|orders|table"), "{listed}");
+    let described = psql(&server, "alice", "a", "pg", "\\d sales.orders").await;
+    assert!(described.contains("amount|numeric(8,2)"), "{described}");
+    let (code, message) = failure(&inside, "CREATE TABLE sales.t (a int)").await;
+    assert_eq!(code, "0A000", "{message}");
+    let (code, message) = failure(&inside, "INSERT INTO sales.orders VALUES (3, 'x', 1, NULL)").await;
+    assert_eq!(code, "0A000", "{message}");
+
+    // Kept across a restart, with the data dir's catalog private.
+    drop((first, root, alice, inside));
+    server.stop().await;
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("catalog.db")).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o077, 0, "{mode:o}");
+    let server = TestServer::start(crate::common::engine_in(dir.path()).await).await;
+    let root = login(&server, "root", Some("r"), "glaux").await;
+    assert_eq!(simple_rows(&root, "SELECT count(*) FROM pg.sales.orders").await, vec![vec!["2".to_string()]]);
+    let history = simple_rows(&root, "SELECT query, error FROM system.query_history").await;
+    assert!(!format!("{history:?}").contains("s3cret"), "{history:?}");
+
+    // DROP CATALOG: gone for every session, and after a restart.
+    let (code, _) = failure(&root, "DROP CATALOG glaux").await;
+    assert_eq!(code, "55000");
+    root.batch_execute("DROP CATALOG pg; DROP CATALOG IF EXISTS pg").await.unwrap();
+    let (code, _) = failure(&root, "DROP CATALOG pg").await;
+    assert_eq!(code, "42704");
+    let (code, _) = failure(&root, "SELECT * FROM pg.sales.orders").await;
+    assert_eq!(code, "42P01");
+    drop(root);
+    server.stop().await;
+    let server = TestServer::start(crate::common::engine_in(dir.path()).await).await;
+    let root = login(&server, "root", Some("r"), "glaux").await;
+    assert_eq!(
+        simple_rows(&root, "SHOW CATALOGS").await,
+        vec![vec!["glaux".to_string(), "embedded".into(), "".into()]]
+    );
 }

@@ -54,6 +54,8 @@ pub enum SqlState {
     FdwUnableToEstablishConnection,
     /// Any other failure of a connector's source (HV000).
     FdwError,
+    /// 55000: the object is not in a state the statement needs.
+    ObjectNotInPrerequisiteState,
     ConfigFileError,
     UndefinedFunction,
     InFailedTransaction,
@@ -81,7 +83,7 @@ pub enum SqlState {
 
 impl SqlState {
     /// Every code, for looking one up by its text.
-    pub const ALL: [SqlState; 58] = [
+    pub const ALL: [SqlState; 59] = [
         SqlState::SyntaxError,
         SqlState::UndefinedTable,
         SqlState::UndefinedSchema,
@@ -117,6 +119,7 @@ impl SqlState {
         SqlState::InvalidPassword,
         SqlState::FdwUnableToEstablishConnection,
         SqlState::FdwError,
+        SqlState::ObjectNotInPrerequisiteState,
         SqlState::ConfigFileError,
         SqlState::UndefinedFunction,
         SqlState::InFailedTransaction,
@@ -185,6 +188,7 @@ impl SqlState {
             SqlState::InvalidPassword => "28P01",
             SqlState::FdwUnableToEstablishConnection => "HV00N",
             SqlState::FdwError => "HV000",
+            SqlState::ObjectNotInPrerequisiteState => "55000",
             SqlState::ConfigFileError => "F0000",
             SqlState::UndefinedFunction => "42883",
             SqlState::InFailedTransaction => "25P02",

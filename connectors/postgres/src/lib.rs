@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use datafusion::catalog::TableProvider;
 use datafusion::sql::TableReference;
 use datafusion_table_providers::postgres::PostgresTableFactory;
-use datafusion_table_providers::sql::db_connection_pool::dbconnection::{get_schemas, get_tables};
+use datafusion_table_providers::sql::db_connection_pool::dbconnection::get_schemas;
+use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresconn::PostgresConnection;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::{Error as PoolError, PostgresConnectionPool};
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
 use glaux_connector::connector::{Connector, Definition};
@@ -103,6 +104,11 @@ impl PostgresConnector {
     }
 }
 
+/// The relations of schema `$1` that glaux reads as tables.
+const RELATIONS: &str = "SELECT c.relname FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm') ORDER BY c.relname";
+
 /// A pool's error with its SQLSTATE: credentials 28P01, a host that
 /// cannot be reached HV00N, a bad option 22023.
 fn pool_error(catalog: &str, host: &str, e: PoolError) -> Error {
@@ -136,9 +142,16 @@ impl Connector for PostgresConnector {
         get_schemas(connection).await.map_err(|e| self.failed("listing schemas", one_line(&e)))
     }
 
+    /// Tables, views and materialized views (what the library's scan
+    /// reads the columns of; its own listing leaves views out).
     async fn tables(&self, schema: &str) -> Result<Vec<String>> {
         let connection = self.pool.connect().await.map_err(|e| self.unreachable(e))?;
-        get_tables(connection, schema).await.map_err(|e| self.failed("listing tables", one_line(&e)))
+        let Some(connection) = connection.as_any().downcast_ref::<PostgresConnection>() else {
+            return Err(self.failed("listing tables", "the pool gave a connection of another kind"));
+        };
+        let rows = connection.conn.query(RELATIONS, &[&schema]).await;
+        let rows = rows.map_err(|e| self.failed("listing tables", one_line(&e)))?;
+        rows.iter().map(|r| r.try_get::<_, String>(0).map_err(|e| self.failed("listing tables", e))).collect()
     }
 
     async fn table(&self, schema: &str, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {

@@ -16,6 +16,7 @@
 //! line there.
 
 mod catalog_ddl;
+mod catalogs;
 mod copy;
 mod crawl;
 mod cursors;
@@ -195,6 +196,7 @@ pub(crate) enum Claimed {
 /// leading words before sqlparser parses the statement.
 pub(crate) const FAMILIES: &[Family] = &[
     catalog_ddl::FAMILY,
+    catalogs::FAMILY,
     users::FAMILY,
     partitions::FAMILY,
     crawl::FAMILY,

@@ -1,4 +1,4 @@
-//! SHOW CATALOGS, SHOW DATABASES, SHOW TABLES [IN [catalog.]database],
+//! SHOW CATALOGS (name, type, options without secrets), SHOW DATABASES, SHOW TABLES [IN [catalog.]database],
 //! DESCRIBE, SHOW CREATE TABLE and SHOW TBLPROPERTIES: their result schemas
 //! and rows, built from the catalogs.
 
@@ -115,7 +115,7 @@ fn describe_schema() -> SchemaRef {
 impl Command for Show {
     fn schema(&self, _cx: &dyn Context) -> Result<SchemaRef> {
         Ok(match self {
-            Show::Catalogs { .. } => utf8_schema(&["catalog_name"]),
+            Show::Catalogs { .. } => utf8_schema(&["catalog_name", "type", "options"]),
             Show::Databases { .. } => utf8_schema(&["database_name"]),
             Show::Tables { .. } => utf8_schema(&["table_name"]),
             Show::Describe { .. } => describe_schema(),
@@ -130,8 +130,27 @@ impl Command for Show {
         let catalog = catalog.as_ref();
         match self {
             Show::Catalogs { like: pattern } => {
-                let names = cx.catalogs().names().into_iter().filter(|n| pattern.as_deref().is_none_or(|p| like(p, n)));
-                rows(schema, vec![strings(names.collect())])
+                let shown: Vec<_> = cx
+                    .catalogs()
+                    .all()
+                    .into_iter()
+                    .filter(|c| pattern.as_deref().is_none_or(|p| like(p, &c.name)))
+                    .collect();
+                // A connector's options as glaux shows them: no secrets.
+                let options = |c: &crate::catalog::list::NamedCatalog| {
+                    let Some(connector) = &c.connector else { return String::new() };
+                    let options = connector.definition.shown_options();
+                    let options: Vec<String> = options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    options.join(", ")
+                };
+                rows(
+                    schema,
+                    vec![
+                        strings(shown.iter().map(|c| c.name.clone()).collect()),
+                        strings(shown.iter().map(|c| c.kind.clone()).collect()),
+                        strings(shown.iter().map(options).collect()),
+                    ],
+                )
             }
             Show::Databases { like: pattern } => {
                 let names = catalog
@@ -158,10 +177,9 @@ impl Command for Show {
                     }
                 };
                 let names = catalog
-                    .list_tables(&db)
+                    .list_table_names(&db)
                     .await?
                     .into_iter()
-                    .map(|t| t.name)
                     .filter(|n| pattern.as_deref().is_none_or(|p| like(p, n)))
                     .collect();
                 rows(schema, vec![strings(names)])
