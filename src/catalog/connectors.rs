@@ -92,6 +92,7 @@ impl ConnectorCatalog {
     async fn entry(&self, schema: &str, name: &str) -> Result<Option<Table>> {
         let Some(table) = self.connector().await?.table(schema, name).await? else { return Ok(None) };
         let columns = table
+            .provider
             .schema()
             .fields()
             .iter()

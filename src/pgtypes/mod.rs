@@ -35,9 +35,8 @@ use std::sync::Arc;
 use values::Values;
 
 /// Arrow extension names glaux gives Postgres types of their own.
-pub const UUID_EXTENSION: &str = "arrow.uuid";
-pub const JSON_EXTENSION: &str = "arrow.json";
-const EXTENSION_KEY: &str = "ARROW:extension:name";
+use glaux_connector::types::EXTENSION_KEY;
+pub use glaux_connector::types::{JSON_EXTENSION, UUID_EXTENSION};
 
 /// What a column is on the wire.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,6 +12,7 @@
 
 use super::metered::{bytes_metric, QueryMeter};
 use super::store::ByteCounter;
+use super::ScanNotices;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{Result, Statistics};
@@ -23,6 +24,7 @@ use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{displayable, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use futures::StreamExt;
+use glaux_connector::connector::RemoteTable;
 use glaux_connector::pushdown::{pushable, Dialect};
 use std::any::Any;
 use std::sync::Arc;
@@ -32,12 +34,15 @@ use std::sync::Arc;
 pub struct ConnectorTable {
     name: String,
     inner: Arc<dyn TableProvider>,
+    /// Columns the connector left out (name, source type), told to the
+    /// client at each scan.
+    skipped: Vec<(String, String)>,
     dialect: Dialect,
 }
 
 impl ConnectorTable {
-    pub fn new(name: String, inner: Arc<dyn TableProvider>, dialect: Dialect) -> ConnectorTable {
-        ConnectorTable { name, inner, dialect }
+    pub fn new(name: String, table: RemoteTable, dialect: Dialect) -> ConnectorTable {
+        ConnectorTable { name, inner: table.provider, skipped: table.skipped, dialect }
     }
 }
 
@@ -78,6 +83,17 @@ impl TableProvider for ConnectorTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if !self.skipped.is_empty() {
+            let columns: Vec<String> = self.skipped.iter().map(|(c, t)| format!("{c} ({t})")).collect();
+            ScanNotices::notify(
+                state.config(),
+                format!(
+                    "{} is read without columns {}: glaux cannot read their types exactly",
+                    self.name,
+                    columns.join(", ")
+                ),
+            );
+        }
         let schema = self.inner.schema();
         // Only the filters this table accepted reach here; checked again,
         // as nothing else may reach the source.

@@ -458,3 +458,101 @@ async fn created_catalogs_are_kept_browsed_and_dropped() {
         vec![vec!["glaux".to_string(), "embedded".into(), "".into()]]
     );
 }
+
+/// Each PostgreSQL type read through glaux reads as PostgreSQL shows it,
+/// value for value (both answer in PostgreSQL's text format), or is left
+/// out of the table with a NOTICE naming the column.
+#[tokio::test]
+async fn postgres_types_read_exactly() {
+    let pg = start_postgres().await;
+    let source = pg.client().await.unwrap();
+    source
+        .batch_execute(
+            "SET TimeZone = 'UTC';
+             CREATE TYPE mood AS ENUM ('sad', 'happy');
+             CREATE TABLE kinds (id int, i2 smallint, n numeric(12,3), n_free numeric, n_big numeric(38,0), r real,
+               d date, t time, ts timestamp, tstz timestamptz, iv interval, u uuid, j json, jb jsonb, b bytea,
+               ai int[], at text[], e mood, vc varchar(3), bp char(3), inet inet, m money, ttz timetz, ch \"char\");
+             INSERT INTO kinds VALUES
+               (1, -32768, 123456789.123, 1.5, 12345678901234567890123456789012345678, 1.25,
+                '2024-02-29', '23:59:59.999999', '2024-02-29 12:34:56.789012', '2024-02-29 12:34:56.789012+00',
+                '1 year 2 mons 3 days 04:05:06.789', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2]}', '{\"b\": null}',
+                '\\x00ff10', '{1,NULL,3}', '{\"x y\",NULL,\"\"}', 'happy', 'abc', 'ab', '10.0.0.1/8', 12.34, '10:00+02', 'x'),
+               (2, NULL, -0.001, 0.000000000000000000001, -99999999999999999999999999999999999999, NULL,
+                '0001-01-01', '00:00', '9999-12-31 23:59:59.999999', '1000-01-01 00:00+00',
+                '-3 days', NULL, NULL, NULL, '\\x', '{}', NULL, 'sad', '', '', NULL, NULL, NULL, NULL),
+               (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var("GLAUX_TEST_PG_PASSWORD", PASSWORD);
+    let engine = engine_with_pg(dir.path(), &pg, "env:GLAUX_TEST_PG_PASSWORD").await;
+    let server = TestServer::start(engine).await;
+    let (client, notices) = server.connect_with_notices().await;
+    let mut report = Vec::new();
+    for column in [
+        "i2", "n", "n_big", "r", "d", "t", "ts", "tstz", "iv", "u", "j", "jb", "b", "ai", "at", "e", "vc", "bp",
+        "inet", "ch",
+    ] {
+        let sql = format!("SELECT {column} FROM kinds ORDER BY id");
+        let expected: Vec<Vec<String>> = source
+            .simple_query(&sql)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => Some(vec![r.get(0).unwrap_or("NULL").to_string()]),
+                _ => None,
+            })
+            .collect();
+        let glaux = client.simple_query(&format!("SELECT {column} FROM pg.public.kinds ORDER BY id")).await;
+        let got: Result<Vec<Vec<String>>, String> = glaux
+            .map(|messages| {
+                messages
+                    .into_iter()
+                    .filter_map(|m| match m {
+                        tokio_postgres::SimpleQueryMessage::Row(r) => {
+                            Some(vec![r.get(0).unwrap_or("NULL").to_string()])
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .map_err(|e| {
+                format!(
+                    "{:?} {}",
+                    e.code().map(|c| c.code().to_string()),
+                    e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default()
+                )
+            });
+        if got.as_ref() != Ok(&expected) {
+            report.push(format!("{column}: postgres {expected:?}\n      glaux {got:?}"));
+        }
+    }
+    assert!(report.is_empty(), "{}", report.join("\n"));
+
+    // Types glaux has: uuid and json reach the client as uuid and json.
+    let typed = client.query("SELECT u, j, jb, ai FROM pg.public.kinds WHERE id = 1", &[]).await.unwrap();
+    let types: Vec<String> = typed[0].columns().iter().map(|c| c.type_().name().to_string()).collect();
+    assert_eq!(types, ["uuid", "json", "json", "_int4"]);
+    // Unconstrained numeric reads as numeric(38,10); a value with more
+    // places is an error naming the column, never a rounded value.
+    assert_eq!(
+        simple_rows(&client, "SELECT n_free FROM pg.public.kinds WHERE id = 1").await,
+        vec![vec!["1.5000000000".to_string()]]
+    );
+    let (code, message) = failure(&client, "SELECT n_free FROM pg.public.kinds WHERE id = 2").await;
+    assert_eq!(code, "HV000", "{message}");
+    assert!(message.contains("column n_free") && message.contains("decimal(38,10)"), "{message}");
+    // Types with no exact form are left out, and the client is told.
+    notices.lock().unwrap().clear();
+    let all = client.simple_query("SELECT * FROM pg.public.kinds WHERE id = 3").await.unwrap();
+    let Some(tokio_postgres::SimpleQueryMessage::RowDescription(columns)) = all.first() else { panic!("{all:?}") };
+    let names: Vec<&str> = columns.iter().map(|c| c.name()).collect();
+    assert!(!names.contains(&"m") && !names.contains(&"ttz") && names.contains(&"ch"), "{names:?}");
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("pg.public.kinds is read without columns m (money), ttz (time with time zone)"), "{said}");
+    let (code, _) = failure(&client, "SELECT m FROM pg.public.kinds").await;
+    assert_eq!(code, "42703");
+}

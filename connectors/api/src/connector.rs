@@ -28,7 +28,16 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
     async fn tables(&self, schema: &str) -> Result<Vec<String>>;
 
     /// The table `schema.name`; None when the source has no such table.
-    async fn table(&self, schema: &str, name: &str) -> Result<Option<Arc<dyn TableProvider>>>;
+    async fn table(&self, schema: &str, name: &str) -> Result<Option<RemoteTable>>;
+}
+
+/// A source's table as glaux reads it.
+#[derive(Debug)]
+pub struct RemoteTable {
+    pub provider: Arc<dyn TableProvider>,
+    /// Columns left out because glaux cannot read their type exactly:
+    /// each name with the source's name for its type.
+    pub skipped: Vec<(String, String)>,
 }
 
 /// A catalog definition: `CREATE CATALOG name USING kind WITH (options)`

@@ -11,5 +11,6 @@
 pub mod connector;
 pub mod error;
 pub mod pushdown;
+pub mod types;
 
 pub use error::{Error, Result, SqlState};

@@ -1,9 +1,11 @@
-//! PostgreSQL as a glaux catalog: a bounded connection pool per catalog,
-//! its schemas and tables listed on demand, each table read with
-//! datafusion-table-providers' PostgreSQL scan (its type mapping, and the
-//! SQL it sends, written by DataFusion's unparser in PostgreSQL's
-//! dialect). Which filters reach that SQL is glaux's decision
-//! (`glaux_connector::pushdown`), made where glaux wraps the table.
+//! PostgreSQL as a glaux catalog: a bounded connection pool per catalog
+//! (datafusion-table-providers' pool: TLS modes, credentials), its schemas
+//! and tables listed on demand, and each table read by glaux's own scan:
+//! [`columns`] maps each column's type exactly (or leaves the column
+//! out), [`scan`] sends the SELECT and [`decode`] turns PostgreSQL's
+//! binary rows into Arrow. Which filters reach that SELECT is glaux's
+//! decision (`glaux_connector::pushdown`), made where glaux wraps the
+//! table.
 //!
 //! Options (`CREATE CATALOG c USING postgres WITH (...)`):
 //! `url` (`postgresql://host[:port]/database`, required), `user`,
@@ -11,15 +13,16 @@
 //! `require`, `verify-ca`, `verify-full`), `sslrootcert` (a file),
 //! `pool_size` (connections at most, default 4).
 
+pub mod columns;
+pub mod decode;
+pub mod scan;
+
 use async_trait::async_trait;
-use datafusion::catalog::TableProvider;
-use datafusion::sql::TableReference;
-use datafusion_table_providers::postgres::PostgresTableFactory;
 use datafusion_table_providers::sql::db_connection_pool::dbconnection::get_schemas;
 use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresconn::PostgresConnection;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::{Error as PoolError, PostgresConnectionPool};
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
-use glaux_connector::connector::{Connector, Definition};
+use glaux_connector::connector::{Connector, Definition, RemoteTable};
 use glaux_connector::pushdown::Dialect;
 use glaux_connector::{Error, Result, SqlState};
 use secrecy::SecretString;
@@ -154,13 +157,34 @@ impl Connector for PostgresConnector {
         rows.iter().map(|r| r.try_get::<_, String>(0).map_err(|e| self.failed("listing tables", e))).collect()
     }
 
-    async fn table(&self, schema: &str, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        if !self.tables(schema).await?.iter().any(|t| t == name) {
+    async fn table(&self, schema: &str, name: &str) -> Result<Option<RemoteTable>> {
+        let connection = self.pool.connect().await.map_err(|e| self.unreachable(e))?;
+        let Some(connection) = connection.as_any().downcast_ref::<PostgresConnection>() else {
+            return Err(self.failed("reading columns", "the pool gave a connection of another kind"));
+        };
+        let doing = format!("reading the columns of {schema}.{name}");
+        let rows = connection.conn.query(columns::COLUMNS, &[&schema, &name]).await;
+        let rows = rows.map_err(|e| self.failed(&doing, one_line(&e)))?;
+        if rows.is_empty() {
             return Ok(None);
         }
-        let factory = PostgresTableFactory::new(Arc::clone(&self.pool));
-        let reference = TableReference::partial(schema, name);
-        let table = factory.table_provider(reference).await;
-        table.map(Some).map_err(|e| self.failed(&format!("reading table {schema}.{name}"), one_line(&e)))
+        let (mut read, mut skipped) = (Vec::new(), Vec::new());
+        for row in &rows {
+            let described = columns::Described {
+                name: row.try_get(0).map_err(|e| self.failed(&doing, e))?,
+                oid: row.try_get(1).map_err(|e| self.failed(&doing, e))?,
+                typmod: row.try_get(2).map_err(|e| self.failed(&doing, e))?,
+                is_enum: row.try_get(3).map_err(|e| self.failed(&doing, e))?,
+                element: row.try_get(4).map_err(|e| self.failed(&doing, e))?,
+                element_is_enum: row.try_get(5).map_err(|e| self.failed(&doing, e))?,
+                type_name: row.try_get(6).map_err(|e| self.failed(&doing, e))?,
+            };
+            match columns::column(&described) {
+                Ok(column) => read.push(column),
+                Err(type_name) => skipped.push((described.name, type_name)),
+            }
+        }
+        let provider = Arc::new(scan::PostgresTable::new(schema, name, read, Arc::clone(&self.pool)));
+        Ok(Some(RemoteTable { provider, skipped }))
     }
 }
