@@ -29,7 +29,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 /// The kinds of connector glaux has.
-pub const KINDS: &[&str] = &["postgres"];
+pub const KINDS: &[&str] = &["postgres", "sqlite"];
 
 /// Where a connector catalog is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +69,14 @@ impl ConnectorCatalog {
         &self.definition.name
     }
 
-    /// The schema a session connected to this catalog starts in
-    /// (PostgreSQL's `public`).
+    /// The schema a session connected to this catalog starts in:
+    /// PostgreSQL's `public`, SQLite's `main`.
     pub fn default_schema(&self) -> String {
-        "public".to_string()
+        match self.definition.kind.as_str() {
+            "sqlite" => "main",
+            _ => "public",
+        }
+        .to_string()
     }
 
     /// The refusal of a change to the source's catalog.
@@ -112,6 +116,7 @@ impl ConnectorCatalog {
             let definition = with_secrets(&self.definition)?;
             let connected: Arc<dyn Connector> = match definition.kind.as_str() {
                 "postgres" => Arc::new(glaux_connector_postgres::PostgresConnector::connect(&definition).await?),
+                "sqlite" => Arc::new(glaux_connector_sqlite::SqliteConnector::connect(&definition).await?),
                 other => return Err(Error::new(SqlState::FeatureNotSupported, format!("connector type {other}"))),
             };
             Ok::<_, Error>(connected)

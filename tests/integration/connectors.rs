@@ -556,3 +556,64 @@ async fn postgres_types_read_exactly() {
     let (code, _) = failure(&client, "SELECT m FROM pg.public.kinds").await;
     assert_eq!(code, "42703");
 }
+
+#[tokio::test]
+async fn sqlite_catalog_reads_exactly_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("odd name's.db");
+    rusqlite::Connection::open(&file)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE \"we'ird; --name\" (\"a\"\"b\" INTEGER, loose, shape GEOMETRY, d DATE, n NUMERIC(6,2));
+             INSERT INTO \"we'ird; --name\" VALUES (1, 7, NULL, '2024-02-29', 1.5), (2, 'text', NULL, NULL, '0.25'),
+               (3, 2.5, NULL, 'soon', 3);
+             CREATE VIEW v AS SELECT \"a\"\"b\" AS k FROM \"we'ird; --name\";",
+        )
+        .unwrap();
+    let server = TestServer::start(crate::common::engine_in(&dir.path().join("glaux")).await).await;
+    let (client, notices) = server.connect_with_notices().await;
+    let path = file.display().to_string().replace('\'', "''");
+    client.batch_execute(&format!("CREATE CATALOG lite USING sqlite WITH (path = '{path}')")).await.unwrap();
+    let (code, message) = failure(&client, "CREATE CATALOG gone USING sqlite WITH (path = '/nonexistent/x.db')").await;
+    assert_eq!(code, "HV00N", "{message}");
+
+    // Names with quotes, semicolons and comment markers reach SQLite
+    // quoted; the integer filter is sent, the rest runs in glaux.
+    let table = "lite.main.\"we'ird; --name\"";
+    assert_eq!(
+        simple_rows(&client, &format!("SELECT \"a\"\"b\", loose, n FROM {table} WHERE \"a\"\"b\" < 3 ORDER BY 1"))
+            .await,
+        vec![vec!["1".to_string(), "7".into(), "1.50".into()], vec!["2".to_string(), "text".into(), "0.25".into()]]
+    );
+    let plan = plan_text(&client, &format!("EXPLAIN SELECT loose FROM {table} WHERE \"a\"\"b\" < 3")).await;
+    assert!(plan.contains("WHERE ((`a\"b` < 3))"), "{plan}");
+    assert_eq!(
+        simple_rows(&client, "SELECT k FROM lite.main.v ORDER BY k").await,
+        vec![vec!["1"], vec!["2"], vec!["3"]]
+    );
+
+    // A value not of its column's type is an error naming the column; a
+    // type glaux cannot read leaves its column out, with a NOTICE.
+    let (code, message) = failure(&client, &format!("SELECT d FROM {table}")).await;
+    assert_eq!(code, "HV000", "{message}");
+    assert!(message.contains("column d holds") && message.contains("soon"), "{message}");
+    notices.lock().unwrap().clear();
+    simple_rows(&client, &format!("SELECT * FROM {table} WHERE \"a\"\"b\" = 1")).await;
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("without columns shape (GEOMETRY)"), "{said}");
+
+    // A client connected to it as its database starts in `main`.
+    let inside = {
+        let mut config = tokio_postgres::Config::new();
+        config.host("127.0.0.1").port(server.addr.port()).user("tester").dbname("lite");
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(connection);
+        client
+    };
+    assert_eq!(simple_rows(&inside, "SELECT count(*) FROM v").await, vec![vec!["3".to_string()]]);
+    assert_eq!(
+        simple_rows(&inside, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")
+            .await,
+        vec![vec!["v".to_string()], vec!["we'ird; --name".to_string()]]
+    );
+}

@@ -13,6 +13,7 @@ mod crash;
 mod crawl;
 mod docs;
 mod drivers;
+mod federated;
 mod framing;
 mod fuzz;
 mod glue;

@@ -5,12 +5,14 @@
 //! depends on the connectors. Today it holds what glaux and a connector
 //! must share to speak of failure: [`error::Error`] and [`error::SqlState`]
 //! (glaux re-exports them as `glaux::error`); [`connector::Connector`],
-//! the catalog a connector serves; and [`pushdown`], the rules that decide
-//! which filters a source may evaluate.
+//! the catalog a connector serves; [`pushdown`], the rules that decide
+//! which filters a source may evaluate; [`sql`], the SELECT sent to an SQL
+//! source; and [`types`], the Arrow marks of uuid and json.
 
 pub mod connector;
 pub mod error;
 pub mod pushdown;
+pub mod sql;
 pub mod types;
 
 pub use error::{Error, Result, SqlState};

@@ -10,13 +10,15 @@
 //!   conditions (LIKE is never sent: SQLite's ignores ASCII case,
 //!   MySQL's follows its collation, PostgreSQL's pads `char(n)`);
 //! - columns of integer, decimal, boolean, date, and timestamp without
-//!   time zone types compare everywhere; strings compare for equality
-//!   (and IN) only where the source's default comparison is byte-wise
-//!   for every string type (SQLite's BINARY), never their order
-//!   (collations sort differently). Not in MySQL, whose default
-//!   collations ignore case and accents, nor in PostgreSQL, where a
-//!   `char(n)` column (read as the same Arrow string as `text`) compares
-//!   and matches LIKE ignoring trailing spaces;
+//!   time zone types compare in PostgreSQL and MySQL; in SQLite only
+//!   integer and boolean columns do (its dates and timestamps are text,
+//!   and `CAST('2024-01-01' AS DATE)` is the number 2024 there; its
+//!   decimals are stored as floating point; a column of no declared type
+//!   compares the integer 5 and the text '5' as different values, which
+//!   glaux reads as the same text). Strings are never compared at the
+//!   source: collations order and compare differently (MySQL's default
+//!   ones ignore case and accents; PostgreSQL's `char(n)`, read as the
+//!   same Arrow string as `text`, compares ignoring trailing spaces);
 //! - never a cast (a source rounds and parses differently), a function,
 //!   floating point (NaN and rounding), a time zone, or a subquery.
 
@@ -43,15 +45,6 @@ struct Rules<'a> {
     dialect: Dialect,
 }
 
-/// How a column's values may be compared at the source.
-#[derive(PartialEq, Eq)]
-enum Comparable {
-    /// Equality and order.
-    Ordered,
-    /// Equality only (strings).
-    Equality,
-}
-
 impl Rules<'_> {
     fn condition(&self, e: &Expr) -> bool {
         match e {
@@ -62,29 +55,22 @@ impl Rules<'_> {
             Expr::BinaryExpr(BinaryExpr { left, op, right }) => self.comparison(left, *op, right),
             Expr::IsNull(inner) | Expr::IsNotNull(inner) => self.column(inner).is_some(),
             Expr::Between(Between { expr, low, high, .. }) => {
-                self.kind(expr) == Some(Comparable::Ordered)
-                    && self.literal_for(expr, low)
-                    && self.literal_for(expr, high)
+                self.comparable(expr) && self.literal_for(expr, low) && self.literal_for(expr, high)
             }
             Expr::InList(list) => {
-                self.kind(&list.expr).is_some() && list.list.iter().all(|v| self.literal_for(&list.expr, v))
+                self.comparable(&list.expr) && list.list.iter().all(|v| self.literal_for(&list.expr, v))
             }
             _ => false,
         }
     }
 
     fn comparison(&self, left: &Expr, op: Operator, right: &Expr) -> bool {
-        let equality = matches!(op, Operator::Eq | Operator::NotEq);
-        let order = matches!(op, Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq);
-        if !equality && !order {
+        use Operator as O;
+        if !matches!(op, O::Eq | O::NotEq | O::Lt | O::LtEq | O::Gt | O::GtEq) {
             return false;
         }
         let (column, literal) = if self.column(left).is_some() { (left, right) } else { (right, left) };
-        match self.kind(column) {
-            Some(Comparable::Ordered) => self.literal_for(column, literal),
-            Some(Comparable::Equality) => equality && self.literal_for(column, literal),
-            None => false,
-        }
+        self.comparable(column) && self.literal_for(column, literal)
     }
 
     fn column<'e>(&self, e: &'e Expr) -> Option<&'e Column> {
@@ -99,20 +85,17 @@ impl Rules<'_> {
         self.schema.field_with_name(&column.name).ok().map(|f| f.data_type())
     }
 
-    /// How the column `e` compares at the source (None: not at all).
-    fn kind(&self, e: &Expr) -> Option<Comparable> {
+    /// Whether the column `e` compares (equality and order) at the
+    /// source as in glaux.
+    fn comparable(&self, e: &Expr) -> bool {
         use DataType as D;
-        match self.data_type(e)? {
-            D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 => {
-                Some(Comparable::Ordered)
+        match self.data_type(e) {
+            Some(D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64) => true,
+            Some(D::Boolean) => true,
+            Some(D::Decimal128(..) | D::Decimal256(..) | D::Date32 | D::Timestamp(_, None)) => {
+                matches!(self.dialect, Dialect::Postgres | Dialect::MySql)
             }
-            D::Decimal128(..) | D::Decimal256(..) | D::Boolean | D::Date32 => Some(Comparable::Ordered),
-            D::Timestamp(_, None) => Some(Comparable::Ordered),
-            D::Utf8 | D::LargeUtf8 | D::Utf8View => match self.dialect {
-                Dialect::Sqlite => Some(Comparable::Equality),
-                Dialect::Postgres | Dialect::MySql => None,
-            },
-            _ => None,
+            _ => false,
         }
     }
 

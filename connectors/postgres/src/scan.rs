@@ -13,22 +13,19 @@ use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayBuilder, ArrayRef, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column as ColumnRef, Result};
+use datafusion::common::Result;
 use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::execution::SendableRecordBatchStream;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
-use datafusion::physical_expr::EquivalenceProperties;
-use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::dialect::PostgreSqlDialect;
-use datafusion::sql::unparser::Unparser;
 use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresconn::PostgresConnection;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
 use futures::StreamExt;
+use glaux_connector::sql;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -52,28 +49,11 @@ impl PostgresTable {
         PostgresTable { from, schema: Arc::new(Schema::new(fields)), columns, pool }
     }
 
-    /// The SELECT that reads `projection` of the rows passing `filters`.
+    /// The SELECT that reads `projection` of the rows passing `filters`
+    /// (no column at all for none: PostgreSQL allows an empty list).
     fn sql(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<String> {
         let select: Vec<String> = projection.iter().map(|i| self.columns[*i].select()).collect();
-        let mut sql = format!("SELECT {} FROM {}", select.join(", "), self.from);
-        let unparser = Unparser::new(&PostgreSqlDialect {});
-        let mut conditions = Vec::new();
-        for filter in filters {
-            // Columns by their name alone: the source knows no glaux names.
-            let filter = filter.clone().transform(|e| match e {
-                Expr::Column(c) => Ok(Transformed::yes(Expr::Column(ColumnRef::new_unqualified(c.name)))),
-                other => Ok(Transformed::no(other)),
-            })?;
-            conditions.push(format!("({})", unparser.expr_to_sql(&filter.data)?));
-        }
-        if !conditions.is_empty() {
-            sql.push_str(" WHERE ");
-            sql.push_str(&conditions.join(" AND "));
-        }
-        if let Some(limit) = limit {
-            sql.push_str(&format!(" LIMIT {limit}"));
-        }
-        Ok(sql)
+        sql::select(&select.join(", "), &self.from, filters, limit, &PostgreSqlDialect {})
     }
 }
 
@@ -102,63 +82,26 @@ impl TableProvider for PostgresTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let projection: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.columns.len()).collect(),
-        };
+        let projection = sql::projected(projection, self.columns.len());
         let sql = self.sql(&projection, filters, limit)?;
         let columns: Vec<Column> = projection.iter().map(|i| self.columns[*i].clone()).collect();
         let schema = Arc::new(self.schema.project(&projection)?);
-        let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
-            Partitioning::UnknownPartitioning(1),
-            EmissionType::Incremental,
-            Boundedness::Bounded,
-        ));
-        Ok(Arc::new(PostgresScan { sql, columns, schema, pool: Arc::clone(&self.pool), properties }))
+        let reader = Arc::new(PostgresReader { columns, pool: Arc::clone(&self.pool) });
+        Ok(Arc::new(sql::SourceScan::new("PostgresScan", sql, schema, reader)))
     }
 }
 
-/// Runs one SELECT at the source and decodes its rows.
+/// Runs a SELECT at the source and decodes its rows.
 #[derive(Debug)]
-pub struct PostgresScan {
-    sql: String,
+struct PostgresReader {
     columns: Vec<Column>,
-    schema: SchemaRef,
     pool: Arc<PostgresConnectionPool>,
-    properties: Arc<PlanProperties>,
 }
 
-impl DisplayAs for PostgresScan {
-    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "sql={}", self.sql)
-    }
-}
-
-impl ExecutionPlan for PostgresScan {
-    fn name(&self) -> &str {
-        "PostgresScan"
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn properties(&self) -> &Arc<PlanProperties> {
-        &self.properties
-    }
-
-    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
-    }
-
-    fn with_new_children(self: Arc<Self>, _: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
-    }
-
-    fn execute(&self, _partition: usize, _context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        let (pool, sql, columns, schema) =
-            (Arc::clone(&self.pool), self.sql.clone(), self.columns.clone(), Arc::clone(&self.schema));
+impl sql::Reader for PostgresReader {
+    fn read(&self, sql: &str, schema: SchemaRef) -> Result<SendableRecordBatchStream> {
+        let (pool, sql, columns) = (Arc::clone(&self.pool), sql.to_string(), self.columns.clone());
+        let stream_schema = Arc::clone(&schema);
         let batches = futures::stream::once(async move {
             let connection = pool.connect().await.map_err(|e| DataFusionError::Execution(e.to_string()))?;
             let rows = {
@@ -183,7 +126,7 @@ impl ExecutionPlan for PostgresScan {
             Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
         })
         .flatten();
-        Ok(Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&self.schema), batches)))
+        Ok(Box::pin(RecordBatchStreamAdapter::new(stream_schema, batches)))
     }
 }
 

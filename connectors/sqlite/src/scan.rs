@@ -1,0 +1,376 @@
+//! A SQLite table read by glaux: the SELECT it runs (the columns read,
+//! the filters glaux decided to send, written by DataFusion's unparser in
+//! SQLite's dialect, and a LIMIT), run on a blocking thread of its own,
+//! whose rows become Arrow batches column type by column type
+//! (`columns`), exactly or not at all.
+
+use crate::columns::{quote, Column, Kind};
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder,
+    RecordBatch, RecordBatchOptions, StringBuilder, TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Result;
+use datafusion::datasource::TableType;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::sql::unparser::dialect::SqliteDialect;
+use glaux_connector::sql;
+use rusqlite::types::ValueRef;
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Rows per Arrow batch.
+const BATCH_ROWS: usize = 8192;
+
+/// A table of a SQLite file.
+#[derive(Debug)]
+pub struct SqliteTable {
+    path: PathBuf,
+    catalog: String,
+    /// The table's quoted name.
+    from: String,
+    columns: Vec<Column>,
+    schema: SchemaRef,
+}
+
+impl SqliteTable {
+    pub fn new(path: PathBuf, catalog: String, table: &str, columns: Vec<Column>) -> Self {
+        let schema = Arc::new(Schema::new(columns.iter().map(Column::field).collect::<Vec<_>>()));
+        SqliteTable { path, catalog, from: quote(table), columns, schema }
+    }
+
+    fn sql(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<String> {
+        let select: Vec<String> = projection.iter().map(|i| quote(&self.columns[*i].name)).collect();
+        // SQLite needs at least one column; an empty projection reads a constant.
+        let select = if select.is_empty() { "1".to_string() } else { select.join(", ") };
+        sql::select(&select, &self.from, filters, limit, &SqliteDialect {})
+    }
+}
+
+#[async_trait]
+impl TableProvider for SqliteTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection = sql::projected(projection, self.columns.len());
+        let sql = self.sql(&projection, filters, limit)?;
+        let schema = Arc::new(self.schema.project(&projection)?);
+        let reader = Arc::new(SqliteReader {
+            path: self.path.clone(),
+            catalog: self.catalog.clone(),
+            columns: projection.iter().map(|i| self.columns[*i].clone()).collect(),
+        });
+        Ok(Arc::new(sql::SourceScan::new("SqliteScan", sql, schema, reader)))
+    }
+}
+
+/// Runs a SELECT on the file, on a blocking thread of its own.
+#[derive(Debug)]
+struct SqliteReader {
+    path: PathBuf,
+    catalog: String,
+    columns: Vec<Column>,
+}
+
+impl sql::Reader for SqliteReader {
+    fn read(&self, sql: &str, schema: SchemaRef) -> Result<SendableRecordBatchStream> {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+        let (path, catalog, sql, columns) =
+            (self.path.clone(), self.catalog.clone(), sql.to_string(), self.columns.clone());
+        let batch_schema = Arc::clone(&schema);
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = read(&path, &sql, &columns, &batch_schema, &sender) {
+                let message = format!("catalog {catalog} (SQLite {}): {e}", path.display());
+                let _ = sender.blocking_send(Err(DataFusionError::Execution(message)));
+            }
+        });
+        let batches = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|batch| (batch, receiver))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
+    }
+}
+
+/// Run `sql` and send its rows as batches; stops when the receiver is gone.
+fn read(
+    path: &std::path::Path,
+    sql: &str,
+    columns: &[Column],
+    schema: &SchemaRef,
+    sender: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+) -> std::result::Result<(), String> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
+    let mut statement = connection.prepare(sql).map_err(|e| e.to_string())?;
+    let mut rows = statement.query([]).map_err(|e| e.to_string())?;
+    let mut batch = Batch::new(columns);
+    loop {
+        let row = rows.next().map_err(|e| e.to_string())?;
+        if let Some(row) = row {
+            for (i, column) in columns.iter().enumerate() {
+                let value = row.get_ref(i).map_err(|e| e.to_string())?;
+                batch.push(i, column, value).map_err(|why| format!("column {} holds {why}", column.name))?;
+            }
+            batch.rows += 1;
+        }
+        if batch.rows == BATCH_ROWS || (row.is_none() && batch.rows > 0) {
+            let done = std::mem::replace(&mut batch, Batch::new(columns));
+            if sender.blocking_send(done.finish(schema)).is_err() {
+                return Ok(());
+            }
+        }
+        if row.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+/// One batch being built: a builder per column.
+struct Batch {
+    builders: Vec<Builder>,
+    rows: usize,
+}
+
+enum Builder {
+    Int(Int64Builder),
+    Text(StringBuilder),
+    Blob(BinaryBuilder),
+    Real(Float64Builder),
+    Decimal(Decimal128Builder),
+    Bool(BooleanBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl Batch {
+    fn new(columns: &[Column]) -> Batch {
+        let builders = columns
+            .iter()
+            .map(|c| match c.kind {
+                Kind::Int => Builder::Int(Int64Builder::new()),
+                Kind::Text | Kind::Any => Builder::Text(StringBuilder::new()),
+                Kind::Blob => Builder::Blob(BinaryBuilder::new()),
+                Kind::Real => Builder::Real(Float64Builder::new()),
+                Kind::Decimal { precision, scale } => Builder::Decimal(
+                    Decimal128Builder::new().with_precision_and_scale(precision, scale).unwrap_or_default(),
+                ),
+                Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+                Kind::Date => Builder::Date(Date32Builder::new()),
+                Kind::Timestamp => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
+            })
+            .collect();
+        Batch { builders, rows: 0 }
+    }
+
+    /// Append `value` to column `i`, exactly as the column's type holds it.
+    fn push(&mut self, i: usize, column: &Column, value: ValueRef) -> std::result::Result<(), String> {
+        let what = |v: &ValueRef| match v {
+            ValueRef::Null => "NULL".to_string(),
+            ValueRef::Integer(i) => format!("the integer {i}"),
+            ValueRef::Real(r) => format!("the real {r:?}"),
+            ValueRef::Text(_) => "text".to_string(),
+            ValueRef::Blob(_) => "a blob".to_string(),
+        };
+        let not = |v: &ValueRef, of: &str| format!("{}, which is not {of}", what(v));
+        macro_rules! put {
+            ($builder:expr, $convert:expr) => {
+                match value {
+                    ValueRef::Null => $builder.append_null(),
+                    v => $builder.append_value($convert(v)?),
+                }
+            };
+        }
+        match (&mut self.builders[i], column.kind) {
+            (Builder::Int(b), _) => put!(b, |v| match v {
+                ValueRef::Integer(i) => Ok(i),
+                v => Err(not(&v, "an integer")),
+            }),
+            (Builder::Text(b), Kind::Any) => put!(b, |v| match v {
+                ValueRef::Text(t) => text(t),
+                ValueRef::Integer(i) => Ok(i.to_string()),
+                ValueRef::Real(r) => Ok(format!("{r:?}")),
+                v => Err(not(&v, "text or a number")),
+            }),
+            (Builder::Text(b), _) => put!(b, |v| match v {
+                ValueRef::Text(t) => text(t),
+                v => Err(not(&v, "text")),
+            }),
+            (Builder::Blob(b), _) => put!(b, |v| match v {
+                ValueRef::Blob(bytes) => Ok(bytes.to_vec()),
+                v => Err(not(&v, "a blob")),
+            }),
+            (Builder::Real(b), _) => put!(b, |v| match v {
+                ValueRef::Real(r) => Ok(r),
+                ValueRef::Integer(i) if (i as f64) as i64 == i => Ok(i as f64),
+                v => Err(not(&v, "a double precision value")),
+            }),
+            (Builder::Decimal(b), Kind::Decimal { precision, scale }) => put!(b, |v| match v {
+                ValueRef::Integer(i) => decimal(&i.to_string(), precision, scale),
+                ValueRef::Real(r) => decimal(&format!("{r:?}"), precision, scale),
+                ValueRef::Text(t) => decimal(&text(t)?, precision, scale),
+                v => Err(not(&v, "a number")),
+            }),
+            (Builder::Bool(b), _) => put!(b, |v| match v {
+                ValueRef::Integer(0) => Ok(false),
+                ValueRef::Integer(1) => Ok(true),
+                v => Err(not(&v, "a boolean (0 or 1)")),
+            }),
+            (Builder::Date(b), _) => put!(b, |v| match v {
+                ValueRef::Text(t) => date(&text(t)?).ok_or_else(|| format!("{:?}, which is not a date", text(t))),
+                v => Err(not(&v, "a date (YYYY-MM-DD)")),
+            }),
+            (Builder::Timestamp(b), _) => put!(b, |v| match v {
+                ValueRef::Text(t) => {
+                    timestamp(&text(t)?).ok_or_else(|| format!("{:?}, which is not a timestamp", text(t)))
+                }
+                v => Err(not(&v, "a timestamp (YYYY-MM-DD HH:MM:SS)")),
+            }),
+            (Builder::Decimal(_), _) => return Err("a value of another type".to_string()),
+        }
+        Ok(())
+    }
+
+    fn finish(self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .into_iter()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::Int(mut b) => Arc::new(b.finish()),
+                    Builder::Text(mut b) => Arc::new(b.finish()),
+                    Builder::Blob(mut b) => Arc::new(b.finish()),
+                    Builder::Real(mut b) => Arc::new(b.finish()),
+                    Builder::Decimal(mut b) => Arc::new(b.finish()),
+                    Builder::Bool(mut b) => Arc::new(b.finish()),
+                    Builder::Date(mut b) => Arc::new(b.finish()),
+                    Builder::Timestamp(mut b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
+        Ok(RecordBatch::try_new_with_options(Arc::clone(schema), arrays, &options)?)
+    }
+}
+
+fn text(bytes: &[u8]) -> std::result::Result<String, String> {
+    String::from_utf8(bytes.to_vec()).map_err(|_| "text that is not UTF-8".to_string())
+}
+
+/// A decimal number's text (`-12.50`, `1e-7`) as the unscaled value of
+/// decimal(precision, scale), only if that is exactly its value.
+fn decimal(text: &str, precision: u8, scale: i8) -> std::result::Result<i128, String> {
+    let wrong = || format!("{text:?}, which is not a decimal({precision},{scale}) value");
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().map_err(|_| wrong())?),
+        None => (text, 0),
+    };
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, mantissa.strip_prefix('+').unwrap_or(mantissa)),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if whole.is_empty() && fraction.is_empty() || !(whole.chars().chain(fraction.chars())).all(|c| c.is_ascii_digit()) {
+        return Err(wrong());
+    }
+    // digits × 10^(exponent − fraction digits), at `scale` places.
+    let digits = format!("{whole}{fraction}");
+    let shift = exponent - fraction.len() as i32 + scale as i32;
+    let mut unscaled: i128 = 0;
+    for (i, c) in digits.chars().enumerate() {
+        let digit = c as i128 - '0' as i128;
+        let places_left = digits.len() - i - 1;
+        let at = places_left as i32 + shift;
+        if at < 0 {
+            if digit != 0 {
+                return Err(wrong());
+            }
+            continue;
+        }
+        let term = 10i128.checked_pow(at as u32).and_then(|p| p.checked_mul(digit)).ok_or_else(wrong)?;
+        unscaled = unscaled.checked_add(term).ok_or_else(wrong)?;
+    }
+    if unscaled >= 10i128.pow(precision as u32) {
+        return Err(wrong());
+    }
+    Ok(if negative { -unscaled } else { unscaled })
+}
+
+/// `YYYY-MM-DD` as days since 1970-01-01.
+fn date(text: &str) -> Option<i32> {
+    let mut parts = text.splitn(3, '-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if text.len() != 10 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+        return None;
+    }
+    i32::try_from(days_from_civil(year, month, day)).ok()
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]` (or with `T`) as microseconds since 1970.
+fn timestamp(text: &str) -> Option<i64> {
+    let (day, time) = text.split_at_checked(10)?;
+    let days = date(day)? as i64;
+    let time = time.strip_prefix([' ', 'T'])?;
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let mut parts = clock.split(':');
+    let hour: i64 = parts.next()?.parse().ok()?;
+    let minute: i64 = parts.next()?.parse().ok()?;
+    let second: i64 = parts.next().unwrap_or("0").parse().ok()?;
+    if parts.next().is_some() || hour > 23 || minute > 59 || second > 59 || fraction.len() > 6 {
+        return None;
+    }
+    if !fraction.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let micros: i64 = if fraction.is_empty() { 0 } else { format!("{fraction:0<6}").parse().ok()? };
+    Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
+}
+
+fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
+/// algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let month = month as i64;
+    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i64 - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}

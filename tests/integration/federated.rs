@@ -1,0 +1,265 @@
+//! The differential corpus of connector catalogs: the same rows loaded
+//! into PostgreSQL (a real server, started here), a SQLite file and a
+//! Parquet table of the lake; each query run against every copy, its
+//! answer from a source (with whatever glaux sent there) compared
+//! exactly, as text, with the lake's, which glaux answers alone. NULLs,
+//! the empty string, case and accents, boundary dates, timestamps and
+//! decimals are in the rows; the queries filter, aggregate, sort, limit
+//! and join within a source and with the lake.
+
+use crate::common::{plan_text, simple_rows, TestServer};
+use crate::connectors::{start_postgres, PASSWORD, USER};
+
+/// id, name, price numeric(10,2), day, at, ok, score, qty: as SQL
+/// literals (NULL unquoted), booleans as true/false.
+const ITEMS: &[[&str; 8]] = &[
+    ["1", "'a'", "1.50", "'2024-01-01'", "'2024-01-01 10:00:00'", "true", "0.5", "10"],
+    ["2", "'b'", "2.25", "'2024-02-29'", "'2024-02-29 23:59:59'", "false", "NULL", "20"],
+    ["3", "'B'", "NULL", "NULL", "NULL", "NULL", "2.5", "NULL"],
+    ["4", "''", "0.00", "'0001-01-01'", "'1970-01-01 00:00:00'", "true", "-1.25", "0"],
+    ["5", "'it''s \\ here'", "99999999.99", "'9999-12-31'", "'2200-01-01 00:00:00'", "false", "1e300", "-5"],
+    ["6", "NULL", "-1.00", "'2024-01-01'", "'2024-01-01 10:00:00'", "NULL", "2", "7"],
+    ["7", "'é'", "0.01", "'1969-12-31'", "'1969-12-31 23:59:59.999999'", "true", "3.0", "10"],
+    ["8", "'e'", "-0.01", "'2000-02-29'", "'2000-01-01 00:00:00.5'", "false", "0.125", "10"],
+    ["9", "'É'", "10.00", "'2024-03-01'", "'2024-03-01 00:00:00'", "true", "100", "3"],
+    ["10", "' pad'", "5.55", "'1900-03-01'", "'1900-03-01 12:00:00'", "NULL", "NULL", "30"],
+    ["11", "'a'", "1.50", "'2024-01-01'", "'2024-01-01 10:00:00'", "true", "0.5", "10"],
+    ["12", "'zz'", "-99999999.99", "'1582-10-15'", "'1900-01-01 00:00:00'", "false", "-2.5", "-100"],
+];
+
+/// id, item, who.
+const OWNERS: &[[&str; 3]] =
+    &[["1", "1", "'x'"], ["2", "2", "'y'"], ["3", "2", "'z'"], ["4", "99", "'w'"], ["5", "NULL", "'v'"]];
+
+/// Conditions on items: each makes `SELECT id FROM t WHERE ... ORDER BY id`.
+const CONDITIONS: &[&str] = &[
+    "id = 3",
+    "id <> 3",
+    "id > 5",
+    "id >= 5 AND id < 9",
+    "id BETWEEN 2 AND 4",
+    "id NOT BETWEEN 2 AND 10",
+    "id IN (1, 3, 5)",
+    "id NOT IN (1, 3)",
+    "qty IS NULL",
+    "qty IS NOT NULL",
+    "qty = 10",
+    "qty > 0 OR qty IS NULL",
+    "NOT (qty > 5)",
+    "qty < 0",
+    "price > 1.50",
+    "price = 1.5",
+    "price <= 0",
+    "price BETWEEN -1 AND 1",
+    "price IN (1.50, 10.00)",
+    "price IS NULL",
+    "price < -99999999",
+    "day = DATE '2024-01-01'",
+    "day >= DATE '2024-01-01'",
+    "day < DATE '1970-01-01'",
+    "day BETWEEN DATE '1900-01-01' AND DATE '2000-12-31'",
+    "day IS NULL",
+    "day = DATE '9999-12-31'",
+    "at > TIMESTAMP '2024-01-01 10:00:00'",
+    "at <= TIMESTAMP '1970-01-01 00:00:00'",
+    "at = TIMESTAMP '2000-01-01 00:00:00.5'",
+    "at < TIMESTAMP '1970-01-01 00:00:00'",
+    "ok",
+    "NOT ok",
+    "ok IS NULL",
+    "ok = true AND qty = 10",
+    "ok IS NOT TRUE",
+    "name = 'a'",
+    "name = 'B'",
+    "name < 'b'",
+    "name > 'B'",
+    "name LIKE 'a%'",
+    "name LIKE '%e%'",
+    "name ILIKE 'b'",
+    "name = ''",
+    "name IS NULL",
+    "name IN ('a', 'é', '')",
+    "name = 'it''s \\ here'",
+    "name <> 'a'",
+    "lower(name) = 'b'",
+    "upper(name) = 'É'",
+    "length(name) > 2",
+    "name || 'x' = 'ax'",
+    "score > 1",
+    "score = 0.5",
+    "score IS NULL",
+    "score < 0",
+    "id + qty > 15",
+    "qty / 3 = 3",
+    "qty % 3 = 1",
+    "CAST(price AS INT) = 1",
+    "price * 2 > 3",
+    "coalesce(qty, -1) = -1",
+    "(id > 2 AND id < 6) OR name = 'zz'",
+    "NOT (id IN (1, 2) OR qty IS NULL)",
+    "extract(year FROM day) = 2024",
+    "day + INTERVAL '1 day' = DATE '2024-03-01'",
+    "CAST(at AS DATE) = DATE '2024-01-01'",
+    "qty = id",
+    "qty > id",
+];
+
+/// Other queries: `{t}` is the items table, `{o}` the owners table of
+/// the same copy, `lake.*` the lake's own.
+const QUERIES: &[&str] = &[
+    "SELECT count(*), count(name), count(price), sum(price), min(price), max(price), avg(qty) FROM {t}",
+    "SELECT ok, count(*), sum(qty) FROM {t} GROUP BY ok ORDER BY ok NULLS FIRST",
+    "SELECT name, count(*) FROM {t} GROUP BY name ORDER BY name NULLS FIRST",
+    "SELECT day, sum(price) FROM {t} GROUP BY day ORDER BY day NULLS LAST",
+    "SELECT qty, count(*) FROM {t} WHERE qty > 0 GROUP BY qty HAVING count(*) > 1 ORDER BY qty",
+    "SELECT id, name FROM {t} ORDER BY id LIMIT 3",
+    "SELECT id FROM {t} WHERE qty = 10 ORDER BY id LIMIT 2",
+    "SELECT id FROM {t} ORDER BY price DESC NULLS LAST, id LIMIT 4",
+    "SELECT id FROM {t} ORDER BY name NULLS FIRST, id LIMIT 5",
+    "SELECT DISTINCT qty FROM {t} ORDER BY qty NULLS FIRST",
+    "SELECT count(DISTINCT name) FROM {t}",
+    "SELECT max(at), min(at), max(day), min(day) FROM {t}",
+    "SELECT sum(score), max(score), min(score) FROM {t} WHERE score < 1e10",
+    "SELECT * FROM {t} ORDER BY id",
+    "SELECT count(*) FROM {t} WHERE at IS NOT NULL AND day IS NOT NULL",
+    "SELECT id FROM {t} WHERE id > 2 LIMIT 0",
+    "SELECT count(*) FROM {t} WHERE id > 100",
+    "SELECT sum(qty), sum(price) FROM {t} WHERE id > 100",
+    "SELECT id, row_number() OVER (ORDER BY price NULLS LAST, id) FROM {t} ORDER BY id",
+    "SELECT id FROM {t} WHERE price > (SELECT avg(price) FROM {t}) ORDER BY id",
+    "SELECT i.id, o.who FROM {t} i JOIN {o} o ON o.item = i.id ORDER BY o.id",
+    "SELECT i.id, o.who FROM {t} i LEFT JOIN {o} o ON o.item = i.id ORDER BY i.id, o.who NULLS FIRST",
+    "SELECT o.who, i.name FROM {o} o LEFT JOIN {t} i ON i.id = o.item AND i.qty > 15 ORDER BY o.id",
+    "SELECT o.who, i.id FROM {o} o RIGHT JOIN {t} i ON i.id = o.item WHERE i.id < 4 ORDER BY i.id, o.who",
+    "SELECT o.who FROM {o} o WHERE o.item IN (SELECT id FROM {t} WHERE qty = 10) ORDER BY o.who",
+    "SELECT o.who FROM {o} o WHERE NOT EXISTS (SELECT 1 FROM {t} i WHERE i.id = o.item) ORDER BY o.who",
+    "SELECT i.id, o.who FROM {t} i CROSS JOIN {o} o WHERE i.id = o.item + 1 ORDER BY 1, 2",
+    "SELECT count(*) FROM {t} i FULL JOIN {o} o ON o.item = i.id",
+    "SELECT count(*), count(o.id) FROM {t} i LEFT JOIN {o} o ON o.item = i.id WHERE o.id IS NULL",
+    "SELECT name FROM {t} UNION SELECT who FROM {o} ORDER BY 1 NULLS FIRST",
+    "SELECT id FROM {t} WHERE id < 4 UNION ALL SELECT item FROM {o} ORDER BY 1 NULLS LAST",
+    "SELECT id FROM {t} EXCEPT SELECT item FROM {o} ORDER BY 1",
+    "SELECT i.id, o.who FROM {t} i JOIN lake.owners o ON o.item = i.id ORDER BY o.id",
+    "SELECT o.who, i.price FROM lake.owners o LEFT JOIN {t} i ON i.id = o.item ORDER BY o.id",
+    "SELECT l.id FROM lake.items l JOIN {t} s ON s.id = l.id AND s.qty = l.qty ORDER BY l.id",
+    "SELECT l.id, s.id FROM lake.items l JOIN {t} s ON s.name = l.name ORDER BY 1, 2",
+    "SELECT i.id FROM {t} i WHERE i.id IN (SELECT item FROM lake.owners) ORDER BY 1",
+    "SELECT count(*) FROM {t} i JOIN {o} o ON o.item = i.id AND i.name LIKE '%'",
+    "SELECT name, max(price) FROM {t} WHERE price IS NOT NULL GROUP BY name HAVING max(price) > 0 ORDER BY 1",
+    "SELECT CASE WHEN qty > 5 THEN 'big' ELSE 'small' END AS size, count(*) FROM {t} GROUP BY 1 ORDER BY 1",
+    "SELECT id, qty FROM {t} ORDER BY qty DESC NULLS FIRST, id LIMIT 3",
+];
+
+#[tokio::test]
+async fn sources_answer_as_the_lake_does() {
+    let pg = start_postgres().await;
+    let columns = "id bigint, name text, price numeric(10,2), day date, at timestamp, ok boolean, score double precision, qty integer";
+    let rows = |f: &dyn Fn(&[&str]) -> String| -> String {
+        ITEMS.iter().map(|r| format!("({})", f(r))).collect::<Vec<_>>().join(", ")
+    };
+    let plain = |r: &[&str]| r.join(", ");
+    let owners = OWNERS.iter().map(|r| format!("({})", r.join(", "))).collect::<Vec<_>>().join(", ");
+    pg.client()
+        .await
+        .unwrap()
+        .batch_execute(&format!(
+            "CREATE TABLE items ({columns}); INSERT INTO items VALUES {};
+             CREATE TABLE owners (id bigint, item bigint, who text); INSERT INTO owners VALUES {owners};",
+            rows(&plain)
+        ))
+        .await
+        .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shop.db");
+    {
+        let lite = rusqlite::Connection::open(&file).unwrap();
+        // SQLite has no boolean literal type: 1 and 0.
+        let sqlite_row = |r: &[&str]| r.join(", ").replace("true", "1").replace("false", "0");
+        lite.execute_batch(&format!(
+            "CREATE TABLE items (id INTEGER, name TEXT, price DECIMAL(10,2), day DATE, at TIMESTAMP, ok BOOLEAN, score REAL, qty INTEGER);
+             INSERT INTO items VALUES {};
+             CREATE TABLE owners (id INTEGER, item INTEGER, who TEXT); INSERT INTO owners VALUES {owners};",
+            rows(&sqlite_row)
+        ))
+        .unwrap();
+    }
+
+    let server = TestServer::start(crate::common::engine_in(&dir.path().join("glaux")).await).await;
+    let client = server.connect().await;
+    let quoted = PASSWORD.replace('\'', "''");
+    client
+        .batch_execute(&format!(
+            "CREATE CATALOG pg USING postgres WITH (url = '{}', user = '{USER}', password = '{quoted}', sslmode = 'disable');
+             CREATE CATALOG lite USING sqlite WITH (path = '{}');
+             CREATE DATABASE lake;",
+            pg.url(),
+            file.display()
+        ))
+        .await
+        .unwrap();
+    // The lake's copy, typed by glaux alone.
+    let typed = |r: &[&str]| {
+        format!(
+            "CAST({} AS BIGINT), CAST({} AS TEXT), CAST({} AS DECIMAL(10,2)), CAST({} AS DATE), CAST({} AS TIMESTAMP), CAST({} AS BOOLEAN), CAST({} AS DOUBLE), CAST({} AS INT)",
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]
+        )
+    };
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE lake.items WITH (external_location = '{}') AS
+               SELECT * FROM (VALUES {}) AS t(id, name, price, day, at, ok, score, qty);
+             CREATE TABLE lake.owners WITH (external_location = '{}') AS
+               SELECT CAST(id AS BIGINT) AS id, CAST(item AS BIGINT) AS item, who FROM (VALUES {owners}) AS t(id, item, who);",
+            dir.path().join("items").display(),
+            rows(&typed),
+            dir.path().join("owners").display(),
+        ))
+        .await
+        .unwrap();
+
+    let mut queries: Vec<String> =
+        CONDITIONS.iter().map(|c| format!("SELECT id FROM {{t}} WHERE {c} ORDER BY id")).collect();
+    queries.extend(QUERIES.iter().map(|q| q.to_string()));
+    assert!(queries.len() >= 100, "{} queries", queries.len());
+    let mut wrong = Vec::new();
+    for query in &queries {
+        let on = |items: &str, owners: &str| query.replace("{t}", items).replace("{o}", owners);
+        let lake_sql = on("lake.items", "lake.owners");
+        let expected = client.simple_query(&lake_sql).await.map(|_| ());
+        assert!(expected.is_ok(), "the lake cannot answer {lake_sql}: {expected:?}");
+        let expected = simple_rows(&client, &lake_sql).await;
+        for (items, owners) in [("pg.public.items", "pg.public.owners"), ("lite.main.items", "lite.main.owners")] {
+            let sql = on(items, owners);
+            match client.simple_query(&sql).await {
+                Ok(_) => {
+                    let got = simple_rows(&client, &sql).await;
+                    if got != expected {
+                        wrong.push(format!("{sql}\n  lake:   {expected:?}\n  source: {got:?}"));
+                    }
+                }
+                Err(e) => wrong.push(format!("{sql}\n  failed: {e:?}")),
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} of {} answers differ:\n{}", wrong.len(), queries.len() * 2, wrong.join("\n"));
+
+    // What each source was sent: only what it answers as glaux does.
+    // The ConnectorScan line: the SQL the source receives.
+    let sent = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let plan = plan_text(client, sql).await;
+            plan.lines().find(|l| l.contains("ConnectorScan")).unwrap_or_else(|| panic!("{plan}")).to_string()
+        }
+    };
+    let plan = sent("EXPLAIN SELECT id FROM pg.public.items WHERE price > 1.50 AND name = 'a'").await;
+    assert!(plan.contains("WHERE ((\"price\" > 1.50))"), "{plan}");
+    assert!(!plan.contains("'a'"), "{plan}");
+    let plan =
+        sent("EXPLAIN SELECT id FROM lite.main.items WHERE id > 5 AND price > 1.50 AND day = DATE '2024-01-01'").await;
+    assert!(plan.contains("WHERE ((`id` > 5))"), "{plan}");
+    assert!(!plan.contains("1.50") && !plan.contains("2024"), "{plan}");
+    let plan = sent("EXPLAIN SELECT id FROM pg.public.items WHERE at >= TIMESTAMP '2024-01-01 10:00:00' AND day < DATE '2000-01-01'").await;
+    assert!(plan.contains("2024-01-01 10:00:00") && plan.contains("2000-01-01"), "{plan}");
+}
