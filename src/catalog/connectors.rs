@@ -29,7 +29,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 /// The kinds of connector glaux has.
-pub const KINDS: &[&str] = &["postgres", "sqlite"];
+pub const KINDS: &[&str] = &["postgres", "mysql", "sqlite"];
 
 /// Where a connector catalog is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,13 +70,16 @@ impl ConnectorCatalog {
     }
 
     /// The schema a session connected to this catalog starts in:
-    /// PostgreSQL's `public`, SQLite's `main`.
+    /// PostgreSQL's `public`, SQLite's `main`, MySQL's url database.
     pub fn default_schema(&self) -> String {
         match self.definition.kind.as_str() {
-            "sqlite" => "main",
-            _ => "public",
+            "sqlite" => "main".to_string(),
+            "mysql" => {
+                let url = self.definition.options.get("url").and_then(|u| url::Url::parse(u).ok());
+                url.map(|u| u.path().trim_start_matches('/').to_string()).unwrap_or_default()
+            }
+            _ => "public".to_string(),
         }
-        .to_string()
     }
 
     /// The refusal of a change to the source's catalog.
@@ -117,6 +120,7 @@ impl ConnectorCatalog {
             let connected: Arc<dyn Connector> = match definition.kind.as_str() {
                 "postgres" => Arc::new(glaux_connector_postgres::PostgresConnector::connect(&definition).await?),
                 "sqlite" => Arc::new(glaux_connector_sqlite::SqliteConnector::connect(&definition).await?),
+                "mysql" => Arc::new(glaux_connector_mysql::MySqlConnector::connect(&definition).await?),
                 other => return Err(Error::new(SqlState::FeatureNotSupported, format!("connector type {other}"))),
             };
             Ok::<_, Error>(connected)

@@ -617,3 +617,162 @@ async fn sqlite_catalog_reads_exactly_or_says_why_not() {
         vec![vec!["v".to_string()], vec!["we'ird; --name".to_string()]]
     );
 }
+
+/// A MariaDB server on a free loopback port (Debian's mariadb-server;
+/// .ci/run installs it), its data directory thrown away on drop.
+pub struct MariaDb {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl MariaDb {
+    /// `mysql://127.0.0.1:<port>/shop`.
+    pub fn url(&self) -> String {
+        format!("mysql://127.0.0.1:{}/shop", self.port)
+    }
+}
+
+/// A string literal for MariaDB (whose strings take backslash escapes).
+pub fn mariadb_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Starts MariaDB with the user [`USER`] (password [`PASSWORD`]), the
+/// database `shop`, and `setup`: statements, one per line, run at start.
+pub async fn start_mariadb(setup: &str) -> MariaDb {
+    let dir = tempfile::Builder::new().prefix("glaux-maria").tempdir_in("/tmp").unwrap();
+    let data = dir.path().join("data");
+    let init = dir.path().join("init.sql");
+    let mut script = format!(
+        "SET NAMES utf8mb4;\nCREATE USER '{USER}'@'%' IDENTIFIED BY {};\nGRANT ALL ON *.* TO '{USER}'@'%';\nCREATE DATABASE shop;\nUSE shop;\n",
+        mariadb_literal(PASSWORD)
+    );
+    script.push_str(setup);
+    std::fs::write(&init, script).unwrap();
+    let root = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .is_some_and(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0")));
+    if root {
+        let _ = Command::new("chown").arg("-R").arg("mysql:mysql").arg(dir.path()).status();
+    }
+    let user = if root { vec!["--user=mysql"] } else { vec![] };
+    let installed = Command::new("mariadb-install-db")
+        .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db"])
+        .args(&user)
+        .arg(format!("--datadir={}", data.display()))
+        .output()
+        .expect("mariadb-install-db runs (.ci/run installs mariadb-server)");
+    assert!(installed.status.success(), "mariadb-install-db: {}", String::from_utf8_lossy(&installed.stderr));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("mariadbd")
+        .arg("--no-defaults")
+        .args(&user)
+        .arg(format!("--datadir={}", data.display()))
+        .arg(format!("--socket={}", dir.path().join("sock").display()))
+        .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+        .arg(format!("--init-file={}", init.display()))
+        .args(["--bind-address=127.0.0.1", "--skip-name-resolve", "--innodb-buffer-pool-size=16M"])
+        .args(["--character-set-server=utf8mb4", "--collation-server=utf8mb4_general_ci"])
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mariadbd starts");
+    let server = MariaDb { child, port, _dir: dir };
+    for _ in 0..300 {
+        let ping = Command::new("mariadb")
+            .args(["--no-defaults", "-h", "127.0.0.1", "-P", &port.to_string(), "-u", USER, "shop", "-e", "SELECT 1"])
+            .env("MYSQL_PWD", PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        if ping.is_ok_and(|s| s.success()) {
+            return server;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("MariaDB did not start on port {port}");
+}
+
+#[tokio::test]
+async fn mysql_catalog_reads_exactly_or_says_why_not() {
+    let maria = start_mariadb(
+        "SET sql_mode = '';\n\
+         CREATE TABLE kinds (id int, b tinyint(1), t tinyint, tu tinyint unsigned, su smallint unsigned, iu int unsigned, bu bigint unsigned, d38 decimal(38,10), d65 decimal(65,2), f float, db double, c char(3), vc varchar(10), e enum('x','y'), j json, bl blob, dt date, tm time(6), dtt datetime(6), ts timestamp(6) NULL, y year, bt bit(3), `we``ird` int);\n\
+         INSERT INTO kinds VALUES (1, 1, -128, 255, 65535, 4294967295, 18446744073709551615, 1234567890123456789012345678.0123456789, 1.00, 1.5, 0.1, 'ab', 'é', 'y', '{\"a\": 1}', x'00ff', '2024-02-29', '23:59:59.5', '1000-01-01 00:00:00.000001', '2038-01-19 03:14:07.999999', 2024, b'101', 5);\n\
+         INSERT INTO kinds VALUES (2, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '0000-00-00', '-01:00:00', NULL, NULL, NULL, NULL, 6);\n\
+         INSERT INTO kinds (id) VALUES (3);\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(crate::common::engine_in(dir.path()).await).await;
+    let (client, notices) = server.connect_with_notices().await;
+    let create = |name: &str, password: &str, url: &str| {
+        format!(
+            "CREATE CATALOG {name} USING mysql WITH (url = '{url}', user = '{USER}', password = '{}')",
+            password.replace('\'', "''")
+        )
+    };
+    let (code, message) = failure(&client, &create("bad", "wrong", &maria.url())).await;
+    assert_eq!(code, "28P01", "{message}");
+    assert!(!message.contains("wrong"), "{message}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, message) =
+        failure(&client, &create("gone", PASSWORD, &format!("mysql://127.0.0.1:{closed}/shop"))).await;
+    assert_eq!(code, "HV00N", "{message}");
+    client.batch_execute(&create("maria", PASSWORD, &maria.url())).await.unwrap();
+
+    notices.lock().unwrap().clear();
+    assert_eq!(
+        simple_rows(
+            &client,
+            "SELECT b, t, tu, su, iu, bu, d38, f, db, c, vc, e, j, bl, dt, tm, dtt, ts, y FROM maria.shop.kinds WHERE id = 1"
+        )
+        .await,
+        vec![[
+            "t",
+            "-128",
+            "255",
+            "65535",
+            "4294967295",
+            "18446744073709551615",
+            "1234567890123456789012345678.0123456789",
+            "1.5",
+            "0.1",
+            "ab",
+            "é",
+            "y",
+            "{\"a\": 1}",
+            "\\x00ff",
+            "2024-02-29",
+            "23:59:59.5",
+            "1000-01-01 00:00:00.000001",
+            "2038-01-19 03:14:07.999999+00",
+            "2024"
+        ]
+        .map(String::from)
+        .to_vec()]
+    );
+    let said = notices.lock().unwrap().join("\n");
+    assert!(said.contains("maria.shop.kinds is read without columns d65 (decimal(65,2)), bt (bit(3))"), "{said}");
+    // A quoted name in a filter sent to MariaDB.
+    assert_eq!(
+        simple_rows(&client, "SELECT id FROM maria.shop.kinds WHERE \"we`ird\" > 5 ORDER BY id").await,
+        vec![vec!["2".to_string()]]
+    );
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM maria.shop.kinds").await, vec![vec!["3".to_string()]]);
+    // Values MySQL allows that have no exact form: errors naming the column.
+    for (column, why) in [("b", "2, which is not a boolean"), ("dt", "not a date"), ("tm", "not a time of day")] {
+        let (code, message) = failure(&client, &format!("SELECT {column} FROM maria.shop.kinds WHERE id = 2")).await;
+        assert_eq!(code, "HV000", "{message}");
+        assert!(message.contains(&format!("column {column} holds")) && message.contains(why), "{message}");
+    }
+}

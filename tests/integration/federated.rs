@@ -1,6 +1,6 @@
 //! The differential corpus of connector catalogs: the same rows loaded
-//! into PostgreSQL (a real server, started here), a SQLite file and a
-//! Parquet table of the lake; each query run against every copy, its
+//! into PostgreSQL and MariaDB (real servers, started here), a SQLite
+//! file and a Parquet table of the lake; each query run against every copy, its
 //! answer from a source (with whatever glaux sent there) compared
 //! exactly, as text, with the lake's, which glaux answers alone. NULLs,
 //! the empty string, case and accents, boundary dates, timestamps and
@@ -8,7 +8,7 @@
 //! and join within a source and with the lake.
 
 use crate::common::{plan_text, simple_rows, TestServer};
-use crate::connectors::{start_postgres, PASSWORD, USER};
+use crate::connectors::{start_mariadb, start_postgres, PASSWORD, USER};
 
 /// id, name, price numeric(10,2), day, at, ok, score, qty: as SQL
 /// literals (NULL unquoted), booleans as true/false.
@@ -170,6 +170,17 @@ async fn sources_answer_as_the_lake_does() {
         .await
         .unwrap();
 
+    // PostgreSQL's literals as they are: no backslash escapes.
+    let maria = start_mariadb(&format!(
+        "SET sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES');\n\
+         CREATE TABLE items (id bigint, name text, price decimal(10,2), day date, at datetime(6), ok tinyint(1), score double, qty int);\n\
+         INSERT INTO items VALUES {};\n\
+         CREATE TABLE owners (id bigint, item bigint, who text);\n\
+         INSERT INTO owners VALUES {owners};\n",
+        rows(&plain)
+    ))
+    .await;
+
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("shop.db");
     {
@@ -192,9 +203,11 @@ async fn sources_answer_as_the_lake_does() {
         .batch_execute(&format!(
             "CREATE CATALOG pg USING postgres WITH (url = '{}', user = '{USER}', password = '{quoted}', sslmode = 'disable');
              CREATE CATALOG lite USING sqlite WITH (path = '{}');
+             CREATE CATALOG maria USING mysql WITH (url = '{}', user = '{USER}', password = '{quoted}');
              CREATE DATABASE lake;",
             pg.url(),
-            file.display()
+            file.display(),
+            maria.url()
         ))
         .await
         .unwrap();
@@ -229,7 +242,11 @@ async fn sources_answer_as_the_lake_does() {
         let expected = client.simple_query(&lake_sql).await.map(|_| ());
         assert!(expected.is_ok(), "the lake cannot answer {lake_sql}: {expected:?}");
         let expected = simple_rows(&client, &lake_sql).await;
-        for (items, owners) in [("pg.public.items", "pg.public.owners"), ("lite.main.items", "lite.main.owners")] {
+        for (items, owners) in [
+            ("pg.public.items", "pg.public.owners"),
+            ("lite.main.items", "lite.main.owners"),
+            ("maria.shop.items", "maria.shop.owners"),
+        ] {
             let sql = on(items, owners);
             match client.simple_query(&sql).await {
                 Ok(_) => {
@@ -242,7 +259,7 @@ async fn sources_answer_as_the_lake_does() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} of {} answers differ:\n{}", wrong.len(), queries.len() * 2, wrong.join("\n"));
+    assert!(wrong.is_empty(), "{} of {} answers differ:\n{}", wrong.len(), queries.len() * 3, wrong.join("\n"));
 
     // What each source was sent: only what it answers as glaux does.
     // The ConnectorScan line: the SQL the source receives.
@@ -262,4 +279,8 @@ async fn sources_answer_as_the_lake_does() {
     assert!(!plan.contains("1.50") && !plan.contains("2024"), "{plan}");
     let plan = sent("EXPLAIN SELECT id FROM pg.public.items WHERE at >= TIMESTAMP '2024-01-01 10:00:00' AND day < DATE '2000-01-01'").await;
     assert!(plan.contains("2024-01-01 10:00:00") && plan.contains("2000-01-01"), "{plan}");
+    let plan =
+        sent("EXPLAIN SELECT id FROM maria.shop.items WHERE qty > 5 AND ok AND price >= 1.50 AND name = 'a'").await;
+    assert!(plan.contains("MySqlScan") && plan.contains("`qty` > 5") && plan.contains("1.50"), "{plan}");
+    assert!(!plan.contains("'a'"), "{plan}");
 }

@@ -7,12 +7,14 @@
 //! (glaux re-exports them as `glaux::error`); [`connector::Connector`],
 //! the catalog a connector serves; [`pushdown`], the rules that decide
 //! which filters a source may evaluate; [`sql`], the SELECT sent to an SQL
-//! source; and [`types`], the Arrow marks of uuid and json.
+//! source; [`types`], the Arrow marks of uuid and json; and [`values`], exact
+//! conversions of a source's decimals and dates.
 
 pub mod connector;
 pub mod error;
 pub mod pushdown;
 pub mod sql;
 pub mod types;
+pub mod values;
 
 pub use error::{Error, Result, SqlState};

@@ -19,6 +19,8 @@
 //!   source: collations order and compare differently (MySQL's default
 //!   ones ignore case and accents; PostgreSQL's `char(n)`, read as the
 //!   same Arrow string as `text`, compares ignoring trailing spaces);
+//! - a timestamp with a fraction of a second is not sent to MySQL, whose
+//!   `CAST(... AS DATETIME)` drops it;
 //! - never a cast (a source rounds and parses differently), a function,
 //!   floating point (NaN and rounding), a time zone, or a subquery.
 
@@ -105,6 +107,19 @@ impl Rules<'_> {
         !value.is_null()
             && same_type(&value.data_type(), wanted)
             && !matches!(value, ScalarValue::Utf8(Some(s)) if s.contains('\0'))
+            && (self.dialect != Dialect::MySql || !fraction_of_second(value))
+    }
+}
+
+/// Whether a timestamp literal has a fraction of a second, which MySQL's
+/// `CAST(... AS DATETIME)` (precision 0) drops.
+fn fraction_of_second(value: &ScalarValue) -> bool {
+    match value {
+        ScalarValue::TimestampSecond(..) => false,
+        ScalarValue::TimestampMillisecond(Some(v), _) => v % 1_000 != 0,
+        ScalarValue::TimestampMicrosecond(Some(v), _) => v % 1_000_000 != 0,
+        ScalarValue::TimestampNanosecond(Some(v), _) => v % 1_000_000_000 != 0,
+        _ => false,
     }
 }
 

@@ -20,7 +20,7 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::dialect::SqliteDialect;
-use glaux_connector::sql;
+use glaux_connector::{sql, values};
 use rusqlite::types::ValueRef;
 use std::any::Any;
 use std::path::PathBuf;
@@ -232,9 +232,9 @@ impl Batch {
                 v => Err(not(&v, "a double precision value")),
             }),
             (Builder::Decimal(b), Kind::Decimal { precision, scale }) => put!(b, |v| match v {
-                ValueRef::Integer(i) => decimal(&i.to_string(), precision, scale),
-                ValueRef::Real(r) => decimal(&format!("{r:?}"), precision, scale),
-                ValueRef::Text(t) => decimal(&text(t)?, precision, scale),
+                ValueRef::Integer(i) => values::decimal(&i.to_string(), precision, scale),
+                ValueRef::Real(r) => values::decimal(&format!("{r:?}"), precision, scale),
+                ValueRef::Text(t) => values::decimal(&text(t)?, precision, scale),
                 v => Err(not(&v, "a number")),
             }),
             (Builder::Bool(b), _) => put!(b, |v| match v {
@@ -283,55 +283,16 @@ fn text(bytes: &[u8]) -> std::result::Result<String, String> {
     String::from_utf8(bytes.to_vec()).map_err(|_| "text that is not UTF-8".to_string())
 }
 
-/// A decimal number's text (`-12.50`, `1e-7`) as the unscaled value of
-/// decimal(precision, scale), only if that is exactly its value.
-fn decimal(text: &str, precision: u8, scale: i8) -> std::result::Result<i128, String> {
-    let wrong = || format!("{text:?}, which is not a decimal({precision},{scale}) value");
-    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i32>().map_err(|_| wrong())?),
-        None => (text, 0),
-    };
-    let (negative, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, mantissa.strip_prefix('+').unwrap_or(mantissa)),
-    };
-    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if whole.is_empty() && fraction.is_empty() || !(whole.chars().chain(fraction.chars())).all(|c| c.is_ascii_digit()) {
-        return Err(wrong());
-    }
-    // digits × 10^(exponent − fraction digits), at `scale` places.
-    let digits = format!("{whole}{fraction}");
-    let shift = exponent - fraction.len() as i32 + scale as i32;
-    let mut unscaled: i128 = 0;
-    for (i, c) in digits.chars().enumerate() {
-        let digit = c as i128 - '0' as i128;
-        let places_left = digits.len() - i - 1;
-        let at = places_left as i32 + shift;
-        if at < 0 {
-            if digit != 0 {
-                return Err(wrong());
-            }
-            continue;
-        }
-        let term = 10i128.checked_pow(at as u32).and_then(|p| p.checked_mul(digit)).ok_or_else(wrong)?;
-        unscaled = unscaled.checked_add(term).ok_or_else(wrong)?;
-    }
-    if unscaled >= 10i128.pow(precision as u32) {
-        return Err(wrong());
-    }
-    Ok(if negative { -unscaled } else { unscaled })
-}
-
 /// `YYYY-MM-DD` as days since 1970-01-01.
 fn date(text: &str) -> Option<i32> {
     let mut parts = text.splitn(3, '-');
     let year: i64 = parts.next()?.parse().ok()?;
     let month: u32 = parts.next()?.parse().ok()?;
     let day: u32 = parts.next()?.parse().ok()?;
-    if text.len() != 10 || !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
+    if text.len() != 10 || !(1..=12).contains(&month) || day < 1 || day > values::days_in_month(year, month) {
         return None;
     }
-    i32::try_from(days_from_civil(year, month, day)).ok()
+    i32::try_from(values::days_from_civil(year, month, day)).ok()
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]` (or with `T`) as microseconds since 1970.
@@ -352,25 +313,4 @@ fn timestamp(text: &str) -> Option<i64> {
     }
     let micros: i64 = if fraction.is_empty() { 0 } else { format!("{fraction:0<6}").parse().ok()? };
     Some(((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros)
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
-/// algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month = month as i64;
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day as i64 - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }

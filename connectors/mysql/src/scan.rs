@@ -1,0 +1,303 @@
+//! A MySQL table read by glaux: the SELECT it sends (the columns read,
+//! the filters glaux decided to send, written by DataFusion's unparser in
+//! MySQL's dialect, and a LIMIT), run as a prepared statement so values
+//! arrive in the binary protocol's types, by a task of its own that sends
+//! the rows on as Arrow batches; each value converted exactly or the
+//! query fails naming the column.
+
+use crate::columns::{quote, Column, Kind};
+use async_trait::async_trait;
+use datafusion::arrow::array::{
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
+    Int16Builder, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
+};
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::Result;
+use datafusion::datasource::TableType;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::sql::unparser::dialect::MySqlDialect;
+use glaux_connector::{sql, values};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Pool, Value};
+use std::any::Any;
+use std::sync::Arc;
+
+/// Rows per Arrow batch.
+const BATCH_ROWS: usize = 8192;
+
+/// A table of the server.
+#[derive(Debug)]
+pub struct MySqlTable {
+    /// `` `schema`.`table` ``.
+    from: String,
+    columns: Vec<Column>,
+    schema: SchemaRef,
+    pool: Pool,
+}
+
+impl MySqlTable {
+    pub fn new(schema: &str, table: &str, columns: Vec<Column>, pool: Pool) -> Self {
+        let arrow = Arc::new(Schema::new(columns.iter().map(Column::field).collect::<Vec<_>>()));
+        MySqlTable { from: format!("{}.{}", quote(schema), quote(table)), columns, schema: arrow, pool }
+    }
+}
+
+#[async_trait]
+impl TableProvider for MySqlTable {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection = sql::projected(projection, self.columns.len());
+        let select: Vec<String> = projection.iter().map(|i| quote(&self.columns[*i].name)).collect();
+        // MySQL needs at least one column; an empty projection reads a constant.
+        let select = if select.is_empty() { "1".to_string() } else { select.join(", ") };
+        let sql = sql::select(&select, &self.from, filters, limit, &MySqlDialect {})?;
+        let schema = Arc::new(self.schema.project(&projection)?);
+        let columns = projection.iter().map(|i| self.columns[*i].clone()).collect();
+        let reader = Arc::new(MySqlReader { columns, pool: self.pool.clone() });
+        Ok(Arc::new(sql::SourceScan::new("MySqlScan", sql, schema, reader)))
+    }
+}
+
+/// Runs a SELECT on a pooled connection, in a task of its own.
+#[derive(Debug)]
+struct MySqlReader {
+    columns: Vec<Column>,
+    pool: Pool,
+}
+
+impl sql::Reader for MySqlReader {
+    fn read(&self, sql: &str, schema: SchemaRef) -> Result<SendableRecordBatchStream> {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+        let (pool, sql, columns) = (self.pool.clone(), sql.to_string(), self.columns.clone());
+        let batch_schema = Arc::clone(&schema);
+        tokio::spawn(async move {
+            if let Err(e) = read(pool, &sql, &columns, &batch_schema, &sender).await {
+                let _ = sender.send(Err(DataFusionError::Execution(e))).await;
+            }
+        });
+        let batches = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|batch| (batch, receiver))
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
+    }
+}
+
+/// Run `sql` and send its rows as batches. When the receiver is gone the
+/// connection is closed rather than drained.
+async fn read(
+    pool: Pool,
+    sql: &str,
+    columns: &[Column],
+    schema: &SchemaRef,
+    sender: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+) -> std::result::Result<(), String> {
+    let mut conn = pool.get_conn().await.map_err(|e| e.to_string())?;
+    let mut abandoned = false;
+    {
+        let mut result = conn.exec_iter(sql, ()).await.map_err(|e| e.to_string())?;
+        let mut batch = Batch::new(columns);
+        loop {
+            let row = result.next().await.map_err(|e| e.to_string())?;
+            let end = row.is_none();
+            if let Some(row) = row {
+                for (i, (column, value)) in columns.iter().zip(row.unwrap()).enumerate() {
+                    batch.push(i, column, value).map_err(|why| format!("column {} holds {why}", column.name))?;
+                }
+                batch.rows += 1;
+            }
+            if batch.rows == BATCH_ROWS || (end && batch.rows > 0) {
+                let done = std::mem::replace(&mut batch, Batch::new(columns));
+                if sender.send(done.finish(schema)).await.is_err() {
+                    abandoned = true;
+                    break;
+                }
+            }
+            if end {
+                break;
+            }
+        }
+    }
+    if abandoned {
+        let _ = conn.disconnect().await;
+    }
+    Ok(())
+}
+
+struct Batch {
+    builders: Vec<Builder>,
+    rows: usize,
+}
+
+enum Builder {
+    Bool(BooleanBuilder),
+    Int16(Int16Builder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Decimal(Decimal128Builder),
+    Float32(Float32Builder),
+    Float64(Float64Builder),
+    Text(StringBuilder),
+    Binary(BinaryBuilder),
+    Date(Date32Builder),
+    Time(Time64MicrosecondBuilder),
+    Timestamp(TimestampMicrosecondBuilder),
+}
+
+impl Batch {
+    fn new(columns: &[Column]) -> Batch {
+        let builders = columns
+            .iter()
+            .map(|c| match c.kind {
+                Kind::Bool => Builder::Bool(BooleanBuilder::new()),
+                Kind::Int16 => Builder::Int16(Int16Builder::new()),
+                Kind::Int32 => Builder::Int32(Int32Builder::new()),
+                Kind::Int64 => Builder::Int64(Int64Builder::new()),
+                Kind::Decimal { precision, scale } => Builder::Decimal(
+                    Decimal128Builder::new().with_precision_and_scale(precision, scale).unwrap_or_default(),
+                ),
+                Kind::Float32 => Builder::Float32(Float32Builder::new()),
+                Kind::Float64 => Builder::Float64(Float64Builder::new()),
+                Kind::Text | Kind::Json => Builder::Text(StringBuilder::new()),
+                Kind::Binary => Builder::Binary(BinaryBuilder::new()),
+                Kind::Date => Builder::Date(Date32Builder::new()),
+                Kind::Time => Builder::Time(Time64MicrosecondBuilder::new()),
+                Kind::Datetime => Builder::Timestamp(TimestampMicrosecondBuilder::new()),
+                Kind::Timestamp => Builder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone("UTC")),
+            })
+            .collect();
+        Batch { builders, rows: 0 }
+    }
+
+    /// Append `value` to column `i` as its type holds it, exactly.
+    fn push(&mut self, i: usize, column: &Column, value: Value) -> std::result::Result<(), String> {
+        let not = |v: &Value, of: &str| format!("{}, which is not {of}", v.as_sql(true));
+        macro_rules! put {
+            ($builder:expr, $convert:expr) => {
+                match value {
+                    Value::NULL => $builder.append_null(),
+                    v => $builder.append_value($convert(v)?),
+                }
+            };
+        }
+        let int = |v: &Value| -> Option<i128> {
+            match v {
+                Value::Int(i) => Some(*i as i128),
+                Value::UInt(u) => Some(*u as i128),
+                _ => None,
+            }
+        };
+        match (&mut self.builders[i], column.kind) {
+            (Builder::Bool(b), _) => put!(b, |v: Value| match int(&v) {
+                Some(0) => Ok(false),
+                Some(1) => Ok(true),
+                _ => Err(not(&v, "a boolean (0 or 1)")),
+            }),
+            (Builder::Int16(b), _) => {
+                put!(b, |v: Value| int(&v).and_then(|i| i16::try_from(i).ok()).ok_or_else(|| not(&v, "a smallint")))
+            }
+            (Builder::Int32(b), _) => {
+                put!(b, |v: Value| int(&v).and_then(|i| i32::try_from(i).ok()).ok_or_else(|| not(&v, "an integer")))
+            }
+            (Builder::Int64(b), _) => {
+                put!(b, |v: Value| int(&v).and_then(|i| i64::try_from(i).ok()).ok_or_else(|| not(&v, "a bigint")))
+            }
+            (Builder::Decimal(b), Kind::Decimal { precision, scale }) => put!(b, |v: Value| match &v {
+                Value::Bytes(text) => values::decimal(&String::from_utf8_lossy(text), precision, scale),
+                Value::Int(_) | Value::UInt(_) => {
+                    values::decimal(&int(&v).unwrap_or_default().to_string(), precision, scale)
+                }
+                _ => Err(not(&v, "a decimal")),
+            }),
+            (Builder::Float32(b), _) => put!(b, |v: Value| match v {
+                Value::Float(f) => Ok(f),
+                v => Err(not(&v, "a real")),
+            }),
+            (Builder::Float64(b), _) => put!(b, |v: Value| match v {
+                Value::Double(f) => Ok(f),
+                Value::Float(f) => Ok(f as f64),
+                v => Err(not(&v, "a double")),
+            }),
+            (Builder::Text(b), _) => put!(b, |v: Value| match v {
+                Value::Bytes(bytes) => String::from_utf8(bytes).map_err(|_| "text that is not UTF-8".to_string()),
+                v => Err(not(&v, "text")),
+            }),
+            (Builder::Binary(b), _) => put!(b, |v: Value| match v {
+                Value::Bytes(bytes) => Ok(bytes),
+                v => Err(not(&v, "bytes")),
+            }),
+            (Builder::Date(b), _) => put!(b, |v: Value| match v {
+                Value::Date(year, month, day, 0, 0, 0, 0) if month >= 1 && day >= 1 => {
+                    Ok(values::days_from_civil(year as i64, month as u32, day as u32) as i32)
+                }
+                v => Err(not(&v, "a date")),
+            }),
+            (Builder::Time(b), _) => put!(b, |v: Value| match v {
+                Value::Time(false, 0, h, m, s, us) => {
+                    Ok(((h as i64 * 60 + m as i64) * 60 + s as i64) * 1_000_000 + us as i64)
+                }
+                v => Err(not(&v, "a time of day (from 00:00:00 to 23:59:59.999999)")),
+            }),
+            (Builder::Timestamp(b), _) => put!(b, |v: Value| match v {
+                Value::Date(year, month, day, h, m, s, us) if month >= 1 && day >= 1 => {
+                    let days = values::days_from_civil(year as i64, month as u32, day as u32);
+                    Ok(((days * 24 + h as i64) * 60 + m as i64) * 60_000_000 + s as i64 * 1_000_000 + us as i64)
+                }
+                v => Err(not(&v, "a timestamp")),
+            }),
+            (Builder::Decimal(_), _) => return Err("a value of another type".to_string()),
+        }
+        Ok(())
+    }
+
+    fn finish(self, schema: &SchemaRef) -> Result<RecordBatch> {
+        let arrays: Vec<ArrayRef> = self
+            .builders
+            .into_iter()
+            .map(|b| -> ArrayRef {
+                match b {
+                    Builder::Bool(mut b) => Arc::new(b.finish()),
+                    Builder::Int16(mut b) => Arc::new(b.finish()),
+                    Builder::Int32(mut b) => Arc::new(b.finish()),
+                    Builder::Int64(mut b) => Arc::new(b.finish()),
+                    Builder::Decimal(mut b) => Arc::new(b.finish()),
+                    Builder::Float32(mut b) => Arc::new(b.finish()),
+                    Builder::Float64(mut b) => Arc::new(b.finish()),
+                    Builder::Text(mut b) => Arc::new(b.finish()),
+                    Builder::Binary(mut b) => Arc::new(b.finish()),
+                    Builder::Date(mut b) => Arc::new(b.finish()),
+                    Builder::Time(mut b) => Arc::new(b.finish()),
+                    Builder::Timestamp(mut b) => Arc::new(b.finish()),
+                }
+            })
+            .collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
+        Ok(RecordBatch::try_new_with_options(Arc::clone(schema), arrays, &options)?)
+    }
+}
