@@ -28,6 +28,10 @@ use glaux_connector::connector::{is_secret, Connector, Definition};
 use std::any::Any;
 use std::sync::Arc;
 
+/// The table-name prefix of a passthrough query (`engine::passthrough`):
+/// `catalog.system."query:<native SQL>"`.
+pub const PASSTHROUGH: &str = "query:";
+
 /// The kinds of connector glaux has.
 pub const KINDS: &[&str] = &["postgres", "mysql", "sqlite"];
 
@@ -257,6 +261,11 @@ impl SchemaProvider for ConnectorSchema {
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
         let connector = self.catalog.connector().await.map_err(Error::into_datafusion)?;
+        if let Some(sql) = name.strip_prefix(PASSTHROUGH).filter(|_| self.schema == "system") {
+            let table = connector.query(sql).await.map_err(Error::into_datafusion)?;
+            let qualified = format!("{}.system.query", self.catalog.name());
+            return Ok(Some(Arc::new(ConnectorTable::new(qualified, table, connector.dialect()))));
+        }
         let Some(table) = connector.table(&self.schema, name).await.map_err(Error::into_datafusion)? else {
             return Ok(None);
         };

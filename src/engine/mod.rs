@@ -39,6 +39,7 @@ mod metering;
 pub mod notices;
 pub mod output;
 mod parser;
+mod passthrough;
 mod privileges;
 pub mod refusals;
 mod reshape;

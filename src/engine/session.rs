@@ -354,8 +354,9 @@ impl Session {
 
     /// [`Self::plan_verified`] with `state`'s catalogs.
     async fn plan_verified_in(&self, state: &SessionState, ast: &Ast, dml: bool) -> Result<LogicalPlan> {
-        let resolved = super::time_travel::resolve(ast, state).await?;
-        let mut ast = super::rewrite::for_datafusion(resolved.as_ref().unwrap_or(ast));
+        let mut source = super::time_travel::resolve(ast, state).await?.unwrap_or_else(|| ast.clone());
+        super::passthrough::rewrite(&mut source)?;
+        let mut ast = super::rewrite::for_datafusion(&source);
         let mut plan = state.statement_to_plan(DfStatement::Statement(Box::new(ast.clone()))).await;
         if matches!(&plan, Err(e) if super::refusals::duplicate_output_names(e)) {
             ast = super::rewrite::with_distinct_output_names(&ast);

@@ -131,7 +131,7 @@ async fn engine_with_pg(dir: &Path, server: &Postgres, password: &str) -> Engine
     Engine::open(config).await.unwrap()
 }
 
-async fn failure(client: &tokio_postgres::Client, sql: &str) -> (String, String) {
+pub async fn failure(client: &tokio_postgres::Client, sql: &str) -> (String, String) {
     let e = client.simple_query(sql).await.expect_err(sql);
     let db = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e:?}"));
     (db.code().code().to_string(), db.message().to_string())

@@ -283,4 +283,31 @@ async fn sources_answer_as_the_lake_does() {
         sent("EXPLAIN SELECT id FROM maria.shop.items WHERE qty > 5 AND ok AND price >= 1.50 AND name = 'a'").await;
     assert!(plan.contains("MySqlScan") && plan.contains("`qty` > 5") && plan.contains("1.50"), "{plan}");
     assert!(!plan.contains("'a'"), "{plan}");
+
+    // Passthrough: native SQL run at the source as written, its rows
+    // answered as a table (filters on it run in glaux or are sent around
+    // it, never into it).
+    let native =
+        "SELECT name, count(*) AS n, sum(price) AS total FROM items GROUP BY name HAVING count(*) > 1 -- native";
+    // Result columns have the types the source describes: PostgreSQL's
+    // sum(numeric) has no scale (numeric(38,10)); SQLite's computed
+    // columns have no declared type (text).
+    for (catalog, total) in [("pg", "3.0000000000"), ("lite", "3.0")] {
+        let sql = format!(
+            "SELECT * FROM TABLE({catalog}.system.query(query => '{}')) AS q WHERE n > 1 ORDER BY name",
+            native.replace('\'', "''")
+        );
+        assert_eq!(simple_rows(&client, &sql).await, vec![vec!["a".to_string(), "2".into(), total.into()]], "{sql}");
+    }
+    let plan =
+        sent("EXPLAIN SELECT * FROM pg.system.query(query => 'SELECT id FROM items WHERE id < 3;') WHERE id = 1").await;
+    assert!(plan.contains("FROM (SELECT id FROM items WHERE id < 3) AS \"query\" WHERE ((\"id\" = 1))"), "{plan}");
+    let (code, message) =
+        crate::connectors::failure(&client, "SELECT * FROM TABLE(pg.system.query(query => 'SELEC 1'))").await;
+    assert_eq!(code, "HV000", "{message}");
+    let (code, _) = crate::connectors::failure(&client, "SELECT * FROM TABLE(pg.system.query(query => 1))").await;
+    assert_eq!(code, "42601");
+    let (code, _) =
+        crate::connectors::failure(&client, "SELECT * FROM TABLE(maria.system.query(query => 'SELECT 1'))").await;
+    assert_eq!(code, "0A000");
 }

@@ -29,6 +29,16 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
 
     /// The table `schema.name`; None when the source has no such table.
     async fn table(&self, schema: &str, name: &str) -> Result<Option<RemoteTable>>;
+
+    /// The rows of `sql`, native SQL run at the source as it is written
+    /// (a passthrough query), described as a table.
+    async fn query(&self, sql: &str) -> Result<RemoteTable> {
+        let _ = sql;
+        Err(crate::Error::new(
+            crate::SqlState::FeatureNotSupported,
+            format!("passthrough queries are not available for {:?}", self.dialect()),
+        ))
+    }
 }
 
 /// A source's table as glaux reads it.

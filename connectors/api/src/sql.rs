@@ -48,6 +48,23 @@ pub fn select(
     Ok(sql)
 }
 
+/// A passthrough query's text without the `;` and blanks that may end it.
+pub fn passthrough_text(sql: &str) -> &str {
+    sql.trim_end().trim_end_matches(';').trim_end()
+}
+
+/// A passthrough query as a derived table, `(<sql>) AS "query"`; on
+/// lines of its own when it holds `--`, so a comment ends before the
+/// parenthesis.
+pub fn passthrough_from(sql: &str) -> String {
+    let sql = passthrough_text(sql);
+    if sql.contains("--") {
+        format!("(\n{sql}\n) AS \"query\"")
+    } else {
+        format!("({sql}) AS \"query\"")
+    }
+}
+
 /// The columns a scan reads: `projection`, or all `count`.
 pub fn projected(projection: Option<&Vec<usize>>, count: usize) -> Vec<usize> {
     match projection {

@@ -140,6 +140,29 @@ pub struct Described {
     pub type_name: String,
 }
 
+/// A result column of a prepared statement, described as [`COLUMNS`]
+/// would (a domain as its base type; no typmod).
+pub fn describe(name: &str, pg_type: &postgres_types::Type) -> Described {
+    use postgres_types::Kind as K;
+    let base = match pg_type.kind() {
+        K::Domain(base) => base,
+        _ => pg_type,
+    };
+    let (element, element_is_enum) = match base.kind() {
+        K::Array(item) => (item.oid(), matches!(item.kind(), K::Enum(_))),
+        _ => (0, false),
+    };
+    Described {
+        name: name.to_string(),
+        oid: base.oid(),
+        typmod: -1,
+        is_enum: matches!(base.kind(), K::Enum(_)),
+        element,
+        element_is_enum,
+        type_name: base.name().to_string(),
+    }
+}
+
 /// The column `described` is, or the type it has that glaux cannot read.
 pub fn column(described: &Described) -> Result<Column, String> {
     let Described { name, oid, typmod, is_enum, element, element_is_enum, type_name } = described;

@@ -187,4 +187,30 @@ impl Connector for PostgresConnector {
         let provider = Arc::new(scan::PostgresTable::new(schema, name, read, Arc::clone(&self.pool)));
         Ok(Some(RemoteTable { provider, skipped }))
     }
+
+    /// The query's columns as PostgreSQL describes the prepared
+    /// statement (no typmods there: numeric reads as numeric(38,10)).
+    async fn query(&self, sql: &str) -> Result<RemoteTable> {
+        let connection = self.pool.connect().await.map_err(|e| self.unreachable(e))?;
+        let Some(connection) = connection.as_any().downcast_ref::<PostgresConnection>() else {
+            return Err(self.failed("preparing the query", "the pool gave a connection of another kind"));
+        };
+        let text = glaux_connector::sql::passthrough_text(sql);
+        let prepared = connection.conn.prepare(text).await.map_err(|e| {
+            Error::new(
+                SqlState::FdwError,
+                format!("catalog {}: the source refused the query: {}", self.catalog, one_line(&e)),
+            )
+        })?;
+        let (mut read, mut skipped) = (Vec::new(), Vec::new());
+        for column in prepared.columns() {
+            let described = columns::describe(column.name(), column.type_());
+            match columns::column(&described) {
+                Ok(c) => read.push(c),
+                Err(type_name) => skipped.push((described.name, type_name)),
+            }
+        }
+        let provider = Arc::new(scan::PostgresTable::query(sql, read, Arc::clone(&self.pool)));
+        Ok(RemoteTable { provider, skipped })
+    }
 }

@@ -44,8 +44,16 @@ pub struct PostgresTable {
 
 impl PostgresTable {
     pub fn new(schema: &str, table: &str, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
+        PostgresTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, pool)
+    }
+
+    /// The rows of a passthrough query, read as a derived table.
+    pub fn query(sql: &str, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
+        PostgresTable::reading(sql::passthrough_from(sql), columns, pool)
+    }
+
+    fn reading(from: String, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
         let fields: Vec<_> = columns.iter().map(Column::field).collect();
-        let from = format!("{}.{}", quote(schema), quote(table));
         PostgresTable { from, schema: Arc::new(Schema::new(fields)), columns, pool }
     }
 

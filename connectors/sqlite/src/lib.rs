@@ -126,4 +126,30 @@ impl Connector for SqliteConnector {
         let provider = Arc::new(scan::SqliteTable::new(self.path.clone(), self.catalog.clone(), name, read));
         Ok(Some(RemoteTable { provider, skipped }))
     }
+
+    /// The query's columns as SQLite describes the prepared statement: a
+    /// column read straight from a table has its declared type; any other
+    /// none (text).
+    async fn query(&self, sql: &str) -> Result<RemoteTable> {
+        let text = glaux_connector::sql::passthrough_text(sql).to_string();
+        let declared = self
+            .with_connection("preparing the query", move |c| {
+                let statement = c.prepare(&text)?;
+                Ok(statement
+                    .columns()
+                    .iter()
+                    .map(|c| (c.name().to_string(), c.decl_type().unwrap_or_default().to_string()))
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        let (mut read, mut skipped) = (Vec::new(), Vec::new());
+        for (column, declared) in declared {
+            match columns::column(&column, &declared) {
+                Some(c) => read.push(c),
+                None => skipped.push((column, declared)),
+            }
+        }
+        let provider = Arc::new(scan::SqliteTable::query(self.path.clone(), self.catalog.clone(), sql, read));
+        Ok(RemoteTable { provider, skipped })
+    }
 }

@@ -42,8 +42,17 @@ pub struct SqliteTable {
 
 impl SqliteTable {
     pub fn new(path: PathBuf, catalog: String, table: &str, columns: Vec<Column>) -> Self {
+        SqliteTable::reading(path, catalog, quote(table), columns)
+    }
+
+    /// The rows of a passthrough query, read as a derived table.
+    pub fn query(path: PathBuf, catalog: String, sql: &str, columns: Vec<Column>) -> Self {
+        SqliteTable::reading(path, catalog, sql::passthrough_from(sql), columns)
+    }
+
+    fn reading(path: PathBuf, catalog: String, from: String, columns: Vec<Column>) -> Self {
         let schema = Arc::new(Schema::new(columns.iter().map(Column::field).collect::<Vec<_>>()));
-        SqliteTable { path, catalog, from: quote(table), columns, schema }
+        SqliteTable { path, catalog, from, columns, schema }
     }
 
     fn sql(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<String> {
