@@ -17,6 +17,10 @@
 //! queued batch fails at its first key once the flag is up. It shows its
 //! parents the original sort's properties, because operators above a sort
 //! check its ordering by its expressions, which the wrapped keys are not.
+//!
+//! A connector's scan may wait minutes for its source's next rows, inside
+//! a repartition task that outlives the dropped stream; it checks the flag
+//! while it waits and then ends, which stops the statement at the source.
 
 use datafusion::arrow::datatypes::{DataType, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -56,10 +60,15 @@ impl Drop for Abandoned {
     }
 }
 
-/// `plan` with every nested-loop join's filter made [`Abandonable`], and
-/// every full sort an [`AbandonableSort`].
+/// `plan` with every nested-loop join's filter made [`Abandonable`],
+/// every full sort an [`AbandonableSort`], and every connector's scan
+/// watching the flag (a source's rows may be minutes apart, and the
+/// scan's statement at the source is stopped only when it ends).
 pub fn abandonable(plan: Arc<dyn ExecutionPlan>, flag: &Arc<AtomicBool>) -> Result<Arc<dyn ExecutionPlan>> {
     plan.transform_up(|node| {
+        if let Some(scan) = node.as_any().downcast_ref::<crate::table::connector::ConnectorScan>() {
+            return Ok(Transformed::yes(Arc::new(scan.watching(Arc::clone(flag))) as Arc<dyn ExecutionPlan>));
+        }
         if let Some(sort) = node.as_any().downcast_ref::<SortExec>() {
             // A top-k sort works a batch at a time, and its dynamic filter
             // is already pushed into the scans: it stays as it is.

@@ -27,6 +27,7 @@ use futures::StreamExt;
 use glaux_connector::connector::RemoteTable;
 use glaux_connector::pushdown::{pushable, Dialect};
 use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// `catalog.schema.table` of a connector, with glaux's pushdown rules.
@@ -116,7 +117,7 @@ impl TableProvider for ConnectorTable {
                 source,
             )?) as _
         };
-        Ok(Arc::new(ConnectorScan { table: self.name.clone(), shown, inner, bytes: Arc::default() }))
+        Ok(Arc::new(ConnectorScan { table: self.name.clone(), shown, inner, bytes: Arc::default(), abandoned: None }))
     }
 }
 
@@ -128,6 +129,25 @@ pub struct ConnectorScan {
     shown: String,
     inner: Arc<dyn ExecutionPlan>,
     bytes: Arc<ByteCounter>,
+    /// Raised when the query is abandoned (`engine::abandon`).
+    abandoned: Option<Arc<AtomicBool>>,
+}
+
+/// How often a scan waiting for its source looks at the abandoned flag.
+const WATCH: std::time::Duration = std::time::Duration::from_millis(100);
+
+impl ConnectorScan {
+    /// This scan, ending (and so stopping its source's statement) once
+    /// `abandoned` is raised.
+    pub fn watching(&self, abandoned: Arc<AtomicBool>) -> ConnectorScan {
+        ConnectorScan {
+            table: self.table.clone(),
+            shown: self.shown.clone(),
+            inner: Arc::clone(&self.inner),
+            bytes: Arc::clone(&self.bytes),
+            abandoned: Some(abandoned),
+        }
+    }
 }
 
 impl DisplayAs for ConnectorScan {
@@ -162,8 +182,11 @@ impl ExecutionPlan for ConnectorScan {
         if let Some(meter) = &meter {
             meter.check().map_err(crate::error::Error::into_datafusion)?;
         }
-        let stream = self.inner.execute(partition, context)?;
+        let mut stream = self.inner.execute(partition, context)?;
         let schema = stream.schema();
+        if let Some(flag) = &self.abandoned {
+            stream = until_abandoned(stream, Arc::clone(flag));
+        }
         let bytes = Arc::clone(&self.bytes);
         let table = self.table.clone();
         let charged = stream.map(move |batch| {
@@ -185,6 +208,32 @@ impl ExecutionPlan for ConnectorScan {
     fn partition_statistics(&self, _: Option<usize>) -> Result<Statistics> {
         Ok(Statistics::new_unknown(&self.schema()))
     }
+}
+
+/// `stream`, ended with 57014 (and so dropped, which stops the source's
+/// statement) once `abandoned` is raised, even while it waits for rows.
+fn until_abandoned(stream: SendableRecordBatchStream, abandoned: Arc<AtomicBool>) -> SendableRecordBatchStream {
+    let schema = stream.schema();
+    let watched = futures::stream::unfold(Some(stream), move |state| {
+        let abandoned = Arc::clone(&abandoned);
+        async move {
+            let mut stream = state?;
+            let next = stream.next();
+            futures::pin_mut!(next);
+            loop {
+                tokio::select! {
+                    item = &mut next => return item.map(|item| (item, Some(stream))),
+                    _ = tokio::time::sleep(WATCH) => {
+                        if abandoned.load(Ordering::Relaxed) {
+                            let e = crate::error::Error::new(crate::error::SqlState::QueryCanceled, "the query was abandoned");
+                            return Some((Err(e.into_datafusion()), None));
+                        }
+                    }
+                }
+            }
+        }
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, watched))
 }
 
 /// An error the connector's stream raised: glaux's own (a meter's

@@ -776,3 +776,57 @@ async fn mysql_catalog_reads_exactly_or_says_why_not() {
         assert!(message.contains(&format!("column {column} holds")) && message.contains(why), "{message}");
     }
 }
+
+/// A query glaux stops (here by its statement timeout) stops at the
+/// source too, and other sessions are not held up meanwhile.
+#[tokio::test]
+async fn a_stopped_query_stops_at_the_source() {
+    let pg = start_postgres().await;
+    let source = pg.client().await.unwrap();
+    // 100 000 rows, one every 10 ms: about 17 minutes to read whole.
+    source
+        .batch_execute(
+            "CREATE VIEW slow AS SELECT g, pg_sleep(0.01) IS NULL AS slept FROM generate_series(1, 100000) AS g",
+        )
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var("GLAUX_TEST_PG_PASSWORD", PASSWORD);
+    let server = TestServer::start(engine_with_pg(dir.path(), &pg, "env:GLAUX_TEST_PG_PASSWORD").await).await;
+    let client = server.connect().await;
+    let other = server.connect().await;
+    let running = || async {
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%slow%' AND state = 'active' AND pid <> pg_backend_pid()";
+        source.query_one(sql, &[]).await.unwrap().get::<_, i64>(0)
+    };
+    let stops = || async {
+        for _ in 0..100 {
+            if running().await == 0 {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    };
+
+    // The statement timeout cancels it at the source too; another
+    // session answers meanwhile.
+    client.batch_execute("SET statement_timeout = 1000").await.unwrap();
+    let timed_out = tokio::spawn(async move { failure(&client, "SELECT count(*) FROM pg.public.slow").await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(simple_rows(&other, "SELECT count(*) FROM pg.public.slow WHERE g = 0 LIMIT 1").await.len(), 1);
+    let (code, message) = timed_out.await.unwrap();
+    assert_eq!(code, "57014", "{message}");
+    let stopped = stops().await;
+    let left: Vec<String> = source
+        .query(
+            "SELECT state || ': ' || query FROM pg_stat_activity WHERE query LIKE '%slow%' AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(stopped, "the source still runs the query after the statement timed out: {left:?}");
+}

@@ -124,7 +124,15 @@ async fn read(
         let mut result = conn.exec_iter(sql, ()).await.map_err(|e| e.to_string())?;
         let mut batch = Batch::new(columns);
         loop {
-            let row = result.next().await.map_err(|e| e.to_string())?;
+            // A reader gone while rows are awaited: stop now, not at the
+            // next row, which a slow statement may take minutes to send.
+            let row = tokio::select! {
+                row = result.next() => row.map_err(|e| e.to_string())?,
+                _ = sender.closed() => {
+                    abandoned = true;
+                    break;
+                }
+            };
             let end = row.is_none();
             if let Some(row) = row {
                 for (i, (column, value)) in columns.iter().zip(row.unwrap()).enumerate() {

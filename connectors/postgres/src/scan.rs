@@ -24,7 +24,7 @@ use datafusion::sql::unparser::dialect::PostgreSqlDialect;
 use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresconn::PostgresConnection;
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use glaux_connector::sql;
 use std::any::Any;
 use std::sync::Arc;
@@ -112,17 +112,45 @@ impl sql::Reader for PostgresReader {
         let stream_schema = Arc::clone(&schema);
         let batches = futures::stream::once(async move {
             let connection = pool.connect().await.map_err(|e| DataFusionError::Execution(e.to_string()))?;
-            let rows = {
+            let (rows, cancel) = {
                 let Some(pg) = connection.as_any().downcast_ref::<PostgresConnection>() else {
                     return Err(DataFusionError::Execution("the pool gave a connection of another kind".into()));
                 };
-                pg.conn.query_raw(sql.as_str(), std::iter::empty::<i32>()).await
+                // Armed before the statement starts: its first answer may
+                // come only with its first rows, long after.
+                let cancel = Cancel(Some(pg.conn.cancel_token()));
+                (pg.conn.query_raw(sql.as_str(), std::iter::empty::<i32>()).await, cancel)
             };
             let rows = rows.map_err(|e| DataFusionError::Execution(e.to_string()))?;
-            // The connection stays with the stream, so the pool does not
-            // hand it out while its rows are still arriving.
-            let chunks = rows.chunks(BATCH_ROWS).map(move |chunk| {
-                let _held = &connection;
+            // The connection stays with the rows, so the pool does not
+            // hand it out while they are still arriving.
+            let reading = Reading { rows: Box::pin(rows), cancel, _connection: connection };
+            let chunks = futures::stream::unfold(reading, |mut reading| async move {
+                // The rows that have arrived, up to BATCH_ROWS: a slow
+                // source's first rows are not held back for more.
+                // The rows ended (the stream must not be polled again).
+                reading.cancel.0.as_ref()?;
+                let mut chunk = Vec::new();
+                while chunk.len() < BATCH_ROWS {
+                    let next = if chunk.is_empty() {
+                        reading.rows.next().await
+                    } else {
+                        match reading.rows.next().now_or_never() {
+                            Some(next) => next,
+                            None => break,
+                        }
+                    };
+                    match next {
+                        Some(row) => chunk.push(row),
+                        None => {
+                            reading.cancel.0 = None;
+                            break;
+                        }
+                    }
+                }
+                (!chunk.is_empty()).then_some((chunk, reading))
+            })
+            .map(move |chunk| {
                 let rows = chunk.into_iter().collect::<std::result::Result<Vec<_>, _>>();
                 let rows = rows.map_err(|e| DataFusionError::Execution(e.to_string()))?;
                 to_batch(&rows, &columns, &schema)
@@ -135,6 +163,32 @@ impl sql::Reader for PostgresReader {
         })
         .flatten();
         Ok(Box::pin(RecordBatchStreamAdapter::new(stream_schema, batches)))
+    }
+}
+
+/// A query's rows being read on a pooled connection.
+struct Reading<C> {
+    rows: std::pin::Pin<Box<tokio_postgres::RowStream>>,
+    /// Dropped before the connection.
+    cancel: Cancel,
+    _connection: C,
+}
+
+/// Cancels a statement at the source when dropped while it may still
+/// run (a LIMIT met, the query cancelled or timed out, the client gone),
+/// as the source would otherwise go on producing rows nobody reads.
+/// Emptied once the last row has arrived.
+struct Cancel(Option<tokio_postgres::CancelToken>);
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        if let Some(token) = self.0.take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = token.cancel_query(tokio_postgres::NoTls).await;
+                });
+            }
+        }
     }
 }
 
