@@ -6,10 +6,12 @@
 //! [`Reader`] decodes.
 
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, Result};
+use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::Expr;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
@@ -65,14 +67,6 @@ pub fn passthrough_from(sql: &str) -> String {
     }
 }
 
-/// The columns a scan reads: `projection`, or all `count`.
-pub fn projected(projection: Option<&Vec<usize>>, count: usize) -> Vec<usize> {
-    match projection {
-        Some(p) => p.clone(),
-        None => (0..count).collect(),
-    }
-}
-
 /// A source scan's plan properties: one partition, bounded, incremental.
 fn scan_properties(schema: &SchemaRef) -> Arc<PlanProperties> {
     Arc::new(PlanProperties::new(
@@ -81,6 +75,51 @@ fn scan_properties(schema: &SchemaRef) -> Arc<PlanProperties> {
         EmissionType::Incremental,
         Boundedness::Bounded,
     ))
+}
+
+/// A source's table: the schema of its columns, and the plan that reads
+/// the columns `projection` (indices) of the rows passing `filters`.
+pub trait Source: Send + Sync + std::fmt::Debug + 'static {
+    fn schema(&self) -> SchemaRef;
+    fn plan(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>>;
+}
+
+/// A [`Source`] as DataFusion's table. Every filter offered is taken as
+/// Exact and sent: glaux decides which are offered (`crate::pushdown`).
+#[derive(Debug)]
+pub struct SourceTable<S>(pub S);
+
+#[async_trait::async_trait]
+impl<S: Source> TableProvider for SourceTable<S> {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let projection = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.0.schema().fields().len()).collect(),
+        };
+        self.0.plan(&projection, filters, limit)
+    }
 }
 
 /// What runs a source's SELECT and turns its rows into batches of

@@ -6,26 +6,22 @@
 //! query fails naming the column.
 
 use crate::columns::{quote, Column, Kind};
-use async_trait::async_trait;
 use datafusion::arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
     Int16Builder, Int32Builder, Int64Builder, RecordBatch, RecordBatchOptions, StringBuilder, Time64MicrosecondBuilder,
     TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::dialect::MySqlDialect;
 use glaux_connector::{sql, values};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, Value};
-use std::any::Any;
 use std::sync::Arc;
 
 /// Rows per Arrow batch.
@@ -48,37 +44,17 @@ impl MySqlTable {
     }
 }
 
-#[async_trait]
-impl TableProvider for MySqlTable {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
+impl sql::Source for MySqlTable {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let projection = sql::projected(projection, self.columns.len());
+    fn plan(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
         let select: Vec<String> = projection.iter().map(|i| quote(&self.columns[*i].name)).collect();
         // MySQL needs at least one column; an empty projection reads a constant.
         let select = if select.is_empty() { "1".to_string() } else { select.join(", ") };
         let sql = sql::select(&select, &self.from, filters, limit, &MySqlDialect {})?;
-        let schema = Arc::new(self.schema.project(&projection)?);
+        let schema = Arc::new(self.schema.project(projection)?);
         let columns = projection.iter().map(|i| self.columns[*i].clone()).collect();
         let reader = Arc::new(MySqlReader { columns, pool: self.pool.clone() });
         Ok(Arc::new(sql::SourceScan::new("MySqlScan", sql, schema, reader)))

@@ -9,15 +9,12 @@
 
 use crate::columns::{quote, Column};
 use crate::decode;
-use async_trait::async_trait;
 use datafusion::arrow::array::{ArrayBuilder, ArrayRef, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::dialect::PostgreSqlDialect;
@@ -26,7 +23,6 @@ use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresC
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
 use futures::{FutureExt, StreamExt};
 use glaux_connector::sql;
-use std::any::Any;
 use std::sync::Arc;
 
 /// Rows per Arrow batch.
@@ -65,35 +61,15 @@ impl PostgresTable {
     }
 }
 
-#[async_trait]
-impl TableProvider for PostgresTable {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
+impl sql::Source for PostgresTable {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let projection = sql::projected(projection, self.columns.len());
-        let sql = self.sql(&projection, filters, limit)?;
+    fn plan(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
+        let sql = self.sql(projection, filters, limit)?;
         let columns: Vec<Column> = projection.iter().map(|i| self.columns[*i].clone()).collect();
-        let schema = Arc::new(self.schema.project(&projection)?);
+        let schema = Arc::new(self.schema.project(projection)?);
         let reader = Arc::new(PostgresReader { columns, pool: Arc::clone(&self.pool) });
         Ok(Arc::new(sql::SourceScan::new("PostgresScan", sql, schema, reader)))
     }

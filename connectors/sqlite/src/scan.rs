@@ -5,24 +5,20 @@
 //! (`columns`), exactly or not at all.
 
 use crate::columns::{quote, Column, Kind};
-use async_trait::async_trait;
 use datafusion::arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float64Builder, Int64Builder,
     RecordBatch, RecordBatchOptions, StringBuilder, TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::Result;
-use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SendableRecordBatchStream;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::dialect::SqliteDialect;
 use glaux_connector::{sql, values};
 use rusqlite::types::ValueRef;
-use std::any::Any;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -63,34 +59,14 @@ impl SqliteTable {
     }
 }
 
-#[async_trait]
-impl TableProvider for SqliteTable {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
+impl sql::Source for SqliteTable {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let projection = sql::projected(projection, self.columns.len());
-        let sql = self.sql(&projection, filters, limit)?;
-        let schema = Arc::new(self.schema.project(&projection)?);
+    fn plan(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>> {
+        let sql = self.sql(projection, filters, limit)?;
+        let schema = Arc::new(self.schema.project(projection)?);
         let reader = Arc::new(SqliteReader {
             path: self.path.clone(),
             catalog: self.catalog.clone(),
