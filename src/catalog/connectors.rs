@@ -103,7 +103,7 @@ impl ConnectorCatalog {
     async fn entry(&self, schema: &str, name: &str) -> Result<Option<Table>> {
         let Some(table) = self.connector().await?.table(schema, name).await? else { return Ok(None) };
         let columns = table
-            .provider
+            .source
             .schema()
             .fields()
             .iter()

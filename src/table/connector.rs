@@ -3,38 +3,45 @@
 //! and its scan is a [`ConnectorScan`] that charges what the source sends.
 //!
 //! The connector's own plan is held inside the scan, not as its child, so
-//! no optimizer rule can push anything more into it (a join's dynamic
-//! filter or a sort the source orders by its own collation). EXPLAIN
-//! shows that plan's line, with the SQL the source receives. The bytes
+//! no optimizer rule can push anything more into it (a sort the source
+//! orders by its own collation); a join's keys reach the source only
+//! through `table::join_keys`. EXPLAIN shows that plan's line, with the
+//! SQL the source receives. The bytes
 //! charged are the Arrow size of the rows received (the metering
 //! contract, `table::metered`), to the query's meter and to the scan's
 //! `bytes_read`.
 
 use super::metered::{bytes_metric, QueryMeter};
 use super::store::ByteCounter;
-use super::ScanNotices;
+use super::{join_keys, ScanNotices};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::{Result, Statistics};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::filter_pushdown::{
+    ChildPushdownResult, FilterPushdownPhase, FilterPushdownPropagation, PushedDown,
+};
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{displayable, DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use glaux_connector::connector::RemoteTable;
 use glaux_connector::pushdown::{pushable, Dialect};
+use glaux_connector::sql::Source;
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// `catalog.schema.table` of a connector, with glaux's pushdown rules.
 #[derive(Debug)]
 pub struct ConnectorTable {
     name: String,
-    inner: Arc<dyn TableProvider>,
+    source: Arc<dyn Source>,
     /// Columns the connector left out (name, source type), told to the
     /// client at each scan.
     skipped: Vec<(String, String)>,
@@ -43,7 +50,7 @@ pub struct ConnectorTable {
 
 impl ConnectorTable {
     pub fn new(name: String, table: RemoteTable, dialect: Dialect) -> ConnectorTable {
-        ConnectorTable { name, inner: table.provider, skipped: table.skipped, dialect }
+        ConnectorTable { name, source: table.source, skipped: table.skipped, dialect }
     }
 }
 
@@ -54,7 +61,7 @@ impl TableProvider for ConnectorTable {
     }
 
     fn schema(&self) -> SchemaRef {
-        self.inner.schema()
+        self.source.schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -64,7 +71,7 @@ impl TableProvider for ConnectorTable {
     /// Exact for what the source evaluates as glaux does; the rest is
     /// not sent (DataFusion applies it above the scan).
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        let schema = self.inner.schema();
+        let schema = self.source.schema();
         Ok(filters
             .iter()
             .map(|f| {
@@ -95,39 +102,83 @@ impl TableProvider for ConnectorTable {
                 ),
             );
         }
-        let schema = self.inner.schema();
+        let schema = self.source.schema();
         // Only the filters this table accepted reach here; checked again,
         // as nothing else may reach the source.
         let sent: Vec<Expr> = filters.iter().filter(|f| pushable(f, &schema, self.dialect)).cloned().collect();
         let limit = if sent.len() == filters.len() { limit } else { None };
+        let all = (0..schema.fields().len()).collect();
+        let projection = projection.unwrap_or(&all).clone();
+        let reading = Arc::new(Reading {
+            source: Arc::clone(&self.source),
+            projection,
+            filters: sent,
+            limit,
+            dialect: self.dialect,
+        });
+        let (inner, shown) = reading.plan(&[])?;
+        Ok(Arc::new(ConnectorScan {
+            table: self.name.clone(),
+            shown,
+            inner,
+            reading,
+            join_filters: Vec::new(),
+            sent_at_run: Arc::default(),
+            bytes: Arc::default(),
+            abandoned: None,
+        }))
+    }
+}
+
+/// What a scan asks of its source: the columns, the filters sent, the
+/// limit.
+#[derive(Debug)]
+struct Reading {
+    source: Arc<dyn Source>,
+    projection: Vec<usize>,
+    filters: Vec<Expr>,
+    limit: Option<usize>,
+    dialect: Dialect,
+}
+
+impl Reading {
+    /// The connector's plan with `more` conditions sent as well, and its
+    /// line as EXPLAIN shows it (with the SQL sent).
+    fn plan(&self, more: &[Expr]) -> Result<(Arc<dyn ExecutionPlan>, String)> {
+        let filters: Vec<Expr> = self.filters.iter().chain(more).cloned().collect();
         // No columns (count(*)): the first is read and dropped here, as
-        // the library's scan answers an empty projection with a column.
-        let first = vec![0];
-        let asked = match projection {
-            Some(p) if p.is_empty() && !schema.fields().is_empty() => Some(&first),
-            other => other,
-        };
-        let source = self.inner.scan(state, asked, &sent, limit).await?;
+        // a source's SELECT needs a column.
+        let none = self.projection.is_empty() && !self.source.schema().fields().is_empty();
+        let asked = if none { vec![0] } else { self.projection.clone() };
+        let source = self.source.plan(&asked, &filters, self.limit)?;
         let shown = displayable(source.as_ref()).one_line().to_string().trim_end().to_string();
-        let inner = if asked == projection {
-            source
-        } else {
-            Arc::new(ProjectionExec::try_new(
-                Vec::<datafusion::physical_plan::projection::ProjectionExpr>::new(),
-                source,
-            )?) as _
-        };
-        Ok(Arc::new(ConnectorScan { table: self.name.clone(), shown, inner, bytes: Arc::default(), abandoned: None }))
+        if !none {
+            return Ok((source, shown));
+        }
+        let dropped =
+            ProjectionExec::try_new(Vec::<datafusion::physical_plan::projection::ProjectionExpr>::new(), source)?;
+        Ok((Arc::new(dropped), shown))
     }
 }
 
 /// Reads a connector's plan, charging the rows it returns.
-#[derive(Debug)]
+///
+/// The connector's plan is held inside, not as a child, so no optimizer
+/// rule pushes anything into it (a sort the source would order by its
+/// own collation). A join's dynamic filter offered to this scan is kept
+/// (`join_filters`): when the scan starts, what glaux can write of it is
+/// sent as well (`table::join_keys`), and EXPLAIN ANALYZE shows the SQL
+/// sent then.
+#[derive(Debug, Clone)]
 pub struct ConnectorScan {
     table: String,
     /// The connector's plan as EXPLAIN shows it (with its SQL).
     shown: String,
     inner: Arc<dyn ExecutionPlan>,
+    reading: Arc<Reading>,
+    join_filters: Vec<Arc<dyn PhysicalExpr>>,
+    /// The connector's plan line when join keys were added as it started.
+    sent_at_run: Arc<Mutex<Option<String>>>,
     bytes: Arc<ByteCounter>,
     /// Raised when the query is abandoned (`engine::abandon`).
     abandoned: Option<Arc<AtomicBool>>,
@@ -140,19 +191,45 @@ impl ConnectorScan {
     /// This scan, ending (and so stopping its source's statement) once
     /// `abandoned` is raised.
     pub fn watching(&self, abandoned: Arc<AtomicBool>) -> ConnectorScan {
-        ConnectorScan {
-            table: self.table.clone(),
-            shown: self.shown.clone(),
-            inner: Arc::clone(&self.inner),
-            bytes: Arc::clone(&self.bytes),
-            abandoned: Some(abandoned),
+        ConnectorScan { abandoned: Some(abandoned), ..self.clone() }
+    }
+
+    /// The connector's stream: its plan as planned, or, with join
+    /// filters, planned again when it starts with the join's keys.
+    fn source_stream(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        if self.join_filters.is_empty() {
+            return self.inner.execute(partition, context);
         }
+        let (reading, inner, filters) = (Arc::clone(&self.reading), Arc::clone(&self.inner), self.join_filters.clone());
+        let (schema, sent_at_run) = (self.schema(), Arc::clone(&self.sent_at_run));
+        let output = Arc::clone(&schema);
+        let stream = futures::stream::once(async move {
+            let table = reading.source.schema();
+            let keys = join_keys::conditions(&filters, &output, &table, reading.dialect).await;
+            let plan = if keys.is_empty() {
+                inner
+            } else {
+                let (plan, shown) = reading.plan(&keys)?;
+                *sent_at_run.lock().unwrap_or_else(|e| e.into_inner()) = Some(shown);
+                plan
+            };
+            plan.execute(partition, context)
+        })
+        .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
     }
 }
 
 impl DisplayAs for ConnectorScan {
     fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "ConnectorScan: table={}, {}", self.table, self.shown)
+        let sent = self.sent_at_run.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match sent {
+            Some(sent) => write!(f, "ConnectorScan: table={}, {sent}", self.table),
+            None if !self.join_filters.is_empty() => {
+                write!(f, "ConnectorScan: table={}, {}, and a join's keys when it starts", self.table, self.shown)
+            }
+            None => write!(f, "ConnectorScan: table={}, {}", self.table, self.shown),
+        }
     }
 }
 
@@ -182,7 +259,7 @@ impl ExecutionPlan for ConnectorScan {
         if let Some(meter) = &meter {
             meter.check().map_err(crate::error::Error::into_datafusion)?;
         }
-        let mut stream = self.inner.execute(partition, context)?;
+        let mut stream = self.source_stream(partition, context)?;
         let schema = stream.schema();
         if let Some(flag) = &self.abandoned {
             stream = until_abandoned(stream, Arc::clone(flag));
@@ -203,6 +280,27 @@ impl ExecutionPlan for ConnectorScan {
 
     fn metrics(&self) -> Option<MetricsSet> {
         Some(bytes_metric(&self.bytes))
+    }
+
+    /// A join's dynamic filter is kept, to send its keys when the scan
+    /// starts; none is reported as applied (the join applies its own).
+    fn handle_child_pushdown_result(
+        &self,
+        _phase: FilterPushdownPhase,
+        offered: ChildPushdownResult,
+        _config: &ConfigOptions,
+    ) -> Result<FilterPushdownPropagation<Arc<dyn ExecutionPlan>>> {
+        let dynamic: Vec<Arc<dyn PhysicalExpr>> =
+            offered.parent_filters.iter().map(|f| Arc::clone(&f.filter)).filter(join_keys::is_dynamic).collect();
+        let none =
+            FilterPushdownPropagation::with_parent_pushdown_result(vec![PushedDown::No; offered.parent_filters.len()]);
+        // With a LIMIT sent, fewer rows passing would be other rows.
+        if dynamic.is_empty() || self.reading.limit.is_some() {
+            return Ok(none);
+        }
+        let mut scan = self.clone();
+        scan.join_filters.extend(dynamic);
+        Ok(none.with_updated_node(Arc::new(scan)))
     }
 
     fn partition_statistics(&self, _: Option<usize>) -> Result<Statistics> {

@@ -5,6 +5,8 @@
 //! - [`metered`]: bytes read per scan (EXPLAIN ANALYZE's `bytes_read`).
 //! - [`estimate`]: what a plan will read, before it runs.
 //! - [`store`]: object stores per location, byte counting, hidden files.
+//! - [`connector`]: a connector's table (what is sent to its source, what
+//!   its rows cost); [`join_keys`]: a join's keys sent to the source.
 //!
 //! - [`partitioned`]: `PARTITIONED BY` tables, read through their
 //!   registered partitions, pruned before any file is listed.
@@ -29,6 +31,7 @@ pub mod drift;
 pub mod estimate;
 pub mod factories;
 pub mod format;
+pub mod join_keys;
 pub mod metered;
 pub mod named_errors;
 pub mod orc;

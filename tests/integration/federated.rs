@@ -284,6 +284,24 @@ async fn sources_answer_as_the_lake_does() {
     assert!(plan.contains("MySqlScan") && plan.contains("`qty` > 5") && plan.contains("1.50"), "{plan}");
     assert!(!plan.contains("'a'"), "{plan}");
 
+    // A join's keys: the items of the lake's few chosen owners are sent
+    // to the source when its scan starts (EXPLAIN ANALYZE shows the SQL
+    // sent then); the answer is the lake's.
+    let join = "SELECT o.who, i.name, i.price FROM lake.owners o JOIN {t} i ON i.id = o.item WHERE o.who IN ('x', 'y') ORDER BY o.who";
+    let expected = simple_rows(&client, &join.replace("{t}", "lake.items")).await;
+    assert_eq!(expected.len(), 2, "{expected:?}");
+    for (table, keys) in [
+        ("pg.public.items", "(\"id\" IN (1, 2))"),
+        ("maria.shop.items", "(`id` IN (1, 2))"),
+        ("lite.main.items", "(`id` IN (1, 2))"),
+    ] {
+        let sql = join.replace("{t}", table);
+        assert_eq!(simple_rows(&client, &sql).await, expected, "{sql}");
+        let plan = plan_text(&client, &format!("EXPLAIN ANALYZE {sql}")).await;
+        let line = plan.lines().find(|l| l.contains("ConnectorScan")).unwrap_or_else(|| panic!("{plan}"));
+        assert!(line.contains(keys), "{line}");
+    }
+
     // Passthrough: native SQL run at the source as written, its rows
     // answered as a table (filters on it run in glaux or are sent around
     // it, never into it).

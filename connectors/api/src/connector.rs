@@ -4,14 +4,15 @@
 //! glaux asks a [`Connector`] for names only when a client lists them
 //! (`\dn`, `\dt`, information_schema) and for a table only when a
 //! statement names it, so a slow or large source slows nothing else. A
-//! table comes back as a DataFusion `TableProvider` whose filter pushdown
-//! follows [`crate::pushdown`]: only what the source answers exactly as
-//! glaux would is sent there; everything else runs in glaux.
+//! table comes back as a [`Source`]: its columns, and the plan that reads
+//! some of them with the filters glaux chose to send (following
+//! [`crate::pushdown`]: only what the source answers exactly as glaux
+//! would is sent there; everything else runs in glaux).
 
 use crate::error::Result;
 use crate::pushdown::Dialect;
+use crate::sql::Source;
 use async_trait::async_trait;
-use datafusion::catalog::TableProvider;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -44,7 +45,7 @@ pub trait Connector: Send + Sync + std::fmt::Debug {
 /// A source's table as glaux reads it.
 #[derive(Debug)]
 pub struct RemoteTable {
-    pub provider: Arc<dyn TableProvider>,
+    pub source: Arc<dyn Source>,
     /// Columns left out because glaux cannot read their type exactly:
     /// each name with the source's name for its type.
     pub skipped: Vec<(String, String)>,

@@ -6,12 +6,10 @@
 //! [`Reader`] decodes.
 
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, Result};
-use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
@@ -78,48 +76,13 @@ fn scan_properties(schema: &SchemaRef) -> Arc<PlanProperties> {
 }
 
 /// A source's table: the schema of its columns, and the plan that reads
-/// the columns `projection` (indices) of the rows passing `filters`.
+/// the columns `projection` (indices) of the rows passing `filters`, at
+/// most `limit` of them. Every filter given is sent: glaux decides which
+/// (`crate::pushdown`), and may plan again at run time with the keys of
+/// a join added.
 pub trait Source: Send + Sync + std::fmt::Debug + 'static {
     fn schema(&self) -> SchemaRef;
     fn plan(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>>;
-}
-
-/// A [`Source`] as DataFusion's table. Every filter offered is taken as
-/// Exact and sent: glaux decides which are offered (`crate::pushdown`).
-#[derive(Debug)]
-pub struct SourceTable<S>(pub S);
-
-#[async_trait::async_trait]
-impl<S: Source> TableProvider for SourceTable<S> {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
-    fn schema(&self) -> SchemaRef {
-        self.0.schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Exact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let projection = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.0.schema().fields().len()).collect(),
-        };
-        self.0.plan(&projection, filters, limit)
-    }
 }
 
 /// What runs a source's SELECT and turns its rows into batches of

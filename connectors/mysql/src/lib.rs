@@ -20,7 +20,6 @@ pub mod scan;
 use async_trait::async_trait;
 use glaux_connector::connector::{Connector, Definition, RemoteTable};
 use glaux_connector::pushdown::Dialect;
-use glaux_connector::sql;
 use glaux_connector::{Error, Result, SqlState};
 use mysql_async::prelude::Queryable;
 use mysql_async::{OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts};
@@ -179,7 +178,7 @@ impl Connector for MySqlConnector {
                 None => skipped.push((column.0, column.2)),
             }
         }
-        let provider = Arc::new(sql::SourceTable(scan::MySqlTable::new(schema, name, read, self.pool.clone())));
-        Ok(Some(RemoteTable { provider, skipped }))
+        let source = Arc::new(scan::MySqlTable::new(schema, name, read, self.pool.clone()));
+        Ok(Some(RemoteTable { source, skipped }))
     }
 }

@@ -24,7 +24,6 @@ use datafusion_table_providers::sql::db_connection_pool::postgrespool::{Error as
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
 use glaux_connector::connector::{Connector, Definition, RemoteTable};
 use glaux_connector::pushdown::Dialect;
-use glaux_connector::sql;
 use glaux_connector::{Error, Result, SqlState};
 use secrecy::SecretString;
 use std::collections::HashMap;
@@ -185,8 +184,8 @@ impl Connector for PostgresConnector {
                 Err(type_name) => skipped.push((described.name, type_name)),
             }
         }
-        let provider = Arc::new(sql::SourceTable(scan::PostgresTable::new(schema, name, read, Arc::clone(&self.pool))));
-        Ok(Some(RemoteTable { provider, skipped }))
+        let source = Arc::new(scan::PostgresTable::new(schema, name, read, Arc::clone(&self.pool)));
+        Ok(Some(RemoteTable { source, skipped }))
     }
 
     /// The query's columns as PostgreSQL describes the prepared
@@ -211,7 +210,7 @@ impl Connector for PostgresConnector {
                 Err(type_name) => skipped.push((described.name, type_name)),
             }
         }
-        let provider = Arc::new(sql::SourceTable(scan::PostgresTable::query(sql, read, Arc::clone(&self.pool))));
-        Ok(RemoteTable { provider, skipped })
+        let source = Arc::new(scan::PostgresTable::query(sql, read, Arc::clone(&self.pool)));
+        Ok(RemoteTable { source, skipped })
     }
 }

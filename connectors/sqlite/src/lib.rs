@@ -13,7 +13,6 @@ pub mod scan;
 use async_trait::async_trait;
 use glaux_connector::connector::{Connector, Definition, RemoteTable};
 use glaux_connector::pushdown::Dialect;
-use glaux_connector::sql;
 use glaux_connector::{Error, Result, SqlState};
 use rusqlite::{Connection, OpenFlags};
 use std::path::PathBuf;
@@ -124,9 +123,8 @@ impl Connector for SqliteConnector {
                 None => skipped.push((column, declared)),
             }
         }
-        let provider =
-            Arc::new(sql::SourceTable(scan::SqliteTable::new(self.path.clone(), self.catalog.clone(), name, read)));
-        Ok(Some(RemoteTable { provider, skipped }))
+        let source = Arc::new(scan::SqliteTable::new(self.path.clone(), self.catalog.clone(), name, read));
+        Ok(Some(RemoteTable { source, skipped }))
     }
 
     /// The query's columns as SQLite describes the prepared statement: a
@@ -151,8 +149,7 @@ impl Connector for SqliteConnector {
                 None => skipped.push((column, declared)),
             }
         }
-        let provider =
-            Arc::new(sql::SourceTable(scan::SqliteTable::query(self.path.clone(), self.catalog.clone(), sql, read)));
-        Ok(RemoteTable { provider, skipped })
+        let source = Arc::new(scan::SqliteTable::query(self.path.clone(), self.catalog.clone(), sql, read));
+        Ok(RemoteTable { source, skipped })
     }
 }
