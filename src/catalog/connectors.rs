@@ -66,7 +66,20 @@ impl ConnectorCatalog {
                 ),
             ));
         }
+        if !matches!(definition.options.get("pushdown").map(String::as_str), None | Some("on" | "off")) {
+            return Err(Error::new(
+                SqlState::InvalidParameterValue,
+                format!("catalog {}: option pushdown is on or off", definition.name),
+            ));
+        }
         Ok(ConnectorCatalog { definition, origin, connector: tokio::sync::OnceCell::new() })
+    }
+
+    /// Whether filters, limits and join keys are sent to the source
+    /// (option `pushdown`, `on` by default; `off` reads whole tables, to
+    /// compare).
+    pub fn pushdown(&self) -> bool {
+        self.definition.options.get("pushdown").map(String::as_str) != Some("off")
     }
 
     pub fn name(&self) -> &str {
@@ -264,13 +277,18 @@ impl SchemaProvider for ConnectorSchema {
         if let Some(sql) = name.strip_prefix(PASSTHROUGH).filter(|_| self.schema == "system") {
             let table = connector.query(sql).await.map_err(Error::into_datafusion)?;
             let qualified = format!("{}.system.query", self.catalog.name());
-            return Ok(Some(Arc::new(ConnectorTable::new(qualified, table, connector.dialect()))));
+            return Ok(Some(Arc::new(ConnectorTable::new(
+                qualified,
+                table,
+                connector.dialect(),
+                self.catalog.pushdown(),
+            ))));
         }
         let Some(table) = connector.table(&self.schema, name).await.map_err(Error::into_datafusion)? else {
             return Ok(None);
         };
         let qualified = format!("{}.{}.{name}", self.catalog.name(), self.schema);
-        Ok(Some(Arc::new(ConnectorTable::new(qualified, table, connector.dialect()))))
+        Ok(Some(Arc::new(ConnectorTable::new(qualified, table, connector.dialect(), self.catalog.pushdown()))))
     }
 
     fn table_exist(&self, _name: &str) -> bool {

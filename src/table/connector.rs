@@ -14,7 +14,7 @@
 use super::metered::{bytes_metric, QueryMeter};
 use super::store::ByteCounter;
 use super::{join_keys, ScanNotices};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::{Result, Statistics};
@@ -46,11 +46,18 @@ pub struct ConnectorTable {
     /// client at each scan.
     skipped: Vec<(String, String)>,
     dialect: Dialect,
+    /// Whether anything but the columns is sent (the catalog's option
+    /// `pushdown`).
+    pushdown: bool,
 }
 
 impl ConnectorTable {
-    pub fn new(name: String, table: RemoteTable, dialect: Dialect) -> ConnectorTable {
-        ConnectorTable { name, source: table.source, skipped: table.skipped, dialect }
+    pub fn new(name: String, table: RemoteTable, dialect: Dialect, pushdown: bool) -> ConnectorTable {
+        ConnectorTable { name, source: table.source, skipped: table.skipped, dialect, pushdown }
+    }
+
+    fn pushable(&self, filter: &Expr, schema: &Schema) -> bool {
+        self.pushdown && pushable(filter, schema, self.dialect)
     }
 }
 
@@ -75,7 +82,7 @@ impl TableProvider for ConnectorTable {
         Ok(filters
             .iter()
             .map(|f| {
-                if pushable(f, &schema, self.dialect) {
+                if self.pushable(f, &schema) {
                     TableProviderFilterPushDown::Exact
                 } else {
                     TableProviderFilterPushDown::Unsupported
@@ -105,8 +112,8 @@ impl TableProvider for ConnectorTable {
         let schema = self.source.schema();
         // Only the filters this table accepted reach here; checked again,
         // as nothing else may reach the source.
-        let sent: Vec<Expr> = filters.iter().filter(|f| pushable(f, &schema, self.dialect)).cloned().collect();
-        let limit = if sent.len() == filters.len() { limit } else { None };
+        let sent: Vec<Expr> = filters.iter().filter(|f| self.pushable(f, &schema)).cloned().collect();
+        let limit = if sent.len() == filters.len() && self.pushdown { limit } else { None };
         let all = (0..schema.fields().len()).collect();
         let projection = projection.unwrap_or(&all).clone();
         let reading = Arc::new(Reading {
@@ -115,6 +122,7 @@ impl TableProvider for ConnectorTable {
             filters: sent,
             limit,
             dialect: self.dialect,
+            pushdown: self.pushdown,
         });
         let (inner, shown) = reading.plan(&[])?;
         Ok(Arc::new(ConnectorScan {
@@ -139,6 +147,7 @@ struct Reading {
     filters: Vec<Expr>,
     limit: Option<usize>,
     dialect: Dialect,
+    pushdown: bool,
 }
 
 impl Reading {
@@ -295,7 +304,7 @@ impl ExecutionPlan for ConnectorScan {
         let none =
             FilterPushdownPropagation::with_parent_pushdown_result(vec![PushedDown::No; offered.parent_filters.len()]);
         // With a LIMIT sent, fewer rows passing would be other rows.
-        if dynamic.is_empty() || self.reading.limit.is_some() {
+        if dynamic.is_empty() || self.reading.limit.is_some() || !self.reading.pushdown {
             return Ok(none);
         }
         let mut scan = self.clone();

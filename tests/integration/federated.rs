@@ -302,6 +302,26 @@ async fn sources_answer_as_the_lake_does() {
         assert!(line.contains(keys), "{line}");
     }
 
+    // pushdown = 'off': whole tables read, the same answers.
+    client
+        .batch_execute(&format!(
+            "CREATE CATALOG pgall USING postgres WITH (url = '{}', user = '{USER}', password = '{quoted}', sslmode = 'disable', pushdown = 'off')",
+            pg.url()
+        ))
+        .await
+        .unwrap();
+    let sql = join.replace("{t}", "pgall.public.items");
+    assert_eq!(simple_rows(&client, &sql).await, expected, "{sql}");
+    let plan = plan_text(&client, &format!("EXPLAIN ANALYZE {sql}")).await;
+    let line = plan.lines().find(|l| l.contains("ConnectorScan")).unwrap_or_else(|| panic!("{plan}"));
+    assert!(!line.contains("WHERE"), "{line}");
+    let plan = sent("EXPLAIN SELECT id FROM pgall.public.items WHERE id = 1 LIMIT 1").await;
+    assert!(!plan.contains("WHERE") && !plan.contains("LIMIT"), "{plan}");
+    let (code, message) =
+        crate::connectors::failure(&client, "CREATE CATALOG bad USING sqlite WITH (path = '/x', pushdown = 'maybe')")
+            .await;
+    assert_eq!((code.as_str(), message.contains("pushdown")), ("22023", true), "{message}");
+
     // Passthrough: native SQL run at the source as written, its rows
     // answered as a table (filters on it run in glaux or are sent around
     // it, never into it).
