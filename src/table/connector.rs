@@ -203,6 +203,15 @@ impl ConnectorScan {
         ConnectorScan { abandoned: Some(abandoned), ..self.clone() }
     }
 
+    pub fn has_join_filters(&self) -> bool {
+        !self.join_filters.is_empty()
+    }
+
+    /// This scan without the dynamic filters offered to it.
+    pub fn without_join_filters(&self) -> Arc<dyn ExecutionPlan> {
+        Arc::new(ConnectorScan { join_filters: Vec::new(), ..self.clone() })
+    }
+
     /// The connector's stream: its plan as planned, or, with join
     /// filters, planned again when it starts with the join's keys.
     fn source_stream(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {

@@ -14,10 +14,14 @@
 //! the join keeps satisfies, so the source returns fewer rows and the
 //! join's answer is the same: the join itself still compares the keys.
 //! Only what `glaux_connector::pushdown` allows for the source is sent.
+//! [`KeysFromJoins`] keeps a scan's dynamic filters only where such a
+//! join reads it.
 
+use super::connector::ConnectorScan;
 use datafusion::arrow::datatypes::Schema;
+use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::TreeNode;
-use datafusion::common::Column as LogicalColumn;
+use datafusion::common::{Column as LogicalColumn, JoinType, NullEquality, Result};
 use datafusion::logical_expr::utils::split_conjunction_owned;
 use datafusion::logical_expr::{BinaryExpr as LogicalBinary, Expr, Operator};
 use datafusion::physical_expr::expressions::{
@@ -25,6 +29,9 @@ use datafusion::physical_expr::expressions::{
 };
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::snapshot_physical_expr;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::joins::HashJoinExec;
+use datafusion::physical_plan::ExecutionPlan;
 use glaux_connector::pushdown::{pushable, Dialect};
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,4 +153,52 @@ fn implied_operand(e: &Arc<dyn PhysicalExpr>, output: &Schema) -> Option<Expr> {
         return (field.name() == column.name()).then(|| Expr::Column(LogicalColumn::new_unqualified(column.name())));
     }
     any.downcast_ref::<Literal>().map(|l| Expr::Literal(l.value().clone(), None))
+}
+
+/// The physical optimizer rule, run after DataFusion's: a connector
+/// scan keeps the dynamic filters offered to it only on the probe side of
+/// an inner hash join whose NULL keys match nothing (whose keys every
+/// kept row has among the build side's). Elsewhere it drops them: a
+/// filter from a top-k or an aggregate alone, which changes with the
+/// scan's own rows, would only make the scan wait ([`WAIT`]); and under a
+/// join matching NULL keys (`IS NOT DISTINCT FROM`) a range or IN list
+/// would drop the rows of NULL keys.
+#[derive(Debug)]
+pub struct KeysFromJoins;
+
+impl PhysicalOptimizerRule for KeysFromJoins {
+    fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
+        keep_under_joins(plan, false)
+    }
+
+    fn name(&self) -> &str {
+        "glaux_keys_from_joins"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// `node` with the join filters of scans not under a join that sends
+/// keys (`probe` says whether `node` is) dropped.
+fn keep_under_joins(node: Arc<dyn ExecutionPlan>, probe: bool) -> Result<Arc<dyn ExecutionPlan>> {
+    if let Some(scan) = node.as_any().downcast_ref::<ConnectorScan>() {
+        return Ok(if probe || !scan.has_join_filters() { node } else { scan.without_join_filters() });
+    }
+    let join = node.as_any().downcast_ref::<HashJoinExec>();
+    let children: Vec<Arc<dyn ExecutionPlan>> = node.children().into_iter().cloned().collect();
+    let mut rebuilt = Vec::with_capacity(children.len());
+    for (i, child) in children.iter().enumerate() {
+        let probe = match join {
+            Some(join) if join.null_equality() == NullEquality::NullEqualsNull => false,
+            Some(join) if i == 1 && *join.join_type() == JoinType::Inner => true,
+            _ => probe,
+        };
+        rebuilt.push(keep_under_joins(Arc::clone(child), probe)?);
+    }
+    if children.iter().zip(&rebuilt).all(|(a, b)| Arc::ptr_eq(a, b)) {
+        return Ok(node);
+    }
+    node.with_new_children(rebuilt)
 }

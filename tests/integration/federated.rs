@@ -301,6 +301,24 @@ async fn sources_answer_as_the_lake_does() {
         let line = plan.lines().find(|l| l.contains("ConnectorScan")).unwrap_or_else(|| panic!("{plan}"));
         assert!(line.contains(keys), "{line}");
     }
+    let plan = plan_text(&client, &format!("EXPLAIN {}", join.replace("{t}", "pg.public.items"))).await;
+    assert!(plan.contains("and a join's keys when it starts"), "{plan}");
+    // A top-k's filter (not a join's) is not waited for.
+    let plan = sent("EXPLAIN SELECT id FROM pg.public.items ORDER BY price DESC LIMIT 2").await;
+    assert!(!plan.contains("join's keys"), "{plan}");
+
+    // A join whose NULL keys match (IS NOT DISTINCT FROM): the keys sent
+    // must not drop the NULL rows. owners.item is 1, 2, 2, 99, NULL.
+    let pairs: Vec<Vec<String>> = [(1, 1), (2, 2), (2, 3), (3, 2), (3, 3), (4, 4), (5, 5)]
+        .iter()
+        .map(|(a, b)| vec![a.to_string(), b.to_string()])
+        .collect();
+    for owners in ["lake.owners", "pg.public.owners", "maria.shop.owners", "lite.main.owners"] {
+        let sql = format!(
+            "SELECT a.id, b.id FROM lake.owners a JOIN {owners} b ON a.item IS NOT DISTINCT FROM b.item ORDER BY 1, 2"
+        );
+        assert_eq!(simple_rows(&client, &sql).await, pairs, "{sql}");
+    }
 
     // pushdown = 'off': whole tables read, the same answers.
     client
