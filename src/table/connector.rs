@@ -6,10 +6,9 @@
 //! no optimizer rule can push anything more into it (a sort the source
 //! orders by its own collation); a join's keys reach the source only
 //! through `table::join_keys`. EXPLAIN shows that plan's line, with the
-//! SQL the source receives. The bytes
-//! charged are the Arrow size of the rows received (the metering
-//! contract, `table::metered`), to the query's meter and to the scan's
-//! `bytes_read`.
+//! SQL the source receives. The bytes charged are the Arrow size of the
+//! rows received (the metering contract, `table::metered`), to the
+//! query's meter and to the scan's `bytes_read`.
 
 use super::metered::{bytes_metric, QueryMeter};
 use super::store::ByteCounter;
