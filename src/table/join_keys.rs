@@ -31,7 +31,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::snapshot_physical_expr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::joins::HashJoinExec;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::{with_new_children_if_necessary, ExecutionPlan};
 use glaux_connector::pushdown::{pushable, Dialect};
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +92,6 @@ async fn completed(filters: &[Arc<dyn PhysicalExpr>]) {
 fn implied(e: &Arc<dyn PhysicalExpr>, output: &Schema) -> Option<Expr> {
     let any = e.as_any();
     if let Some(b) = any.downcast_ref::<BinaryExpr>() {
-        let (left, right) = (implied_operand(b.left(), output), implied_operand(b.right(), output));
         return match b.op() {
             Operator::And => match (implied(b.left(), output), implied(b.right(), output)) {
                 (Some(l), Some(r)) => Some(l.and(r)),
@@ -100,7 +99,7 @@ fn implied(e: &Arc<dyn PhysicalExpr>, output: &Schema) -> Option<Expr> {
             },
             Operator::Or => Some(implied(b.left(), output)?.or(implied(b.right(), output)?)),
             op @ (Operator::Eq | Operator::NotEq | Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq) => {
-                let (left, right) = (left?, right?);
+                let (left, right) = (implied_operand(b.left(), output)?, implied_operand(b.right(), output)?);
                 let one_column = matches!(
                     (&left, &right),
                     (Expr::Column(_), Expr::Literal(..)) | (Expr::Literal(..), Expr::Column(_))
@@ -197,8 +196,5 @@ fn keep_under_joins(node: Arc<dyn ExecutionPlan>, probe: bool) -> Result<Arc<dyn
         };
         rebuilt.push(keep_under_joins(Arc::clone(child), probe)?);
     }
-    if children.iter().zip(&rebuilt).all(|(a, b)| Arc::ptr_eq(a, b)) {
-        return Ok(node);
-    }
-    node.with_new_children(rebuilt)
+    with_new_children_if_necessary(node, rebuilt)
 }
