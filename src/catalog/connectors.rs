@@ -33,7 +33,7 @@ use std::sync::Arc;
 pub const PASSTHROUGH: &str = "query:";
 
 /// The kinds of connector glaux has.
-pub const KINDS: &[&str] = &["postgres", "mysql", "sqlite"];
+pub const KINDS: &[&str] = &["postgres", "mysql", "sqlite", "flightsql"];
 
 /// Where a connector catalog is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +138,7 @@ impl ConnectorCatalog {
                 "postgres" => Arc::new(glaux_connector_postgres::PostgresConnector::connect(&definition).await?),
                 "sqlite" => Arc::new(glaux_connector_sqlite::SqliteConnector::connect(&definition).await?),
                 "mysql" => Arc::new(glaux_connector_mysql::MySqlConnector::connect(&definition).await?),
+                "flightsql" => Arc::new(glaux_connector_flightsql::FlightSqlConnector::connect(&definition).await?),
                 other => return Err(Error::new(SqlState::FeatureNotSupported, format!("connector type {other}"))),
             };
             Ok::<_, Error>(connected)
@@ -278,6 +279,7 @@ impl SchemaProvider for ConnectorSchema {
             let table = connector.query(sql).await.map_err(Error::into_datafusion)?;
             let qualified = format!("{}.system.query", self.catalog.name());
             return Ok(Some(Arc::new(ConnectorTable::new(
+                self.catalog.name(),
                 qualified,
                 table,
                 connector.dialect(),
@@ -288,7 +290,8 @@ impl SchemaProvider for ConnectorSchema {
             return Ok(None);
         };
         let qualified = format!("{}.{}.{name}", self.catalog.name(), self.schema);
-        Ok(Some(Arc::new(ConnectorTable::new(qualified, table, connector.dialect(), self.catalog.pushdown()))))
+        let (dialect, pushdown) = (connector.dialect(), self.catalog.pushdown());
+        Ok(Some(Arc::new(ConnectorTable::new(self.catalog.name(), qualified, table, dialect, pushdown))))
     }
 
     fn table_exist(&self, _name: &str) -> bool {

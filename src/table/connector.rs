@@ -39,6 +39,9 @@ use std::sync::{Arc, Mutex};
 /// `catalog.schema.table` of a connector, with glaux's pushdown rules.
 #[derive(Debug)]
 pub struct ConnectorTable {
+    /// The catalog's name: tables of one catalog may be read by one
+    /// SELECT (`table::source_query`).
+    catalog: String,
     name: String,
     source: Arc<dyn Source>,
     /// Columns the connector left out (name, source type), told to the
@@ -51,8 +54,22 @@ pub struct ConnectorTable {
 }
 
 impl ConnectorTable {
-    pub fn new(name: String, table: RemoteTable, dialect: Dialect, pushdown: bool) -> ConnectorTable {
-        ConnectorTable { name, source: table.source, skipped: table.skipped, dialect, pushdown }
+    pub fn new(catalog: &str, name: String, table: RemoteTable, dialect: Dialect, pushdown: bool) -> ConnectorTable {
+        let catalog = catalog.to_string();
+        ConnectorTable { catalog, name, source: table.source, skipped: table.skipped, dialect, pushdown }
+    }
+
+    /// The table as one SELECT over several of its catalog's tables may
+    /// read it: None when only its columns may be sent (`pushdown =
+    /// 'off'`), when a column is left out (its NOTICE is the scan's), or
+    /// when it is a passthrough query.
+    pub fn for_queries(&self) -> Option<(&str, &Arc<dyn Source>, Dialect)> {
+        let queried = self.pushdown && self.skipped.is_empty() && self.source.relation().is_some();
+        queried.then_some((self.catalog.as_str(), &self.source, self.dialect))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn pushable(&self, filter: &Expr, schema: &Schema) -> bool {
@@ -124,16 +141,7 @@ impl TableProvider for ConnectorTable {
             pushdown: self.pushdown,
         });
         let (inner, shown) = reading.plan(&[])?;
-        Ok(Arc::new(ConnectorScan {
-            table: self.name.clone(),
-            shown,
-            inner,
-            reading,
-            join_filters: Vec::new(),
-            sent_at_run: Arc::default(),
-            bytes: Arc::default(),
-            abandoned: None,
-        }))
+        Ok(Arc::new(ConnectorScan { reading: Some(reading), ..ConnectorScan::new(self.name.clone(), shown, inner) }))
     }
 }
 
@@ -183,7 +191,9 @@ pub struct ConnectorScan {
     /// The connector's plan as EXPLAIN shows it (with its SQL).
     shown: String,
     inner: Arc<dyn ExecutionPlan>,
-    reading: Arc<Reading>,
+    /// What a table's scan asks of its source, to ask again with a
+    /// join's keys; None for a SELECT glaux wrote (which takes none).
+    reading: Option<Arc<Reading>>,
     join_filters: Vec<Arc<dyn PhysicalExpr>>,
     /// The connector's plan line when join keys were added as it started.
     sent_at_run: Arc<Mutex<Option<String>>>,
@@ -196,6 +206,21 @@ pub struct ConnectorScan {
 const WATCH: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl ConnectorScan {
+    /// The scan of `table` (as EXPLAIN names it) reading the connector's
+    /// plan `inner`, whose line is `shown`.
+    pub fn new(table: String, shown: String, inner: Arc<dyn ExecutionPlan>) -> ConnectorScan {
+        ConnectorScan {
+            table,
+            shown,
+            inner,
+            reading: None,
+            join_filters: Vec::new(),
+            sent_at_run: Arc::default(),
+            bytes: Arc::default(),
+            abandoned: None,
+        }
+    }
+
     /// This scan, ending (and so stopping its source's statement) once
     /// `abandoned` is raised.
     pub fn watching(&self, abandoned: Arc<AtomicBool>) -> ConnectorScan {
@@ -214,10 +239,10 @@ impl ConnectorScan {
     /// The connector's stream: its plan as planned, or, with join
     /// filters, planned again when it starts with the join's keys.
     fn source_stream(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
-        if self.join_filters.is_empty() {
+        let Some(reading) = self.reading.as_ref().filter(|_| !self.join_filters.is_empty()) else {
             return self.inner.execute(partition, context);
-        }
-        let (reading, inner, filters) = (Arc::clone(&self.reading), Arc::clone(&self.inner), self.join_filters.clone());
+        };
+        let (reading, inner, filters) = (Arc::clone(reading), Arc::clone(&self.inner), self.join_filters.clone());
         let (schema, sent_at_run) = (self.schema(), Arc::clone(&self.sent_at_run));
         let output = Arc::clone(&schema);
         let stream = futures::stream::once(async move {
@@ -312,7 +337,8 @@ impl ExecutionPlan for ConnectorScan {
         let none =
             FilterPushdownPropagation::with_parent_pushdown_result(vec![PushedDown::No; offered.parent_filters.len()]);
         // With a LIMIT sent, fewer rows passing would be other rows.
-        if dynamic.is_empty() || self.reading.limit.is_some() || !self.reading.pushdown {
+        let takes_keys = self.reading.as_ref().is_some_and(|r| r.limit.is_none() && r.pushdown);
+        if dynamic.is_empty() || !takes_keys {
             return Ok(none);
         }
         let mut scan = self.clone();

@@ -9,6 +9,9 @@
 
 use crate::common::{plan_text, simple_rows, TestServer};
 use crate::connectors::{start_mariadb, start_postgres, PASSWORD, USER};
+use crate::flight_server::start_flight_sql;
+use glaux_connector::pushdown::Dialect;
+use glaux_connector::sql::quote;
 
 /// id, name, price numeric(10,2), day, at, ok, score, qty: as SQL
 /// literals (NULL unquoted), booleans as true/false.
@@ -148,6 +151,14 @@ const QUERIES: &[&str] = &[
     "SELECT name, max(price) FROM {t} WHERE price IS NOT NULL GROUP BY name HAVING max(price) > 0 ORDER BY 1",
     "SELECT CASE WHEN qty > 5 THEN 'big' ELSE 'small' END AS size, count(*) FROM {t} GROUP BY 1 ORDER BY 1",
     "SELECT id, qty FROM {t} ORDER BY qty DESC NULLS FIRST, id LIMIT 3",
+    "SELECT o.item, count(*), sum(i.qty), min(i.day), max(i.price) FROM {t} i JOIN {o} o ON o.item = i.id GROUP BY o.item ORDER BY 1",
+    "SELECT qty, count(*) FROM {t} GROUP BY qty ORDER BY count(*) DESC, qty NULLS FIRST LIMIT 3",
+    "SELECT sum(price), sum(qty), count(day), count(*) FROM {t} WHERE day >= DATE '2000-01-01'",
+    "SELECT i.id, o.id, j.name FROM {t} i JOIN {o} o ON o.item = i.id JOIN {t} j ON j.id = o.id ORDER BY 1, 2",
+    "SELECT day, count(*), max(at) FROM {t} GROUP BY day ORDER BY day DESC NULLS FIRST LIMIT 3",
+    "SELECT count(*) FROM (SELECT i.id FROM {t} i JOIN {o} o ON o.item = i.id LIMIT 2) s",
+    "SELECT price, min(id) FROM {t} GROUP BY price ORDER BY price NULLS FIRST LIMIT 4",
+    "SELECT id FROM {t} WHERE qty > 0 ORDER BY at DESC NULLS LAST, id LIMIT 3 OFFSET 1",
 ];
 
 #[tokio::test]
@@ -231,6 +242,31 @@ async fn sources_answer_as_the_lake_does() {
         .await
         .unwrap();
 
+    // A Flight SQL server of the tests' own (DataFusion behind it) with
+    // the same rows, as glaux's lake types them.
+    let served = datafusion::prelude::SessionContext::new();
+    served
+        .sql(&format!(
+            "CREATE TABLE items AS SELECT * FROM (VALUES {}) AS t(id, name, price, day, at, ok, score, qty)",
+            rows(&typed)
+        ))
+        .await
+        .unwrap();
+    served
+        .sql(&format!(
+            "CREATE TABLE owners AS SELECT CAST(id AS BIGINT) AS id, CAST(item AS BIGINT) AS item, who FROM (VALUES {owners}) AS t(id, item, who)"
+        ))
+        .await
+        .unwrap();
+    let flight = start_flight_sql(served, Some(("reader", "s3cret"))).await;
+    client
+        .batch_execute(&format!(
+            "CREATE CATALOG fl USING flightsql WITH (url = '{}', user = 'reader', password = 's3cret')",
+            flight.url()
+        ))
+        .await
+        .unwrap();
+
     let mut queries: Vec<String> =
         CONDITIONS.iter().map(|c| format!("SELECT id FROM {{t}} WHERE {c} ORDER BY id")).collect();
     queries.extend(QUERIES.iter().map(|q| q.to_string()));
@@ -246,6 +282,7 @@ async fn sources_answer_as_the_lake_does() {
             ("pg.public.items", "pg.public.owners"),
             ("lite.main.items", "lite.main.owners"),
             ("maria.shop.items", "maria.shop.owners"),
+            ("fl.public.items", "fl.public.owners"),
         ] {
             let sql = on(items, owners);
             match client.simple_query(&sql).await {
@@ -259,7 +296,7 @@ async fn sources_answer_as_the_lake_does() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} of {} answers differ:\n{}", wrong.len(), queries.len() * 3, wrong.join("\n"));
+    assert!(wrong.is_empty(), "{} of {} answers differ:\n{}", wrong.len(), queries.len() * 4, wrong.join("\n"));
 
     // What each source was sent: only what it answers as glaux does.
     // The ConnectorScan line: the SQL the source receives.
@@ -283,6 +320,68 @@ async fn sources_answer_as_the_lake_does() {
         sent("EXPLAIN SELECT id FROM maria.shop.items WHERE qty > 5 AND ok AND price >= 1.50 AND name = 'a'").await;
     assert!(plan.contains("MySqlScan") && plan.contains("`qty` > 5") && plan.contains("1.50"), "{plan}");
     assert!(!plan.contains("'a'"), "{plan}");
+
+    // Joins within a source, aggregates and ORDER BY ... LIMIT go to the
+    // source as one SELECT, with keys of types it compares as glaux does
+    // (the corpus above checked the answers); the rest stays in glaux.
+    for (catalog, schema) in [("pg", "public"), ("maria", "shop"), ("lite", "main"), ("fl", "public")] {
+        let dialect = dialect_of(catalog);
+        let sent =
+            |sql: &str| sent_line(&client, format!("EXPLAIN {}", sql.replace("{c}", &format!("{catalog}.{schema}"))));
+        // `t0.name` quoted as the source quotes.
+        let c = |t: &str, name: &str| format!("{}.{}", quote(dialect, t), quote(dialect, name));
+        let line = sent("SELECT i.id, o.who FROM {c}.items i JOIN {c}.owners o ON o.item = i.id WHERE i.id > 1").await;
+        assert!(
+            line.contains(&format!("AS {} ON {} = {}", quote(dialect, "t1"), c("t0", "id"), c("t1", "item"))),
+            "{line}"
+        );
+        let line = sent("SELECT count(*) FROM {c}.items i JOIN {c}.owners o ON o.item = i.id").await;
+        assert!(line.contains("sql=SELECT COUNT(*) AS ") && line.contains(" JOIN "), "{line}");
+        let line = sent("SELECT qty, count(*), sum(qty), max(id) FROM {c}.items WHERE id > 1 GROUP BY qty").await;
+        let sum = match dialect {
+            Dialect::Postgres | Dialect::FlightSql => format!("CAST(SUM({}) AS BIGINT)", c("t0", "qty")),
+            Dialect::MySql => format!("CAST(SUM({}) AS SIGNED)", c("t0", "qty")),
+            Dialect::Sqlite => format!("SUM({})", c("t0", "qty")),
+        };
+        assert!(line.contains(&sum) && line.contains(&format!("GROUP BY {}", c("t0", "qty"))), "{line}");
+        assert!(line.contains(&format!("MAX({})", c("t0", "id"))) && line.contains("> 1"), "{line}");
+        let line = sent("SELECT id FROM {c}.items ORDER BY qty DESC NULLS LAST, id LIMIT 4").await;
+        // Ordered by the columns' names, over the SELECT as a derived table.
+        let (qty, id) = (quote(dialect, "c1"), quote(dialect, "c0"));
+        let order = format!(
+            ") AS {} ORDER BY ({qty} IS NULL) ASC, {qty} DESC, ({id} IS NULL) ASC, {id} ASC LIMIT 4",
+            quote(dialect, "q"),
+        );
+        assert!(line.contains(&order) && line.contains(&format!("{} AS {qty}", c("t0", "qty"))), "{line}");
+        let line = sent("SELECT i.id, o.who FROM {c}.items i JOIN {c}.owners o ON o.item = i.id LIMIT 2").await;
+        assert!(line.contains(" JOIN ") && line.contains("LIMIT 2"), "{line}");
+        // Decimals and dates are keys in PostgreSQL and MySQL, not SQLite.
+        let line = sent("SELECT day, sum(price), min(day) FROM {c}.items GROUP BY day ORDER BY 2 DESC LIMIT 2").await;
+        let decimal = match dialect {
+            Dialect::Postgres => "AS NUMERIC(20, 2)",
+            Dialect::MySql => "AS DECIMAL(20, 2)",
+            Dialect::Sqlite | Dialect::FlightSql => "GROUP BY",
+        };
+        assert_eq!(line.contains(decimal), matches!(dialect, Dialect::Postgres | Dialect::MySql), "{line}");
+        // Strings (collations), floating point and booleans stay in glaux.
+        for sql in [
+            "SELECT name, count(*) FROM {c}.items GROUP BY name",
+            "SELECT ok, count(*) FROM {c}.items GROUP BY ok",
+            "SELECT sum(score) FROM {c}.items",
+            "SELECT id FROM {c}.items ORDER BY name LIMIT 2",
+            "SELECT count(*) FROM {c}.items i JOIN {c}.owners o ON o.who = i.name",
+            "SELECT count(*) FROM {c}.items i LEFT JOIN {c}.owners o ON o.item = i.id",
+            // A join alone, with no condition: it may return more than
+            // its two tables.
+            "SELECT i.id, o.who FROM {c}.items i JOIN {c}.owners o ON o.item = i.id",
+        ] {
+            let line = sent(sql).await;
+            assert!(
+                ["GROUP BY", "SUM(", "ORDER BY", "JOIN", "COUNT("].iter().all(|w| !line.contains(w)),
+                "{sql}: {line}"
+            );
+        }
+    }
 
     // A join's keys: the items of the lake's few chosen owners are sent
     // to the source when its scan starts (EXPLAIN ANALYZE shows the SQL
@@ -340,6 +439,28 @@ async fn sources_answer_as_the_lake_does() {
             .await;
     assert_eq!((code.as_str(), message.contains("pushdown")), ("22023", true), "{message}");
 
+    // Flight SQL: the statement the server received is the one EXPLAIN
+    // shows; only integer conditions are sent; credentials and an
+    // unreachable server are refused with their SQLSTATEs.
+    let line = sent_line(&client, "EXPLAIN SELECT id FROM fl.public.items WHERE id > 5 AND price > 1.50".into()).await;
+    let sql = line.split("FlightSqlScan: sql=").nth(1).unwrap_or_else(|| panic!("{line}")).to_string();
+    assert!(sql.contains("WHERE ((\"id\" > 5))") && !sql.contains("1.50"), "{sql}");
+    flight.statements.lock().unwrap().clear();
+    let got = simple_rows(&client, "SELECT id FROM fl.public.items WHERE id > 5 AND price > 1.50 ORDER BY id").await;
+    assert_eq!(got, vec![vec!["9".to_string()], vec!["10".into()]]);
+    assert_eq!(flight.statements.lock().unwrap().clone(), vec![sql]);
+    for (options, code) in [
+        (format!("url = '{}', user = 'reader', password = 'badpass'", flight.url()), "28P01"),
+        (format!("url = '{}'", flight.url()), "28P01"),
+        ("url = 'grpc://127.0.0.1:1'".to_string(), "HV00N"),
+        ("url = 'grpcs://example.com:443'".to_string(), "22023"),
+    ] {
+        let create = format!("CREATE CATALOG flbad USING flightsql WITH ({options})");
+        let (got, message) = crate::connectors::failure(&client, &create).await;
+        assert_eq!(got, code, "{options}: {message}");
+        assert!(!message.contains("badpass"), "{message}");
+    }
+
     // Passthrough: native SQL run at the source as written, its rows
     // answered as a table (filters on it run in glaux or are sent around
     // it, never into it).
@@ -348,7 +469,7 @@ async fn sources_answer_as_the_lake_does() {
     // Result columns have the types the source describes: PostgreSQL's
     // sum(numeric) has no scale (numeric(38,10)); SQLite's computed
     // columns have no declared type (text).
-    for (catalog, total) in [("pg", "3.0000000000"), ("lite", "3.0")] {
+    for (catalog, total) in [("pg", "3.0000000000"), ("lite", "3.0"), ("fl", "3.00")] {
         let sql = format!(
             "SELECT * FROM TABLE({catalog}.system.query(query => '{}')) AS q WHERE n > 1 ORDER BY name",
             native.replace('\'', "''")
@@ -366,4 +487,19 @@ async fn sources_answer_as_the_lake_does() {
     let (code, _) =
         crate::connectors::failure(&client, "SELECT * FROM TABLE(maria.system.query(query => 'SELECT 1'))").await;
     assert_eq!(code, "0A000");
+}
+
+/// The ConnectorScan line of `explain`'s plan: the SQL the source receives.
+async fn sent_line(client: &tokio_postgres::Client, explain: String) -> String {
+    let plan = plan_text(client, &explain).await;
+    plan.lines().find(|l| l.contains("ConnectorScan")).unwrap_or_else(|| panic!("{plan}")).to_string()
+}
+
+fn dialect_of(catalog: &str) -> Dialect {
+    match catalog {
+        "pg" => Dialect::Postgres,
+        "maria" => Dialect::MySql,
+        "fl" => Dialect::FlightSql,
+        _ => Dialect::Sqlite,
+    }
 }

@@ -14,6 +14,7 @@ mod crawl;
 mod docs;
 mod drivers;
 mod federated;
+mod flight_server;
 mod framing;
 mod fuzz;
 mod glue;

@@ -19,6 +19,8 @@
 //!   source: collations order and compare differently (MySQL's default
 //!   ones ignore case and accents; PostgreSQL's `char(n)`, read as the
 //!   same Arrow string as `text`, compares ignoring trailing spaces);
+//! - a Flight SQL server's engine is unknown: only integer and boolean
+//!   columns compare there, as in SQLite;
 //! - a timestamp with a fraction of a second is not sent to MySQL, whose
 //!   `CAST(... AS DATETIME)` drops it;
 //! - never a cast (a source rounds and parses differently), a function,
@@ -34,12 +36,29 @@ pub enum Dialect {
     Postgres,
     MySql,
     Sqlite,
+    /// A Flight SQL server: standard SQL of an engine glaux does not
+    /// know, so only integer and boolean columns are compared there.
+    FlightSql,
 }
 
 /// Whether `filter`, on a table of `schema`, may be sent to a source
 /// speaking `dialect`.
 pub fn pushable(filter: &Expr, schema: &Schema, dialect: Dialect) -> bool {
     Rules { schema, dialect }.condition(filter)
+}
+
+/// Whether values of `data_type` compare (equality and order) at a
+/// source speaking `dialect` as in glaux (the rules above).
+pub fn comparable(data_type: &DataType, dialect: Dialect) -> bool {
+    use DataType as D;
+    match data_type {
+        D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64 => true,
+        D::Boolean => true,
+        D::Decimal128(..) | D::Decimal256(..) | D::Date32 | D::Timestamp(_, None) => {
+            matches!(dialect, Dialect::Postgres | Dialect::MySql)
+        }
+        _ => false,
+    }
 }
 
 struct Rules<'a> {
@@ -90,15 +109,7 @@ impl Rules<'_> {
     /// Whether the column `e` compares (equality and order) at the
     /// source as in glaux.
     fn comparable(&self, e: &Expr) -> bool {
-        use DataType as D;
-        match self.data_type(e) {
-            Some(D::Int8 | D::Int16 | D::Int32 | D::Int64 | D::UInt8 | D::UInt16 | D::UInt32 | D::UInt64) => true,
-            Some(D::Boolean) => true,
-            Some(D::Decimal128(..) | D::Decimal256(..) | D::Date32 | D::Timestamp(_, None)) => {
-                matches!(self.dialect, Dialect::Postgres | Dialect::MySql)
-            }
-            _ => false,
-        }
+        self.data_type(e).is_some_and(|t| comparable(t, self.dialect))
     }
 
     /// Whether `value` is a non-NULL literal of the type of column `column`.

@@ -3,9 +3,12 @@
 //! (`crate::pushdown`), unparsed by DataFusion in the source's dialect
 //! with column names alone, each in parentheses, and a LIMIT; and the
 //! plan node that sends it ([`SourceScan`]), whose rows a connector's
-//! [`Reader`] decodes.
+//! [`Reader`] decodes. A SELECT glaux writes over several tables of one
+//! source (joins, GROUP BY, ORDER BY ... LIMIT) is sent by
+//! [`Source::plan_query`], its columns described as [`Output`]s.
 
-use datafusion::arrow::datatypes::SchemaRef;
+use crate::pushdown::Dialect as SourceDialect;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -13,7 +16,7 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_expr::EquivalenceProperties;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties};
-use datafusion::sql::unparser::dialect::Dialect;
+use datafusion::sql::unparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect, SqliteDialect};
 use datafusion::sql::unparser::Unparser;
 use std::any::Any;
 use std::sync::Arc;
@@ -75,6 +78,28 @@ fn scan_properties(schema: &SchemaRef) -> Arc<PlanProperties> {
     ))
 }
 
+/// DataFusion's unparser for a source's dialect.
+pub fn unparser_dialect(dialect: SourceDialect) -> &'static dyn Dialect {
+    match dialect {
+        // Standard SQL for a Flight SQL server: what is sent there (integer
+        // and boolean conditions) PostgreSQL's unparser writes as standard.
+        SourceDialect::Postgres | SourceDialect::FlightSql => &PostgreSqlDialect {},
+        SourceDialect::MySql => &MySqlDialect {},
+        SourceDialect::Sqlite => &SqliteDialect {},
+    }
+}
+
+/// `name` as an identifier of the source: in double quotes (backquotes
+/// for MySQL), the quote doubled inside.
+pub fn quote(dialect: SourceDialect, name: &str) -> String {
+    match dialect {
+        SourceDialect::MySql => format!("`{}`", name.replace('`', "``")),
+        SourceDialect::Postgres | SourceDialect::Sqlite | SourceDialect::FlightSql => {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    }
+}
+
 /// A source's table: the schema of its columns, and the plan that reads
 /// the columns `projection` (indices) of the rows passing `filters`, at
 /// most `limit` of them. Every filter given is sent: glaux decides which
@@ -83,6 +108,34 @@ fn scan_properties(schema: &SchemaRef) -> Arc<PlanProperties> {
 pub trait Source: Send + Sync + std::fmt::Debug + 'static {
     fn schema(&self) -> SchemaRef;
     fn plan(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<Arc<dyn ExecutionPlan>>;
+
+    /// This table as the connector's own type (to read its columns in
+    /// [`Source::plan_query`]).
+    fn as_any(&self) -> &dyn Any;
+
+    /// The table's quoted name at the source, for a SELECT glaux writes
+    /// over it; None when it is not a table there (a passthrough query).
+    fn relation(&self) -> Option<&str>;
+
+    /// Column `index` as a SELECT list reads it from this table named
+    /// `alias` (quoted): `alias."name"`, or the form the connector reads
+    /// the column's type in (without a name: glaux names it).
+    fn select_column(&self, alias: &str, index: usize) -> String;
+
+    /// The plan sending `sql`, a SELECT glaux wrote over tables of this
+    /// table's source, whose columns are `outputs`, as batches of `schema`.
+    fn plan_query(&self, sql: String, outputs: &[Output], schema: SchemaRef) -> Result<Arc<dyn ExecutionPlan>>;
+}
+
+/// A column of a SELECT glaux writes over tables of one source.
+#[derive(Debug, Clone)]
+pub enum Output {
+    /// Column `index` of a table of the source, read as that table reads
+    /// it (also its MIN or MAX).
+    Column(Arc<dyn Source>, usize),
+    /// A value the source computes (a count, a sum), which the SELECT
+    /// casts to the source's form of this type.
+    Value(DataType),
 }
 
 /// What runs a source's SELECT and turns its rows into batches of

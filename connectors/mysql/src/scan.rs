@@ -59,6 +59,46 @@ impl sql::Source for MySqlTable {
         let reader = Arc::new(MySqlReader { columns, pool: self.pool.clone() });
         Ok(Arc::new(sql::SourceScan::new("MySqlScan", sql, schema, reader)))
     }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn relation(&self) -> Option<&str> {
+        Some(&self.from)
+    }
+
+    fn select_column(&self, alias: &str, index: usize) -> String {
+        format!("{alias}.{}", quote(&self.columns[index].name))
+    }
+
+    fn plan_query(&self, sql: String, outputs: &[sql::Output], schema: SchemaRef) -> Result<Arc<dyn ExecutionPlan>> {
+        let columns = outputs.iter().map(query_column).collect::<Result<Vec<_>>>()?;
+        let reader = Arc::new(MySqlReader { columns, pool: self.pool.clone() });
+        Ok(Arc::new(sql::SourceScan::new("MySqlScan", sql, schema, reader)))
+    }
+}
+
+/// How a column of a SELECT glaux wrote is decoded: as the table's
+/// column it reads, or as the type the SELECT cast its value to.
+fn query_column(output: &sql::Output) -> Result<Column> {
+    use datafusion::arrow::datatypes::DataType;
+    let kind = match output {
+        sql::Output::Column(table, index) => {
+            return match table.as_any().downcast_ref::<MySqlTable>() {
+                Some(table) => Ok(table.columns[*index].clone()),
+                None => Err(DataFusionError::Internal("a query over MySQL names another source's table".into())),
+            };
+        }
+        sql::Output::Value(DataType::Int64) => Kind::Int64,
+        sql::Output::Value(DataType::Decimal128(precision, scale)) => {
+            Kind::Decimal { precision: *precision, scale: *scale }
+        }
+        sql::Output::Value(other) => {
+            return Err(DataFusionError::Internal(format!("MySQL values of type {other} are not read")));
+        }
+    };
+    Ok(Column { name: "?column?".to_string(), kind })
 }
 
 /// Runs a SELECT on a pooled connection, in a task of its own.

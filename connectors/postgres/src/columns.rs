@@ -75,13 +75,23 @@ impl Column {
         }
     }
 
-    /// What the scan selects for it: the quoted name, or its text form.
+    /// What the scan selects for it: the quoted name, or its text form
+    /// named as the column.
     pub fn select(&self) -> String {
         let quoted = quote(&self.name);
+        match self.as_text {
+            true => format!("{} AS {quoted}", self.expression(&quoted)),
+            false => quoted,
+        }
+    }
+
+    /// The column's value from `reference` (its quoted name, perhaps
+    /// qualified): as it is, or its text form.
+    pub fn expression(&self, reference: &str) -> String {
         match (&self.kind, self.as_text) {
-            (Kind::Array(_), true) => format!("{quoted}::text[] AS {quoted}"),
-            (_, true) => format!("{quoted}::text AS {quoted}"),
-            _ => quoted,
+            (Kind::Array(_), true) => format!("{reference}::text[]"),
+            (_, true) => format!("{reference}::text"),
+            _ => reference.to_string(),
         }
     }
 }

@@ -7,7 +7,7 @@
 //! rules, applied where glaux wraps this table); this table takes every
 //! filter it is given as Exact and sends each one, or fails planning.
 
-use crate::columns::{quote, Column};
+use crate::columns::{quote, Column, Kind};
 use crate::decode;
 use datafusion::arrow::array::{ArrayBuilder, ArrayRef, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
@@ -31,8 +31,11 @@ const BATCH_ROWS: usize = 8192;
 /// `schema.table` at the source, with the columns glaux reads.
 #[derive(Debug)]
 pub struct PostgresTable {
-    /// `"schema"."table"`, quoted.
+    /// `"schema"."table"`, quoted, or a passthrough query as a derived
+    /// table.
     from: String,
+    /// Whether `from` names a table.
+    named: bool,
     columns: Vec<Column>,
     schema: SchemaRef,
     pool: Arc<PostgresConnectionPool>,
@@ -40,7 +43,10 @@ pub struct PostgresTable {
 
 impl PostgresTable {
     pub fn new(schema: &str, table: &str, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
-        PostgresTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, pool)
+        PostgresTable {
+            named: true,
+            ..PostgresTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, pool)
+        }
     }
 
     /// The rows of a passthrough query, read as a derived table.
@@ -50,7 +56,7 @@ impl PostgresTable {
 
     fn reading(from: String, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
         let fields: Vec<_> = columns.iter().map(Column::field).collect();
-        PostgresTable { from, schema: Arc::new(Schema::new(fields)), columns, pool }
+        PostgresTable { from, named: false, schema: Arc::new(Schema::new(fields)), columns, pool }
     }
 
     /// The SELECT that reads `projection` of the rows passing `filters`
@@ -73,6 +79,47 @@ impl sql::Source for PostgresTable {
         let reader = Arc::new(PostgresReader { columns, pool: Arc::clone(&self.pool) });
         Ok(Arc::new(sql::SourceScan::new("PostgresScan", sql, schema, reader)))
     }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn relation(&self) -> Option<&str> {
+        self.named.then_some(self.from.as_str())
+    }
+
+    fn select_column(&self, alias: &str, index: usize) -> String {
+        let column = &self.columns[index];
+        column.expression(&format!("{alias}.{}", quote(&column.name)))
+    }
+
+    fn plan_query(&self, sql: String, outputs: &[sql::Output], schema: SchemaRef) -> Result<Arc<dyn ExecutionPlan>> {
+        let columns = outputs.iter().map(query_column).collect::<Result<Vec<_>>>()?;
+        let reader = Arc::new(PostgresReader { columns, pool: Arc::clone(&self.pool) });
+        Ok(Arc::new(sql::SourceScan::new("PostgresScan", sql, schema, reader)))
+    }
+}
+
+/// How a column of a SELECT glaux wrote is decoded: as the table's
+/// column it reads, or as the type the SELECT cast its value to.
+fn query_column(output: &sql::Output) -> Result<Column> {
+    use datafusion::arrow::datatypes::DataType;
+    let kind = match output {
+        sql::Output::Column(table, index) => {
+            return match table.as_any().downcast_ref::<PostgresTable>() {
+                Some(table) => Ok(table.columns[*index].clone()),
+                None => Err(DataFusionError::Internal("a query over PostgreSQL names another source's table".into())),
+            };
+        }
+        sql::Output::Value(DataType::Int64) => Kind::Int8,
+        sql::Output::Value(DataType::Decimal128(precision, scale)) => {
+            Kind::Numeric { precision: *precision, scale: *scale }
+        }
+        sql::Output::Value(other) => {
+            return Err(DataFusionError::Internal(format!("PostgreSQL values of type {other} are not read")));
+        }
+    };
+    Ok(Column { name: "?column?".to_string(), kind, as_text: false })
 }
 
 /// Runs a SELECT at the source and decodes its rows.

@@ -30,15 +30,18 @@ const BATCH_ROWS: usize = 8192;
 pub struct SqliteTable {
     path: PathBuf,
     catalog: String,
-    /// The table's quoted name.
+    /// The table's quoted name, or a passthrough query as a derived
+    /// table.
     from: String,
+    /// Whether `from` names a table.
+    named: bool,
     columns: Vec<Column>,
     schema: SchemaRef,
 }
 
 impl SqliteTable {
     pub fn new(path: PathBuf, catalog: String, table: &str, columns: Vec<Column>) -> Self {
-        SqliteTable::reading(path, catalog, quote(table), columns)
+        SqliteTable { named: true, ..SqliteTable::reading(path, catalog, quote(table), columns) }
     }
 
     /// The rows of a passthrough query, read as a derived table.
@@ -48,7 +51,7 @@ impl SqliteTable {
 
     fn reading(path: PathBuf, catalog: String, from: String, columns: Vec<Column>) -> Self {
         let schema = Arc::new(Schema::new(columns.iter().map(Column::field).collect::<Vec<_>>()));
-        SqliteTable { path, catalog, from, columns, schema }
+        SqliteTable { path, catalog, from, named: false, columns, schema }
     }
 
     fn sql(&self, projection: &[usize], filters: &[Expr], limit: Option<usize>) -> Result<String> {
@@ -73,6 +76,41 @@ impl sql::Source for SqliteTable {
             columns: projection.iter().map(|i| self.columns[*i].clone()).collect(),
         });
         Ok(Arc::new(sql::SourceScan::new("SqliteScan", sql, schema, reader)))
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn relation(&self) -> Option<&str> {
+        self.named.then_some(self.from.as_str())
+    }
+
+    fn select_column(&self, alias: &str, index: usize) -> String {
+        format!("{alias}.{}", quote(&self.columns[index].name))
+    }
+
+    fn plan_query(&self, sql: String, outputs: &[sql::Output], schema: SchemaRef) -> Result<Arc<dyn ExecutionPlan>> {
+        let columns = outputs.iter().map(query_column).collect::<Result<Vec<_>>>()?;
+        let reader = Arc::new(SqliteReader { path: self.path.clone(), catalog: self.catalog.clone(), columns });
+        Ok(Arc::new(sql::SourceScan::new("SqliteScan", sql, schema, reader)))
+    }
+}
+
+/// How a column of a SELECT glaux wrote is decoded: as the table's
+/// column it reads, or as the type of the value (a count or a sum of
+/// integers, which SQLite keeps an integer).
+fn query_column(output: &sql::Output) -> Result<Column> {
+    use datafusion::arrow::datatypes::DataType;
+    match output {
+        sql::Output::Column(table, index) => match table.as_any().downcast_ref::<SqliteTable>() {
+            Some(table) => Ok(table.columns[*index].clone()),
+            None => Err(DataFusionError::Internal("a query over SQLite names another source's table".into())),
+        },
+        sql::Output::Value(DataType::Int64) => Ok(Column { name: "?column?".to_string(), kind: Kind::Int }),
+        sql::Output::Value(other) => {
+            Err(DataFusionError::Internal(format!("SQLite values of type {other} are not read")))
+        }
     }
 }
 
