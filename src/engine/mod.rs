@@ -311,6 +311,7 @@ impl Shared {
                 Arc::new(checked_arithmetic::CheckedArithmetic),
             ])
             .with_optimizer_rule(Arc::new(datetime_constants::DatetimeConstants))
+            .with_optimizer_rule(Arc::new(crate::table::semi_keys::SemiJoinKeys))
             .with_optimizer_rule(Arc::new(crate::table::source_query::SourceQueries))
             .with_physical_optimizer_rule(Arc::new(crate::table::join_keys::KeysFromJoins))
             .with_aggregate_functions({

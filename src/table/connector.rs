@@ -72,6 +72,11 @@ impl ConnectorTable {
         &self.name
     }
 
+    /// Whether a scan of this table takes a join's keys (pushdown on).
+    pub fn takes_keys(&self) -> bool {
+        self.pushdown
+    }
+
     fn pushable(&self, filter: &Expr, schema: &Schema) -> bool {
         self.pushdown && pushable(filter, schema, self.dialect)
     }

@@ -6,7 +6,8 @@
 //! - [`estimate`]: what a plan will read, before it runs.
 //! - [`store`]: object stores per location, byte counting, hidden files.
 //! - [`connector`]: a connector's table (what is sent to its source, what
-//!   its rows cost); [`join_keys`]: a join's keys sent to the source;
+//!   its rows cost); [`join_keys`]: a join's keys sent to the source
+//!   ([`semi_keys`]: an IN subquery's too);
 //!   [`source_query`]: joins, aggregates and ORDER BY ... LIMIT over one
 //!   source's tables sent to it as one SELECT.
 //!
@@ -39,6 +40,7 @@ pub mod named_errors;
 pub mod orc;
 pub mod partitioned;
 pub mod projection;
+pub mod semi_keys;
 pub mod source_query;
 pub mod store;
 pub mod text_values;

@@ -402,6 +402,18 @@ async fn sources_answer_as_the_lake_does() {
     }
     let plan = plan_text(&client, &format!("EXPLAIN {}", join.replace("{t}", "pg.public.items"))).await;
     assert!(plan.contains("and a join's keys when it starts"), "{plan}");
+    // An IN subquery's keys too (its semi-join read as an inner join with
+    // the subquery's distinct keys).
+    let semi = "SELECT i.name, i.price FROM {t} i WHERE i.id IN (SELECT item FROM lake.owners WHERE who IN ('x', 'y', 'z')) ORDER BY 1";
+    let semi_rows = simple_rows(&client, &semi.replace("{t}", "lake.items")).await;
+    assert_eq!(semi_rows.len(), 2, "{semi_rows:?}");
+    for (table, keys) in [("pg.public.items", "(\"id\" IN (1, 2))"), ("lite.main.items", "(`id` IN (1, 2))")] {
+        let sql = semi.replace("{t}", table);
+        assert_eq!(simple_rows(&client, &sql).await, semi_rows, "{sql}");
+        let plan = plan_text(&client, &format!("EXPLAIN ANALYZE {sql}")).await;
+        let line = plan.lines().find(|l| l.contains("ConnectorScan")).unwrap_or_else(|| panic!("{plan}"));
+        assert!(line.contains(keys), "{line}");
+    }
     // A top-k's filter (not a join's) is not waited for.
     let plan = sent("EXPLAIN SELECT id FROM pg.public.items ORDER BY price DESC LIMIT 2").await;
     assert!(!plan.contains("join's keys"), "{plan}");
