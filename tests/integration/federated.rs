@@ -481,7 +481,8 @@ async fn sources_answer_as_the_lake_does() {
     // Result columns have the types the source describes: PostgreSQL's
     // sum(numeric) has no scale (numeric(38,10)); SQLite's computed
     // columns have no declared type (text).
-    for (catalog, total) in [("pg", "3.0000000000"), ("lite", "3.0"), ("fl", "3.00")] {
+    // MySQL's sum of decimal(10,2) is a decimal(32,2).
+    for (catalog, total) in [("pg", "3.0000000000"), ("lite", "3.0"), ("fl", "3.00"), ("maria", "3.00")] {
         let sql = format!(
             "SELECT * FROM TABLE({catalog}.system.query(query => '{}')) AS q WHERE n > 1 ORDER BY name",
             native.replace('\'', "''")
@@ -496,9 +497,14 @@ async fn sources_answer_as_the_lake_does() {
     assert_eq!(code, "HV000", "{message}");
     let (code, _) = crate::connectors::failure(&client, "SELECT * FROM TABLE(pg.system.query(query => 1))").await;
     assert_eq!(code, "42601");
-    let (code, _) =
-        crate::connectors::failure(&client, "SELECT * FROM TABLE(maria.system.query(query => 'SELECT 1'))").await;
-    assert_eq!(code, "0A000");
+    // MySQL's types as its prepared statement describes them; its own
+    // quoting inside (backquotes, doubled quotes).
+    let sql = "SELECT * FROM TABLE(maria.system.query(query => 'SELECT ok, qty, price, `day`, at, CAST(id AS UNSIGNED) AS u, ''it''''s'' AS s FROM items WHERE id = 1'))";
+    let want = ["t", "10", "1.50", "2024-01-01", "2024-01-01 10:00:00", "1", "it's"];
+    assert_eq!(simple_rows(&client, sql).await, vec![want.map(String::from).to_vec()], "{sql}");
+    let (code, message) =
+        crate::connectors::failure(&client, "SELECT * FROM TABLE(maria.system.query(query => 'SELEC 1'))").await;
+    assert_eq!(code, "HV000", "{message}");
 }
 
 /// The ConnectorScan line of `explain`'s plan: the SQL the source receives.

@@ -56,15 +56,16 @@ pub fn passthrough_text(sql: &str) -> &str {
     sql.trim_end().trim_end_matches(';').trim_end()
 }
 
-/// A passthrough query as a derived table, `(<sql>) AS "query"`; on
-/// lines of its own when it holds `--`, so a comment ends before the
-/// parenthesis.
-pub fn passthrough_from(sql: &str) -> String {
+/// A passthrough query as a derived table, `(<sql>) AS "query"` (the
+/// name quoted for `dialect`); on lines of its own when it holds `--`,
+/// so a comment ends before the parenthesis.
+pub fn passthrough_from(sql: &str, dialect: SourceDialect) -> String {
     let sql = passthrough_text(sql);
+    let name = quote(dialect, "query");
     if sql.contains("--") {
-        format!("(\n{sql}\n) AS \"query\"")
+        format!("(\n{sql}\n) AS {name}")
     } else {
-        format!("({sql}) AS \"query\"")
+        format!("({sql}) AS {name}")
     }
 }
 

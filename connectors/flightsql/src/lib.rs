@@ -211,7 +211,7 @@ impl Connector for FlightSqlConnector {
             .map_err(|s| self.status(&s))?;
         let described = info.try_decode_schema().map_err(|e| self.bad_answer(&format!("its schema: {e}")))?;
         let (read, skipped) = columns::readable(&described);
-        let from = glaux_connector::sql::passthrough_from(sql);
+        let from = glaux_connector::sql::passthrough_from(sql, Dialect::FlightSql);
         let source = Arc::new(scan::FlightSqlTable::new(from, false, read, self.client.clone()));
         Ok(RemoteTable { source, skipped })
     }

@@ -113,6 +113,57 @@ pub fn column(described: &Described) -> Option<Column> {
     Some(Column { name: name.clone(), kind })
 }
 
+/// A passthrough query's column as the server describes its prepared
+/// statement, in the form of a row of [`COLUMNS`]: the protocol's type,
+/// `(1)` for a one-digit tinyint, `unsigned`, a decimal's precision
+/// (its length less the point and the sign) and scale, and binary
+/// (charset 63) strings as varbinary and blob.
+pub fn describe(column: &mysql_async::Column) -> Described {
+    use mysql_async::consts::{ColumnFlags, ColumnType as T};
+    let unsigned = column.flags().contains(ColumnFlags::UNSIGNED_FLAG);
+    let binary = column.character_set() == 63;
+    let (length, scale) = (u64::from(column.column_length()), u64::from(column.decimals()));
+    let data_type = match column.column_type() {
+        T::MYSQL_TYPE_TINY => "tinyint",
+        T::MYSQL_TYPE_SHORT => "smallint",
+        T::MYSQL_TYPE_INT24 => "mediumint",
+        T::MYSQL_TYPE_LONG => "int",
+        T::MYSQL_TYPE_LONGLONG => "bigint",
+        T::MYSQL_TYPE_YEAR => "year",
+        T::MYSQL_TYPE_DECIMAL | T::MYSQL_TYPE_NEWDECIMAL => "decimal",
+        T::MYSQL_TYPE_FLOAT => "float",
+        T::MYSQL_TYPE_DOUBLE => "double",
+        T::MYSQL_TYPE_DATE | T::MYSQL_TYPE_NEWDATE => "date",
+        T::MYSQL_TYPE_TIME | T::MYSQL_TYPE_TIME2 => "time",
+        T::MYSQL_TYPE_DATETIME | T::MYSQL_TYPE_DATETIME2 => "datetime",
+        T::MYSQL_TYPE_TIMESTAMP | T::MYSQL_TYPE_TIMESTAMP2 => "timestamp",
+        T::MYSQL_TYPE_JSON => "json",
+        T::MYSQL_TYPE_VARCHAR | T::MYSQL_TYPE_VAR_STRING | T::MYSQL_TYPE_STRING if binary => "varbinary",
+        T::MYSQL_TYPE_VARCHAR
+        | T::MYSQL_TYPE_VAR_STRING
+        | T::MYSQL_TYPE_STRING
+        | T::MYSQL_TYPE_ENUM
+        | T::MYSQL_TYPE_SET => "varchar",
+        T::MYSQL_TYPE_TINY_BLOB | T::MYSQL_TYPE_MEDIUM_BLOB | T::MYSQL_TYPE_LONG_BLOB | T::MYSQL_TYPE_BLOB
+            if binary =>
+        {
+            "blob"
+        }
+        T::MYSQL_TYPE_TINY_BLOB | T::MYSQL_TYPE_MEDIUM_BLOB | T::MYSQL_TYPE_LONG_BLOB | T::MYSQL_TYPE_BLOB => "text",
+        T::MYSQL_TYPE_BIT => "bit",
+        T::MYSQL_TYPE_GEOMETRY => "geometry",
+        _ => "unknown",
+    };
+    let (precision, scale) = match data_type {
+        "decimal" => (Some(length.saturating_sub(u64::from(scale > 0) + u64::from(!unsigned))), Some(scale)),
+        _ => (None, None),
+    };
+    let width = if data_type == "tinyint" && length == 1 { "(1)" } else { "" };
+    let sign = if unsigned { " unsigned" } else { "" };
+    let column_type = format!("{data_type}{width}{sign}");
+    (column.name_str().into_owned(), data_type.to_string(), column_type, precision, scale)
+}
+
 /// `name` as a MySQL identifier (backquotes doubled).
 pub fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))

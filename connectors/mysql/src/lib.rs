@@ -181,4 +181,25 @@ impl Connector for MySqlConnector {
         let source = Arc::new(scan::MySqlTable::new(schema, name, read, self.pool.clone()));
         Ok(Some(RemoteTable { source, skipped }))
     }
+
+    /// The query's columns as the server describes the prepared
+    /// statement, mapped as a table's are.
+    async fn query(&self, sql: &str) -> Result<RemoteTable> {
+        let mut conn = self.pool.get_conn().await.map_err(|e| self.connect_error(e))?;
+        let text = glaux_connector::sql::passthrough_text(sql);
+        let statement = conn.prep(text).await.map_err(|e| {
+            Error::new(SqlState::FdwError, format!("catalog {}: the source refused the query: {e}", self.catalog))
+        })?;
+        let (mut read, mut skipped) = (Vec::new(), Vec::new());
+        for column in statement.columns() {
+            let described = columns::describe(column);
+            match columns::column(&described) {
+                Some(c) => read.push(c),
+                None => skipped.push((described.0, described.2)),
+            }
+        }
+        conn.close(statement).await.map_err(|e| self.failed("closing the prepared query", e))?;
+        let source = Arc::new(scan::MySqlTable::query(sql, read, self.pool.clone()));
+        Ok(RemoteTable { source, skipped })
+    }
 }

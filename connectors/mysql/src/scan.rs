@@ -30,8 +30,10 @@ const BATCH_ROWS: usize = 8192;
 /// A table of the server.
 #[derive(Debug)]
 pub struct MySqlTable {
-    /// `` `schema`.`table` ``.
+    /// `` `schema`.`table` ``, or a passthrough query as a derived table.
     from: String,
+    /// Whether `from` names a table.
+    named: bool,
     columns: Vec<Column>,
     schema: SchemaRef,
     pool: Pool,
@@ -39,8 +41,17 @@ pub struct MySqlTable {
 
 impl MySqlTable {
     pub fn new(schema: &str, table: &str, columns: Vec<Column>, pool: Pool) -> Self {
+        MySqlTable { named: true, ..MySqlTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, pool) }
+    }
+
+    /// The rows of a passthrough query, read as a derived table.
+    pub fn query(sql: &str, columns: Vec<Column>, pool: Pool) -> Self {
+        MySqlTable::reading(sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::MySql), columns, pool)
+    }
+
+    fn reading(from: String, columns: Vec<Column>, pool: Pool) -> Self {
         let arrow = Arc::new(Schema::new(columns.iter().map(Column::field).collect::<Vec<_>>()));
-        MySqlTable { from: format!("{}.{}", quote(schema), quote(table)), columns, schema: arrow, pool }
+        MySqlTable { from, named: false, columns, schema: arrow, pool }
     }
 }
 
@@ -65,7 +76,7 @@ impl sql::Source for MySqlTable {
     }
 
     fn relation(&self) -> Option<&str> {
-        Some(&self.from)
+        self.named.then_some(self.from.as_str())
     }
 
     fn select_column(&self, alias: &str, index: usize) -> String {

@@ -51,7 +51,7 @@ impl PostgresTable {
 
     /// The rows of a passthrough query, read as a derived table.
     pub fn query(sql: &str, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
-        PostgresTable::reading(sql::passthrough_from(sql), columns, pool)
+        PostgresTable::reading(sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::Postgres), columns, pool)
     }
 
     fn reading(from: String, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
