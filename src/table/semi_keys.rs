@@ -59,6 +59,12 @@ fn rewritable(join: &Join) -> Result<bool> {
     {
         return Ok(false);
     }
+    // One subquery column matched by two of L's (a correlated IN): its
+    // distinct keys would group by one column twice.
+    let right: Vec<&Expr> = join.on.iter().map(|(_, r)| r).collect();
+    if right.iter().enumerate().any(|(i, r)| right[..i].contains(r)) {
+        return Ok(false);
+    }
     let mut reads = false;
     join.left.apply(|node| {
         if let LogicalPlan::TableScan(scan) = node {
@@ -74,10 +80,16 @@ fn rewritable(join: &Join) -> Result<bool> {
 /// `SELECT L.* FROM (SELECT DISTINCT <R's keys> FROM R) JOIN L ON ...`.
 fn inner_join(join: Join) -> Result<LogicalPlan> {
     let (left_keys, right_keys): (Vec<Expr>, Vec<Expr>) = join.on.into_iter().unzip();
-    let keys = LogicalPlanBuilder::from(join.right.as_ref().clone())
-        .aggregate(right_keys, Vec::<Expr>::new())?
-        .alias(KEYS)?
-        .build()?;
+    // Named glaux_semi_keys.key_<n>: no name of L's is the same.
+    let grouped = LogicalPlanBuilder::from(join.right.as_ref().clone()).aggregate(right_keys, Vec::<Expr>::new())?;
+    let named: Vec<Expr> = grouped
+        .schema()
+        .columns()
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| Expr::Column(c).alias(format!("key_{i}")))
+        .collect();
+    let keys = grouped.project(named)?.alias(KEYS)?.build()?;
     let distinct: Vec<Expr> = keys.schema().columns().into_iter().map(Expr::Column).collect();
     let columns: Vec<Expr> = join.left.schema().columns().into_iter().map(Expr::Column).collect();
     LogicalPlanBuilder::from(keys)

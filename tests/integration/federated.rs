@@ -159,6 +159,8 @@ const QUERIES: &[&str] = &[
     "SELECT count(*) FROM (SELECT i.id FROM {t} i JOIN {o} o ON o.item = i.id LIMIT 2) s",
     "SELECT price, min(id) FROM {t} GROUP BY price ORDER BY price NULLS FIRST LIMIT 4",
     "SELECT id FROM {t} WHERE qty > 0 ORDER BY at DESC NULLS LAST, id LIMIT 3 OFFSET 1",
+    "SELECT count(*) OVER () FROM {t} i JOIN {o} o ON o.item = i.id WHERE i.id > 1",
+    "SELECT i.id FROM {t} i WHERE i.id IN (SELECT o.item FROM lake.owners o WHERE o.item = i.qty - 8) ORDER BY 1",
 ];
 
 #[tokio::test]
@@ -357,12 +359,8 @@ async fn sources_answer_as_the_lake_does() {
         assert!(line.contains(" JOIN ") && line.contains("LIMIT 2"), "{line}");
         // Decimals and dates are keys in PostgreSQL and MySQL, not SQLite.
         let line = sent("SELECT day, sum(price), min(day) FROM {c}.items GROUP BY day ORDER BY 2 DESC LIMIT 2").await;
-        let decimal = match dialect {
-            Dialect::Postgres => "AS NUMERIC(20, 2)",
-            Dialect::MySql => "AS DECIMAL(20, 2)",
-            Dialect::Sqlite | Dialect::FlightSql => "GROUP BY",
-        };
-        assert_eq!(line.contains(decimal), matches!(dialect, Dialect::Postgres | Dialect::MySql), "{line}");
+        let decimal = format!("SUM({})", c("t0", "price"));
+        assert_eq!(line.contains(&decimal), matches!(dialect, Dialect::Postgres | Dialect::MySql), "{line}");
         // Strings (collations), floating point and booleans stay in glaux.
         for sql in [
             "SELECT name, count(*) FROM {c}.items GROUP BY name",
@@ -481,8 +479,9 @@ async fn sources_answer_as_the_lake_does() {
     // Result columns have the types the source describes: PostgreSQL's
     // sum(numeric) has no scale (numeric(38,10)); SQLite's computed
     // columns have no declared type (text).
-    // MySQL's sum of decimal(10,2) is a decimal(32,2).
-    for (catalog, total) in [("pg", "3.0000000000"), ("lite", "3.0"), ("fl", "3.00"), ("maria", "3.00")] {
+    // (MariaDB groups names by its collation, ignoring case and accents:
+    // its passthrough is checked below.)
+    for (catalog, total) in [("pg", "3.0000000000"), ("lite", "3.0"), ("fl", "3.00")] {
         let sql = format!(
             "SELECT * FROM TABLE({catalog}.system.query(query => '{}')) AS q WHERE n > 1 ORDER BY name",
             native.replace('\'', "''")
@@ -499,8 +498,8 @@ async fn sources_answer_as_the_lake_does() {
     assert_eq!(code, "42601");
     // MySQL's types as its prepared statement describes them; its own
     // quoting inside (backquotes, doubled quotes).
-    let sql = "SELECT * FROM TABLE(maria.system.query(query => 'SELECT ok, qty, price, `day`, at, CAST(id AS UNSIGNED) AS u, ''it''''s'' AS s FROM items WHERE id = 1'))";
-    let want = ["t", "10", "1.50", "2024-01-01", "2024-01-01 10:00:00", "1", "it's"];
+    let sql = "SELECT * FROM TABLE(maria.system.query(query => 'SELECT ok, qty, price, `day`, at, CAST(id AS UNSIGNED) AS u, ''it''''s'' AS s, sum(price) OVER () AS total FROM items WHERE id = 1'))";
+    let want = ["t", "10", "1.50", "2024-01-01", "2024-01-01 10:00:00", "1", "it's", "1.50"];
     assert_eq!(simple_rows(&client, sql).await, vec![want.map(String::from).to_vec()], "{sql}");
     let (code, message) =
         crate::connectors::failure(&client, "SELECT * FROM TABLE(maria.system.query(query => 'SELEC 1'))").await;

@@ -9,6 +9,8 @@ use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_client::FlightServiceClient;
 use arrow_flight::sql::ProstMessageExt;
 use arrow_flight::{FlightDescriptor, FlightInfo, HandshakeRequest, Ticket};
+use datafusion::arrow::array::RecordBatch;
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use std::time::Duration;
@@ -90,20 +92,21 @@ impl Client {
         Ok(self.inner.clone().get_flight_info(self.request(descriptor)).await?.into_inner())
     }
 
-    /// The batches of `info`'s endpoints, one after the other.
-    pub fn rows(&self, info: FlightInfo) -> FlightRecordBatchStream {
+    /// The batches of `info`'s endpoints, one endpoint after the other
+    /// (each its own stream, with its own schema message).
+    pub fn rows(&self, info: FlightInfo) -> BoxStream<'static, Result<RecordBatch, FlightError>> {
         let client = self.clone();
         let tickets: Vec<Ticket> = info.endpoint.into_iter().filter_map(|e| e.ticket).collect();
-        let data = futures::stream::iter(tickets)
+        futures::stream::iter(tickets)
             .then(move |ticket| {
                 let mut inner = client.inner.clone();
                 let request = client.request(ticket);
                 async move { inner.do_get(request).await.map(|r| r.into_inner()) }
             })
-            .map_ok(|stream| stream.map_err(FlightError::from))
+            .map_ok(|data| FlightRecordBatchStream::new_from_flight_data(data.map_err(FlightError::from)))
             .map_err(FlightError::from)
-            .try_flatten();
-        FlightRecordBatchStream::new_from_flight_data(data)
+            .try_flatten()
+            .boxed()
     }
 }
 

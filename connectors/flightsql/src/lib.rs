@@ -121,8 +121,9 @@ impl FlightSqlConnector {
     }
 
     /// The tables of `schema` (exactly that name: Flight SQL's patterns
-    /// treat `%` and `_` as wildcards), with their Arrow schemas.
-    async fn listed(&self, schema: &str, name: Option<&str>) -> Result<Vec<(String, Option<Schema>)>> {
+    /// treat `%` and `_` as wildcards), each with the server's catalog
+    /// holding it and, when one `name` is asked for, its Arrow schema.
+    async fn listed(&self, schema: &str, name: Option<&str>) -> Result<Vec<Listed>> {
         let command = CommandGetTables {
             catalog: self.server_catalog.clone(),
             db_schema_filter_pattern: Some(schema.to_string()),
@@ -137,6 +138,7 @@ impl FlightSqlConnector {
                 return Err(self.bad_answer("its table list lacks db_schema_name or table_name"));
             };
             let described = batch.column_by_name("table_schema").and_then(|c| c.as_binary_opt::<i32>().cloned());
+            let catalogs = text("catalog_name");
             for row in 0..batch.num_rows() {
                 if schemas.is_null(row) || schemas.value(row) != schema {
                     continue;
@@ -151,7 +153,8 @@ impl FlightSqlConnector {
                     ),
                     _ => None,
                 };
-                tables.push((names.value(row).to_string(), arrow));
+                let catalog = catalogs.as_ref().filter(|c| c.is_valid(row)).map(|c| c.value(row).to_string());
+                tables.push(Listed { name: names.value(row).to_string(), catalog, schema: arrow });
             }
         }
         Ok(tables)
@@ -186,16 +189,21 @@ impl Connector for FlightSqlConnector {
     }
 
     async fn tables(&self, schema: &str) -> Result<Vec<String>> {
-        Ok(self.listed(schema, None).await?.into_iter().map(|(name, _)| name).collect())
+        Ok(self.listed(schema, None).await?.into_iter().map(|t| t.name).collect())
     }
 
     async fn table(&self, schema: &str, name: &str) -> Result<Option<RemoteTable>> {
-        let Some((_, described)) = self.listed(schema, Some(name)).await?.into_iter().next() else {
+        let Some(listed) = self.listed(schema, Some(name)).await?.into_iter().next() else {
             return Ok(None);
         };
-        let described = described.ok_or_else(|| self.bad_answer("it did not send the table's schema"))?;
+        let described = listed.schema.ok_or_else(|| self.bad_answer("it did not send the table's schema"))?;
         let (read, skipped) = columns::readable(&described);
-        let from = format!("{}.{}", quote(schema), quote(name));
+        // Named in the server's catalog that holds it (not the server's
+        // default one), when the server has catalogs.
+        let from = match listed.catalog.filter(|c| !c.is_empty()) {
+            Some(catalog) => format!("{}.{}.{}", quote(&catalog), quote(schema), quote(name)),
+            None => format!("{}.{}", quote(schema), quote(name)),
+        };
         let source = Arc::new(scan::FlightSqlTable::new(from, true, read, self.client.clone()));
         Ok(Some(RemoteTable { source, skipped }))
     }
@@ -215,6 +223,14 @@ impl Connector for FlightSqlConnector {
         let source = Arc::new(scan::FlightSqlTable::new(from, false, read, self.client.clone()));
         Ok(RemoteTable { source, skipped })
     }
+}
+
+/// A table the server listed.
+struct Listed {
+    name: String,
+    /// The server's catalog holding it, if it has catalogs.
+    catalog: Option<String>,
+    schema: Option<Schema>,
 }
 
 /// `name` as a standard SQL identifier.

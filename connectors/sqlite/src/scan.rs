@@ -46,7 +46,12 @@ impl SqliteTable {
 
     /// The rows of a passthrough query, read as a derived table.
     pub fn query(path: PathBuf, catalog: String, sql: &str, columns: Vec<Column>) -> Self {
-        SqliteTable::reading(path, catalog, sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::Sqlite), columns)
+        SqliteTable::reading(
+            path,
+            catalog,
+            sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::Sqlite),
+            columns,
+        )
     }
 
     fn reading(path: PathBuf, catalog: String, from: String, columns: Vec<Column>) -> Self {

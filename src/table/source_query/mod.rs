@@ -200,10 +200,11 @@ impl Part {
     /// return more than its tables (TPC-H Q18's customer JOIN orders: 87
     /// MB joined, 48 MB as two tables); with a condition, the source
     /// returns only the rows that match it. One table's scan is its
-    /// ConnectorTable's, as it is.
+    /// ConnectorTable's, as it is. A part of no columns (a join under
+    /// `count(*) OVER ()`) is not sent: a SELECT needs a column.
     fn worth_sending(&self) -> bool {
         let joined = self.tables.len() > 1 && !self.conditions.is_empty();
-        joined || self.group_by.is_some() || self.limit.is_some()
+        !self.columns.is_empty() && (joined || self.group_by.is_some() || self.limit.is_some())
     }
 
     /// Nothing but tables joined and conditions: what a join or an
@@ -371,7 +372,7 @@ impl Part {
             return None;
         };
         let joined_or_grouped = self.tables.len() > 1 || self.group_by.is_some();
-        if !joined_or_grouped || !self.order.is_empty() || self.limit.is_some() {
+        if !joined_or_grouped || !self.order.is_empty() || self.limit.is_some() || self.columns.is_empty() {
             return None;
         }
         Some(Part { limit: Some(skip.checked_add(fetch)?), ..self })

@@ -201,12 +201,11 @@ impl Writer<'_> {
             Value::Sum(r, data_type) => {
                 let sum = format!("SUM({})", self.reference(*r));
                 match (self.dialect, data_type) {
-                    // SQLite sums integers as an integer (or fails).
-                    (Dialect::Sqlite, _) => sum,
-                    (Dialect::Postgres | Dialect::FlightSql, DataType::Decimal128(p, s)) => {
-                        format!("CAST({sum} AS NUMERIC({p}, {s}))")
-                    }
-                    (Dialect::MySql, DataType::Decimal128(p, s)) => format!("CAST({sum} AS DECIMAL({p}, {s}))"),
+                    // SQLite sums integers as an integer (or fails). A sum of
+                    // decimals is exact at the source and read into glaux's
+                    // decimal exactly or not at all (a cast would round or
+                    // clip where glaux fails).
+                    (Dialect::Sqlite, _) | (_, DataType::Decimal128(..)) => sum,
                     (Dialect::Postgres | Dialect::FlightSql, _) => format!("CAST({sum} AS BIGINT)"),
                     (Dialect::MySql, _) => format!("CAST({sum} AS SIGNED)"),
                 }
