@@ -444,7 +444,7 @@ pub fn settings_markdown() -> String {
         "\n## Connector catalogs\n\nA table `[connector.<name>]` (or keys `connector.<name>.<option>`, with \
          `--set` too) defines a catalog of another database, reached by three-part names \
          `<name>.<schema>.<table>`. `type` is the connector (`postgres`, `mysql`, `sqlite` or `flightsql`); the other keys \
-         are its options, and `pushdown = \"off\"` (any connector) sends the source nothing but the columns to \
+         are its options (one the connector does not take stops glaux from starting, 22023), and `pushdown = \"off\"` (any connector) sends the source nothing but the columns to \
          read (docs/sql.md, Connector catalogs). A secret's value (an option whose name has password, secret, token or \
          key in it) may be `env:NAME` or `file:/path`, read when the catalog connects; glaux shows secrets as \
          `********`. The source is connected when a statement first needs it, so glaux starts while a source is \

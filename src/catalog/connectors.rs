@@ -35,6 +35,39 @@ pub const PASSTHROUGH: &str = "query:";
 /// The kinds of connector glaux has.
 pub const KINDS: &[&str] = &["postgres", "mysql", "sqlite", "flightsql"];
 
+/// The options a connector of `kind` takes, besides `pushdown` (every
+/// connector's).
+fn options_of(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "postgres" => glaux_connector_postgres::OPTIONS,
+        "mysql" => glaux_connector_mysql::OPTIONS,
+        "sqlite" => glaux_connector_sqlite::OPTIONS,
+        "flightsql" => glaux_connector_flightsql::OPTIONS,
+        _ => &[],
+    }
+}
+
+/// Refuses (22023) an option `definition`'s connector does not take, so
+/// a misspelled `pasword` is not silently ignored. Checked where a
+/// definition is made (CREATE CATALOG, the configuration file), not when
+/// a stored one is served again. The message names the option, never its
+/// value.
+pub fn check_options(definition: &Definition) -> Result<()> {
+    let known = options_of(&definition.kind);
+    if let Some(unknown) = definition.options.keys().find(|k| *k != "pushdown" && !known.contains(&k.as_str())) {
+        return Err(Error::new(
+            SqlState::InvalidParameterValue,
+            format!(
+                "catalog {}: a {} catalog has no option {unknown:?} (its options: {}, pushdown)",
+                definition.name,
+                definition.kind,
+                known.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Where a connector catalog is defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {

@@ -147,6 +147,7 @@ impl Engine {
         for definition in config.connectors()? {
             let name = definition.name.clone();
             let catalog = ConnectorCatalog::new(definition, Origin::Config)?;
+            crate::catalog::connectors::check_options(&catalog.definition)?;
             catalogs.add_connector(Arc::new(catalog)).map_err(|_| {
                 Error::new(
                     SqlState::ConfigFileError,

@@ -288,6 +288,17 @@ async fn postgres_catalog_errors_name_the_catalog() {
     let (code, message) = failure(&client, "SELECT * FROM pg.public.items").await;
     assert_eq!(code, "22023", "{message}");
     assert!(!message.contains("hunter2"), "{message}");
+    // An option the connector does not take stops glaux from starting,
+    // named, its value not shown.
+    let mut config = Config::for_data_dir(&dir.path().join("d"));
+    for (k, v) in
+        [("connector.pg.type", "postgres"), ("connector.pg.url", gone.as_str()), ("connector.pg.pasword", "hunter2")]
+    {
+        config.set(k, v).unwrap();
+    }
+    let Err(e) = Engine::open(config).await else { panic!("a misspelled option was accepted") };
+    let text = e.to_string();
+    assert!(text.contains("\"pasword\"") && !text.contains("hunter2"), "{text}");
 }
 
 /// A client of `server` as `user` (with `password`) on database `db`.

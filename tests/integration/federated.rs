@@ -448,6 +448,17 @@ async fn sources_answer_as_the_lake_does() {
         crate::connectors::failure(&client, "CREATE CATALOG bad USING sqlite WITH (path = '/x', pushdown = 'maybe')")
             .await;
     assert_eq!((code.as_str(), message.contains("pushdown")), ("22023", true), "{message}");
+    // A misspelled option is refused, named, its value not shown.
+    let (code, message) = crate::connectors::failure(
+        &client,
+        &format!("CREATE CATALOG bad USING postgres WITH (url = '{}', user = '{USER}', pasword = 'hunter2')", pg.url()),
+    )
+    .await;
+    assert_eq!(
+        (code.as_str(), message.contains("\"pasword\""), message.contains("hunter2")),
+        ("22023", true, false),
+        "{message}"
+    );
 
     // Flight SQL: the statement the server received is the one EXPLAIN
     // shows; only integer conditions are sent; credentials and an

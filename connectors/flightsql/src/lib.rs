@@ -18,6 +18,9 @@
 //! as it is), `catalog` (the server's catalog whose schemas are listed;
 //! all of them by default), `pool_size` (calls at once, default 4).
 
+/// The options a catalog of this connector takes.
+pub const OPTIONS: &[&str] = &["url", "user", "password", "token", "catalog", "pool_size"];
+
 pub mod client;
 pub mod columns;
 pub mod scan;

@@ -14,6 +14,9 @@
 //! (`disable`, the default, `require`, `verify-ca`, `verify-full`),
 //! `sslrootcert` (a file), `pool_size` (connections at most, default 4).
 
+/// The options a catalog of this connector takes.
+pub const OPTIONS: &[&str] = &["url", "user", "password", "sslmode", "sslrootcert", "pool_size"];
+
 pub mod columns;
 pub mod scan;
 

@@ -13,6 +13,9 @@
 //! `require`, `verify-ca`, `verify-full`), `sslrootcert` (a file),
 //! `pool_size` (connections at most, default 4).
 
+/// The options a catalog of this connector takes.
+pub const OPTIONS: &[&str] = &["url", "user", "password", "sslmode", "sslrootcert", "pool_size"];
+
 pub mod columns;
 pub mod decode;
 pub mod scan;

@@ -7,6 +7,9 @@
 //! Options (`CREATE CATALOG c USING sqlite WITH (...)`): `path`, the
 //! database file (required; it must exist).
 
+/// The options a catalog of this connector takes.
+pub const OPTIONS: &[&str] = &["path"];
+
 pub mod columns;
 pub mod scan;
 

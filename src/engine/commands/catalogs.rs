@@ -118,6 +118,7 @@ impl Command for CatalogCommand {
                     return Err(crate::catalog::catalog_exists(&definition.name));
                 }
                 let catalog = Arc::new(ConnectorCatalog::new(definition.clone(), Origin::Created)?);
+                crate::catalog::connectors::check_options(definition)?;
                 // Connected now: a wrong url or password fails here.
                 catalog.connector().await?;
                 cx.security().put_catalog(definition).await?;
