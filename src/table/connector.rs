@@ -171,15 +171,20 @@ impl Reading {
         // a source's SELECT needs a column.
         let none = self.projection.is_empty() && !self.source.schema().fields().is_empty();
         let asked = if none { vec![0] } else { self.projection.clone() };
-        let source = self.source.plan(&asked, &filters, self.limit)?;
-        let shown = displayable(source.as_ref()).one_line().to_string().trim_end().to_string();
-        if !none {
-            return Ok((source, shown));
-        }
-        let dropped =
-            ProjectionExec::try_new(Vec::<datafusion::physical_plan::projection::ProjectionExpr>::new(), source)?;
-        Ok((Arc::new(dropped), shown))
+        as_read(self.source.plan(&asked, &filters, self.limit)?, none)
     }
+}
+
+/// A connector's plan and its line as EXPLAIN shows it (with the SQL
+/// sent); with `dropped`, the one column asked for only because a SELECT
+/// needs one is dropped from it (`count(*)` reads no column).
+pub fn as_read(source: Arc<dyn ExecutionPlan>, dropped: bool) -> Result<(Arc<dyn ExecutionPlan>, String)> {
+    let shown = displayable(source.as_ref()).one_line().to_string().trim_end().to_string();
+    if !dropped {
+        return Ok((source, shown));
+    }
+    let none = ProjectionExec::try_new(Vec::<datafusion::physical_plan::projection::ProjectionExpr>::new(), source)?;
+    Ok((Arc::new(none), shown))
 }
 
 /// Reads a connector's plan, charging the rows it returns.

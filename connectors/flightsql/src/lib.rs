@@ -67,28 +67,21 @@ impl FlightSqlConnector {
         let size: usize = size.parse().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| {
             bad(format!("catalog {catalog}: pool_size must be a whole number from 1 to 64, not {size:?}"))
         })?;
-        let mut client = Client::connect(&url, size).await.map_err(|e| match e {
+        let client = Client::connect(&url, size).await.map_err(|e| match e {
             ConnectError::Url(why) => bad(format!("catalog {catalog}: url {url}: {why}")),
             ConnectError::Unreachable(why) => Error::new(
                 SqlState::FdwUnableToEstablishConnection,
                 format!("catalog {catalog} cannot connect to the Flight SQL server at {url}: {why}"),
             ),
         })?;
-        let connector = |client| FlightSqlConnector {
-            catalog: catalog.clone(),
-            url: url.clone(),
-            server_catalog: option("catalog").map(str::to_string),
-            client,
+        let server_catalog = option("catalog").map(str::to_string);
+        let mut connector = FlightSqlConnector { catalog, url, server_catalog, client };
+        let authenticated = match (option("user"), option("password"), option("token")) {
+            (_, _, Some(token)) => connector.client.set_token(token),
+            (Some(user), password, None) => connector.client.handshake(user, password.unwrap_or_default()).await,
+            _ => Ok(()),
         };
-        match (option("user"), option("password"), option("token")) {
-            (_, _, Some(token)) => client.set_token(token).map_err(|s| connector(client.clone()).status(&s))?,
-            (Some(user), password, None) => client
-                .handshake(user, password.unwrap_or_default())
-                .await
-                .map_err(|s| connector(client.clone()).status(&s))?,
-            _ => {}
-        }
-        let connector = connector(client);
+        authenticated.map_err(|s| connector.status(&s))?;
         // One call now, so a server that refuses glaux fails here.
         connector.schemas().await?;
         Ok(connector)

@@ -14,7 +14,7 @@
 //! sources place NULLs differently and MySQL has no NULLS FIRST.
 
 use super::{Key, Part, Ref, Value};
-use crate::table::connector::ConnectorScan;
+use crate::table::connector::{as_read, ConnectorScan};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -22,8 +22,7 @@ use datafusion::common::{Column, DFSchemaRef, Result, TableReference};
 use datafusion::datasource::{provider_as_source, TableType};
 use datafusion::logical_expr::logical_plan::{LogicalPlan, LogicalPlanBuilder, Projection};
 use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
-use datafusion::physical_plan::{displayable, ExecutionPlan};
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::Unparser;
 use glaux_connector::pushdown::Dialect;
 use glaux_connector::sql::{quote, unparser_dialect, Output, Source};
@@ -156,11 +155,7 @@ impl TableProvider for QueryTable {
         };
         let outputs: Vec<Output> = asked.iter().map(|i| self.outputs[*i].clone()).collect();
         let schema = Arc::new(self.schema.project(&asked)?);
-        let mut inner = self.runner.plan_query(sql, &outputs, schema)?;
-        let shown = displayable(inner.as_ref()).one_line().to_string().trim_end().to_string();
-        if wanted.is_empty() {
-            inner = Arc::new(ProjectionExec::try_new(Vec::<ProjectionExpr>::new(), inner)?);
-        }
+        let (inner, shown) = as_read(self.runner.plan_query(sql, &outputs, schema)?, wanted.is_empty())?;
         Ok(Arc::new(ConnectorScan::new(self.label.clone(), shown, inner)))
     }
 }
