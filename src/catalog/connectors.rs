@@ -20,11 +20,14 @@
 
 use super::{Database, IfExists, Metastore, Partition, Table};
 use crate::error::{Error, Result, SqlState};
+use crate::pgtypes::field_info;
 use crate::table::connector::ConnectorTable;
 use async_trait::async_trait;
+use datafusion::arrow::datatypes::Field;
 use datafusion::catalog::{CatalogProvider, SchemaProvider, TableProvider};
 use datafusion::error::Result as DfResult;
 use glaux_connector::connector::{is_secret, Connector, Definition};
+use pgwire::api::results::FieldFormat;
 use std::any::Any;
 use std::sync::Arc;
 
@@ -144,21 +147,16 @@ impl ConnectorCatalog {
         )
     }
 
-    /// `schema.name` as a catalog entry: its columns in Hive's types (a
-    /// type Hive has no name for keeps Arrow's, and lists as text).
+    /// `schema.name` as a catalog entry: a table or a view as the source
+    /// defines it, its columns typed by [`catalog_type`].
     async fn entry(&self, schema: &str, name: &str) -> Result<Option<Table>> {
         let Some(table) = self.connector().await?.table(schema, name).await? else { return Ok(None) };
-        let columns = table
-            .source
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| {
-                let hive = super::types::field_to_hive(f).unwrap_or_else(|_| f.data_type().to_string());
-                super::Column::new(f.name(), hive)
-            })
-            .collect();
+        let columns =
+            table.source.schema().fields().iter().map(|f| super::Column::new(f.name(), catalog_type(f))).collect();
         let mut entry = Table::external(schema, name, columns);
+        if table.view {
+            entry.table_type = super::TableType::VirtualView;
+        }
         entry.parameters.insert("connector".to_string(), self.definition.kind.clone());
         Ok(Some(entry))
     }
@@ -178,6 +176,24 @@ impl ConnectorCatalog {
         });
         Ok(Arc::clone(connector.await?))
     }
+}
+
+/// A connector column's type as its catalog entry names it: the Hive
+/// type when that names the same PostgreSQL type as the column is sent
+/// as, else PostgreSQL's own name for it (`uuid`, `json`, `time`,
+/// `interval`), which pg_catalog and information_schema read back.
+fn catalog_type(field: &Field) -> String {
+    let sent = field_info(field, FieldFormat::Text);
+    let hive = super::types::field_to_hive(field).ok().filter(|hive| {
+        super::types::hive_to_field(field.name(), hive).is_ok_and(|f| {
+            let listed = field_info(&f, FieldFormat::Text);
+            (listed.datatype().oid(), listed.type_modifier()) == (sent.datatype().oid(), sent.type_modifier())
+        })
+    });
+    hive.unwrap_or_else(|| match crate::pgcatalog::types::by_oid(sent.datatype().oid()) {
+        Some(pg) => pg.name.to_string(),
+        None => field.data_type().to_string(),
+    })
 }
 
 /// `definition` with each secret's `env:` or `file:` reference read

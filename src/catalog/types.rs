@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 /// Arrow field metadata key holding the declared Hive type, where Arrow alone
 /// cannot say it (varchar/char lengths).
-pub const HIVE_TYPE_KEY: &str = "glaux.hive_type";
+pub const HIVE_TYPE_KEY: &str = glaux_connector::types::DECLARED_TYPE_KEY;
 
 /// An Arrow field for a catalog column.
 pub fn hive_to_field(name: &str, hive: &str) -> Result<Field> {

@@ -157,7 +157,8 @@ fn relation(table: &Table) -> Relation {
                     let info = field_info(&field, FieldFormat::Text);
                     (info.datatype().oid(), info.type_modifier())
                 }
-                Err(_) => (25, -1),
+                // A connector column's PostgreSQL type name (`uuid`).
+                Err(_) => super::types::by_name(&c.data_type).map_or((25, -1), |t| (t.oid, -1)),
             };
             Attribute { name: c.name.clone(), type_oid, typmod, comment: c.comment.clone() }
         })

@@ -387,18 +387,33 @@ fn until_abandoned(stream: SendableRecordBatchStream, abandoned: Arc<AtomicBool>
     Box::pin(RecordBatchStreamAdapter::new(schema, watched))
 }
 
-/// An error the connector's stream raised: glaux's own (a meter's
-/// refusal) and DataFusion's resource errors as they are; what the source
-/// or its driver reported (which the library passes on as text) is HV000
-/// naming the table.
+/// An error the connector's stream raised: what the source or its driver
+/// reported as text is HV000 naming the table; a connector's own error
+/// about its source (HV00N for a connection lost or not made, 28P01, ...)
+/// keeps its code and is prefixed with the table; glaux's other errors (a
+/// meter's refusal) and DataFusion's resource errors are as they are.
 fn source_error(table: &str, e: datafusion::error::DataFusionError) -> datafusion::error::DataFusionError {
+    use crate::error::{Error, SqlState};
     use datafusion::error::DataFusionError as D;
+    let one_line = |m: &str| m.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
     match e {
         D::Execution(message) => {
-            let message = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-            crate::error::Error::new(crate::error::SqlState::FdwError, format!("reading {table}: {message}"))
-                .into_datafusion()
+            Error::new(SqlState::FdwError, format!("reading {table}: {}", one_line(&message))).into_datafusion()
         }
+        D::External(boxed) => match boxed.downcast::<Error>() {
+            Ok(error) => match *error {
+                Error::Sql { state, message, .. }
+                    if matches!(
+                        state,
+                        SqlState::FdwUnableToEstablishConnection | SqlState::FdwError | SqlState::InvalidPassword
+                    ) =>
+                {
+                    Error::new(state, format!("reading {table}: {}", one_line(&message))).into_datafusion()
+                }
+                other => other.into_datafusion(),
+            },
+            Err(other) => D::External(other),
+        },
         other => other,
     }
 }

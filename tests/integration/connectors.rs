@@ -415,7 +415,7 @@ async fn created_catalogs_are_kept_browsed_and_dropped() {
             "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'sales' ORDER BY 1"
         )
         .await,
-        vec![vec!["big".to_string(), "BASE TABLE".into()], vec!["orders".to_string(), "BASE TABLE".into()]]
+        vec![vec!["big".to_string(), "VIEW".into()], vec!["orders".to_string(), "BASE TABLE".into()]]
     );
     assert_eq!(
         simple_rows(
@@ -432,6 +432,8 @@ async fn created_catalogs_are_kept_browsed_and_dropped() {
     );
     let listed = psql(&server, "alice", "a", "pg", "\\dt sales.*").await;
     assert!(listed.contains("sales|orders|table"), "{listed}");
+    let views = psql(&server, "alice", "a", "pg", "\\dv sales.*").await;
+    assert!(views.contains("sales|big|view") && !views.contains("orders"), "{views}");
     let described = psql(&server, "alice", "a", "pg", "\\d sales.orders").await;
     assert!(described.contains("amount|numeric(8,2)"), "{described}");
     let (code, message) = failure(&inside, "CREATE TABLE sales.t (a int)").await;
@@ -566,6 +568,35 @@ async fn postgres_types_read_exactly() {
     assert!(said.contains("pg.public.kinds is read without columns m (money), ttz (time with time zone)"), "{said}");
     let (code, _) = failure(&client, "SELECT m FROM pg.public.kinds").await;
     assert_eq!(code, "42703");
+
+    // A client connected to the catalog sees each column with the type it
+    // reads as, in pg_attribute and information_schema as in PostgreSQL's
+    // own, and a view as a view.
+    source.batch_execute("CREATE VIEW kinds_view AS SELECT id, u FROM kinds").await.unwrap();
+    let inside = login(&server, "tester", None, "pg").await;
+    let exact = "'id', 'i2', 'n', 'n_big', 'r', 'd', 't', 'ts', 'tstz', 'iv', 'u', 'j', 'b', 'ai', 'at', 'vc', 'bp'";
+    for sql in [
+        format!(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+             JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relname = 'kinds' AND a.attnum > 0 AND a.attname IN ({exact})
+             ORDER BY a.attnum"
+        ),
+        format!(
+            "SELECT column_name::text, data_type::text, character_maximum_length::text, numeric_precision::text,
+               numeric_scale::text
+             FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'kinds'
+               AND column_name IN ({exact}) ORDER BY ordinal_position"
+        ),
+        "SELECT table_name::text, table_type::text FROM information_schema.tables WHERE table_schema = 'public'
+         ORDER BY 1"
+            .to_string(),
+        "SELECT c.relname::text, c.relkind::text FROM pg_catalog.pg_class c
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' ORDER BY 1"
+            .to_string(),
+    ] {
+        assert_eq!(simple_rows(&inside, &sql).await, simple_rows(&source, &sql).await, "{sql}");
+    }
 }
 
 #[tokio::test]
@@ -623,9 +654,12 @@ async fn sqlite_catalog_reads_exactly_or_says_why_not() {
     };
     assert_eq!(simple_rows(&inside, "SELECT count(*) FROM v").await, vec![vec!["3".to_string()]]);
     assert_eq!(
-        simple_rows(&inside, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1")
-            .await,
-        vec![vec!["v".to_string()], vec!["we'ird; --name".to_string()]]
+        simple_rows(
+            &inside,
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
+        )
+        .await,
+        vec![vec!["v".to_string(), "VIEW".into()], vec!["we'ird; --name".to_string(), "BASE TABLE".into()]]
     );
 }
 
@@ -648,6 +682,29 @@ impl MariaDb {
     /// `mysql://127.0.0.1:<port>/shop`.
     pub fn url(&self) -> String {
         format!("mysql://127.0.0.1:{}/shop", self.port)
+    }
+
+    /// What the mariadb client prints for `sql` run in `shop`.
+    pub fn run(&self, sql: &str) -> String {
+        let out = Command::new("mariadb")
+            .args([
+                "--no-defaults",
+                "-N",
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &self.port.to_string(),
+                "-u",
+                USER,
+                "shop",
+                "-e",
+                sql,
+            ])
+            .env("MYSQL_PWD", PASSWORD)
+            .output()
+            .expect("the mariadb client runs");
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 }
 
@@ -720,7 +777,9 @@ async fn mysql_catalog_reads_exactly_or_says_why_not() {
          CREATE TABLE kinds (id int, b tinyint(1), t tinyint, tu tinyint unsigned, su smallint unsigned, iu int unsigned, bu bigint unsigned, d38 decimal(38,10), d65 decimal(65,2), f float, db double, c char(3), vc varchar(10), e enum('x','y'), j json, bl blob, dt date, tm time(6), dtt datetime(6), ts timestamp(6) NULL, y year, bt bit(3), `we``ird` int);\n\
          INSERT INTO kinds VALUES (1, 1, -128, 255, 65535, 4294967295, 18446744073709551615, 1234567890123456789012345678.0123456789, 1.00, 1.5, 0.1, 'ab', 'é', 'y', '{\"a\": 1}', x'00ff', '2024-02-29', '23:59:59.5', '1000-01-01 00:00:00.000001', '2038-01-19 03:14:07.999999', 2024, b'101', 5);\n\
          INSERT INTO kinds VALUES (2, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, '0000-00-00', '-01:00:00', NULL, NULL, NULL, NULL, 6);\n\
-         INSERT INTO kinds (id) VALUES (3);\n",
+         INSERT INTO kinds (id) VALUES (3);\n\
+         CREATE SQL SECURITY INVOKER VIEW kinds_view AS SELECT id FROM kinds;\n\
+         CREATE SQL SECURITY INVOKER VIEW slow AS SELECT seq AS g, SLEEP(0.01) AS s FROM seq_1_to_100000;\n",
     )
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -786,6 +845,45 @@ async fn mysql_catalog_reads_exactly_or_says_why_not() {
         assert_eq!(code, "HV000", "{message}");
         assert!(message.contains(&format!("column {column} holds")) && message.contains(why), "{message}");
     }
+
+    // A view is listed as one.
+    let inside = login(&server, "tester", None, "maria").await;
+    assert_eq!(
+        simple_rows(
+            &inside,
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'shop' ORDER BY 1"
+        )
+        .await,
+        vec![
+            vec!["kinds".to_string(), "BASE TABLE".into()],
+            vec!["kinds_view".to_string(), "VIEW".into()],
+            vec!["slow".to_string(), "VIEW".into()]
+        ]
+    );
+
+    // A connection the server kills mid-query: HV00N naming the table and
+    // the server; the catalog answers the next statement.
+    let lost = tokio::spawn(async move { failure(&inside, "SELECT max(s) FROM maria.shop.slow").await });
+    let mut killed = false;
+    for _ in 0..100 {
+        let running = maria
+            .run("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE '%slow%' AND ID <> CONNECTION_ID()");
+        if let Some(id) = running.lines().next().filter(|l| !l.is_empty()) {
+            maria.run(&format!("KILL {id}"));
+            killed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(killed, "the query never reached MariaDB: {:?}", if lost.is_finished() { Some(lost.await) } else { None });
+    let (code, message) = lost.await.unwrap();
+    assert_eq!(code, "HV00N", "{message}");
+    assert!(
+        message.contains("reading maria.shop.slow")
+            && message.contains(&format!("lost the connection to MySQL at 127.0.0.1:{}", maria.port)),
+        "{message}"
+    );
+    assert_eq!(simple_rows(&client, "SELECT count(*) FROM maria.shop.kinds").await, vec![vec!["3".to_string()]]);
 }
 
 /// A query glaux stops (here by its statement timeout) stops at the
@@ -840,4 +938,39 @@ async fn a_stopped_query_stops_at_the_source() {
         .map(|r| r.get(0))
         .collect();
     assert!(stopped, "the source still runs the query after the statement timed out: {left:?}");
+
+    // A session the source ends mid-query (here by an administrator):
+    // HV00N naming the table and the server, and the catalog still
+    // answers the next statement on a new connection.
+    let client = server.connect().await;
+    let lost = tokio::spawn(async move { failure(&client, "SELECT count(*) FROM pg.public.slow").await });
+    let mut ended = 0;
+    for _ in 0..100 {
+        let sql = "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%slow%' AND state = 'active' AND pid <> pg_backend_pid()";
+        ended = source.query_one(sql, &[]).await.unwrap().get::<_, i64>(0);
+        if ended > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(ended, 1);
+    let (code, message) = lost.await.unwrap();
+    assert_eq!(code, "HV00N", "{message}");
+    assert!(
+        message.contains("reading pg.public.slow")
+            && message.contains(&format!("lost the connection to PostgreSQL at 127.0.0.1:{}", pg.port)),
+        "{message}"
+    );
+    assert_eq!(simple_rows(&other, "SELECT count(*) FROM pg.public.slow WHERE g = 0").await, vec![vec!["0"]]);
+
+    // A table dropped after a statement was prepared on it: an error
+    // naming the table (the source's, HV000, or glaux's 42P01 when the
+    // statement is planned again), not a crash or a wrong answer.
+    source.batch_execute("CREATE TABLE doomed AS SELECT 1 AS x").await.unwrap();
+    let prepared = other.prepare("SELECT x FROM pg.public.doomed").await.unwrap();
+    source.batch_execute("DROP TABLE doomed").await.unwrap();
+    let e = other.query(&prepared, &[]).await.unwrap_err();
+    let db = e.as_db_error().unwrap_or_else(|| panic!("{e:?}"));
+    assert!(matches!(db.code().code(), "HV000" | "42P01"), "{db:?}");
+    assert!(db.message().contains("doomed"), "{}", db.message());
 }

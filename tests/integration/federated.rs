@@ -260,7 +260,10 @@ async fn sources_answer_as_the_lake_does() {
         ))
         .await
         .unwrap();
-    let flight = start_flight_sql(served, Some(("reader", "s3cret"))).await;
+    let flight = start_flight_sql(served.clone(), Some(("reader", "s3cret")), None).await;
+    let certificates = tempfile::tempdir().unwrap();
+    let (cert, key) = crate::security::certificate(certificates.path());
+    let secure = start_flight_sql(served, Some(("reader", "s3cret")), Some((&cert, &key))).await;
     client
         .batch_execute(&format!(
             "CREATE CATALOG fl USING flightsql WITH (url = '{}', user = 'reader', password = 's3cret')",
@@ -475,12 +478,33 @@ async fn sources_answer_as_the_lake_does() {
         (format!("url = '{}'", flight.url()), "28P01"),
         ("url = 'grpc://127.0.0.1:1'".to_string(), "HV00N"),
         ("url = 'grpcs://example.com:443'".to_string(), "22023"),
+        (format!("url = '{}', tls_ca = '{cert}'", flight.url()), "22023"),
+        (format!("url = 'grpc+tls://127.0.0.1:{}', tls_ca = '/nonexistent.pem'", secure.port), "22023"),
+        // A certificate no trusted CA signed.
+        (format!("url = 'grpc+tls://127.0.0.1:{}', user = 'reader', password = 's3cret'", secure.port), "HV00N"),
+        // Plain gRPC to a TLS server.
+        (format!("url = 'grpc://127.0.0.1:{}', user = 'reader', password = 's3cret'", secure.port), "HV00N"),
     ] {
         let create = format!("CREATE CATALOG flbad USING flightsql WITH ({options})");
         let (got, message) = crate::connectors::failure(&client, &create).await;
         assert_eq!(got, code, "{options}: {message}");
         assert!(!message.contains("badpass"), "{message}");
     }
+
+    // Over TLS, trusting the server's certificate: the same answers.
+    client
+        .batch_execute(&format!(
+            "CREATE CATALOG fltls USING flightsql WITH (url = 'grpc+tls://127.0.0.1:{}', tls_ca = '{cert}', user = 'reader', password = 's3cret')",
+            secure.port
+        ))
+        .await
+        .unwrap();
+    let sql = "SELECT id, name, price FROM {t} WHERE id > 5 ORDER BY id";
+    assert_eq!(
+        simple_rows(&client, &sql.replace("{t}", "fltls.public.items")).await,
+        simple_rows(&client, &sql.replace("{t}", "fl.public.items")).await
+    );
+    client.batch_execute("DROP CATALOG fltls").await.unwrap();
 
     // Passthrough: native SQL run at the source as written, its rows
     // answered as a table (filters on it run in glaux or are sent around

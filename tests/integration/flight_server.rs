@@ -48,8 +48,13 @@ impl FlightServer {
     }
 }
 
-/// Serves `context`'s tables; with `credentials`, only to that user.
-pub async fn start_flight_sql(context: SessionContext, credentials: Option<(&str, &str)>) -> FlightServer {
+/// Serves `context`'s tables; with `credentials`, only to that user;
+/// with `tls` (a PEM certificate and key file), over TLS only.
+pub async fn start_flight_sql(
+    context: SessionContext,
+    credentials: Option<(&str, &str)>,
+    tls: Option<(&str, &str)>,
+) -> FlightServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let statements = Arc::new(Mutex::new(Vec::new()));
@@ -60,8 +65,13 @@ pub async fn start_flight_sql(context: SessionContext, credentials: Option<(&str
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = tls {
+        let identity = tonic::transport::Identity::from_pem(std::fs::read(cert).unwrap(), std::fs::read(key).unwrap());
+        builder = builder.tls_config(tonic::transport::ServerTlsConfig::new().identity(identity)).unwrap();
+    }
     tokio::spawn(async move {
-        let _ = tonic::transport::Server::builder()
+        let _ = builder
             .add_service(FlightServiceServer::new(service))
             .serve_with_incoming_shutdown(incoming, async {
                 let _ = stopped.await;

@@ -117,7 +117,7 @@ async fn scram_mode_asks_even_the_first_loopback_client() {
 }
 
 /// A self-signed certificate and key for localhost, made by openssl.
-fn certificate(dir: &Path) -> (String, String) {
+pub fn certificate(dir: &Path) -> (String, String) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let status = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])

@@ -49,6 +49,9 @@ pub struct RemoteTable {
     /// Columns left out because glaux cannot read their type exactly:
     /// each name with the source's name for its type.
     pub skipped: Vec<(String, String)>,
+    /// Whether the source defines it as a view (the catalogs list it as
+    /// one; it is read as any table is).
+    pub view: bool,
 }
 
 /// A catalog definition: `CREATE CATALOG name USING kind WITH (options)`

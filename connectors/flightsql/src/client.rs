@@ -12,10 +12,11 @@ use arrow_flight::{FlightDescriptor, FlightInfo, HandshakeRequest, Ticket};
 use datafusion::arrow::array::RecordBatch;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
+use glaux_connector::SqlState;
 use prost::Message;
 use std::time::Duration;
 use tonic::metadata::MetadataValue;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status};
 
 /// How long connecting may take before the source counts as down.
@@ -30,24 +31,42 @@ pub enum ConnectError {
     Unreachable(String),
 }
 
+/// How a TLS connection is checked: the server's certificate must chain
+/// to the system's roots or to `ca` (PEM certificates), and name the
+/// url's host.
+#[derive(Debug)]
+pub struct Tls {
+    pub ca: Option<Vec<u8>>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: FlightServiceClient<Channel>,
+    /// The server's url, for messages.
+    pub url: std::sync::Arc<str>,
     /// `Bearer ...`, sent with every call.
     authorization: Option<MetadataValue<tonic::metadata::Ascii>>,
 }
 
 impl Client {
-    /// Connects to `url` (`grpc://host:port` or `http://host:port`).
-    pub async fn connect(url: &str, pool_size: usize) -> Result<Client, ConnectError> {
-        let endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| ConnectError::Url(e.to_string()))?;
+    /// Connects to `url` (`http://host:port`, or `https://host:port`
+    /// with `tls`).
+    pub async fn connect(url: &str, pool_size: usize, tls: Option<Tls>) -> Result<Client, ConnectError> {
+        let mut endpoint = Endpoint::from_shared(url.to_string()).map_err(|e| ConnectError::Url(e.to_string()))?;
+        if let Some(tls) = tls {
+            let mut config = ClientTlsConfig::new().with_native_roots();
+            if let Some(pem) = tls.ca {
+                config = config.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint.tls_config(config).map_err(|e| ConnectError::Url(source_chain(&e)))?;
+        }
         let channel = endpoint
             .connect_timeout(CONNECT_TIMEOUT)
             .concurrency_limit(pool_size)
             .connect()
             .await
             .map_err(|e| ConnectError::Unreachable(source_chain(&e)))?;
-        Ok(Client { inner: FlightServiceClient::new(channel), authorization: None })
+        Ok(Client { inner: FlightServiceClient::new(channel), url: url.into(), authorization: None })
     }
 
     /// Sends `token` with every call from now on.
@@ -108,6 +127,34 @@ impl Client {
             .try_flatten()
             .boxed()
     }
+}
+
+/// The SQLSTATE of a call's `status`, and what it says: refused
+/// credentials 28P01, a server that cannot be reached (or a connection
+/// lost, a status whose causes hold a transport or I/O error) HV00N,
+/// anything else HV000.
+pub fn classify(status: &Status) -> (SqlState, &'static str) {
+    use tonic::Code;
+    match status.code() {
+        Code::Unauthenticated => (SqlState::InvalidPassword, "refused the credentials"),
+        Code::PermissionDenied => (SqlState::InsufficientPrivilege, "refused"),
+        Code::Unavailable => (SqlState::FdwUnableToEstablishConnection, "cannot be reached"),
+        Code::Unknown if broke(status) => (SqlState::FdwUnableToEstablishConnection, "cannot be reached"),
+        Code::Unimplemented => (SqlState::FdwError, "does not implement what glaux asked"),
+        _ => (SqlState::FdwError, "failed"),
+    }
+}
+
+/// Whether `status` came from the connection rather than the server.
+fn broke(status: &Status) -> bool {
+    let mut cause = std::error::Error::source(status);
+    while let Some(c) = cause {
+        if c.is::<tonic::transport::Error>() || c.is::<std::io::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// An error with its causes, on one line.

@@ -12,14 +12,16 @@
 //! joins, GROUP BY and ORDER BY on integer keys.
 //!
 //! Options (`CREATE CATALOG c USING flightsql WITH (...)`): `url`
-//! (`grpc://host:port` or `http://host:port`, required; TLS is not
-//! supported yet), `user` and `password` (Flight's basic-auth handshake,
+//! (`grpc://host:port` or `http://host:port`, or `grpc+tls://host:port`
+//! or `https://host:port` over TLS, required), `tls_ca` (a PEM file of
+//! certificates to trust besides the system's, for a private CA),
+//! `user` and `password` (Flight's basic-auth handshake,
 //! whose bearer token goes with every call), or `token` (a bearer token
 //! as it is), `catalog` (the server's catalog whose schemas are listed;
 //! all of them by default), `pool_size` (calls at once, default 4).
 
 /// The options a catalog of this connector takes.
-pub const OPTIONS: &[&str] = &["url", "user", "password", "token", "catalog", "pool_size"];
+pub const OPTIONS: &[&str] = &["url", "tls_ca", "user", "password", "token", "catalog", "pool_size"];
 
 pub mod client;
 pub mod columns;
@@ -35,7 +37,7 @@ use glaux_connector::connector::{Connector, Definition, RemoteTable};
 use glaux_connector::pushdown::Dialect;
 use glaux_connector::{Error, Result, SqlState};
 use std::sync::Arc;
-use tonic::{Code, Status};
+use tonic::Status;
 
 /// One Flight SQL server as a catalog.
 #[derive(Debug)]
@@ -57,17 +59,34 @@ impl FlightSqlConnector {
         let bad = |message: String| Error::new(SqlState::InvalidParameterValue, message);
         let url = option("url").ok_or_else(|| bad(format!("catalog {catalog}: option 'url' is required")))?;
         let plain = url.strip_prefix("grpc://").or_else(|| url.strip_prefix("http://"));
-        let Some(address) = plain.filter(|a| !a.is_empty()) else {
-            return Err(bad(format!(
-                "catalog {catalog}: url must be grpc://host:port or http://host:port (TLS is not supported yet)"
-            )));
+        let secure = url.strip_prefix("grpc+tls://").or_else(|| url.strip_prefix("https://"));
+        let (scheme, address) = match (plain, secure) {
+            (Some(address), _) if !address.is_empty() => ("http", address),
+            (_, Some(address)) if !address.is_empty() => ("https", address),
+            _ => {
+                return Err(bad(format!(
+                    "catalog {catalog}: url must be grpc://host:port or http://host:port, or grpc+tls://host:port or https://host:port for TLS"
+                )))
+            }
         };
-        let url = format!("http://{address}");
+        let url = format!("{scheme}://{address}");
+        let tls = match (scheme, option("tls_ca")) {
+            ("http", Some(_)) => {
+                return Err(bad(format!("catalog {catalog}: option tls_ca needs a grpc+tls:// or https:// url")))
+            }
+            ("http", None) => None,
+            (_, None) => Some(client::Tls { ca: None }),
+            (_, Some(path)) => {
+                let pem = std::fs::read(path)
+                    .map_err(|e| bad(format!("catalog {catalog}: option tls_ca: cannot read {path}: {e}")))?;
+                Some(client::Tls { ca: Some(pem) })
+            }
+        };
         let size = option("pool_size").unwrap_or("4");
         let size: usize = size.parse().ok().filter(|n| (1..=64).contains(n)).ok_or_else(|| {
             bad(format!("catalog {catalog}: pool_size must be a whole number from 1 to 64, not {size:?}"))
         })?;
-        let client = Client::connect(&url, size).await.map_err(|e| match e {
+        let client = Client::connect(&url, size, tls).await.map_err(|e| match e {
             ConnectError::Url(why) => bad(format!("catalog {catalog}: url {url}: {why}")),
             ConnectError::Unreachable(why) => Error::new(
                 SqlState::FdwUnableToEstablishConnection,
@@ -90,13 +109,7 @@ impl FlightSqlConnector {
     /// A server's refusal with its SQLSTATE: credentials 28P01, a server
     /// that cannot be reached HV00N, anything else HV000.
     fn status(&self, status: &Status) -> Error {
-        let (state, what) = match status.code() {
-            Code::Unauthenticated => (SqlState::InvalidPassword, "refused the credentials"),
-            Code::PermissionDenied => (SqlState::InsufficientPrivilege, "refused"),
-            Code::Unavailable => (SqlState::FdwUnableToEstablishConnection, "cannot be reached"),
-            Code::Unimplemented => (SqlState::FdwError, "does not implement what glaux asked"),
-            _ => (SqlState::FdwError, "failed"),
-        };
+        let (state, what) = client::classify(status);
         Error::new(state, format!("catalog {} (Flight SQL at {}) {what}: {}", self.catalog, self.url, status.message()))
     }
 
@@ -135,6 +148,7 @@ impl FlightSqlConnector {
             };
             let described = batch.column_by_name("table_schema").and_then(|c| c.as_binary_opt::<i32>().cloned());
             let catalogs = text("catalog_name");
+            let kinds = text("table_type");
             for row in 0..batch.num_rows() {
                 if schemas.is_null(row) || schemas.value(row) != schema {
                     continue;
@@ -150,7 +164,8 @@ impl FlightSqlConnector {
                     _ => None,
                 };
                 let catalog = catalogs.as_ref().filter(|c| c.is_valid(row)).map(|c| c.value(row).to_string());
-                tables.push(Listed { name: names.value(row).to_string(), catalog, schema: arrow });
+                let view = kinds.as_ref().is_some_and(|k| k.is_valid(row) && k.value(row).eq_ignore_ascii_case("view"));
+                tables.push(Listed { name: names.value(row).to_string(), catalog, schema: arrow, view });
             }
         }
         Ok(tables)
@@ -201,7 +216,7 @@ impl Connector for FlightSqlConnector {
             None => format!("{}.{}", quote(schema), quote(name)),
         };
         let source = Arc::new(scan::FlightSqlTable::new(from, true, read, self.client.clone()));
-        Ok(Some(RemoteTable { source, skipped }))
+        Ok(Some(RemoteTable { source, skipped, view: listed.view }))
     }
 
     /// The query's columns as the server describes them (GetFlightInfo
@@ -217,7 +232,7 @@ impl Connector for FlightSqlConnector {
         let (read, skipped) = columns::readable(&described);
         let from = glaux_connector::sql::passthrough_from(sql, Dialect::FlightSql);
         let source = Arc::new(scan::FlightSqlTable::new(from, false, read, self.client.clone()));
-        Ok(RemoteTable { source, skipped })
+        Ok(RemoteTable { source, skipped, view: false })
     }
 }
 
@@ -227,6 +242,8 @@ struct Listed {
     /// The server's catalog holding it, if it has catalogs.
     catalog: Option<String>,
     schema: Option<Schema>,
+    /// Whether its `table_type` is `VIEW`.
+    view: bool,
 }
 
 /// `name` as a standard SQL identifier.

@@ -7,6 +7,7 @@
 
 use crate::client::Client;
 use crate::quote;
+use arrow_flight::error::FlightError;
 use arrow_flight::sql::CommandStatementQuery;
 use datafusion::arrow::array::{RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
@@ -18,7 +19,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use futures::{StreamExt, TryStreamExt};
 use glaux_connector::pushdown::Dialect;
-use glaux_connector::sql;
+use glaux_connector::{sql, Error};
 use std::sync::Arc;
 
 /// A table of the server (or a passthrough query).
@@ -88,9 +89,8 @@ impl sql::Reader for FlightSqlReader {
         let (client, sql) = (self.client.clone(), sql.to_string());
         let expected = Arc::clone(&schema);
         let batches = futures::stream::once(async move {
-            let info = client.info(&CommandStatementQuery { query: sql, transaction_id: None }).await.map_err(|s| {
-                DataFusionError::Execution(format!("the server refused the statement: {}", s.message()))
-            })?;
+            let statement = CommandStatementQuery { query: sql, transaction_id: None };
+            let info = client.info(&statement).await.map_err(|s| status_error(&client.url, &s))?;
             let elsewhere = info.endpoint.iter().flat_map(|e| &e.location).find(|l| !l.uri.starts_with(REUSE));
             if let Some(location) = elsewhere {
                 return Err(DataFusionError::Execution(format!(
@@ -98,12 +98,23 @@ impl sql::Reader for FlightSqlReader {
                     location.uri
                 )));
             }
-            Ok(client.rows(info).map_err(|e| DataFusionError::Execution(format!("reading rows: {e}"))))
+            let url = Arc::clone(&client.url);
+            Ok(client.rows(info).map_err(move |e| match e {
+                FlightError::Tonic(status) => status_error(&url, &status),
+                other => DataFusionError::Execution(format!("reading rows: {other}")),
+            }))
         })
         .try_flatten()
         .map(move |batch| conform(batch?, &expected));
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
     }
+}
+
+/// A server's refusal while a statement runs, with its SQLSTATE
+/// (`client::classify`), naming the server.
+fn status_error(url: &str, status: &tonic::Status) -> DataFusionError {
+    let (state, what) = crate::client::classify(status);
+    Error::new(state, format!("Flight SQL at {url} {what}: {}", status.message())).into_datafusion()
 }
 
 /// The location that means "this same server".

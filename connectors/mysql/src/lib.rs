@@ -122,6 +122,11 @@ impl MySqlConnector {
         Error::new(state, format!("catalog {} cannot connect to MySQL at {}: {e}", self.catalog, self.host))
     }
 
+    /// Where its tables' rows come from.
+    fn server(&self) -> scan::Server {
+        scan::Server { pool: self.pool.clone(), host: self.host.as_str().into() }
+    }
+
     fn failed(&self, doing: &str, e: impl std::fmt::Display) -> Error {
         Error::new(SqlState::FdwError, format!("catalog {} (MySQL at {}): {doing}: {e}", self.catalog, self.host))
     }
@@ -181,8 +186,16 @@ impl Connector for MySqlConnector {
                 None => skipped.push((column.0, column.2)),
             }
         }
-        let source = Arc::new(scan::MySqlTable::new(schema, name, read, self.pool.clone()));
-        Ok(Some(RemoteTable { source, skipped }))
+        let kind: Vec<String> = self
+            .rows(
+                &format!("reading the kind of {schema}.{name}"),
+                "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                vec![schema.to_string(), name.to_string()],
+            )
+            .await?;
+        let view = kind.first().is_some_and(|k| k == "VIEW");
+        let source = Arc::new(scan::MySqlTable::new(schema, name, read, self.server()));
+        Ok(Some(RemoteTable { source, skipped, view }))
     }
 
     /// The query's columns as the server describes the prepared
@@ -202,7 +215,7 @@ impl Connector for MySqlConnector {
             }
         }
         conn.close(statement).await.map_err(|e| self.failed("closing the prepared query", e))?;
-        let source = Arc::new(scan::MySqlTable::query(sql, read, self.pool.clone()));
-        Ok(RemoteTable { source, skipped })
+        let source = Arc::new(scan::MySqlTable::query(sql, read, self.server()));
+        Ok(RemoteTable { source, skipped, view: false })
     }
 }

@@ -19,7 +19,7 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::dialect::MySqlDialect;
-use glaux_connector::{sql, values};
+use glaux_connector::{sql, values, Error, SqlState};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Pool, Value};
 use std::sync::Arc;
@@ -36,22 +36,33 @@ pub struct MySqlTable {
     named: bool,
     columns: Vec<Column>,
     schema: SchemaRef,
-    pool: Pool,
+    server: Server,
+}
+
+/// Where a table's rows come from: the catalog's pool of connections,
+/// and the server's `host:port` for messages.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub pool: Pool,
+    pub host: Arc<str>,
 }
 
 impl MySqlTable {
-    pub fn new(schema: &str, table: &str, columns: Vec<Column>, pool: Pool) -> Self {
-        MySqlTable { named: true, ..MySqlTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, pool) }
+    pub fn new(schema: &str, table: &str, columns: Vec<Column>, server: Server) -> Self {
+        MySqlTable {
+            named: true,
+            ..MySqlTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, server)
+        }
     }
 
     /// The rows of a passthrough query, read as a derived table.
-    pub fn query(sql: &str, columns: Vec<Column>, pool: Pool) -> Self {
-        MySqlTable::reading(sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::MySql), columns, pool)
+    pub fn query(sql: &str, columns: Vec<Column>, server: Server) -> Self {
+        MySqlTable::reading(sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::MySql), columns, server)
     }
 
-    fn reading(from: String, columns: Vec<Column>, pool: Pool) -> Self {
+    fn reading(from: String, columns: Vec<Column>, server: Server) -> Self {
         let arrow = Arc::new(Schema::new(columns.iter().map(Column::field).collect::<Vec<_>>()));
-        MySqlTable { from, named: false, columns, schema: arrow, pool }
+        MySqlTable { from, named: false, columns, schema: arrow, server }
     }
 }
 
@@ -67,7 +78,7 @@ impl sql::Source for MySqlTable {
         let sql = sql::select(&select, &self.from, filters, limit, &MySqlDialect {})?;
         let schema = Arc::new(self.schema.project(projection)?);
         let columns = projection.iter().map(|i| self.columns[*i].clone()).collect();
-        let reader = Arc::new(MySqlReader { columns, pool: self.pool.clone() });
+        let reader = Arc::new(MySqlReader { columns, server: self.server.clone() });
         Ok(Arc::new(sql::SourceScan::new("MySqlScan", sql, schema, reader)))
     }
 
@@ -85,7 +96,7 @@ impl sql::Source for MySqlTable {
 
     fn plan_query(&self, sql: String, outputs: &[sql::Output], schema: SchemaRef) -> Result<Arc<dyn ExecutionPlan>> {
         let columns = outputs.iter().map(query_column).collect::<Result<Vec<_>>>()?;
-        let reader = Arc::new(MySqlReader { columns, pool: self.pool.clone() });
+        let reader = Arc::new(MySqlReader { columns, server: self.server.clone() });
         Ok(Arc::new(sql::SourceScan::new("MySqlScan", sql, schema, reader)))
     }
 }
@@ -116,17 +127,17 @@ fn query_column(output: &sql::Output) -> Result<Column> {
 #[derive(Debug)]
 struct MySqlReader {
     columns: Vec<Column>,
-    pool: Pool,
+    server: Server,
 }
 
 impl sql::Reader for MySqlReader {
     fn read(&self, sql: &str, schema: SchemaRef) -> Result<SendableRecordBatchStream> {
         let (sender, receiver) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
-        let (pool, sql, columns) = (self.pool.clone(), sql.to_string(), self.columns.clone());
+        let (server, sql, columns) = (self.server.clone(), sql.to_string(), self.columns.clone());
         let batch_schema = Arc::clone(&schema);
         tokio::spawn(async move {
-            if let Err(e) = read(pool, &sql, &columns, &batch_schema, &sender).await {
-                let _ = sender.send(Err(DataFusionError::Execution(e))).await;
+            if let Err(e) = read(&server, &sql, &columns, &batch_schema, &sender).await {
+                let _ = sender.send(Err(e)).await;
             }
         });
         let batches = futures::stream::unfold(receiver, |mut receiver| async move {
@@ -136,25 +147,48 @@ impl sql::Reader for MySqlReader {
     }
 }
 
+impl Server {
+    /// An error while a statement runs: a broken connection (the
+    /// driver's I/O and protocol errors, a session killed, a server
+    /// shutting down) or one not made is HV00N naming the server, refused
+    /// credentials 28P01; anything else the server said is passed on as
+    /// text (glaux makes it HV000 naming the table).
+    fn error(&self, e: mysql_async::Error) -> DataFusionError {
+        // ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED
+        let lost = e.is_fatal() || matches!(&e, mysql_async::Error::Server(s) if s.code == 1053 || s.code == 1927);
+        if lost {
+            let message = format!("lost the connection to MySQL at {}: {e}", self.host);
+            return Error::new(SqlState::FdwUnableToEstablishConnection, message).into_datafusion();
+        }
+        // ER_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR (a password
+        // changed since the catalog connected)
+        if matches!(&e, mysql_async::Error::Server(s) if s.code == 1045 || s.code == 1044) {
+            let message = format!("MySQL at {} refused the credentials: {e}", self.host);
+            return Error::new(SqlState::InvalidPassword, message).into_datafusion();
+        }
+        DataFusionError::Execution(e.to_string())
+    }
+}
+
 /// Run `sql` and send its rows as batches. When the receiver is gone the
 /// connection is closed rather than drained.
 async fn read(
-    pool: Pool,
+    server: &Server,
     sql: &str,
     columns: &[Column],
     schema: &SchemaRef,
     sender: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
-) -> std::result::Result<(), String> {
-    let mut conn = pool.get_conn().await.map_err(|e| e.to_string())?;
+) -> Result<()> {
+    let mut conn = server.pool.get_conn().await.map_err(|e| server.error(e))?;
     let mut abandoned = false;
     {
-        let mut result = conn.exec_iter(sql, ()).await.map_err(|e| e.to_string())?;
+        let mut result = conn.exec_iter(sql, ()).await.map_err(|e| server.error(e))?;
         let mut batch = Batch::new(columns);
         loop {
             // A reader gone while rows are awaited: stop now, not at the
             // next row, which a slow statement may take minutes to send.
             let row = tokio::select! {
-                row = result.next() => row.map_err(|e| e.to_string())?,
+                row = result.next() => row.map_err(|e| server.error(e))?,
                 _ = sender.closed() => {
                     abandoned = true;
                     break;
@@ -163,7 +197,9 @@ async fn read(
             let end = row.is_none();
             if let Some(row) = row {
                 for (i, (column, value)) in columns.iter().zip(row.unwrap()).enumerate() {
-                    batch.push(i, column, value).map_err(|why| format!("column {} holds {why}", column.name))?;
+                    batch
+                        .push(i, column, value)
+                        .map_err(|why| DataFusionError::Execution(format!("column {} holds {why}", column.name)))?;
                 }
                 batch.rows += 1;
             }

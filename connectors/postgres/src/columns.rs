@@ -8,7 +8,7 @@
 //! left out so glaux can say so.
 
 use datafusion::arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
-use glaux_connector::types::{EXTENSION_KEY, JSON_EXTENSION, UUID_EXTENSION};
+use glaux_connector::types::{DECLARED_TYPE_KEY, EXTENSION_KEY, JSON_EXTENSION, UUID_EXTENSION};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -58,6 +58,8 @@ pub struct Column {
     pub kind: Kind,
     /// Selected as its text form (`AS_TEXT`, or an array of such).
     pub as_text: bool,
+    /// `varchar(n)` or `char(n)` as declared, for a text column.
+    pub declared: Option<String>,
 }
 
 impl Column {
@@ -69,9 +71,12 @@ impl Column {
             Kind::Json | Kind::Jsonb => Some(JSON_EXTENSION),
             _ => None,
         };
-        match extension {
-            Some(name) => field.with_metadata(HashMap::from([(EXTENSION_KEY.to_string(), name.to_string())])),
-            None => field,
+        match (extension, &self.declared) {
+            (Some(name), _) => field.with_metadata(HashMap::from([(EXTENSION_KEY.to_string(), name.to_string())])),
+            (None, Some(declared)) => {
+                field.with_metadata(HashMap::from([(DECLARED_TYPE_KEY.to_string(), declared.clone())]))
+            }
+            (None, None) => field,
         }
     }
 
@@ -125,10 +130,11 @@ pub fn arrow_type(kind: &Kind) -> DataType {
 /// The columns of `schema.table`, asked of the source's catalog: name,
 /// type (a domain's base type), typmod, whether the type is an enum, and
 /// an array's element type and whether that is an enum. The type's name
-/// is for messages.
+/// is for messages. The last column says whether the relation is a view.
 pub const COLUMNS: &str = "SELECT a.attname::text, b.oid, \
        CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END, \
-       b.typtype = 'e', b.typelem, COALESCE(e.typtype = 'e', false), format_type(a.atttypid, a.atttypmod) \
+       b.typtype = 'e', b.typelem, COALESCE(e.typtype = 'e', false), format_type(a.atttypid, a.atttypmod), \
+       c.relkind = 'v' \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -192,7 +198,15 @@ pub fn column(described: &Described) -> Result<Column, String> {
         scalar(*oid, *typmod, *is_enum)
     };
     match mapped {
-        Some((kind, as_text)) => Ok(Column { name: name.clone(), kind, as_text }),
+        Some((kind, as_text)) => {
+            // varchar(n), char(n): the typmod is n + 4.
+            let declared = match (*element, *oid) {
+                (0, 1043) if *typmod >= 4 => Some(format!("varchar({})", typmod - 4)),
+                (0, 1042) if *typmod >= 4 => Some(format!("char({})", typmod - 4)),
+                _ => None,
+            };
+            Ok(Column { name: name.clone(), kind, as_text, declared })
+        }
         None => Err(type_name.clone()),
     }
 }

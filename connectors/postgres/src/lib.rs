@@ -102,6 +102,11 @@ impl PostgresConnector {
         Error::new(SqlState::FdwError, format!("catalog {} (PostgreSQL at {}): {doing}: {e}", self.catalog, self.host))
     }
 
+    /// Where its tables' rows come from.
+    fn server(&self) -> scan::Server {
+        scan::Server { pool: Arc::clone(&self.pool), host: self.host.as_str().into() }
+    }
+
     fn unreachable(&self, e: impl std::fmt::Display) -> Error {
         Error::new(
             SqlState::FdwUnableToEstablishConnection,
@@ -133,7 +138,7 @@ fn pool_error(catalog: &str, host: &str, e: PoolError) -> Error {
 }
 
 /// An error's text on one line (the library's messages span several).
-fn one_line(e: &dyn std::fmt::Display) -> String {
+pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
     e.to_string().lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
@@ -187,8 +192,9 @@ impl Connector for PostgresConnector {
                 Err(type_name) => skipped.push((described.name, type_name)),
             }
         }
-        let source = Arc::new(scan::PostgresTable::new(schema, name, read, Arc::clone(&self.pool)));
-        Ok(Some(RemoteTable { source, skipped }))
+        let view = rows[0].try_get(7).map_err(|e| self.failed(&doing, e))?;
+        let source = Arc::new(scan::PostgresTable::new(schema, name, read, self.server()));
+        Ok(Some(RemoteTable { source, skipped, view }))
     }
 
     /// The query's columns as PostgreSQL describes the prepared
@@ -213,7 +219,7 @@ impl Connector for PostgresConnector {
                 Err(type_name) => skipped.push((described.name, type_name)),
             }
         }
-        let source = Arc::new(scan::PostgresTable::query(sql, read, Arc::clone(&self.pool)));
-        Ok(RemoteTable { source, skipped })
+        let source = Arc::new(scan::PostgresTable::query(sql, read, self.server()));
+        Ok(RemoteTable { source, skipped, view: false })
     }
 }

@@ -22,6 +22,7 @@ use datafusion_table_providers::sql::db_connection_pool::dbconnection::postgresc
 use datafusion_table_providers::sql::db_connection_pool::postgrespool::PostgresConnectionPool;
 use datafusion_table_providers::sql::db_connection_pool::DbConnectionPool;
 use futures::{FutureExt, StreamExt};
+use glaux_connector::error::{Error, SqlState};
 use glaux_connector::sql;
 use std::sync::Arc;
 
@@ -38,25 +39,37 @@ pub struct PostgresTable {
     named: bool,
     columns: Vec<Column>,
     schema: SchemaRef,
-    pool: Arc<PostgresConnectionPool>,
+    server: Server,
+}
+
+/// Where a table's rows come from: the catalog's pool of connections,
+/// and the server's `host:port` for messages.
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub pool: Arc<PostgresConnectionPool>,
+    pub host: Arc<str>,
 }
 
 impl PostgresTable {
-    pub fn new(schema: &str, table: &str, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
+    pub fn new(schema: &str, table: &str, columns: Vec<Column>, server: Server) -> Self {
         PostgresTable {
             named: true,
-            ..PostgresTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, pool)
+            ..PostgresTable::reading(format!("{}.{}", quote(schema), quote(table)), columns, server)
         }
     }
 
     /// The rows of a passthrough query, read as a derived table.
-    pub fn query(sql: &str, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
-        PostgresTable::reading(sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::Postgres), columns, pool)
+    pub fn query(sql: &str, columns: Vec<Column>, server: Server) -> Self {
+        PostgresTable::reading(
+            sql::passthrough_from(sql, glaux_connector::pushdown::Dialect::Postgres),
+            columns,
+            server,
+        )
     }
 
-    fn reading(from: String, columns: Vec<Column>, pool: Arc<PostgresConnectionPool>) -> Self {
+    fn reading(from: String, columns: Vec<Column>, server: Server) -> Self {
         let fields: Vec<_> = columns.iter().map(Column::field).collect();
-        PostgresTable { from, named: false, schema: Arc::new(Schema::new(fields)), columns, pool }
+        PostgresTable { from, named: false, schema: Arc::new(Schema::new(fields)), columns, server }
     }
 
     /// The SELECT that reads `projection` of the rows passing `filters`
@@ -76,7 +89,7 @@ impl sql::Source for PostgresTable {
         let sql = self.sql(projection, filters, limit)?;
         let columns: Vec<Column> = projection.iter().map(|i| self.columns[*i].clone()).collect();
         let schema = Arc::new(self.schema.project(projection)?);
-        let reader = Arc::new(PostgresReader { columns, pool: Arc::clone(&self.pool) });
+        let reader = Arc::new(PostgresReader { columns, server: self.server.clone() });
         Ok(Arc::new(sql::SourceScan::new("PostgresScan", sql, schema, reader)))
     }
 
@@ -95,7 +108,7 @@ impl sql::Source for PostgresTable {
 
     fn plan_query(&self, sql: String, outputs: &[sql::Output], schema: SchemaRef) -> Result<Arc<dyn ExecutionPlan>> {
         let columns = outputs.iter().map(query_column).collect::<Result<Vec<_>>>()?;
-        let reader = Arc::new(PostgresReader { columns, pool: Arc::clone(&self.pool) });
+        let reader = Arc::new(PostgresReader { columns, server: self.server.clone() });
         Ok(Arc::new(sql::SourceScan::new("PostgresScan", sql, schema, reader)))
     }
 }
@@ -119,22 +132,52 @@ fn query_column(output: &sql::Output) -> Result<Column> {
             return Err(DataFusionError::Internal(format!("PostgreSQL values of type {other} are not read")));
         }
     };
-    Ok(Column { name: "?column?".to_string(), kind, as_text: false })
+    Ok(Column { name: "?column?".to_string(), kind, as_text: false, declared: None })
+}
+
+impl Server {
+    /// The error of a connection the pool could not give (HV00N).
+    fn unreachable(&self, e: &dyn std::fmt::Display) -> DataFusionError {
+        let message = format!("cannot connect to PostgreSQL at {}: {}", self.host, crate::one_line(e));
+        Error::new(SqlState::FdwUnableToEstablishConnection, message).into_datafusion()
+    }
+
+    fn read_error(&self, e: tokio_postgres::Error) -> DataFusionError {
+        read_error(&self.host, e)
+    }
+}
+
+/// An error while a statement runs: a connection that broke or that the
+/// server ended (a closed socket, class 08, or the session terminated by
+/// an administrator, a crash or a shutdown: 57P01-57P03) is HV00N naming
+/// the server; anything else the source said is passed on as text (glaux
+/// makes it HV000 naming the table).
+fn read_error(host: &str, e: tokio_postgres::Error) -> DataFusionError {
+    let code = e.code().map(|c| c.code());
+    let lost = e.is_closed()
+        || code.is_some_and(|c| c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03"))
+        || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+    if lost {
+        let message = format!("lost the connection to PostgreSQL at {host}: {}", crate::one_line(&e));
+        return Error::new(SqlState::FdwUnableToEstablishConnection, message).into_datafusion();
+    }
+    DataFusionError::Execution(e.to_string())
 }
 
 /// Runs a SELECT at the source and decodes its rows.
 #[derive(Debug)]
 struct PostgresReader {
     columns: Vec<Column>,
-    pool: Arc<PostgresConnectionPool>,
+    server: Server,
 }
 
 impl sql::Reader for PostgresReader {
     fn read(&self, sql: &str, schema: SchemaRef) -> Result<SendableRecordBatchStream> {
-        let (pool, sql, columns) = (Arc::clone(&self.pool), sql.to_string(), self.columns.clone());
+        let (server, sql, columns) = (self.server.clone(), sql.to_string(), self.columns.clone());
         let stream_schema = Arc::clone(&schema);
+        let host = Arc::clone(&self.server.host);
         let batches = futures::stream::once(async move {
-            let connection = pool.connect().await.map_err(|e| DataFusionError::Execution(e.to_string()))?;
+            let connection = server.pool.connect().await.map_err(|e| server.unreachable(&e))?;
             let (rows, cancel) = {
                 let Some(pg) = connection.as_any().downcast_ref::<PostgresConnection>() else {
                     return Err(DataFusionError::Execution("the pool gave a connection of another kind".into()));
@@ -144,7 +187,7 @@ impl sql::Reader for PostgresReader {
                 let cancel = Cancel(Some(pg.conn.cancel_token()));
                 (pg.conn.query_raw(sql.as_str(), std::iter::empty::<i32>()).await, cancel)
             };
-            let rows = rows.map_err(|e| DataFusionError::Execution(e.to_string()))?;
+            let rows = rows.map_err(|e| server.read_error(e))?;
             // The connection stays with the rows, so the pool does not
             // hand it out while they are still arriving.
             let reading = Reading { rows: Box::pin(rows), cancel, _connection: connection };
@@ -175,7 +218,7 @@ impl sql::Reader for PostgresReader {
             })
             .map(move |chunk| {
                 let rows = chunk.into_iter().collect::<std::result::Result<Vec<_>, _>>();
-                let rows = rows.map_err(|e| DataFusionError::Execution(e.to_string()))?;
+                let rows = rows.map_err(|e| read_error(&host, e))?;
                 to_batch(&rows, &columns, &schema)
             });
             Ok(chunks)

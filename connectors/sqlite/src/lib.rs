@@ -80,6 +80,22 @@ impl SqliteConnector {
         let done = done.map_err(|e| self.failed(doing, e))?;
         done.map_err(|e| self.failed(doing, e))
     }
+
+    /// The tables and views of `schema` (SQLite's `main` only), each with
+    /// its kind (`table` or `view`).
+    async fn listed(&self, schema: &str) -> Result<Vec<(String, String)>> {
+        if schema != SCHEMA {
+            return Ok(Vec::new());
+        }
+        self.with_connection("listing tables", |c| {
+            let mut statement = c.prepare(
+                "SELECT name, type FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+            )?;
+            let names = statement.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            names.collect()
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -93,23 +109,13 @@ impl Connector for SqliteConnector {
     }
 
     async fn tables(&self, schema: &str) -> Result<Vec<String>> {
-        if schema != SCHEMA {
-            return Ok(Vec::new());
-        }
-        self.with_connection("listing tables", |c| {
-            let mut statement = c.prepare(
-                "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
-            )?;
-            let names = statement.query_map([], |r| r.get::<_, String>(0))?;
-            names.collect()
-        })
-        .await
+        Ok(self.listed(schema).await?.into_iter().map(|(name, _)| name).collect())
     }
 
     async fn table(&self, schema: &str, name: &str) -> Result<Option<RemoteTable>> {
-        if schema != SCHEMA || !self.tables(schema).await?.iter().any(|t| t == name) {
+        let Some((_, kind)) = self.listed(schema).await?.into_iter().find(|(t, _)| t == name) else {
             return Ok(None);
-        }
+        };
         let table = name.to_string();
         let declared = self
             .with_connection(&format!("reading the columns of {name}"), move |c| {
@@ -127,7 +133,7 @@ impl Connector for SqliteConnector {
             }
         }
         let source = Arc::new(scan::SqliteTable::new(self.path.clone(), self.catalog.clone(), name, read));
-        Ok(Some(RemoteTable { source, skipped }))
+        Ok(Some(RemoteTable { source, skipped, view: kind == "view" }))
     }
 
     /// The query's columns as SQLite describes the prepared statement: a
@@ -153,6 +159,6 @@ impl Connector for SqliteConnector {
             }
         }
         let source = Arc::new(scan::SqliteTable::query(self.path.clone(), self.catalog.clone(), sql, read));
-        Ok(RemoteTable { source, skipped })
+        Ok(RemoteTable { source, skipped, view: false })
     }
 }
