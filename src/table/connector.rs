@@ -8,7 +8,9 @@
 //! through `table::join_keys`. EXPLAIN shows that plan's line, with the
 //! SQL the source receives. The bytes charged are the Arrow size of the
 //! rows received (the metering contract, `table::metered`), to the
-//! query's meter and to the scan's `bytes_read`.
+//! query's meter and to the scan's `bytes_read`: the bytes their values
+//! take ([`received_bytes`]), not the buffers' capacity, so the charge
+//! for the same rows does not depend on how they were batched.
 
 use super::metered::{bytes_metric, QueryMeter};
 use super::store::ByteCounter;
@@ -320,7 +322,7 @@ impl ExecutionPlan for ConnectorScan {
         let table = self.table.clone();
         let charged = stream.map(move |batch| {
             let batch = batch.map_err(|e| source_error(&table, e))?;
-            let n = batch.get_array_memory_size() as u64;
+            let n = received_bytes(&batch);
             bytes.add(n);
             if let Some(meter) = &meter {
                 meter.charge(n).map_err(crate::error::Error::into_datafusion)?;
@@ -385,6 +387,17 @@ fn until_abandoned(stream: SendableRecordBatchStream, abandoned: Arc<AtomicBool>
         }
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, watched))
+}
+
+/// The bytes `batch`'s values take in Arrow: each column's data, offsets
+/// and validity as far as its rows reach (a builder's spare capacity,
+/// which varies with how rows arrived, is not counted).
+fn received_bytes(batch: &datafusion::arrow::array::RecordBatch) -> u64 {
+    let size = |c: &datafusion::arrow::array::ArrayRef| {
+        let data = c.to_data();
+        data.get_slice_memory_size().unwrap_or_else(|_| c.get_array_memory_size())
+    };
+    batch.columns().iter().map(size).sum::<usize>() as u64
 }
 
 /// An error the connector's stream raised: what the source or its driver

@@ -237,6 +237,11 @@ async fn postgres_catalog_answers_with_safe_pushdown() {
     let scanned =
         rows("SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT * FROM pg.public.items'").await;
     assert!(scanned[0][0].parse::<u64>().unwrap() > 0, "{scanned:?}");
+    // What the values take, however the rows were batched: six bigints.
+    rows("SELECT id FROM pg.public.items").await;
+    let scanned =
+        rows("SELECT bytes_scanned FROM system.query_history WHERE query = 'SELECT id FROM pg.public.items'").await;
+    assert_eq!(scanned, vec![vec!["48".to_string()]]);
 
     // Unknown names are 42P01; nothing shows the password.
     let (code, message) = failure(&client, "SELECT * FROM pg.public.nope").await;
