@@ -614,7 +614,9 @@ async fn sqlite_catalog_reads_exactly_or_says_why_not() {
             "CREATE TABLE \"we'ird; --name\" (\"a\"\"b\" INTEGER, loose, shape GEOMETRY, d DATE, n NUMERIC(6,2));
              INSERT INTO \"we'ird; --name\" VALUES (1, 7, NULL, '2024-02-29', 1.5), (2, 'text', NULL, NULL, '0.25'),
                (3, 2.5, NULL, 'soon', 3);
-             CREATE VIEW v AS SELECT \"a\"\"b\" AS k FROM \"we'ird; --name\";",
+             CREATE VIEW v AS SELECT \"a\"\"b\" AS k FROM \"we'ird; --name\";
+             CREATE VIEW endless AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000000)
+               SELECT w.\"a\"\"b\" AS k FROM \"we'ird; --name\" AS w, n;",
         )
         .unwrap();
     let server = TestServer::start(crate::common::engine_in(&dir.path().join("glaux")).await).await;
@@ -664,8 +666,31 @@ async fn sqlite_catalog_reads_exactly_or_says_why_not() {
             "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1"
         )
         .await,
-        vec![vec!["v".to_string(), "VIEW".into()], vec!["we'ird; --name".to_string(), "BASE TABLE".into()]]
+        vec![
+            vec!["endless".to_string(), "VIEW".into()],
+            vec!["v".to_string(), "VIEW".into()],
+            vec!["we'ird; --name".to_string(), "BASE TABLE".into()]
+        ]
     );
+
+    // A statement stopped in glaux (here by its timeout) is interrupted
+    // at the source even inside one long step (the grouping, sent to
+    // SQLite, reads 3e9 rows before its first row): its read lock goes,
+    // so a writer gets the file.
+    let grouped = "SELECT k, count(*) FROM lite.main.endless GROUP BY k";
+    let plan = plan_text(&client, &format!("EXPLAIN {grouped}")).await;
+    assert!(plan.contains("SqliteScan") && plan.contains("GROUP BY"), "{plan}");
+    client.batch_execute("SET statement_timeout = 500").await.unwrap();
+    let (code, message) = failure(&client, grouped).await;
+    assert_eq!(code, "57014", "{message}");
+    let written = tokio::task::spawn_blocking(move || {
+        let writer = rusqlite::Connection::open(&file).unwrap();
+        writer.busy_timeout(std::time::Duration::from_secs(20)).unwrap();
+        writer.execute_batch("CREATE TABLE written (x)")
+    })
+    .await
+    .unwrap();
+    assert!(written.is_ok(), "SQLite still runs the statement: {written:?}");
 }
 
 /// A MariaDB server on a free loopback port (Debian's mariadb-server;

@@ -2,7 +2,10 @@
 //! the filters glaux decided to send, written by DataFusion's unparser in
 //! SQLite's dialect, and a LIMIT), run on a blocking thread of its own,
 //! whose rows become Arrow batches column type by column type
-//! (`columns`), exactly or not at all.
+//! (`columns`), exactly or not at all. A reader dropped early (the query
+//! cancelled, timed out or stopped by its cutoff) interrupts the
+//! statement, even within one long step (an aggregate over a large
+//! table yields no row until it is done).
 
 use crate::columns::{quote, Column, Kind};
 use datafusion::arrow::array::{
@@ -17,7 +20,7 @@ use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::sql::unparser::dialect::SqliteDialect;
-use glaux_connector::{sql, values};
+use glaux_connector::{sql, values, Error, SqlState};
 use rusqlite::types::ValueRef;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -133,29 +136,45 @@ impl sql::Reader for SqliteReader {
         let (path, catalog, sql, columns) =
             (self.path.clone(), self.catalog.clone(), sql.to_string(), self.columns.clone());
         let batch_schema = Arc::clone(&schema);
+        // Opened here (a file open, no statement yet) so the stream holds
+        // the handle that interrupts it.
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = rusqlite::Connection::open_with_flags(&path, flags).map_err(|e| {
+            let message = format!("catalog {catalog} cannot open SQLite file {}: {e}", path.display());
+            Error::new(SqlState::FdwUnableToEstablishConnection, message).into_datafusion()
+        })?;
+        let interrupt = Interrupt(connection.get_interrupt_handle());
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = read(&path, &sql, &columns, &batch_schema, &sender) {
+            if let Err(e) = read(&connection, &sql, &columns, &batch_schema, &sender) {
                 let message = format!("catalog {catalog} (SQLite {}): {e}", path.display());
                 let _ = sender.blocking_send(Err(DataFusionError::Execution(message)));
             }
         });
-        let batches = futures::stream::unfold(receiver, |mut receiver| async move {
-            receiver.recv().await.map(|batch| (batch, receiver))
+        let batches = futures::stream::unfold((receiver, interrupt), |(mut receiver, interrupt)| async move {
+            receiver.recv().await.map(|batch| (batch, (receiver, interrupt)))
         });
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, batches)))
     }
 }
 
+/// Interrupts the statement of its connection when dropped (nothing when
+/// the statement is done or the connection closed).
+struct Interrupt(rusqlite::InterruptHandle);
+
+impl Drop for Interrupt {
+    fn drop(&mut self) {
+        self.0.interrupt();
+    }
+}
+
 /// Run `sql` and send its rows as batches; stops when the receiver is gone.
 fn read(
-    path: &std::path::Path,
+    connection: &rusqlite::Connection,
     sql: &str,
     columns: &[Column],
     schema: &SchemaRef,
     sender: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
 ) -> std::result::Result<(), String> {
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let connection = rusqlite::Connection::open_with_flags(path, flags).map_err(|e| e.to_string())?;
     let mut statement = connection.prepare(sql).map_err(|e| e.to_string())?;
     let mut rows = statement.query([]).map_err(|e| e.to_string())?;
     let mut batch = Batch::new(columns);
