@@ -141,10 +141,6 @@ impl Server {
         let message = format!("cannot connect to PostgreSQL at {}: {}", self.host, crate::one_line(e));
         Error::new(SqlState::FdwUnableToEstablishConnection, message).into_datafusion()
     }
-
-    fn read_error(&self, e: tokio_postgres::Error) -> DataFusionError {
-        read_error(&self.host, e)
-    }
 }
 
 /// An error while a statement runs: a connection that broke or that the
@@ -187,7 +183,7 @@ impl sql::Reader for PostgresReader {
                 let cancel = Cancel(Some(pg.conn.cancel_token()));
                 (pg.conn.query_raw(sql.as_str(), std::iter::empty::<i32>()).await, cancel)
             };
-            let rows = rows.map_err(|e| server.read_error(e))?;
+            let rows = rows.map_err(|e| read_error(&server.host, e))?;
             // The connection stays with the rows, so the pool does not
             // hand it out while they are still arriving.
             let reading = Reading { rows: Box::pin(rows), cancel, _connection: connection };
