@@ -196,6 +196,7 @@ impl Engine {
             Err(_) => crate::workgroup::ledger::Ledger::in_memory()?,
         };
         let ledger = Arc::new(ledger);
+        ledger.start_flusher();
         let bytes_read = Arc::new(ByteCounter::default());
         let registry = StoreRegistry::new(config.clone(), Arc::clone(&bytes_read));
         // The list-files cache is off: files added under a LOCATION must

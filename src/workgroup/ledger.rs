@@ -6,9 +6,14 @@
 //! per day as `system.workgroup_usage`; workgroup budgets read the same
 //! sums.
 //!
-//! A query is written when it is submitted and again when it ends, so one
-//! that was running when the server stopped is found at the next start
-//! and marked FAILED.
+//! A query's end is written before its client receives the result (the
+//! statement's last message waits on it), so a kill -9 loses no record of
+//! a statement whose client got its answer. Its submission is kept in
+//! memory ([`Ledger::submit`]) and written within [`FLUSH_EVERY`] by the
+//! flusher, or together with its end when it ends sooner: a quick query
+//! costs one SQLite write, and one that was running when the server
+//! stopped is found at the next start and marked FAILED. Reads of the
+//! ledger write the pending submissions first, so they see every query.
 
 use crate::catalog::sqlite::StoreResult;
 use crate::error::{Error, Result, SqlState};
@@ -20,6 +25,7 @@ use datafusion::catalog::{SchemaProvider, TableProvider};
 use datafusion::datasource::MemTable;
 use rusqlite::{params, Connection, OptionalExtension};
 use std::any::Any;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -81,10 +87,32 @@ pub struct Outcome {
     pub cost: f64,
 }
 
+/// How long a submitted query may stay unwritten: the flusher writes the
+/// submissions still pending this often.
+pub const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 #[derive(Debug)]
 pub struct Ledger {
     conn: Mutex<Connection>,
+    /// Submitted queries not yet written, by id. Written (and removed)
+    /// only while `conn` is locked, so a query's end never overtakes
+    /// its submission.
+    pending: Mutex<HashMap<String, Submission>>,
 }
+
+/// A submitted query's row before it is written.
+#[derive(Debug)]
+struct Submission {
+    user: String,
+    workgroup: String,
+    sql: String,
+    state: QueryState,
+    submitted: i64,
+    started: Option<i64>,
+}
+
+const INSERT: &str =
+    "INSERT INTO queries (id, user, workgroup, sql, state, submitted, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
 /// Microseconds since the Unix epoch.
 pub fn now_micros() -> i64 {
@@ -136,50 +164,125 @@ impl Ledger {
             [],
         )
         .store()?;
-        Ok(Ledger { conn: Mutex::new(conn) })
+        Ok(Ledger { conn: Mutex::new(conn), pending: Mutex::default() })
+    }
+
+    /// Start the thread that writes pending submissions every
+    /// [`FLUSH_EVERY`]; it ends once the ledger is dropped.
+    pub fn start_flusher(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new().name("glaux-ledger".into()).spawn(move || loop {
+            std::thread::sleep(FLUSH_EVERY);
+            let Some(ledger) = weak.upgrade() else { return };
+            let flushed = ledger.flush(&mut ledger.lock());
+            if let Err(e) = flushed {
+                log::error!("cannot record submitted queries: {e}");
+            }
+        });
+        if let Err(e) = spawned {
+            log::error!("cannot start the ledger's flusher (queries are written when they end): {e}");
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Record a submitted query.
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<String, Submission>> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Write the pending submissions, in one transaction; `conn` is the
+    /// locked connection.
+    fn flush(&self, conn: &mut Connection) -> Result<()> {
+        let pending = std::mem::take(&mut *self.lock_pending());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let tx = conn.transaction().store()?;
+        {
+            let mut insert = tx.prepare_cached(INSERT).store()?;
+            for (id, s) in &pending {
+                insert
+                    .execute(params![id, s.user, s.workgroup, s.sql, s.state.as_str(), s.submitted, s.started])
+                    .store()?;
+            }
+        }
+        tx.commit().store()
+    }
+
+    /// Record a submitted query (written within [`FLUSH_EVERY`], or with
+    /// its end).
     pub fn submit(&self, id: &str, user: &str, workgroup: &str, sql: &str, state: QueryState) -> Result<()> {
         let now = now_micros();
         let started = (state == QueryState::Running).then_some(now);
-        self.lock().execute(
-            "INSERT INTO queries (id, user, workgroup, sql, state, submitted, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![id, user, workgroup, sql, state.as_str(), now, started],
-        ).store()?;
+        let submission = Submission {
+            user: user.into(),
+            workgroup: workgroup.into(),
+            sql: sql.into(),
+            state,
+            submitted: now,
+            started,
+        };
+        self.lock_pending().insert(id.to_string(), submission);
         Ok(())
     }
 
     /// Record that a queued query started running.
     pub fn start(&self, id: &str) -> Result<()> {
-        self.lock()
-            .execute("UPDATE queries SET state = 'RUNNING', started = ?2 WHERE id = ?1", params![id, now_micros()])
+        let conn = self.lock();
+        if let Some(s) = self.lock_pending().get_mut(id) {
+            s.state = QueryState::Running;
+            s.started = Some(now_micros());
+            return Ok(());
+        }
+        conn.prepare_cached("UPDATE queries SET state = 'RUNNING', started = ?2 WHERE id = ?1")
+            .store()?
+            .execute(params![id, now_micros()])
             .store()?;
         Ok(())
     }
 
-    /// Record how a query ended.
+    /// Record how a query ended, durably before this returns.
     pub fn finish(&self, id: &str, o: &Outcome) -> Result<()> {
-        self.lock().execute(
-            "UPDATE queries SET state = ?2, sqlstate = ?3, error = ?4, ended = ?5, rows = ?6, bytes = ?7, billed = ?8,
-             cost = ?9, written = ?10, started = COALESCE(started, ?5) WHERE id = ?1",
-            params![
+        let conn = self.lock();
+        let ended = now_micros();
+        let (rows, bytes, billed, written) = (o.rows as i64, o.bytes as i64, o.billed as i64, o.written as i64);
+        // Still pending: written once, with its end.
+        let pending = self.lock_pending().remove(id);
+        if let Some(s) = pending {
+            conn.prepare_cached(
+                "INSERT INTO queries (id, user, workgroup, sql, state, sqlstate, error, submitted, started, ended, rows,
+                 bytes, billed, cost, written) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )
+            .store()?
+            .execute(params![
                 id,
+                s.user,
+                s.workgroup,
+                s.sql,
                 o.state.as_str(),
                 o.sqlstate,
                 o.error,
-                now_micros(),
-                o.rows as i64,
-                o.bytes as i64,
-                o.billed as i64,
+                s.submitted,
+                s.started.unwrap_or(ended),
+                ended,
+                rows,
+                bytes,
+                billed,
                 o.cost,
-                o.written as i64
-            ],
-        ).store()?;
+                written
+            ])
+            .store()?;
+            return Ok(());
+        }
+        conn.prepare_cached(
+            "UPDATE queries SET state = ?2, sqlstate = ?3, error = ?4, ended = ?5, rows = ?6, bytes = ?7, billed = ?8,
+             cost = ?9, written = ?10, started = COALESCE(started, ?5) WHERE id = ?1",
+        )
+        .store()?
+        .execute(params![id, o.state.as_str(), o.sqlstate, o.error, ended, rows, bytes, billed, o.cost, written])
+        .store()?;
         Ok(())
     }
 
@@ -187,11 +290,9 @@ impl Ledger {
     pub fn scanned_since(&self, workgroup: &str, since: i64) -> Result<u64> {
         let n: Option<i64> = self
             .lock()
-            .query_row(
-                "SELECT SUM(bytes) FROM queries WHERE workgroup = ?1 AND submitted >= ?2",
-                params![workgroup, since],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT SUM(bytes) FROM queries WHERE workgroup = ?1 AND submitted >= ?2")
+            .store()?
+            .query_row(params![workgroup, since], |r| r.get(0))
             .optional()
             .store()?
             .flatten();
@@ -200,7 +301,8 @@ impl Ledger {
 
     /// `system.query_history`: every query, newest first.
     pub fn history(&self) -> Result<RecordBatch> {
-        let conn = self.lock();
+        let mut conn = self.lock();
+        self.flush(&mut conn)?;
         let mut stmt = conn.prepare_cached(
             "SELECT id, user, workgroup, sql, state, sqlstate, error, submitted, started, ended, rows, bytes, billed, cost,
              written FROM queries ORDER BY submitted DESC, id DESC",
@@ -254,7 +356,8 @@ impl Ledger {
 
     /// `system.workgroup_usage`: per workgroup, per hour and per day.
     pub fn usage(&self) -> Result<RecordBatch> {
-        let conn = self.lock();
+        let mut conn = self.lock();
+        self.flush(&mut conn)?;
         let mut stmt = conn.prepare_cached(
             "SELECT workgroup, period, start, COUNT(*), SUM(bytes), SUM(billed), SUM(cost) FROM (
                  SELECT workgroup, 'hour' AS period, submitted / 3600000000 * 3600000000 AS start, bytes, billed, cost FROM queries

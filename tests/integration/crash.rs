@@ -293,3 +293,51 @@ async fn kill_9_during_concurrent_ddl_loses_no_acknowledged_statement() {
     }
     println!("crash: {rounds} rounds of kill -9, {checked} acknowledged objects found intact");
 }
+
+/// The ledger's rule: a statement whose result its client received is
+/// recorded, even when the server is killed (-9) right after. Quick
+/// statements are written once, with their end, before the answer goes
+/// out; several sessions at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_ledger_record_of_an_answered_statement() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start_server(dir.path());
+    let port = server.port;
+    let mut sessions = Vec::new();
+    for k in 0..4 {
+        sessions.push(tokio::spawn(async move {
+            let client = connect(port).await;
+            let mut answered = 0;
+            for i in 0.. {
+                let sql = format!("SELECT {i} AS ledger_probe_{k}");
+                match client.simple_query(&sql).await {
+                    Ok(_) => answered += 1,
+                    Err(e) if e.as_db_error().is_some() => panic!("{sql}: {e}"),
+                    Err(_) => return answered,
+                }
+            }
+            unreachable!()
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let mut answered = Vec::new();
+    for s in sessions {
+        answered.push(s.await.unwrap());
+    }
+    let restarted = start_server(dir.path());
+    let client = connect(restarted.port).await;
+    for (k, answered) in answered.into_iter().enumerate() {
+        assert!(answered > 0, "session {k} got no answer before the kill");
+        let recorded = column(
+            &client,
+            &format!(
+                "SELECT count(*) FROM system.query_history WHERE query LIKE '% AS ledger_probe_{k}' AND state = 'SUCCEEDED'"
+            ),
+        )
+        .await;
+        let recorded: usize = recorded[0].parse().unwrap();
+        assert!(recorded >= answered, "session {k}: {answered} statements answered, {recorded} recorded as SUCCEEDED");
+    }
+}
