@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use glaux_connector::connector::Definition;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -82,6 +83,22 @@ CREATE TABLE IF NOT EXISTS catalogs (
 #[derive(Debug)]
 pub struct SqliteCatalog {
     conn: Mutex<Connection>,
+    /// Users and workgroups as last read, which every query looks up
+    /// (its workgroup, the user's default, who is an admin).
+    security: Mutex<SecurityCache>,
+    /// Bumped by every write through this connection.
+    writes: std::sync::atomic::AtomicU64,
+}
+
+/// Users and workgroups read from the file, valid while the file has not
+/// changed: SQLite's `data_version` moves when another connection (another
+/// process included) commits, `writes` when this one does.
+#[derive(Debug, Default)]
+struct SecurityCache {
+    valid_for: Option<(i64, u64)>,
+    users: HashMap<String, Option<User>>,
+    all_users: Option<Vec<User>>,
+    workgroups: HashMap<String, Option<Workgroup>>,
 }
 
 impl SqliteCatalog {
@@ -103,7 +120,20 @@ impl SqliteCatalog {
         conn.pragma_update(None, "synchronous", "FULL").store()?;
         conn.busy_timeout(std::time::Duration::from_secs(10)).store()?;
         conn.execute_batch(SCHEMA).store()?;
-        Ok(SqliteCatalog { conn: Mutex::new(conn) })
+        Ok(SqliteCatalog { conn: Mutex::new(conn), security: Mutex::default(), writes: Default::default() })
+    }
+
+    /// `f` of the users and workgroups cache, emptied first if the file
+    /// changed since it was filled; `conn` is the locked connection.
+    fn cached<T>(&self, conn: &Connection, f: impl FnOnce(&mut SecurityCache) -> Result<T>) -> Result<T> {
+        let version: i64 =
+            conn.prepare_cached("PRAGMA data_version").store()?.query_row([], |r| r.get(0)).store()?;
+        let key = (version, self.writes.load(std::sync::atomic::Ordering::SeqCst));
+        let mut cache = self.security.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.valid_for != Some(key) {
+            *cache = SecurityCache { valid_for: Some(key), ..SecurityCache::default() };
+        }
+        f(&mut cache)
     }
 
     /// Run `f` in one transaction, committed only if it returns Ok. The
@@ -113,6 +143,8 @@ impl SqliteCatalog {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).store()?;
         let out = f(&tx)?;
+        // Readers take the same lock, so none reads between the two.
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tx.commit().store()?;
         Ok(out)
     }
@@ -450,11 +482,29 @@ impl SecurityStore for SqliteCatalog {
     }
 
     async fn get_user(&self, name: &str) -> Result<Option<User>> {
-        self.read(|c| Ok(docs(c, "SELECT doc FROM users WHERE name = ?1", [name])?.pop()))
+        self.read(|c| {
+            self.cached(c, |cache| {
+                if let Some(user) = cache.users.get(name) {
+                    return Ok(user.clone());
+                }
+                let user: Option<User> = docs(c, "SELECT doc FROM users WHERE name = ?1", [name])?.pop();
+                cache.users.insert(name.to_string(), user.clone());
+                Ok(user)
+            })
+        })
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
-        self.read(|c| docs(c, "SELECT doc FROM users ORDER BY name", []))
+        self.read(|c| {
+            self.cached(c, |cache| {
+                if let Some(users) = &cache.all_users {
+                    return Ok(users.clone());
+                }
+                let users: Vec<User> = docs(c, "SELECT doc FROM users ORDER BY name", [])?;
+                cache.all_users = Some(users.clone());
+                Ok(users)
+            })
+        })
     }
 
     async fn drop_user(&self, name: &str) -> Result<bool> {
@@ -479,7 +529,18 @@ impl SecurityStore for SqliteCatalog {
     }
 
     async fn get_workgroup(&self, name: &str) -> Result<Option<Workgroup>> {
-        self.read(|c| Ok(docs(c, "SELECT doc FROM workgroups WHERE name = ?1", [normalize(name)])?.pop()))
+        let name = normalize(name);
+        self.read(|c| {
+            self.cached(c, |cache| {
+                if let Some(workgroup) = cache.workgroups.get(&name) {
+                    return Ok(workgroup.clone());
+                }
+                let workgroup: Option<Workgroup> =
+                    docs(c, "SELECT doc FROM workgroups WHERE name = ?1", [name.as_str()])?.pop();
+                cache.workgroups.insert(name.clone(), workgroup.clone());
+                Ok(workgroup)
+            })
+        })
     }
 
     async fn list_workgroups(&self) -> Result<Vec<Workgroup>> {

@@ -522,3 +522,32 @@ async fn estimate_counts_the_parquet_columns_a_query_reads() {
     assert_eq!(plan.last().unwrap()[1], expected);
     server.stop().await;
 }
+
+/// The server remembers users and workgroups between queries, but a
+/// change made by another process on the same data dir (here `glaux -c`)
+/// holds from the server's next query: disabling a workgroup blocks it,
+/// enabling it lets the session back in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workgroup_changed_by_another_process_holds_at_the_next_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = crate::fuzz::start_server(dir.path());
+    let url = format!("host=127.0.0.1 port={} user=analyst dbname=glaux", server.port);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute("CREATE WORKGROUP team").await.unwrap();
+    client.batch_execute("SET workgroup = 'team'").await.unwrap();
+    client.simple_query("SELECT 1").await.unwrap();
+    let other_process = |sql: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_glaux"))
+            .args(["--data-dir", dir.path().join("data").to_str().unwrap(), "-c", sql])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    other_process("ALTER WORKGROUP team DISABLE");
+    let err = client.simple_query("SELECT 2").await.unwrap_err();
+    assert_eq!(code(&err), "42501", "{err:?}");
+    assert!(err.as_db_error().unwrap().message().contains("workgroup team is disabled"), "{err:?}");
+    other_process("ALTER WORKGROUP team ENABLE");
+    client.simple_query("SELECT 3").await.unwrap();
+}
