@@ -14,6 +14,8 @@
 #     TPC-H scale (default 1), runs per query (default 3), queries as
 #     1,3,18 (default all)
 #   GLAUX=path/to/glaux (default target/release/glaux)
+#   GLAUX_FLAGS="--set datafusion.execution.parquet.pushdown_filters=true"
+#     (flags for glaux serve, e.g. a setting to measure)
 #   PYTHON=a python with duckdb and psycopg (default /var/tmp/glaux-pyclients/bin/python)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -32,9 +34,10 @@ if [ ! -f "$DATA/sample/tpch/lineitem/data.parquet" ]; then
   "$GLAUX" --data-dir "$DATA" sample --scale "$SCALE" >/dev/null
   echo "TPC-H scale $SCALE generated into $DATA in $(echo "$(date +%s.%N) - $start" | bc) s"
 fi
-"$GLAUX" --data-dir "$DATA" serve --port $PORT >"$DATA/glaux.log" 2>&1 &
+# shellcheck disable=SC2086
+"$GLAUX" --data-dir "$DATA" ${GLAUX_FLAGS:-} serve --port $PORT >"$DATA/glaux.log" 2>&1 &
 GLAUX_PID=$!
 trap 'kill $GLAUX_PID 2>/dev/null || true' EXIT
 for _ in $(seq 100); do psql -h 127.0.0.1 -p $PORT -U bench -d glaux -c 'SELECT 1' >/dev/null 2>&1 && break; sleep 0.2; done
-echo "glaux: $GLAUX ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "glaux: $GLAUX ${GLAUX_FLAGS:-} ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')); $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 "$PYTHON" "$ROOT/bench/tpch.py" "$DATA/sample/tpch" $PORT "$SCALE" "$RUNS" ${QUERIES:+"$QUERIES"}

@@ -225,6 +225,8 @@ pub const SETTINGS: &[Setting] = &[
 /// Resolved configuration: every key of [`SETTINGS`] with its value.
 /// Keys of connector catalogs start so.
 const CONNECTOR_PREFIX: &str = "connector.";
+/// Keys of DataFusion's own settings start so.
+const DATAFUSION_PREFIX: &str = "datafusion.";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -233,12 +235,15 @@ pub struct Config {
     /// `connector.<name>.<option>` keys), each with `type` and options.
     /// Debug shows their secrets as `********`.
     connectors: BTreeMap<String, Definition>,
+    /// DataFusion settings (`datafusion.execution.target_partitions`, ...)
+    /// every session starts with, each checked by DataFusion when set.
+    datafusion: BTreeMap<String, String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let values = SETTINGS.iter().map(|s| (s.key, s.default.to_string())).collect();
-        Config { values, connectors: BTreeMap::new() }
+        Config { values, connectors: BTreeMap::new(), datafusion: BTreeMap::new() }
     }
 }
 
@@ -283,6 +288,14 @@ impl Config {
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         if let Some(rest) = key.strip_prefix(CONNECTOR_PREFIX) {
             return self.set_connector(rest, value);
+        }
+        if key.starts_with(DATAFUSION_PREFIX) {
+            let mut options = datafusion::config::ConfigOptions::default();
+            options.set(key, value).map_err(|e| {
+                Error::new(SqlState::ConfigFileError, format!("{key} = {value:?}: {}", e.strip_backtrace()))
+            })?;
+            self.datafusion.insert(key.to_string(), value.to_string());
+            return Ok(());
         }
         let setting = SETTINGS.iter().find(|s| s.key == key).ok_or_else(|| {
             let known: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
@@ -349,6 +362,15 @@ impl Config {
                 }
             })
             .collect()
+    }
+
+    /// The DataFusion settings the configuration sets, applied to every
+    /// session's DataFusion configuration.
+    pub fn apply_datafusion(&self, options: &mut datafusion::config::ConfigOptions) -> Result<()> {
+        for (key, value) in &self.datafusion {
+            options.set(key, value).map_err(|e| Error::new(SqlState::ConfigFileError, e.strip_backtrace()))?;
+        }
+        Ok(())
     }
 
     /// The raw value of a key ("" when unset).
@@ -451,6 +473,14 @@ pub fn settings_markdown() -> String {
          down.\n\n```toml\n[connector.pg]\ntype = \"postgres\"\nurl = \"postgresql://db.internal:5432/shop\"\n\
          user = \"analyst\"\npassword = \"env:SHOP_PASSWORD\"\n\
          # pushdown = \"on\"     (off: whole tables read, every condition run in glaux)\n```\n",
+    );
+    out.push_str(
+        "\n## DataFusion settings\n\nAny key starting `datafusion.` is one of DataFusion's own settings \
+         (`datafusion.execution.target_partitions`, `datafusion.execution.parquet.pushdown_filters`, ...), \
+         given in the file (`[datafusion.execution] batch_size = 8192`) or with `--set`. Every session plans and \
+         runs with them; one DataFusion does not know, or a value it refuses, stops glaux at start. glaux's \
+         own choices (the SQL dialect, the session's time zone, its default catalog and database) are not \
+         changed by them. `bench/tpch.sh` shows what a setting does to the TPC-H queries.\n",
     );
     out
 }

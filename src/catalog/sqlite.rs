@@ -126,8 +126,7 @@ impl SqliteCatalog {
     /// `f` of the users and workgroups cache, emptied first if the file
     /// changed since it was filled; `conn` is the locked connection.
     fn cached<T>(&self, conn: &Connection, f: impl FnOnce(&mut SecurityCache) -> Result<T>) -> Result<T> {
-        let version: i64 =
-            conn.prepare_cached("PRAGMA data_version").store()?.query_row([], |r| r.get(0)).store()?;
+        let version: i64 = conn.prepare_cached("PRAGMA data_version").store()?.query_row([], |r| r.get(0)).store()?;
         let key = (version, self.writes.load(std::sync::atomic::Ordering::SeqCst));
         let mut cache = self.security.lock().unwrap_or_else(|p| p.into_inner());
         if cache.valid_for != Some(key) {

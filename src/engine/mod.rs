@@ -267,7 +267,13 @@ impl Shared {
         depth: usize,
         view: &SharedView,
     ) -> SessionState {
-        let mut config = SessionConfig::new()
+        // The configuration's DataFusion settings first, so glaux's own
+        // below (names, dialect, time zone) cannot be changed by them.
+        let mut options = datafusion::config::ConfigOptions::default();
+        if let Err(e) = self.config.apply_datafusion(&mut options) {
+            log::error!("{e}");
+        }
+        let mut config = SessionConfig::from(options)
             .with_default_catalog_and_schema(&catalog.name, database)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(false);

@@ -373,3 +373,30 @@ fn the_shell_refuses_an_update_of_a_hive_table_and_the_history_keeps_it() {
          to which glaux only appends (INSERT INTO)\"\n"
     );
 }
+
+/// DataFusion's own settings can be given like glaux's (`--set`, the
+/// config file): every session plans with them; a setting DataFusion
+/// does not know, or a bad value, stops glaux at start, naming it.
+#[test]
+fn datafusion_settings_from_the_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |setting: &str| {
+        Command::new(GLAUX)
+            .args(["--data-dir", dir.path().to_str().unwrap(), "--format", "csv", "--set", setting, "-c"])
+            .arg("EXPLAIN SELECT a, count(*) FROM (VALUES (1), (2), (3)) t(a) GROUP BY a")
+            .output()
+            .unwrap()
+    };
+    for partitions in ["3", "5"] {
+        let out = run(&format!("datafusion.execution.target_partitions={partitions}"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let plan = String::from_utf8_lossy(&out.stdout);
+        assert!(plan.contains(&format!("Hash([a@0], {partitions})")), "{plan}");
+    }
+    for bad in ["datafusion.execution.no_such_thing=1", "datafusion.execution.target_partitions=many"] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(bad.split('=').next().unwrap()), "{bad}: {stderr}");
+    }
+}
