@@ -114,6 +114,20 @@ struct Submission {
 const INSERT: &str =
     "INSERT INTO queries (id, user, workgroup, sql, state, submitted, started) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
+/// Insert `pending`'s rows in one transaction.
+fn insert_all(conn: &mut Connection, pending: &HashMap<String, Submission>) -> Result<()> {
+    let tx = conn.transaction().store()?;
+    {
+        let mut insert = tx.prepare_cached(INSERT).store()?;
+        for (id, s) in pending {
+            insert
+                .execute(params![id, s.user, s.workgroup, s.sql, s.state.as_str(), s.submitted, s.started])
+                .store()?;
+        }
+    }
+    tx.commit().store()
+}
+
 /// Microseconds since the Unix epoch.
 pub fn now_micros() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
@@ -193,22 +207,20 @@ impl Ledger {
     }
 
     /// Write the pending submissions, in one transaction; `conn` is the
-    /// locked connection.
+    /// locked connection. If that fails they stay pending.
     fn flush(&self, conn: &mut Connection) -> Result<()> {
         let pending = std::mem::take(&mut *self.lock_pending());
         if pending.is_empty() {
             return Ok(());
         }
-        let tx = conn.transaction().store()?;
-        {
-            let mut insert = tx.prepare_cached(INSERT).store()?;
-            for (id, s) in &pending {
-                insert
-                    .execute(params![id, s.user, s.workgroup, s.sql, s.state.as_str(), s.submitted, s.started])
-                    .store()?;
+        let written = insert_all(conn, &pending);
+        if written.is_err() {
+            let mut still = self.lock_pending();
+            for (id, submission) in pending {
+                still.entry(id).or_insert(submission);
             }
         }
-        tx.commit().store()
+        written
     }
 
     /// Record a submitted query (written within [`FLUSH_EVERY`], or with
