@@ -19,28 +19,21 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 GLAUX="${GLAUX:-$ROOT/target/release/glaux}"
 SECONDS_PER_RUN="${1:-10}"
 SCALE="${2:-1}"
-PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 DATA="$(mktemp -d /tmp/glaux-pgbench.XXXXXX)"
 chmod 755 "$DATA"
 GPORT=55461
 PGPORT=55462
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi
-}
+# shellcheck source=bench/throwaway_pg.sh
+. "$ROOT/bench/throwaway_pg.sh"
 cleanup() {
   kill "$GLAUX_PID" 2>/dev/null || true
-  as_pg "$PGBIN/pg_ctl" -D "$DATA/pg/data" stop -m immediate >/dev/null 2>&1 || true
+  stop_pg
   rm -rf "$DATA"
 }
 GLAUX_PID=
 trap cleanup EXIT
 
-mkdir "$DATA/pg"
-[ "$(id -u)" = 0 ] && chown postgres "$DATA/pg"
-as_pg "$PGBIN/initdb" -D "$DATA/pg/data" -U bench --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$DATA/pg/data" -l "$DATA/pg/log" -w \
-  -o "-p $PGPORT -c listen_addresses=127.0.0.1 -k $DATA/pg" start >/dev/null
-pg() { psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $PGPORT -U bench -d postgres "$@"; }
+start_pg
 
 "$GLAUX" --data-dir "$DATA/lake" sample --scale "$SCALE" >/dev/null
 "$GLAUX" --data-dir "$DATA/lake" serve --port $GPORT >"$DATA/glaux.log" 2>&1 &
