@@ -24,16 +24,12 @@ PYTHON="${PYTHON:-/var/tmp/glaux-pyclients/bin/python}"
 SCALE="${1:-1}"
 RUNS="${2:-3}"
 QUERIES="${3:-}"
-DATA="${TPCH_DATA:-/var/tmp/glaux-tpch-$SCALE}"
 PORT=55481
 "$PYTHON" -c 'import duckdb, psycopg' 2>/dev/null || "$PYTHON" -m pip install -q duckdb 'psycopg[binary]'
 
-if [ ! -f "$DATA/sample/tpch/lineitem/data.parquet" ]; then
-  rm -rf "$DATA"
-  start=$(date +%s.%N)
-  "$GLAUX" --data-dir "$DATA" sample --scale "$SCALE" >/dev/null
-  echo "TPC-H scale $SCALE generated into $DATA in $(echo "$(date +%s.%N) - $start" | bc) s"
-fi
+# shellcheck source=bench/tpch_data.sh
+. "$ROOT/bench/tpch_data.sh"
+tpch_data "$SCALE"
 # shellcheck disable=SC2086
 "$GLAUX" --data-dir "$DATA" ${GLAUX_FLAGS:-} serve --port $PORT >"$DATA/glaux.log" 2>&1 &
 GLAUX_PID=$!

@@ -25,7 +25,7 @@ pub use text::{pg_float, pg_timestamp};
 use crate::catalog::types::HIVE_TYPE_KEY;
 use crate::error::{Error, Result};
 use bytes::{BufMut, BytesMut};
-use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::array::{Array, RecordBatch};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use pgwire::api::portal::Format;
 use pgwire::api::results::{FieldFormat, FieldInfo};
@@ -245,27 +245,38 @@ pub fn arrow_time_zone(name: &str) -> Option<String> {
 pub struct WireEncoding {
     pub fields: Arc<Vec<FieldInfo>>,
     kinds: Vec<Kind>,
+    row_bytes: usize,
 }
 
 impl WireEncoding {
     pub fn new(schema: &Schema, format: &Format) -> Result<Self> {
         let fields = schema.fields().iter().enumerate().map(|(i, f)| field_info(f, format.format_for(i))).collect();
         let kinds = schema.fields().iter().map(|f| Kind::of(f)).collect();
-        Ok(WireEncoding { fields: Arc::new(fields), kinds })
+        Ok(WireEncoding { fields: Arc::new(fields), kinds, row_bytes: 0 })
     }
 
-    /// The DataRows of a batch.
-    pub fn encode(&self, batch: &RecordBatch) -> Result<Vec<DataRow>> {
+    /// The DataRows of a batch, all cut from one buffer (no allocation
+    /// per row): `row_bytes` is the size per row seen in the last batch,
+    /// which sizes it.
+    pub fn encode(&mut self, batch: &RecordBatch) -> Result<Vec<DataRow>> {
         let columns = self.columns(batch)?;
         let binary: Vec<bool> = self.fields.iter().map(|f| f.format() == FieldFormat::Binary).collect();
         let mut rows = Vec::with_capacity(batch.num_rows());
+        let mut buffer = BytesMut::with_capacity(self.row_bytes.max(4 * columns.len()) * batch.num_rows());
+        // Columns without NULLs skip the test per value.
+        let nullable: Vec<bool> = batch.columns().iter().map(|c| c.logical_null_count() > 0).collect();
         for row in 0..batch.num_rows() {
-            let mut data = BytesMut::with_capacity(16 * columns.len());
-            for (values, binary) in columns.iter().zip(&binary) {
-                write_value(values, row, *binary, &mut data);
+            for ((values, binary), nullable) in columns.iter().zip(&binary).zip(&nullable) {
+                if *nullable && values.is_null(row) {
+                    buffer.put_i32(-1);
+                } else {
+                    write_value(values, row, *binary, &mut buffer);
+                }
             }
-            rows.push(DataRow::new(data, columns.len() as i16));
+            rows.push(DataRow::new(buffer.split(), columns.len() as i16));
         }
+        let total: usize = rows.iter().map(|r| r.data.len()).sum();
+        self.row_bytes = total.div_ceil(batch.num_rows().max(1)) + 1;
         Ok(rows)
     }
 
@@ -281,12 +292,8 @@ impl WireEncoding {
     }
 }
 
-/// One field of a DataRow: its length (-1 for NULL), then its bytes.
+/// One non-NULL field of a DataRow: its length, then its bytes.
 fn write_value(values: &Values, row: usize, binary: bool, out: &mut BytesMut) {
-    if values.is_null(row) {
-        out.put_i32(-1);
-        return;
-    }
     let start = out.len();
     out.put_i32(0);
     if binary {

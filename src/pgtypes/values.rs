@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, FixedSizeBinaryArray, Float32Array, Float64Array,
-    Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, ListArray, StringArray, Time64MicrosecondArray,
-    TimestampMicrosecondArray, UInt32Array,
+    Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray, LargeStringArray, ListArray, StringArray,
+    StringViewArray, Time64MicrosecondArray, TimestampMicrosecondArray, UInt32Array,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, IntervalUnit, TimeUnit};
@@ -27,7 +27,7 @@ pub enum Values {
     Float8(Float64Array),
     /// Exact decimal text (`-12.500`).
     Numeric(StringArray),
-    Text(StringArray),
+    Text(Strings),
     Bytea(BinaryArray),
     Date(Date32Array),
     Time(Time64MicrosecondArray),
@@ -39,6 +39,32 @@ pub enum Values {
     Json(StringArray),
     /// The lists, and all their elements as one column.
     Array(ListArray, Box<Values>, Kind),
+}
+
+/// Strings as the column holds them: no copy of a view or large-offset
+/// array (Parquet's strings arrive as views).
+pub enum Strings {
+    Utf8(StringArray),
+    Large(LargeStringArray),
+    View(StringViewArray),
+}
+
+impl Strings {
+    pub fn value(&self, row: usize) -> &str {
+        match self {
+            Strings::Utf8(a) => a.value(row),
+            Strings::Large(a) => a.value(row),
+            Strings::View(a) => a.value(row),
+        }
+    }
+
+    pub fn is_null(&self, row: usize) -> bool {
+        match self {
+            Strings::Utf8(a) => a.is_null(row),
+            Strings::Large(a) => a.is_null(row),
+            Strings::View(a) => a.is_null(row),
+        }
+    }
 }
 
 /// The zone a timestamptz column is shown in; `None` for UTC.
@@ -116,7 +142,8 @@ impl Values {
             Values::Oid(a) => a.is_null(row),
             Values::Float4(a) => a.is_null(row),
             Values::Float8(a) => a.is_null(row),
-            Values::Numeric(a) | Values::Text(a) | Values::Json(a) => a.is_null(row),
+            Values::Numeric(a) | Values::Json(a) => a.is_null(row),
+            Values::Text(a) => a.is_null(row),
             Values::Bytea(a) => a.is_null(row),
             Values::Date(a) => a.is_null(row),
             Values::Time(a) => a.is_null(row),
@@ -130,13 +157,19 @@ impl Values {
 
 /// Strings as they are; anything else (structs, maps, nested lists) in
 /// Arrow's display form (`{a: 1, b: x}`).
-fn text_of(col: &ArrayRef) -> Result<StringArray> {
-    if matches!(col.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null) {
-        return Ok(cast_to(col, DataType::Utf8)?.as_string::<i32>().clone());
+fn text_of(col: &ArrayRef) -> Result<Strings> {
+    match col.data_type() {
+        DataType::Utf8 => return Ok(Strings::Utf8(col.as_string::<i32>().clone())),
+        DataType::LargeUtf8 => return Ok(Strings::Large(col.as_string::<i64>().clone())),
+        DataType::Utf8View => return Ok(Strings::View(col.as_string_view().clone())),
+        DataType::Null => return Ok(Strings::Utf8(cast_to(col, DataType::Utf8)?.as_string::<i32>().clone())),
+        _ => {}
     }
     let options = FormatOptions::default();
     let formatter = ArrayFormatter::try_new(col.as_ref(), &options).map_err(|e| Error::DataFusion(e.into()))?;
-    Ok((0..col.len()).map(|i| if col.is_null(i) { None } else { Some(formatter.value(i).to_string()) }).collect())
+    Ok(Strings::Utf8(
+        (0..col.len()).map(|i| if col.is_null(i) { None } else { Some(formatter.value(i).to_string()) }).collect(),
+    ))
 }
 
 /// Intervals and durations as months, days and nanoseconds.

@@ -40,6 +40,9 @@ pub struct Limits {
     pub idle_timeout: Option<Duration>,
 }
 
+/// How many bytes of messages collect before they are written.
+const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+
 /// Serve one client until it disconnects or breaks the protocol. Without
 /// a `permit` the server is full: the client is told so (53300).
 pub async fn serve(
@@ -59,6 +62,9 @@ pub async fn serve(
     let violation: ViolationSlot = Arc::new(Mutex::new(None));
     let checked = Checked::new(stream, read, limits.max_message_bytes, Arc::clone(&violation));
     let mut socket = Framed::new(checked, PgWireMessageServerCodec::new(DefaultClient::new(peer, secure)));
+    // Rows are written to the socket 64 KiB at a time (tokio's default
+    // is 8 KiB): fewer system calls while a large result streams.
+    socket.set_backpressure_boundary(WRITE_BUFFER_BYTES);
     socket.set_state(PgWireConnectionState::AwaitingStartup);
     if permit.is_none() {
         let info = ErrorInfo::new(

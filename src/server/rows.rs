@@ -49,8 +49,8 @@ pub fn response(output: Output, format: &Format, cancel: CancellationToken) -> P
         Output::Rows { schema, stream, tag } => {
             let encoding = pgtypes::WireEncoding::new(&schema, format).map_err(|e| user_error(&e))?;
             let fields = Arc::clone(&encoding.fields);
-            let rows = data_rows(stream, encoding);
-            let mut response = QueryResponse::new(fields, cancellable(rows, cancel));
+            let rows = data_rows(stream, encoding, cancel);
+            let mut response = QueryResponse::new(fields, rows);
             response.set_command_tag(tag);
             Ok(Response::Query(response))
         }
@@ -111,40 +111,35 @@ where
     Ok(())
 }
 
+/// The DataRows of a result, encoded a batch at a time; ended with 57014
+/// when the query is cancelled (checked as each batch is taken, so a
+/// cancel stops the rows within one batch) and after the first error.
 fn data_rows(
     batches: SendableRecordBatchStream,
-    encoding: pgtypes::WireEncoding,
+    mut encoding: pgtypes::WireEncoding,
+    token: CancellationToken,
 ) -> BoxStream<'static, PgWireResult<DataRow>> {
+    let batches = stream::unfold(Some(batches), move |state| {
+        let token = token.clone();
+        async move {
+            let mut batches = state?;
+            tokio::select! {
+                biased;
+                _ = token.cancelled() => Some((Err(cancelled()), None)),
+                next = batches.next() => match next {
+                    Some(Err(e)) => Some((Err(Error::from(e)), None)),
+                    Some(Ok(batch)) => Some((Ok(batch), Some(batches))),
+                    None => None,
+                },
+            }
+        }
+    });
     batches
         .flat_map(move |batch| -> BoxStream<'static, PgWireResult<DataRow>> {
-            match batch.map_err(Error::from).and_then(|b| encoding.encode(&b)) {
+            match batch.and_then(|b| encoding.encode(&b)) {
                 Ok(rows) => stream::iter(rows.into_iter().map(Ok)).boxed(),
                 Err(e) => stream::once(async move { Err(user_error(&e)) }).boxed(),
             }
         })
         .boxed()
-}
-
-/// End the stream with 57014 when the query is cancelled; stop after the
-/// first error.
-fn cancellable(
-    rows: BoxStream<'static, PgWireResult<DataRow>>,
-    token: CancellationToken,
-) -> BoxStream<'static, PgWireResult<DataRow>> {
-    stream::unfold(Some(rows), move |state| {
-        let token = token.clone();
-        async move {
-            let mut rows = state?;
-            tokio::select! {
-                biased;
-                _ = token.cancelled() => Some((Err(user_error(&cancelled())), None)),
-                next = rows.next() => match next {
-                    Some(Err(e)) => Some((Err(e), None)),
-                    Some(ok) => Some((ok, Some(rows))),
-                    None => None,
-                },
-            }
-        }
-    })
-    .boxed()
 }
