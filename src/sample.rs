@@ -8,7 +8,7 @@
 use crate::engine::Engine;
 use crate::error::{Error, Result, SqlState};
 use datafusion::dataframe::DataFrameWriteOptions;
-use datafusion::prelude::{CsvReadOptions, SessionContext};
+use datafusion::prelude::{CsvReadOptions, SessionConfig, SessionContext};
 use std::fmt::Display;
 use std::io::Write;
 use std::path::Path;
@@ -53,7 +53,9 @@ pub async fn generate_tpch(engine: &Engine, scale: f64) -> Result<String> {
     table!("orders", OrderGenerator::new(s, 1, 1), OrderCsv);
     table!("lineitem", LineItemGenerator::new(s, 1, 1), LineItemCsv);
 
-    let ctx = SessionContext::new();
+    // One partition: the files keep the generator's order (each table
+    // sorted by its key), so the page index can find a key's rows.
+    let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
     let mut session = engine.session("glaux", None)?;
     session.run_script("CREATE DATABASE IF NOT EXISTS tpch COMMENT 'TPC-H sample data'").await?;
     let mut report = format!("TPC-H scale {scale} in database tpch ({}):\n", root.display());

@@ -96,6 +96,20 @@ pub async fn engine_in(dir: &Path) -> Engine {
     Engine::open(Config::for_data_dir(dir)).await.expect("open engine")
 }
 
+/// All rows of a script's last output in an embedded session, as text
+/// (None for NULL).
+pub async fn session_rows(session: &mut glaux::engine::Session, sql: &str) -> Vec<Vec<Option<String>>> {
+    use futures::StreamExt;
+    let outputs = session.run_script(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let mut out = Vec::new();
+    if let Some(glaux::engine::Output::Rows { mut stream, .. }) = outputs.into_iter().last() {
+        while let Some(batch) = stream.next().await {
+            out.extend(glaux::pgtypes::text_rows(&batch.expect("batch")).expect("text"));
+        }
+    }
+    out
+}
+
 /// A statement's rows as text, through the simple query protocol (NULL as
 /// `NULL`).
 pub async fn simple_rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {

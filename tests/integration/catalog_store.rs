@@ -1,26 +1,12 @@
 //! The catalog: persistence across restarts, both stores behaving alike,
 //! SHOW CREATE TABLE output that recreates the table.
 
-use crate::common::{engine_in, fixtures};
-use futures::StreamExt;
+use crate::common::{engine_in, fixtures, session_rows as rows};
 use glaux::catalog::memory::MemoryCatalog;
 use glaux::catalog::sqlite::SqliteCatalog;
 use glaux::catalog::{Database, IfExists, Metastore, Table};
-use glaux::engine::{Output, Session};
 use glaux::error::SqlState;
 use std::sync::Arc;
-
-/// All rows of a script's last output, as text.
-async fn rows(session: &mut Session, sql: &str) -> Vec<Vec<Option<String>>> {
-    let outputs = session.run_script(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    let mut out = Vec::new();
-    if let Some(Output::Rows { mut stream, .. }) = outputs.into_iter().last() {
-        while let Some(batch) = stream.next().await {
-            out.extend(glaux::pgtypes::text_rows(&batch.expect("batch")).expect("text"));
-        }
-    }
-    out
-}
 
 #[tokio::test]
 async fn tables_and_views_survive_a_restart() {

@@ -31,3 +31,4 @@ mod types;
 mod units;
 mod wire;
 mod workgroups;
+mod writes;

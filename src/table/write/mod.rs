@@ -47,7 +47,7 @@ use datafusion::common::Result;
 use datafusion::error::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
-use datafusion::physical_expr::{Distribution, EquivalenceProperties};
+use datafusion::physical_expr::{Distribution, EquivalenceProperties, LexOrdering, OrderingRequirements};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -91,7 +91,8 @@ pub fn insert(
         EmissionType::Final,
         Boundedness::Bounded,
     ));
-    Ok(Arc::new(HiveInsert { name, table, catalog, schema, format, input, properties }))
+    let ordering = input.properties().output_ordering().cloned();
+    Ok(Arc::new(HiveInsert { name, table, catalog, schema, format, input, ordering, properties }))
 }
 
 fn count_schema() -> SchemaRef {
@@ -108,6 +109,9 @@ struct HiveInsert {
     schema: SchemaRef,
     format: Encoding,
     input: Arc<dyn ExecutionPlan>,
+    /// The order the query gave its rows (`ORDER BY`), kept in the files:
+    /// the optimizer may not trade it for parallelism.
+    ordering: Option<LexOrdering>,
     properties: Arc<PlanProperties>,
 }
 
@@ -356,6 +360,14 @@ impl ExecutionPlan for HiveInsert {
 
     fn required_input_distribution(&self) -> Vec<Distribution> {
         vec![Distribution::SinglePartition]
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        vec![self.ordering.clone().map(OrderingRequirements::from)]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
     }
 
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {
