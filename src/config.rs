@@ -226,7 +226,7 @@ pub const SETTINGS: &[Setting] = &[
 /// Keys of connector catalogs start so.
 const CONNECTOR_PREFIX: &str = "connector.";
 /// Keys of DataFusion's own settings start so.
-const DATAFUSION_PREFIX: &str = "datafusion.";
+pub const DATAFUSION_PREFIX: &str = "datafusion.";
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -480,7 +480,8 @@ pub fn settings_markdown() -> String {
          given in the file (`[datafusion.execution] batch_size = 8192`) or with `--set`. Every session plans and \
          runs with them; one DataFusion does not know, or a value it refuses, stops glaux at start. glaux's \
          own choices (the SQL dialect, the session's time zone, its default catalog and database) are not \
-         changed by them. `bench/tpch.sh` shows what a setting does to the TPC-H queries.\n",
+         changed by them. They hold for the whole server: `SET datafusion....` in a session is refused (55P02). \
+         `bench/tpch.sh` shows what a setting does to the TPC-H queries.\n",
     );
     out
 }

@@ -15,6 +15,15 @@ use crate::workgroup::limits;
 pub fn set(view: &mut SessionView, name: &str, value: &str) -> Result<Option<&'static str>> {
     let lower = name.to_ascii_lowercase();
     let Some(setting) = settings::find(&lower) else {
+        // DataFusion's own settings hold for the whole server; a session
+        // that set one would see it accepted and ignored.
+        if lower.starts_with(crate::config::DATAFUSION_PREFIX) {
+            return Err(Error::new(
+                SqlState::CantChangeRuntimeParam,
+                format!("parameter \"{lower}\" cannot be changed in a session"),
+            )
+            .with_hint("DataFusion's settings are glaux's configuration keys (datafusion.* in glaux.toml, or --set), read when glaux starts"));
+        }
         // Custom settings (`myapp.mode`) are allowed, as in PostgreSQL.
         if lower.contains('.') {
             store(view, &lower, value.to_string());
