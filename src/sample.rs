@@ -7,6 +7,8 @@
 
 use crate::engine::Engine;
 use crate::error::{Error, Result, SqlState};
+use crate::table::write::PARQUET_PAGE_BYTES;
+use datafusion::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::{CsvReadOptions, SessionConfig, SessionContext};
 use std::fmt::Display;
@@ -68,10 +70,13 @@ pub async fn generate_tpch(engine: &Engine, scale: f64) -> Result<String> {
         let csv = tmp.join(format!("{name}.csv"));
         let df = ctx.read_csv(csv.to_string_lossy().as_ref(), CsvReadOptions::new().has_header(true)).await?;
         let target = dir.join("data.parquet");
+        let mut parquet = TableParquetOptions::default();
+        parquet.global.data_pagesize_limit = PARQUET_PAGE_BYTES;
+        parquet.global.dictionary_page_size_limit = PARQUET_PAGE_BYTES;
         df.write_parquet(
             target.to_string_lossy().as_ref(),
             DataFrameWriteOptions::new().with_single_file_output(true),
-            None,
+            Some(parquet),
         )
         .await?;
         session

@@ -1,5 +1,6 @@
-//! Files glaux writes keep the order the query gave its rows: a sorted
-//! file is what lets a reader's page index find one key's rows.
+//! Files glaux writes keep the order the query gave its rows, and its
+//! Parquet files have small pages: a sorted file with small pages is what
+//! lets a reader's page index find one key's rows cheaply.
 
 use crate::common::engine_in;
 use glaux::engine::Output;
@@ -51,22 +52,69 @@ async fn ordered_queries_are_written_in_their_order() {
 /// by its key, so lookups by key read one page.
 #[tokio::test]
 async fn sample_tables_are_sorted_by_their_keys() {
+    use datafusion::arrow::array::AsArray;
+    use datafusion::arrow::datatypes::Int64Type;
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use datafusion::parquet::arrow::ProjectionMask;
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_in(&dir.path().join("glaux")).await;
     glaux::sample::generate_tpch(&engine, 0.05).await.unwrap();
-    let mut s = engine.session("u", None).unwrap();
-    for (table, key) in
-        [("customer", "c_custkey"), ("orders", "o_orderkey"), ("lineitem", "l_orderkey * 8 + l_linenumber")]
-    {
-        // Files below DataFusion's size for splitting a scan: read in the
-        // file's order. (lineitem's CSV is above it: the generation must
-        // not split it either.)
-        let keys: Vec<i64> = crate::common::session_rows(&mut s, &format!("SELECT {key} FROM tpch.{table}"))
-            .await
-            .iter()
-            .map(|r| r[0].as_deref().unwrap().parse().unwrap())
-            .collect();
-        assert!(keys.len() > 1000, "{table}: {} rows", keys.len());
-        assert!(keys.windows(2).all(|w| w[0] < w[1]), "tpch.{table} is not sorted by {key}");
+    // (lineitem's CSV is large enough that a parallel read would split it.)
+    for (table, keys) in [("customer", vec![0]), ("orders", vec![0]), ("lineitem", vec![0, 3])] {
+        let file = std::fs::File::open(dir.path().join(format!("glaux/sample/tpch/{table}/data.parquet"))).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), keys.clone());
+        let mut rows: Vec<Vec<i64>> = Vec::new();
+        for batch in builder.with_projection(mask).build().unwrap() {
+            let batch = batch.unwrap();
+            let columns: Vec<_> = batch.columns().iter().map(|c| c.as_primitive::<Int64Type>().clone()).collect();
+            rows.extend((0..batch.num_rows()).map(|i| columns.iter().map(|c| c.value(i)).collect()));
+        }
+        assert!(rows.len() > 1000, "{table}: {} rows", rows.len());
+        assert!(rows.windows(2).all(|w| w[0] < w[1]), "tpch.{table}'s file is not sorted by its key");
     }
+}
+
+/// The number of data pages of each column of a Parquet file (all row
+/// groups), from its offset index.
+fn pages_per_column(file: &std::path::Path) -> std::collections::BTreeMap<String, usize> {
+    use datafusion::parquet::file::reader::FileReader;
+    use datafusion::parquet::file::serialized_reader::{ReadOptionsBuilder, SerializedFileReader};
+    let options = ReadOptionsBuilder::new().with_page_index().build();
+    let reader = SerializedFileReader::new_with_options(std::fs::File::open(file).unwrap(), options).unwrap();
+    let metadata = reader.metadata();
+    let mut pages = std::collections::BTreeMap::new();
+    for (group, index) in metadata.row_groups().iter().zip(metadata.offset_index().expect("an offset index")) {
+        for (column, offsets) in group.columns().iter().zip(index) {
+            *pages.entry(column.column_path().string()).or_default() += offsets.page_locations().len();
+        }
+    }
+    pages
+}
+
+/// Parquet files glaux writes (CREATE TABLE AS, INSERT, `glaux sample`)
+/// cut pages at 64 KiB, dictionary pages included, where the format's
+/// default is 1 MiB: 100,000 values of about 55 bytes make about 50 pages
+/// (at 1 MiB, or 20,000 rows a page, 5 or 6).
+#[tokio::test]
+async fn parquet_files_have_small_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("glaux")).await;
+    let mut s = engine.session("u", None).unwrap();
+    let out = dir.path().join("wide");
+    s.run_script(&format!(
+        "CREATE TABLE wide WITH (format = 'PARQUET', external_location = '{}/') \
+         AS SELECT x, repeat('v', 50) || x AS s FROM generate_series(1, 100000) AS t(x)",
+        out.display()
+    ))
+    .await
+    .unwrap();
+    let file = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+    let pages = pages_per_column(&file);
+    assert!(pages["s"] >= 30, "{pages:?}");
+    glaux::sample::generate_tpch(&engine, 0.01).await.unwrap();
+    let customer = dir.path().join("glaux/sample/tpch/customer/data.parquet");
+    let pages = pages_per_column(&customer);
+    // 1,500 comments of about 73 bytes.
+    assert!(pages["c_comment"] >= 2, "{pages:?}");
 }

@@ -198,7 +198,11 @@ impl FileOut {
         let writer = FileCompressionType::from(compression).convert_async_writer(upload)?;
         let sink = match format {
             Encoding::Parquet(compression) => {
-                let properties = WriterProperties::builder().set_compression(*compression).build();
+                let properties = WriterProperties::builder()
+                    .set_compression(*compression)
+                    .set_data_page_size_limit(super::PARQUET_PAGE_BYTES)
+                    .set_dictionary_page_size_limit(super::PARQUET_PAGE_BYTES)
+                    .build();
                 let parquet = AsyncArrowWriter::try_new(writer, schema, Some(properties))
                     .map_err(|e| Error::new(SqlState::IoError, format!("cannot start Parquet file {location}: {e}")))?;
                 Sink::Parquet(Box::new(parquet))
