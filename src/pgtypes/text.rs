@@ -38,7 +38,7 @@ fn write_value(values: &Values, row: usize, out: &mut BytesMut) -> std::fmt::Res
         Values::TimestampTz(a, zone) => {
             let instant = a.value(row);
             let offset = zone.as_ref().map_or(0, |tz| utc_offset(instant, tz));
-            write_timestamp(instant + i64::from(offset) * 1_000_000, Some(offset), out)
+            write_timestamp(instant.saturating_add(i64::from(offset) * 1_000_000), Some(offset), out)
         }
         Values::Interval(a) => {
             let v = a.value(row);
@@ -208,15 +208,10 @@ fn write_timestamp(micros: i64, offset: Option<i32>, out: &mut BytesMut) {
     out.put_slice(bc.as_bytes());
 }
 
-/// `hh:mm:ss[.ffffff]` of microseconds into a day (or, for an interval's
-/// time part, any number of hours).
+/// `hh:mm:ss[.ffffff]` of microseconds into a day.
 fn put_time_of_day(micros: i64, out: &mut BytesMut) {
     let secs = micros / 1_000_000;
-    let hours = secs / 3600;
-    match u32::try_from(hours) {
-        Ok(h) => put_2(h, out),
-        Err(_) => out.put_slice(itoa::Buffer::new().format(hours).as_bytes()),
-    }
+    put_2((secs / 3600) as u32, out);
     out.put_u8(b':');
     put_2(((secs / 60) % 60) as u32, out);
     out.put_u8(b':');

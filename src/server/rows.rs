@@ -113,7 +113,9 @@ where
 
 /// The DataRows of a result, encoded a batch at a time; ended with 57014
 /// when the query is cancelled (checked as each batch is taken, so a
-/// cancel stops the rows within one batch) and after the first error.
+/// cancel stops the rows within one batch) and after a batch that failed.
+/// A batch that cannot be encoded yields its error in place of its rows
+/// (the sender stops at the first error).
 fn data_rows(
     batches: SendableRecordBatchStream,
     mut encoding: pgtypes::WireEncoding,
