@@ -335,6 +335,13 @@ pub fn iceberg_properties(properties: &crate::catalog::Parameters) -> Result<Has
     for (key, value) in properties {
         match key.to_ascii_lowercase().as_str() {
             "write_compression" => {
+                if format == "parquet" {
+                    // Refused now rather than at the first write.
+                    crate::table::write::parquet_codec(
+                        Some(value),
+                        datafusion::parquet::basic::Compression::UNCOMPRESSED,
+                    )?;
+                }
                 out.insert(format!("write.{format}.compression-codec"), value.to_ascii_lowercase());
             }
             "write_target_data_file_size_bytes" => {

@@ -103,14 +103,44 @@ enum Partitioned {
     Yes(Box<FanoutWriter<FileBuilder>>, Box<RecordBatchPartitionSplitter>),
 }
 
+/// The table property naming its data files' compression codec.
+const PARQUET_CODEC: &str = "write.parquet.compression-codec";
+
+/// How an Iceberg table's Parquet data files are written: its
+/// `write.parquet.compression-codec` (zstd when unset, Iceberg's default),
+/// glaux's page size (as for its other Parquet files) and the table's
+/// content-defined chunking. (iceberg-rust's own `from_table_properties`
+/// reads only the chunking, leaving the files uncompressed.)
+fn parquet_properties(
+    raw: &std::collections::HashMap<String, String>,
+    table: &iceberg::spec::TableProperties,
+) -> iceberg::Result<datafusion::parquet::file::properties::WriterProperties> {
+    use datafusion::parquet::basic::{Compression, ZstdLevel};
+    use datafusion::parquet::file::properties::CdcOptions;
+    let codec = crate::table::write::parquet_codec(
+        raw.get(PARQUET_CODEC).map(String::as_str),
+        Compression::ZSTD(ZstdLevel::default()),
+    )
+    .map_err(|e| iceberg::Error::new(iceberg::ErrorKind::DataInvalid, format!("{PARQUET_CODEC}: {e}")))?;
+    let chunking = table.cdc_enabled.then_some(CdcOptions {
+        min_chunk_size: table.cdc_min_chunk_size,
+        max_chunk_size: table.cdc_max_chunk_size,
+        norm_level: table.cdc_norm_level,
+    });
+    Ok(crate::table::write::parquet_properties(codec).set_content_defined_chunking(chunking).build())
+}
+
 impl RowWriter {
     pub fn new(table: &Table) -> iceberg::Result<RowWriter> {
         let metadata = table.metadata();
         let properties = metadata.table_properties()?;
         let schema = Arc::clone(metadata.current_schema());
         let spec = Arc::clone(metadata.default_partition_spec());
-        let parquet = ParquetWriterBuilder::from_table_properties(&properties, Arc::clone(&schema))
-            .with_match_mode(FieldMatchMode::Name);
+        let parquet = ParquetWriterBuilder::new_with_match_mode(
+            parquet_properties(metadata.properties(), &properties)?,
+            Arc::clone(&schema),
+            FieldMatchMode::Name,
+        );
         let names = DefaultFileNameGenerator::new(uuid::Uuid::new_v4().to_string(), None, DataFileFormat::Parquet);
         let rolling = RollingFileWriterBuilder::new(
             parquet,

@@ -15,7 +15,7 @@ use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, GzipLevel, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 use object_store::path::Path;
 use object_store::ObjectStore;
 use std::sync::Arc;
@@ -147,9 +147,15 @@ impl Encoding {
 /// The Parquet compression a table asks for.
 fn parquet_compression(table: &Table) -> crate::error::Result<Compression> {
     let keys = ["write_compression", "parquet.compression", COMPRESSION_KEY];
-    let value = keys.iter().find_map(|k| table.parameters.get(*k)).map(|v| v.to_ascii_uppercase());
-    Ok(match value.as_deref() {
-        None | Some("SNAPPY") => Compression::SNAPPY,
+    parquet_codec(keys.iter().find_map(|k| table.parameters.get(*k)).map(String::as_str), Compression::SNAPPY)
+}
+
+/// A Parquet compression codec by name (SNAPPY, GZIP, ZSTD, LZ4, NONE or
+/// UNCOMPRESSED, in any case); `default` when there is none.
+pub fn parquet_codec(name: Option<&str>, default: Compression) -> crate::error::Result<Compression> {
+    Ok(match name.map(str::to_ascii_uppercase).as_deref() {
+        None => default,
+        Some("SNAPPY") => Compression::SNAPPY,
         Some("NONE" | "UNCOMPRESSED") => Compression::UNCOMPRESSED,
         Some("GZIP") => Compression::GZIP(GzipLevel::default()),
         Some("ZSTD") => Compression::ZSTD(ZstdLevel::default()),
@@ -161,6 +167,15 @@ fn parquet_compression(table: &Table) -> crate::error::Result<Compression> {
             ))
         }
     })
+}
+
+/// The properties every Parquet file glaux writes starts from: `compression`
+/// and pages of at most [`super::PARQUET_PAGE_BYTES`].
+pub fn parquet_properties(compression: Compression) -> WriterPropertiesBuilder {
+    WriterProperties::builder()
+        .set_compression(compression)
+        .set_data_page_size_limit(super::PARQUET_PAGE_BYTES)
+        .set_dictionary_page_size_limit(super::PARQUET_PAGE_BYTES)
 }
 
 /// One file being written.
@@ -198,11 +213,7 @@ impl FileOut {
         let writer = FileCompressionType::from(compression).convert_async_writer(upload)?;
         let sink = match format {
             Encoding::Parquet(compression) => {
-                let properties = WriterProperties::builder()
-                    .set_compression(*compression)
-                    .set_data_page_size_limit(super::PARQUET_PAGE_BYTES)
-                    .set_dictionary_page_size_limit(super::PARQUET_PAGE_BYTES)
-                    .build();
+                let properties = parquet_properties(*compression).build();
                 let parquet = AsyncArrowWriter::try_new(writer, schema, Some(properties))
                     .map_err(|e| Error::new(SqlState::IoError, format!("cannot start Parquet file {location}: {e}")))?;
                 Sink::Parquet(Box::new(parquet))

@@ -35,6 +35,8 @@
 
 mod files;
 
+pub use files::{parquet_codec, parquet_properties};
+
 /// The largest data page and dictionary page of the Parquet files glaux
 /// writes (the format's defaults are 1 MiB each). A lookup decompresses
 /// each column's dictionary page and the one data page the page index
