@@ -14,7 +14,7 @@ use datafusion::datasource::file_format::file_compression_type::FileCompressionT
 use datafusion::error::DataFusionError;
 use datafusion::execution::TaskContext;
 use datafusion::parquet::arrow::AsyncArrowWriter;
-use datafusion::parquet::basic::{Compression, GzipLevel, ZstdLevel};
+use datafusion::parquet::basic::{BrotliLevel, Compression, GzipLevel, ZstdLevel};
 use datafusion::parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 use object_store::path::Path;
 use object_store::ObjectStore;
@@ -150,8 +150,9 @@ fn parquet_compression(table: &Table) -> crate::error::Result<Compression> {
     parquet_codec(keys.iter().find_map(|k| table.parameters.get(*k)).map(String::as_str), Compression::SNAPPY)
 }
 
-/// A Parquet compression codec by name (SNAPPY, GZIP, ZSTD, LZ4, NONE or
-/// UNCOMPRESSED, in any case); `default` when there is none.
+/// A Parquet compression codec by name (SNAPPY, GZIP, ZSTD, LZ4 or LZ4_RAW,
+/// BROTLI, NONE or UNCOMPRESSED, in any case: Athena's names and
+/// Iceberg's); `default` when there is none.
 pub fn parquet_codec(name: Option<&str>, default: Compression) -> crate::error::Result<Compression> {
     Ok(match name.map(str::to_ascii_uppercase).as_deref() {
         None => default,
@@ -159,11 +160,12 @@ pub fn parquet_codec(name: Option<&str>, default: Compression) -> crate::error::
         Some("NONE" | "UNCOMPRESSED") => Compression::UNCOMPRESSED,
         Some("GZIP") => Compression::GZIP(GzipLevel::default()),
         Some("ZSTD") => Compression::ZSTD(ZstdLevel::default()),
-        Some("LZ4") => Compression::LZ4_RAW,
+        Some("LZ4" | "LZ4_RAW") => Compression::LZ4_RAW,
+        Some("BROTLI") => Compression::BROTLI(BrotliLevel::default()),
         Some(other) => {
             return Err(Error::new(
                 SqlState::InvalidParameterValue,
-                format!("Parquet compression {other:?} is not supported; use SNAPPY, GZIP, ZSTD, LZ4 or NONE"),
+                format!("Parquet compression {other:?} is not supported; use SNAPPY, GZIP, ZSTD, LZ4, BROTLI or NONE"),
             ))
         }
     })
