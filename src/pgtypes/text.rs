@@ -102,13 +102,11 @@ fn needs_quotes(element: &[u8], kind: &Kind) -> bool {
         || element.iter().any(|b| matches!(b, b'"' | b'\\' | b'{' | b'}' | b',') || b.is_ascii_whitespace())
 }
 
-/// `.ffffff` with trailing zeros removed, or nothing for whole seconds.
+/// [`put_fraction`] as a string (times and intervals).
 fn fraction(micros: u32) -> String {
-    if micros == 0 {
-        String::new()
-    } else {
-        format!(".{micros:06}").trim_end_matches('0').to_string()
-    }
+    let mut out = BytesMut::new();
+    put_fraction(micros, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A year as PostgreSQL writes it: four digits, and ` BC` for year 0 and
