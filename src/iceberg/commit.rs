@@ -1,8 +1,8 @@
 //! Commits to an Iceberg table, with glaux's catalog as the owner of the
 //! table's pointer.
 //!
-//! iceberg-rust's transactions, and iceberg-datafusion's INSERT plan
-//! built on them, commit through an `iceberg::Catalog`. [`TableCatalog`]
+//! iceberg-rust's transactions (INSERT's append, `super::write`) commit
+//! through an `iceberg::Catalog`. [`TableCatalog`]
 //! is that catalog for one table of glaux's metastore:
 //!
 //! - `load_table` reads the metadata file the catalog entry points at now;
@@ -28,7 +28,6 @@
 use super::{METADATA_LOCATION, PREVIOUS_METADATA_LOCATION};
 use crate::catalog::Metastore;
 use async_trait::async_trait;
-use datafusion::catalog::{CatalogProvider, TableProvider};
 use datafusion::execution::object_store::ObjectStoreRegistry;
 use iceberg::table::Table;
 use iceberg::{
@@ -59,19 +58,6 @@ impl TableCatalog {
     ) -> TableCatalog {
         let ident = TableIdent::new(NamespaceIdent::new(database.to_string()), name.to_string());
         TableCatalog { metastore, stores, ident }
-    }
-
-    /// iceberg-datafusion's provider of the table, whose `insert_into`
-    /// writes data files and commits them through this catalog. (It is
-    /// built only as a catalog's table, so the catalog lists this one.)
-    pub async fn provider(self: Arc<Self>) -> crate::error::Result<Arc<dyn TableProvider>> {
-        let (database, name) = (self.ident.namespace().to_url_string(), self.ident.name().to_string());
-        let context = format!("opening Iceberg table {database}.{name} for writing");
-        let catalog =
-            iceberg_datafusion::IcebergCatalogProvider::try_new(self).await.map_err(|e| super::error(e, &context))?;
-        let schema = catalog.schema(&database).ok_or_else(|| crate::error::Error::internal(context.clone()))?;
-        let table = schema.table(&name).await?;
-        table.ok_or_else(|| crate::error::Error::internal(context))
     }
 
     /// Commits `updates` to the table as it is now, if `requirements`

@@ -513,7 +513,7 @@ async fn write_position_deletes(
     Ok(file)
 }
 
-fn count_schema() -> SchemaRef {
+pub(super) fn count_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![Field::new("count", DataType::UInt64, false)]))
 }
 

@@ -1,35 +1,48 @@
-//! INSERT into an Iceberg table.
+//! INSERT into an Iceberg table (and CREATE TABLE AS, which appends
+//! its rows the same way).
 //!
-//! iceberg-datafusion plans the write: it computes each row's partition
-//! values with the table's current spec, writes Parquet data files (one
-//! per partition per writer, rolled at `write.target-file-size-bytes`,
-//! with the column metrics manifests carry) and appends them in one
-//! commit, through glaux's catalog ([`super::commit`]). Its plan wants
-//! the input with exactly the table's Arrow schema, where DataFusion's
-//! insert plan may say a column cannot be null that the table lets be
-//! null; [`AsTableSchema`] gives the input the table's schema, and a NULL
-//! bound for a required column is 23502 naming it.
+//! [`Append`] runs the input's partitions in parallel, each writing
+//! Parquet data files with a [`RowWriter`] (one file per partition of the
+//! table's current spec per writer, rolled at
+//! `write.target-file-size-bytes`, compressed as the table says, with the
+//! column metrics manifests carry), then appends them all in one
+//! `fast_append` commit through glaux's catalog ([`super::commit`]);
+//! a commit that loses to another writer is tried again on the winner's
+//! snapshot (appends commute). For a partitioned table the input is
+//! hash-partitioned on the partition source columns, so each partition's
+//! rows go to one writer; an ordered input (ORDER BY) is written by one
+//! writer in its order. The input is given the table's Arrow schema
+//! ([`AsTableSchema`]): DataFusion's insert plan may say a column cannot
+//! be null that the table lets be null, and a NULL bound for a required
+//! column is 23502 naming it.
 //!
 //! [`write_rows`] writes rows as data files without committing them, for
 //! the statements that commit them with more (UPDATE, `super::row_level`).
 
 use super::commit::TableCatalog;
+use super::row_level::count_schema;
 use crate::catalog::Metastore;
 use crate::error::{Error, SqlState};
+use datafusion::arrow::array::{ArrayRef, UInt64Array};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
-use datafusion::common::Result;
+use datafusion::common::runtime::SpawnedTask;
+use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
-use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{Distribution, EquivalenceProperties, LexOrdering, OrderingRequirements, PhysicalExpr};
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, PlanProperties};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, Partitioning, PlanProperties,
+};
 use futures::StreamExt;
 use iceberg::arrow::{FieldMatchMode, RecordBatchPartitionSplitter};
 use iceberg::spec::{DataFile, DataFileFormat};
 use iceberg::table::Table;
+use iceberg::transaction::{ApplyTransactionAction, Transaction};
 use iceberg::writer::base_writer::data_file_writer::DataFileWriterBuilder;
 use iceberg::writer::file_writer::location_generator::{DefaultFileNameGenerator, DefaultLocationGenerator};
 use iceberg::writer::file_writer::rolling_writer::RollingFileWriterBuilder;
@@ -59,9 +72,179 @@ pub async fn insert(
     let runtime = crate::table::metered::query_runtime(state.config(), state.runtime_env())?;
     let stores = Arc::clone(&runtime.object_store_registry);
     let catalog = Arc::new(TableCatalog::new(Arc::clone(metastore), stores, database, table));
-    let provider = catalog.provider().await.map_err(Error::into_datafusion)?;
-    let input = Arc::new(AsTableSchema::new(input, schema, name.to_string()));
-    provider.insert_into(state, input, op).await
+    let current =
+        catalog.current().await.map_err(|e| super::error(e, &format!("INSERT INTO {name}")).into_datafusion())?;
+    let input: Arc<dyn ExecutionPlan> = Arc::new(AsTableSchema::new(input, schema, name.to_string()));
+    Ok(Arc::new(Append::new(input, catalog, &current, name.to_string())?))
+}
+
+/// The plan of an INSERT into an Iceberg table: writes its input's rows
+/// as data files, one writer per input partition, and commits them in
+/// one append; its output is the count of rows written.
+#[derive(Debug)]
+struct Append {
+    input: Arc<dyn ExecutionPlan>,
+    catalog: Arc<TableCatalog>,
+    name: String,
+    /// How the input is to be partitioned: on the partition source
+    /// columns for a partitioned table, one partition for an ordered input.
+    distribution: Distribution,
+    ordering: Option<LexOrdering>,
+    properties: Arc<PlanProperties>,
+}
+
+impl Append {
+    /// Appends `input` (with the table's Arrow schema) to `table`, as the
+    /// table is when the plan runs.
+    fn new(input: Arc<dyn ExecutionPlan>, catalog: Arc<TableCatalog>, table: &Table, name: String) -> Result<Append> {
+        let ordering = input.properties().output_ordering().cloned();
+        let distribution = if ordering.is_some() {
+            Distribution::SinglePartition
+        } else {
+            partition_columns(table, &input.schema())
+                .map(Distribution::HashPartitioned)
+                .unwrap_or(Distribution::UnspecifiedDistribution)
+        };
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(count_schema()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        Ok(Append { input, catalog, name, distribution, ordering, properties })
+    }
+}
+
+/// The columns `table`'s current partition spec is computed from, as
+/// expressions on `schema` (the input's); None when the table is not
+/// partitioned or a source is not a top-level column.
+fn partition_columns(table: &Table, schema: &SchemaRef) -> Option<Vec<Arc<dyn PhysicalExpr>>> {
+    let metadata = table.metadata();
+    let spec = metadata.default_partition_spec();
+    if spec.is_unpartitioned() {
+        return None;
+    }
+    let current = metadata.current_schema();
+    let mut columns: Vec<Arc<dyn PhysicalExpr>> = Vec::new();
+    for field in spec.fields() {
+        let name = &current.as_struct().fields().iter().find(|f| f.id == field.source_id)?.name;
+        let index = schema.index_of(name).ok()?;
+        columns.push(Arc::new(Column::new(name, index)));
+    }
+    Some(columns)
+}
+
+impl DisplayAs for Append {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "IcebergAppend: table={}", self.name)
+    }
+}
+
+impl ExecutionPlan for Append {
+    fn name(&self) -> &str {
+        "IcebergAppend"
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![self.distribution.clone()]
+    }
+
+    fn required_input_ordering(&self) -> Vec<Option<OrderingRequirements>> {
+        vec![self.ordering.clone().map(OrderingRequirements::from)]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![false]
+    }
+
+    fn with_new_children(self: Arc<Self>, children: Vec<Arc<dyn ExecutionPlan>>) -> Result<Arc<dyn ExecutionPlan>> {
+        let input = children
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::internal("IcebergAppend has one input").into_datafusion())?;
+        let (catalog, name) = (Arc::clone(&self.catalog), self.name.clone());
+        let properties = Arc::clone(&self.properties);
+        let (distribution, ordering) = (self.distribution.clone(), self.ordering.clone());
+        Ok(Arc::new(Append { input, catalog, name, distribution, ordering, properties }))
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> Result<SendableRecordBatchStream> {
+        if partition != 0 {
+            return Err(Error::internal(format!("IcebergAppend has one partition, not {partition}")).into_datafusion());
+        }
+        let (input, catalog, name) = (Arc::clone(&self.input), Arc::clone(&self.catalog), self.name.clone());
+        let stream = futures::stream::once(async move {
+            let statement = format!("INSERT INTO {name}");
+            let table = catalog.current().await.map_err(|e| super::error(e, &statement).into_datafusion())?;
+            // One writer per input partition, each on its own task.
+            let writers: Vec<SpawnedTask<Result<Vec<DataFile>>>> = (0..input.output_partitioning().partition_count())
+                .map(|part| {
+                    let rows = input.execute(part, Arc::clone(&context));
+                    let (table, statement) = (table.clone(), statement.clone());
+                    SpawnedTask::spawn(async move { write_stream(&table, rows?, &statement).await })
+                })
+                .collect();
+            let mut files = Vec::new();
+            for writer in writers {
+                files.extend(writer.join_unwind().await.map_err(|e| DataFusionError::ExecutionJoin(Box::new(e)))??);
+            }
+            let count: u64 = files.iter().map(DataFile::record_count).sum();
+            if !files.is_empty() {
+                commit(&catalog, files, &statement).await.map_err(Error::into_datafusion)?;
+            }
+            let count: ArrayRef = Arc::new(UInt64Array::from(vec![count]));
+            Ok(RecordBatch::try_new(count_schema(), vec![count])?)
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(count_schema(), stream)))
+    }
+}
+
+/// Appends `files` to the table in one snapshot. A commit that loses to
+/// another writer is applied again on the winner's snapshot, by
+/// iceberg-rust's retries inside, up to [`super::snapshot::ATTEMPTS`]
+/// times over, then 40001.
+async fn commit(catalog: &TableCatalog, files: Vec<DataFile>, statement: &str) -> crate::error::Result<()> {
+    let mut attempt = 1;
+    loop {
+        let table = catalog.current().await.map_err(|e| super::error(e, statement))?;
+        let transaction = Transaction::new(&table);
+        let append = transaction.fast_append().add_data_files(files.clone());
+        let result = match append.apply(transaction) {
+            Ok(transaction) => transaction.commit(catalog).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(_) => return Ok(()),
+            Err(e) if e.retryable() && attempt < super::snapshot::ATTEMPTS => {
+                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt.min(6))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(super::error(e, &format!("{statement} (after {attempt} attempts)"))),
+        }
+    }
+}
+
+/// Writes the rows of `rows` (with the table's Arrow schema) as new data
+/// files of `table`.
+async fn write_stream(table: &Table, mut rows: SendableRecordBatchStream, statement: &str) -> Result<Vec<DataFile>> {
+    let fail = |e| super::error(e, statement).into_datafusion();
+    let mut writer = RowWriter::new(table).map_err(fail)?;
+    while let Some(batch) = rows.next().await {
+        writer.write(batch?).await.map_err(fail)?;
+    }
+    writer.close().await.map_err(fail)
 }
 
 /// `batch` with the table's `schema` (the same columns and types); a
@@ -193,8 +376,10 @@ struct AsTableSchema {
 
 impl AsTableSchema {
     fn new(input: Arc<dyn ExecutionPlan>, schema: SchemaRef, table: String) -> AsTableSchema {
+        // The input's order (the same columns at the same places).
+        let ordering = input.output_ordering().cloned().map(|o| o.to_vec());
         let properties = Arc::new(PlanProperties::new(
-            EquivalenceProperties::new(Arc::clone(&schema)),
+            EquivalenceProperties::new_with_orderings(Arc::clone(&schema), ordering),
             input.output_partitioning().clone(),
             EmissionType::Incremental,
             Boundedness::Bounded,
