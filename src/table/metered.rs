@@ -338,10 +338,12 @@ impl TableProvider for MeteredTable {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let bytes = Arc::default();
         if !enabled() {
-            return self.inner.scan(state, projection, filters, limit).await;
+            let input = self.inner.scan(state, projection, filters, limit).await?;
+            return super::selective::pushdown_if_selective(input, filters, state);
         }
         let metered = metered_state(state, &bytes)?;
         let input = self.inner.scan(&metered, projection, filters, limit).await?;
+        let input = super::selective::pushdown_if_selective(input, filters, state)?;
         Ok(Arc::new(MeteredScan { table: self.name.clone(), input, bytes, context: ScanContext::default() }))
     }
 }

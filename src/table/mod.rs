@@ -40,6 +40,7 @@ pub mod named_errors;
 pub mod orc;
 pub mod partitioned;
 pub mod projection;
+pub mod selective;
 pub mod semi_keys;
 pub mod source_query;
 pub mod store;

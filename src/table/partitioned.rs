@@ -353,6 +353,7 @@ impl TableProvider for PartitionedTable {
             let filters: Vec<Expr> =
                 data_filters.iter().filter(|f| drift::applies(f, &self.table, &layout)).cloned().collect();
             let input = provider.scan(scan_state, Some(&read), &filters, limit).await?;
+            let input = super::selective::pushdown_if_selective(input, &filters, state)?;
             let mut exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = Vec::with_capacity(projection.len());
             for &i in projection {
                 let field = self.schema.field(i);

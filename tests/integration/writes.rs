@@ -228,3 +228,47 @@ async fn iceberg_data_files_are_compressed_as_the_table_says() {
         .unwrap_err();
     assert_eq!(refused.sqlstate().code(), "22023", "{refused}");
 }
+
+/// A lookup by key has the Parquet reader test each row of the pages the
+/// page index kept and decode the other columns only for the row that
+/// matches; a condition that keeps many rows is applied above the scan,
+/// as before. The answers are the same.
+#[tokio::test]
+async fn selective_lookups_filter_rows_inside_the_parquet_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_in(&dir.path().join("glaux")).await;
+    let mut s = engine.session("u", None).unwrap();
+    s.run_script(&format!(
+        "CREATE TABLE wide WITH (format = 'PARQUET', external_location = '{}/wide/') \
+         AS SELECT x, repeat('v', 50) || x AS s FROM generate_series(1, 100000) AS t(x) ORDER BY x; \
+         CREATE TABLE parts WITH (format = 'PARQUET', external_location = '{}/parts/', partitioned_by = ARRAY['p']) \
+         AS SELECT x, 'w' || x AS s, x % 2 AS p FROM generate_series(1, 100000) AS t(x) ORDER BY x",
+        dir.path().display(),
+        dir.path().display()
+    ))
+    .await
+    .unwrap();
+    // The values of a metric on every scan of the plan (one per file).
+    let metric = |plan: &str, name: &str| -> Vec<String> {
+        let key = format!("{name}=");
+        let values = plan.match_indices(&key).map(|(at, _)| &plan[at + key.len()..]);
+        values.map(|v| v.split([',', ']']).next().unwrap_or_default().trim().to_string()).collect()
+    };
+    for table in ["wide", "parts"] {
+        let plan = session_rows(&mut s, &format!("EXPLAIN ANALYZE SELECT * FROM {table} WHERE x = 77777")).await;
+        let plan: String = plan.into_iter().flatten().flatten().collect::<Vec<_>>().join("\n");
+        let matched = metric(&plan, "pushdown_rows_matched");
+        assert_eq!(matched.iter().filter(|v| *v == "1").count(), 1, "{table}: {plan}");
+        assert!(matched.iter().all(|v| v == "1" || v == "0"), "{table}: {plan}");
+        let rows = session_rows(&mut s, &format!("SELECT x, s FROM {table} WHERE x = 77777")).await;
+        let want = if table == "wide" { format!("{}77777", "v".repeat(50)) } else { "w77777".to_string() };
+        assert_eq!(rows, vec![vec![Some("77777".to_string()), Some(want)]], "{table}");
+
+        let plan = session_rows(&mut s, &format!("EXPLAIN ANALYZE SELECT count(s) FROM {table} WHERE x > 10")).await;
+        let plan: String = plan.into_iter().flatten().flatten().collect::<Vec<_>>().join("\n");
+        let matched = metric(&plan, "pushdown_rows_matched");
+        assert!(!matched.is_empty() && matched.iter().all(|v| v == "0"), "{table}: {plan}");
+        let rows = session_rows(&mut s, &format!("SELECT count(s) FROM {table} WHERE x > 10")).await;
+        assert_eq!(rows, vec![vec![Some("99990".to_string())]], "{table}");
+    }
+}
