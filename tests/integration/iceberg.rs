@@ -779,34 +779,47 @@ async fn delete_writes_position_deletes_or_drops_whole_files() {
     assert_eq!(code, "0A000", "{message}");
     assert_eq!(count("SELECT count(*) FROM ev").await, 9);
 
-    // Deletes and inserts at once: each acknowledged statement counts.
+    // Deletes and inserts at once: each acknowledged statement counts; a
+    // refused one (it lost every race it ran, through all its retries)
+    // says so with 40001 and changes nothing.
     let mut sessions = Vec::new();
     for s in 0..3i64 {
         let client = server.connect().await;
         sessions.push(tokio::spawn(async move {
-            let mut net = 0i64;
+            let (mut net, mut refused) = (0i64, 0);
             for i in 0..4i64 {
                 let id = 1000 + s * 10 + i;
-                let sql = format!(
+                let insert = format!(
                     "INSERT INTO ev VALUES ({id}, DATE '2024-02-01', 'c'), ({}, DATE '2024-02-01', 'c')",
                     id + 500
                 );
-                net += client.execute(sql.as_str(), &[]).await.map(|n| n as i64).unwrap_or(0);
-                let sql = format!("DELETE FROM ev WHERE id = {}", id + 500);
-                net -= client.execute(sql.as_str(), &[]).await.map(|n| n as i64).unwrap_or(0);
+                let delete = format!("DELETE FROM ev WHERE id = {}", id + 500);
+                for (sql, sign) in [(insert, 1), (delete, -1)] {
+                    match client.execute(sql.as_str(), &[]).await {
+                        Ok(n) => net += sign * n as i64,
+                        Err(e) => {
+                            let code = e.as_db_error().map(|d| d.code().code().to_string());
+                            assert_eq!(code.as_deref(), Some("40001"), "{sql}: {e:?}");
+                            refused += 1;
+                        }
+                    }
+                }
             }
-            net
+            (net, refused)
         }));
     }
-    let mut net = 0;
+    let (mut net, mut refused) = (0, 0);
     for session in sessions {
-        net += session.await.unwrap();
+        let (n, r) = session.await.unwrap();
+        (net, refused) = (net + n, refused + r);
     }
-    assert_eq!(net, 12);
-    assert_eq!(count("SELECT count(*) FROM ev").await, 21);
-    assert_eq!(count("SELECT count(*) FROM ev WHERE note = 'c'").await, 12);
+    // Most of the 24 statements land even on a loaded machine.
+    assert!(refused <= 6, "{refused} of 24 statements refused");
+    let total = count("SELECT count(*) FROM ev").await;
+    assert_eq!(total, 9 + net);
+    assert_eq!(count("SELECT count(*) FROM ev WHERE note = 'c'").await, net);
     // DELETE with no condition empties the table.
-    assert_eq!(client.execute("DELETE FROM ev", &[]).await.unwrap(), 21);
+    assert_eq!(client.execute("DELETE FROM ev", &[]).await.unwrap() as i64, total);
     assert_eq!(count("SELECT count(*) FROM ev").await, 0);
 }
 

@@ -202,9 +202,10 @@ async fn garbage_instead_of_a_startup_packet_is_refused() {
 async fn until_ready(socket: &mut TcpStream) -> Vec<(u8, Vec<u8>)> {
     let mut seen = Vec::new();
     loop {
-        let m = tokio::time::timeout(std::time::Duration::from_secs(20), read_message(socket))
+        // Generous: the debug build under the whole suite's load is slow.
+        let m = tokio::time::timeout(std::time::Duration::from_secs(90), read_message(socket))
             .await
-            .expect("no ReadyForQuery within 20 s")
+            .expect("no ReadyForQuery within 90 s")
             .expect("the connection closed before ReadyForQuery");
         let ready = m.0 == b'Z';
         seen.push(m);
