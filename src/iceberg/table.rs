@@ -376,7 +376,7 @@ impl TableProvider for IcebergTable {
             let why = format!("cannot write to {}: an old snapshot is read-only", self.name);
             return Err(Error::new(SqlState::FeatureNotSupported, why).into_datafusion());
         };
-        super::write::insert(state, metastore, &self.name, Arc::clone(&self.schema), input, op).await
+        super::write::insert(state, metastore, &self.name, &self.loaded.metadata, Arc::clone(&self.schema), input, op)
     }
 
     /// UPDATE (`super::row_level`), run when its plan runs.

@@ -40,7 +40,7 @@ use datafusion::physical_plan::{
 };
 use futures::StreamExt;
 use iceberg::arrow::{FieldMatchMode, RecordBatchPartitionSplitter};
-use iceberg::spec::{DataFile, DataFileFormat};
+use iceberg::spec::{DataFile, DataFileFormat, TableMetadata};
 use iceberg::table::Table;
 use iceberg::transaction::{ApplyTransactionAction, Transaction};
 use iceberg::writer::base_writer::data_file_writer::DataFileWriterBuilder;
@@ -54,11 +54,13 @@ use std::any::Any;
 use std::sync::Arc;
 
 /// The plan that appends `input`'s rows to `database.table` (`name` is
-/// both, for messages), whose schema is `schema`.
-pub async fn insert(
+/// both, for messages), whose metadata at planning is `metadata` and
+/// Arrow schema `schema`.
+pub fn insert(
     state: &dyn Session,
     metastore: &Arc<dyn Metastore>,
     name: &str,
+    metadata: &TableMetadata,
     schema: SchemaRef,
     input: Arc<dyn ExecutionPlan>,
     op: InsertOp,
@@ -72,10 +74,8 @@ pub async fn insert(
     let runtime = crate::table::metered::query_runtime(state.config(), state.runtime_env())?;
     let stores = Arc::clone(&runtime.object_store_registry);
     let catalog = Arc::new(TableCatalog::new(Arc::clone(metastore), stores, database, table));
-    let current =
-        catalog.current().await.map_err(|e| super::error(e, &format!("INSERT INTO {name}")).into_datafusion())?;
     let input: Arc<dyn ExecutionPlan> = Arc::new(AsTableSchema::new(input, schema, name.to_string()));
-    Ok(Arc::new(Append::new(input, catalog, &current, name.to_string())?))
+    Ok(Arc::new(Append::new(input, catalog, metadata, name.to_string())))
 }
 
 /// The plan of an INSERT into an Iceberg table: writes its input's rows
@@ -94,14 +94,20 @@ struct Append {
 }
 
 impl Append {
-    /// Appends `input` (with the table's Arrow schema) to `table`, as the
+    /// Appends `input` (with the table's Arrow schema) to the table whose
+    /// metadata was `metadata` when the statement was planned, as the
     /// table is when the plan runs.
-    fn new(input: Arc<dyn ExecutionPlan>, catalog: Arc<TableCatalog>, table: &Table, name: String) -> Result<Append> {
+    fn new(
+        input: Arc<dyn ExecutionPlan>,
+        catalog: Arc<TableCatalog>,
+        metadata: &TableMetadata,
+        name: String,
+    ) -> Append {
         let ordering = input.properties().output_ordering().cloned();
         let distribution = if ordering.is_some() {
             Distribution::SinglePartition
         } else {
-            partition_columns(table, &input.schema())
+            partition_columns(metadata, &input.schema())
                 .map(Distribution::HashPartitioned)
                 .unwrap_or(Distribution::UnspecifiedDistribution)
         };
@@ -111,15 +117,14 @@ impl Append {
             EmissionType::Final,
             Boundedness::Bounded,
         ));
-        Ok(Append { input, catalog, name, distribution, ordering, properties })
+        Append { input, catalog, name, distribution, ordering, properties }
     }
 }
 
-/// The columns `table`'s current partition spec is computed from, as
+/// The columns the table's current partition spec is computed from, as
 /// expressions on `schema` (the input's); None when the table is not
 /// partitioned or a source is not a top-level column.
-fn partition_columns(table: &Table, schema: &SchemaRef) -> Option<Vec<Arc<dyn PhysicalExpr>>> {
-    let metadata = table.metadata();
+fn partition_columns(metadata: &TableMetadata, schema: &SchemaRef) -> Option<Vec<Arc<dyn PhysicalExpr>>> {
     let spec = metadata.default_partition_spec();
     if spec.is_unpartitioned() {
         return None;
